@@ -1,0 +1,131 @@
+# alertd — build, test and run. Plain make with pkg-config.
+#
+#   make            build build/alert and build/alertd
+#   make test       install missing dependencies, build, run every test
+#   make sanitize   the same tests against an ASan+UBSan build (build-san/)
+#   make run        the embedded default: private redis-server + alertd
+#   make install PREFIX=/usr/local DESTDIR=
+#   V=1             show full command lines
+#   SANITIZER=address,undefined   build instrumented into build-san/
+
+CC        ?= cc
+PREFIX    ?= /usr/local
+PKGS      := libwebsockets hiredis jansson libuv openssl
+PYTHON    ?= /usr/bin/python3
+PYTEST_ARGS ?=
+
+ifdef SANITIZER
+BUILD     ?= build-san
+SANFLAGS  := -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT       := -O1 -g
+else
+BUILD     ?= build
+SANFLAGS  :=
+OPT       := -O2 -g
+endif
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+             -Wno-unused-parameter
+CFLAGS    ?= $(OPT)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -MMD -MP $(WARN) $(CFLAGS) $(SANFLAGS) \
+             -Isrc/common $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# Sources: shared code in src/common, one directory per program.
+COMMON_SRC := $(sort $(wildcard src/common/*.c))
+CLI_SRC    := $(sort $(wildcard src/cli/*.c))
+SERVER_SRC := $(sort $(wildcard src/server/*.c))
+BENCH_SRC  := $(sort $(wildcard src/bench/*.c))
+UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+COMMON_OBJ := $(call obj,$(COMMON_SRC))
+CLI_OBJ    := $(call obj,$(CLI_SRC))
+SERVER_OBJ := $(call obj,$(SERVER_SRC))
+BENCH_OBJ  := $(call obj,$(BENCH_SRC))
+# Unit tests link the server's modules without its main().
+SERVER_LIB_OBJ := $(filter-out $(BUILD)/obj/src/server/main.o,$(SERVER_OBJ))
+UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+PROGRAMS := $(BUILD)/alert
+ifneq ($(SERVER_SRC),)
+PROGRAMS += $(BUILD)/alertd
+endif
+ifneq ($(BENCH_SRC),)
+PROGRAMS += $(BUILD)/alert-bench
+endif
+
+.PHONY: all deps test unit integration sanitize run bench install clean format check-format
+all: $(PROGRAMS) $(UNIT_BIN)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) $(if $(filter src/server/%,$<),-Isrc/server) \
+	    $(if $(filter src/cli/%,$<),-Isrc/cli) $(if $(filter src/bench/%,$<),-Isrc/bench) \
+	    $(if $(filter tests/%,$<),-Isrc/server -Itests) -c -o $@ $<
+
+$(BUILD)/alert: $(CLI_OBJ) $(COMMON_OBJ)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/alertd: $(SERVER_OBJ) $(COMMON_OBJ)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/alert-bench: $(BENCH_OBJ) $(COMMON_OBJ)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(COMMON_OBJ) $(SERVER_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+deps:
+	$(Q)scripts/deps.sh
+
+# Unit tests first (each binary prints its own tally), then the integration
+# suite, whose pytest summary is the run's last line.
+unit: $(UNIT_BIN)
+	$(Q)for t in $(UNIT_BIN); do echo "== $$t"; $$t || exit 1; done
+
+integration: $(PROGRAMS)
+	$(Q)ALERT_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider \
+	    tests/integration $(PYTEST_ARGS)
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory integration
+
+sanitize: deps
+	$(Q)$(MAKE) --no-print-directory SANITIZER=address,undefined all
+	$(Q)$(MAKE) --no-print-directory SANITIZER=address,undefined unit
+	$(Q)$(MAKE) --no-print-directory SANITIZER=address,undefined integration
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/run.sh $(abspath $(BUILD))
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(filter-out $(BUILD)/alert-bench,$(PROGRAMS)) $(DESTDIR)$(PREFIX)/bin/
+
+format:
+	clang-format -i $(shell find src tests -name '*.[ch]')
+
+check-format:
+	clang-format --dry-run --Werror $(shell find src tests -name '*.[ch]')
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,78 @@
+/*
+ * item — the alert item: parse, validate, fill defaults, encode.
+ *
+ * One module owns every rule of proto/alert.schema.json so that the
+ * publisher (`alert`) and the relay (`alertd`) agree on what an item is. An
+ * item lives as a jansson object; this module checks it, normalises it
+ * (defaults, dropped fields) and encodes it compactly.
+ *
+ * Ownership: item_parse returns a new reference (json_decref it);
+ * item_encode returns malloc'd text (free it). item_validate changes the
+ * object it is given in place.
+ */
+#ifndef ALERT_ITEM_H
+#define ALERT_ITEM_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ITEM_MAX_BYTES     (16 * 1024) /* encoded item, whole */
+#define ITEM_EXT_MAX_BYTES 2048        /* encoded `ext` object */
+
+/* ------------------------------------------------------------------------
+ * Ids: a Redis stream entry id "<ms>-<seq>"; ids compare as (ms, seq).
+ * ---------------------------------------------------------------------- */
+struct item_id {
+    uint64_t ms, seq;
+};
+#define ITEM_ID_STRLEN 42 /* "<20 digits>-<20 digits>" and NUL */
+
+/* Strict: both parts decimal digits without sign, each fitting 64 bits. */
+int item_id_parse(const char *s, struct item_id *out);
+int item_id_cmp(struct item_id a, struct item_id b); /* <0, 0, >0 */
+void item_id_format(struct item_id id, char out[ITEM_ID_STRLEN]);
+
+/* ------------------------------------------------------------------------
+ * Time: RFC 3339. published_at is always "YYYY-MM-DDTHH:MM:SS.mmmZ".
+ * ---------------------------------------------------------------------- */
+#define ITEM_TIME_STRLEN 32
+/* Accepts any RFC 3339 date-time (fraction optional, Z or ±hh:mm). */
+int item_time_parse(const char *s, int64_t *unix_ms);
+void item_time_format(int64_t unix_ms, char out[ITEM_TIME_STRLEN]); /* UTC, milliseconds */
+int64_t item_time_now_ms(void);
+
+/* ------------------------------------------------------------------------
+ * Validation
+ * ---------------------------------------------------------------------- */
+/* What went wrong: the field's path ("headline", "image.url", "topics[3]",
+ * "" for the item as a whole) and the rule it broke, in plain words. */
+struct item_error {
+    char field[64];
+    char message[192];
+};
+
+/* Modes of item_validate / item_parse. */
+#define ITEM_PUBLISH 0x1u /* from a publisher: `id` is refused, unknown fields are
+                             refused, defaults are filled (kind, version, urgency,
+                             lang, published_at = now) */
+#define ITEM_RELAY   0x2u /* from Redis, at a node: `id` is allowed (validated),
+                             unknown top-level fields are removed and counted in
+                             *dropped; nothing else is changed */
+
+/* Checks every rule of the schema; returns 0, or -1 with *err filled.
+ * `dropped` may be NULL. */
+int item_validate(json_t *item, unsigned mode, struct item_error *err, unsigned *dropped);
+
+/* Decodes UTF-8 JSON text (which need not be NUL-terminated) and validates
+ * it: text over ITEM_MAX_BYTES, invalid UTF-8, a NUL byte, duplicate keys,
+ * nesting deeper than the schema allows and anything but an object are
+ * refused with a clear message. Returns a new reference or NULL. */
+json_t *item_parse(const char *text, size_t len, unsigned mode, struct item_error *err,
+                   unsigned *dropped);
+
+/* Compact JSON in the object's key order; malloc'd, NUL-terminated. *len
+ * (if not NULL) gets its length. NULL on allocation failure. */
+char *item_encode(const json_t *item, size_t *len);
+
+#endif
