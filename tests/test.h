@@ -16,7 +16,7 @@ static int test_failed_now;
 
 #define TEST_FAIL_(fmt, ...)                                                                       \
     do {                                                                                           \
-        fprintf(stderr, "  %s:%d: " fmt "\n", __FILE__, __LINE__, __VA_ARGS__);                  \
+        fprintf(stderr, "  %s:%d: " fmt "\n", __FILE__, __LINE__, __VA_ARGS__);                    \
         test_failed_now = 1;                                                                       \
         return;                                                                                    \
     } while (0)
@@ -38,7 +38,7 @@ static int test_failed_now;
     do {                                                                                           \
         const char *a_ = (a), *b_ = (b);                                                           \
         if (a_ == NULL || b_ == NULL || strcmp(a_, b_) != 0)                                       \
-            TEST_FAIL_("%s == %s: \"%s\" != \"%s\"", #a, #b, a_ ? a_ : "(null)",                  \
+            TEST_FAIL_("%s == %s: \"%s\" != \"%s\"", #a, #b, a_ ? a_ : "(null)",                   \
                        b_ ? b_ : "(null)");                                                        \
     } while (0)
 
@@ -54,14 +54,17 @@ struct test_case {
     const char *name;
     test_fn fn;
 };
-#define TEST_CASE(fn) {#fn, fn}
+#define TEST_CASE(fn)                                                                              \
+    {                                                                                              \
+#fn, fn                                                                                    \
+    }
 
 #define TEST_MAIN(...)                                                                             \
     int main(void)                                                                                 \
     {                                                                                              \
         static const struct test_case cases[] = {__VA_ARGS__};                                     \
         int passed = 0, failed = 0;                                                                \
-        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {                           \
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {                            \
             test_failed_now = 0;                                                                   \
             cases[i].fn();                                                                         \
             if (test_failed_now) {                                                                 \

@@ -232,8 +232,8 @@ redisContext *redisurl_connect(const struct redis_url *u, struct timeval timeout
         if (redisurl_expect_ok(c, err, errlen, "AUTH", r))
             goto fail;
     }
-    if (u->db != 0 && redisurl_expect_ok(c, err, errlen, "SELECT",
-                                         redisCommand(c, "SELECT %d", u->db)))
+    if (u->db != 0 &&
+        redisurl_expect_ok(c, err, errlen, "SELECT", redisCommand(c, "SELECT %d", u->db)))
         goto fail;
     return c;
 fail:
