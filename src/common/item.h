@@ -53,14 +53,12 @@ struct item_error {
 };
 
 /* Modes of item_validate / item_parse. */
-#define ITEM_PUBLISH                                                                               \
-    0x1u /* from a publisher: `id` is refused, unknown fields are                                  \
-            refused, defaults are filled (kind, version, urgency,                                  \
-            lang, published_at = now) */
-#define ITEM_RELAY                                                                                 \
-    0x2u /* from Redis, at a node: `id` is allowed (validated),                                    \
-            unknown top-level fields are removed and counted in                                    \
-            *dropped; nothing else is changed */
+/* From a publisher: `id` is refused, unknown fields are refused, defaults
+ * are filled (kind, version, urgency, lang, published_at = now). */
+#define ITEM_PUBLISH 0x1u
+/* From Redis, at a node: `id` is allowed (validated), unknown top-level
+ * fields are removed and counted in *dropped; nothing else is changed. */
+#define ITEM_RELAY 0x2u
 
 /* Checks every rule of the schema; returns 0, or -1 with *err filled.
  * `dropped` may be NULL. */
