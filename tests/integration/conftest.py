@@ -111,3 +111,50 @@ def run_alert(*args, redis=None, input=None, env=None, timeout=20):
 
 
 assert shutil.which("redis-server"), "redis-server is required (make deps installs it)"
+
+
+# ---------------------------------------------------------------------------
+# For the CLI tests (test_cli*.py): servers with their own configuration.
+# ---------------------------------------------------------------------------
+
+class ConfiguredRedis(RedisServer):
+    """A RedisServer with extra arguments (ACL users, a password, a unix
+    socket, tuning) whose own checks authenticate as `user`/`password`."""
+
+    def __init__(self, workdir, extra=(), user=None, password=None):
+        super().__init__(workdir, extra=extra)
+        self.user = user
+        self.password = password
+
+    def cli(self, *args):
+        auth = []
+        if self.password:
+            auth = ["--no-auth-warning", "-a", self.password]
+            if self.user:
+                auth += ["--user", self.user]
+        r = subprocess.run(["redis-cli", "-p", str(self.port), *auth, *args],
+                           capture_output=True, text=True, timeout=10)
+        return r.stdout
+
+    def client(self, db=0):
+        import redis
+        return redis.Redis(host="127.0.0.1", port=self.port, db=db, username=self.user,
+                           password=self.password, decode_responses=True)
+
+
+@pytest.fixture
+def redis_factory(tmp_path):
+    """start(extra=(), user=None, password=None) -> a started ConfiguredRedis;
+    every server started is stopped (by its pid) after the test."""
+    started = []
+
+    def start(extra=(), user=None, password=None):
+        d = tmp_path / f"redis-{len(started)}"
+        d.mkdir()
+        srv = ConfiguredRedis(str(d), extra=extra, user=user, password=password)
+        started.append(srv)
+        return srv.start()
+
+    yield start
+    for srv in started:
+        srv.stop()

@@ -1,0 +1,58 @@
+/*
+ * publish — puts one item into Redis: the Lua script that appends it to the
+ * stream, publishes it on the live channel and records the idempotency key,
+ * all in one atomic step, and the call that runs it.
+ *
+ * Redis keys, for a prefix P (default "alert"):
+ *   P:stream       Stream, one entry per item, field `item` = the JSON
+ *   P:live         pub/sub channel, message = the item JSON with "id" first
+ *   P:idem:<key>   idempotency key -> id, 24 h
+ *   P:ver:<root>   last version given to the alert <root> and its updates, 30 days
+ *
+ * The script and its contract are documented in publish.c.
+ */
+#ifndef ALERT_PUBLISH_H
+#define ALERT_PUBLISH_H
+
+#include "item.h"
+
+#include <hiredis.h>
+#include <stddef.h>
+
+#define PUBLISH_IDEM_TTL (24 * 3600)      /* seconds an idempotency key is kept */
+#define PUBLISH_VER_TTL  (30 * 24 * 3600) /* seconds a version counter is kept */
+
+/* Room the live message needs on top of the stored item: "id":"<id>", */
+#define PUBLISH_ID_OVERHEAD (ITEM_ID_STRLEN + 8)
+
+struct publish_request {
+    const char *prefix;   /* key prefix */
+    const char *item;     /* encoded item without "id", whose first member is
+                             "version" (the script rewrites it for an update) */
+    size_t item_len;      /* length of item */
+    const char *kind;     /* "alert", "update" or "retraction" */
+    const char *ref;      /* id the update/retraction refers to; NULL for an alert */
+    const char *idem_key; /* --key, or NULL */
+    long maxlen;          /* XADD MAXLEN ~ */
+};
+
+struct publish_result {
+    char id[ITEM_ID_STRLEN]; /* the new entry's id (or the earlier one, if duplicate) */
+    long long subscribers;   /* PUBLISH's answer: nodes subscribed to P:live */
+    int duplicate;           /* 1: the idempotency key was known; nothing published */
+    long long version;       /* version the item was stored with; 0 if duplicate */
+};
+
+/* Outcomes of publish_item. */
+#define PUBLISH_OK        0
+#define PUBLISH_ERR_REDIS -1 /* unreachable, refused, or an unexpected reply */
+#define PUBLISH_ERR_REF   -2 /* ref is not in the stream (unknown or trimmed) */
+#define PUBLISH_ERR_INPUT -3 /* the request itself is malformed */
+
+/* Runs the script (EVALSHA, then EVAL if Redis does not have it cached).
+ * Returns PUBLISH_OK with *out filled, or an error code with a message in
+ * err. */
+int publish_item(redisContext *c, const struct publish_request *req, struct publish_result *out,
+                 char *err, size_t errlen);
+
+#endif
