@@ -62,6 +62,7 @@ ifneq ($(BENCH_SRC),)
 PROGRAMS += $(BUILD)/alert-bench
 endif
 
+.SECONDARY:
 .PHONY: all deps test unit integration sanitize run bench install clean format check-format
 all: $(PROGRAMS) $(UNIT_BIN)
 

@@ -1,0 +1,45 @@
+/*
+ * config — alertd's settings: defaults, a config file, ALERTD_* environment
+ * variables and command-line flags, in rising order of precedence.
+ *
+ * One table describes every setting once; --help, the environment names and
+ * the config-file keys all come from it, so they cannot drift apart.
+ * config_load owns the strings it stores and config_free releases them.
+ */
+#ifndef ALERTD_CONFIG_H
+#define ALERTD_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_MAX_ORIGINS 32
+
+struct config {
+    char *listen_host;                 /* "127.0.0.1", "::", "0.0.0.0" */
+    int listen_port;                   /* 8443 */
+    char *redis_url;                   /* redis://127.0.0.1:6379 */
+    char *prefix;                      /* "alert": keys prefix:stream, prefix:live */
+    char *tls_cert;                    /* PEM certificate chain */
+    char *tls_key;                     /* PEM private key */
+    int plain;                         /* serve without TLS (behind a terminating balancer) */
+    int history;                       /* alerts kept in memory for replays and REST */
+    int heartbeat;                     /* seconds between server pings */
+    int workers;                       /* processes sharing the port */
+    int max_connections;               /* per worker process */
+    int max_queue;                     /* alerts a client may lag behind before 4001 */
+    int max_per_ip;                    /* concurrent connections from one address */
+    char *origins[CONFIG_MAX_ORIGINS]; /* allowed browser Origins; none = any */
+    int norigins;
+    char *node; /* node name in hello frames and metrics */
+    char *log_level;
+    char *log_format;
+};
+
+enum config_result { CONFIG_OK, CONFIG_EXIT_OK, CONFIG_ERROR };
+
+/* Fills cfg from defaults, the file named by --config / ALERTD_CONFIG, the
+ * environment, then argv. CONFIG_EXIT_OK means --help or --version was
+ * printed; CONFIG_ERROR means err holds a message naming the setting. */
+enum config_result config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen);
+void config_free(struct config *cfg);
+
+#endif

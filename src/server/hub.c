@@ -1,0 +1,444 @@
+/*
+ * hub — see hub.h.
+ */
+#include "hub.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ------------------------------------------------------------------------
+ * Filters
+ * ---------------------------------------------------------------------- */
+
+static uint64_t hub_topic_bit(const char *topic, size_t len)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)topic[i];
+        h *= 16777619u;
+    }
+    return (uint64_t)1 << (h & 63);
+}
+
+static int hub_fail(char *err, size_t errlen, const char *what, const char *s, size_t len)
+{
+    snprintf(err, errlen, "%s \"%.*s\"", what, (int)(len > 40 ? 40 : len), s);
+    return -1;
+}
+
+int hub_filter_add_topic(struct hub_filter *f, const char *t, size_t len, char *err, size_t errlen)
+{
+    if (len == 0 || len > 32)
+        return hub_fail(err, errlen, "topic must be 1-32 characters of a-z, 0-9 and -:", t, len);
+    for (size_t i = 0; i < len; i++) {
+        char c = t[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+            return hub_fail(err, errlen, "topic must be 1-32 characters of a-z, 0-9 and -:", t,
+                            len);
+    }
+    for (int i = 0; i < f->ntopics; i++)
+        if (strlen(f->topics[i]) == len && memcmp(f->topics[i], t, len) == 0)
+            return 0;
+    if (f->ntopics == HUB_FILTER_MAX_TOPICS) {
+        snprintf(err, errlen, "at most %d topics", HUB_FILTER_MAX_TOPICS);
+        return -1;
+    }
+    memcpy(f->topics[f->ntopics], t, len);
+    f->topics[f->ntopics][len] = '\0';
+    f->ntopics++;
+    f->topic_bloom |= hub_topic_bit(t, len);
+    return 0;
+}
+
+/* Languages compare case-insensitively (BCP 47): both sides are lowered. */
+int hub_filter_add_lang(struct hub_filter *f, const char *l, size_t len, char *err, size_t errlen)
+{
+    char low[36];
+    if (len == 0 || len > 35)
+        return hub_fail(err, errlen, "not a language tag:", l, len);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)l[i];
+        if (!isalnum(c) && c != '-')
+            return hub_fail(err, errlen, "not a language tag:", l, len);
+        low[i] = (char)tolower(c);
+    }
+    low[len] = '\0';
+    for (int i = 0; i < f->nlangs; i++)
+        if (strcmp(f->langs[i], low) == 0)
+            return 0;
+    if (f->nlangs == HUB_FILTER_MAX_LANGS) {
+        snprintf(err, errlen, "at most %d languages", HUB_FILTER_MAX_LANGS);
+        return -1;
+    }
+    memcpy(f->langs[f->nlangs++], low, len + 1);
+    return 0;
+}
+
+typedef int (*hub_filter_add_fn)(struct hub_filter *, const char *, size_t, char *, size_t);
+
+static int hub_filter_set_csv(struct hub_filter *f, const char *csv, hub_filter_add_fn add,
+                              char *err, size_t errlen)
+{
+    const char *p = csv;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        if (n > 0 && add(f, p, n, err, errlen))
+            return -1;
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
+int hub_filter_set_topics(struct hub_filter *f, const char *csv, char *err, size_t errlen)
+{
+    f->ntopics = 0;
+    f->topic_bloom = 0;
+    return hub_filter_set_csv(f, csv, hub_filter_add_topic, err, errlen);
+}
+
+int hub_filter_set_langs(struct hub_filter *f, const char *csv, char *err, size_t errlen)
+{
+    f->nlangs = 0;
+    return hub_filter_set_csv(f, csv, hub_filter_add_lang, err, errlen);
+}
+
+static int hub_msg_has_topic(const struct hub_msg *m, const char *topic)
+{
+    for (const char *t = m->topics; *t; t += strlen(t) + 1)
+        if (strcmp(t, topic) == 0)
+            return 1;
+    return 0;
+}
+
+int hub_filter_match(const struct hub_filter *f, const struct hub_msg *m)
+{
+    if (f == NULL)
+        return 1;
+    if (f->nlangs) {
+        int found = 0;
+        for (int i = 0; i < f->nlangs && !found; i++)
+            found = strcmp(f->langs[i], m->lang) == 0;
+        if (!found)
+            return 0;
+    }
+    if (f->ntopics) {
+        if ((f->topic_bloom & m->topic_bloom) == 0)
+            return 0;
+        for (int i = 0; i < f->ntopics; i++)
+            if (hub_msg_has_topic(m, f->topics[i]))
+                return 1;
+        return 0;
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------------------
+ * Messages
+ * ---------------------------------------------------------------------- */
+
+static void hub_msg_clear(struct hub_msg *m)
+{
+    free(m->buf);
+    free(m->topics);
+    memset(m, 0, sizeof(*m));
+}
+
+/* The item with `id` as its first key, encoded compactly. */
+static char *hub_encode_item(struct item_id id, const char *id_str, const json_t *item, size_t *len)
+{
+    json_t *copy = json_object();
+    const char *key;
+    json_t *value;
+    char *text = NULL;
+    (void)id;
+    if (copy == NULL || json_object_set_new(copy, "id", json_string(id_str)))
+        goto out;
+    json_object_foreach ((json_t *)item, key, value) {
+        if (strcmp(key, "id") != 0 && json_object_set(copy, key, value))
+            goto out;
+    }
+    text = item_encode(copy, len);
+out:
+    json_decref(copy);
+    return text;
+}
+
+static int hub_msg_topics(struct hub_msg *m, const json_t *item)
+{
+    const json_t *topics = json_object_get(item, "topics");
+    size_t total = 1, i;
+    const json_t *t;
+    json_array_foreach (topics, i, t)
+        total += json_string_length(t) + 1;
+    if ((m->topics = malloc(total)) == NULL)
+        return -1;
+    char *p = m->topics;
+    json_array_foreach (topics, i, t) {
+        size_t n = json_string_length(t);
+        memcpy(p, json_string_value(t), n + 1);
+        m->topic_bloom |= hub_topic_bit(p, n);
+        p += n + 1;
+    }
+    *p = '\0';
+    return 0;
+}
+
+static int64_t hub_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int hub_msg_build(struct hub_msg *m, size_t headroom, struct item_id id, const json_t *item)
+{
+    static const char pre[] = "{\"type\":\"alert\",\"alert\":";
+    size_t item_len;
+    const char *lang = json_string_value(json_object_get(item, "lang"));
+    const char *published = json_string_value(json_object_get(item, "published_at"));
+
+    memset(m, 0, sizeof(*m));
+    m->id = id;
+    item_id_format(id, m->id_str);
+    snprintf(m->lang, sizeof(m->lang), "%s", lang ? lang : "en");
+    for (char *p = m->lang; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    if (published == NULL || item_time_parse(published, &m->published_ms))
+        m->published_ms = 0;
+    m->received_ns = hub_now_ns();
+    if (hub_msg_topics(m, item))
+        goto fail;
+
+    char *text = hub_encode_item(id, m->id_str, item, &item_len);
+    if (text == NULL)
+        goto fail;
+    m->len = sizeof(pre) - 1 + item_len + 1;
+    m->buf = malloc(headroom + m->len + 1);
+    if (m->buf == NULL) {
+        free(text);
+        goto fail;
+    }
+    char *frame = (char *)m->buf + headroom;
+    memcpy(frame, pre, sizeof(pre) - 1);
+    memcpy(frame + sizeof(pre) - 1, text, item_len);
+    memcpy(frame + sizeof(pre) - 1 + item_len, "}", 2);
+    m->item_off = sizeof(pre) - 1;
+    m->item_len = item_len;
+    free(text);
+    return 0;
+fail:
+    hub_msg_clear(m);
+    return -1;
+}
+
+/* ------------------------------------------------------------------------
+ * The ring
+ * ---------------------------------------------------------------------- */
+
+int hub_init(struct hub *hub, size_t capacity, size_t headroom, size_t max_queue)
+{
+    memset(hub, 0, sizeof(*hub));
+    hub->ring = calloc(capacity, sizeof(*hub->ring));
+    if (hub->ring == NULL)
+        return -1;
+    hub->capacity = capacity;
+    hub->headroom = headroom;
+    hub->max_queue = max_queue;
+    hub->head = 1; /* sequence 0 never exists: cursor 0 is before everything */
+    return 0;
+}
+
+void hub_free(struct hub *hub)
+{
+    for (size_t i = 0; i < hub->capacity; i++)
+        hub_msg_clear(&hub->ring[i]);
+    free(hub->ring);
+    hub->ring = NULL;
+}
+
+static struct hub_msg *hub_at(const struct hub *hub, uint64_t seq)
+{
+    return &hub->ring[seq % hub->capacity];
+}
+
+static uint64_t hub_oldest_seq(const struct hub *hub)
+{
+    return hub->head - hub->count;
+}
+
+const struct hub_msg *hub_newest(const struct hub *hub)
+{
+    return hub->count ? hub_at(hub, hub->head - 1) : NULL;
+}
+
+const struct hub_msg *hub_oldest(const struct hub *hub)
+{
+    return hub->count ? hub_at(hub, hub_oldest_seq(hub)) : NULL;
+}
+
+void hub_set_truncated(struct hub *hub)
+{
+    hub->truncated = 1;
+}
+
+static void hub_unlink(struct hub *hub, struct hub_client *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        hub->clients = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    c->attached = 0;
+    hub->nclients--;
+}
+
+void hub_detach(struct hub *hub, struct hub_client *c)
+{
+    if (c->attached)
+        hub_unlink(hub, c);
+}
+
+/* A client is lagging when its unsent live backlog is over max_queue, or
+ * when the oldest message it still needs has left the ring. */
+static int hub_client_lagging(const struct hub *hub, const struct hub_client *c)
+{
+    uint64_t from = c->cursor > c->replay_end ? c->cursor : c->replay_end;
+    return c->cursor < hub_oldest_seq(hub) || hub->head - from > hub->max_queue;
+}
+
+static void hub_notify(struct hub *hub, uint64_t seq)
+{
+    const struct hub_msg *m = hub_at(hub, seq);
+    struct hub_client *c = hub->clients, *next;
+    for (; c; c = next) {
+        next = c->next;
+        if (hub_client_lagging(hub, c)) {
+            hub_unlink(hub, c);
+            hub->lagging(hub, c);
+            continue;
+        }
+        if (!hub_filter_match(c->filter, m)) {
+            /* Nothing to send: a caught-up client just moves past it, so
+             * alerts it does not want never count as its backlog. */
+            if (c->cursor == seq)
+                c->cursor = seq + 1;
+            continue;
+        }
+        if (!c->woken) {
+            c->woken = 1;
+            hub->wake(hub, c);
+        }
+    }
+}
+
+int hub_add(struct hub *hub, struct item_id id, const json_t *item)
+{
+    const struct hub_msg *newest = hub_newest(hub);
+    struct hub_msg m;
+    if (newest && item_id_cmp(id, newest->id) <= 0)
+        return 0;
+    if (hub_msg_build(&m, hub->headroom, id, item))
+        return -1;
+    if (hub->count == hub->capacity) {
+        hub_msg_clear(hub_at(hub, hub_oldest_seq(hub)));
+        hub->count--;
+        hub->truncated = 1;
+    }
+    uint64_t seq = hub->head;
+    *hub_at(hub, seq) = m;
+    hub->head++;
+    hub->count++;
+    hub_notify(hub, seq);
+    return 1;
+}
+
+/* The first sequence number whose id is greater than `since`. */
+static uint64_t hub_seq_after(const struct hub *hub, struct item_id since)
+{
+    uint64_t lo = hub_oldest_seq(hub), hi = hub->head;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (item_id_cmp(hub_at(hub, mid)->id, since) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+enum hub_attach_result hub_attach(struct hub *hub, struct hub_client *c,
+                                  const struct hub_filter *filter, const struct item_id *since)
+{
+    enum hub_attach_result r = HUB_LIVE;
+    if (!c->attached) {
+        c->prev = NULL;
+        c->next = hub->clients;
+        if (hub->clients)
+            hub->clients->prev = c;
+        hub->clients = c;
+        c->attached = 1;
+        hub->nclients++;
+    }
+    c->filter = filter;
+    c->woken = 0;
+    c->replayed = 0;
+    c->replay_end = 0;
+    c->cursor = hub->head;
+    if (since == NULL)
+        return HUB_LIVE;
+
+    const struct hub_msg *oldest = hub_oldest(hub);
+    if (oldest && item_id_cmp(*since, oldest->id) < 0 && hub->truncated)
+        return HUB_GAP;
+    if (oldest)
+        c->cursor = hub_seq_after(hub, *since);
+    c->replay_end = hub->head;
+    r = HUB_REPLAY;
+    return r;
+}
+
+enum hub_next_kind hub_next(struct hub *hub, struct hub_client *c, const struct hub_msg **msg)
+{
+    if (c->cursor < hub_oldest_seq(hub))
+        c->cursor = hub_oldest_seq(hub); /* only after a lagging close raced */
+    for (;;) {
+        if (c->replay_end && c->cursor >= c->replay_end)
+            return HUB_REPLAYED;
+        if (c->cursor >= hub->head) {
+            c->woken = 0;
+            return HUB_NONE;
+        }
+        const struct hub_msg *m = hub_at(hub, c->cursor);
+        if (hub_filter_match(c->filter, m)) {
+            *msg = m;
+            return HUB_MSG;
+        }
+        c->cursor++;
+    }
+}
+
+void hub_advance(struct hub *hub, struct hub_client *c, enum hub_next_kind what)
+{
+    if (what == HUB_REPLAYED) {
+        c->replay_end = 0;
+    } else if (what == HUB_MSG) {
+        if (c->replay_end && c->cursor < c->replay_end)
+            c->replayed++;
+        c->cursor++;
+    }
+    /* Everything sent: the next alert must wake the client again. */
+    if (!hub_pending(hub, c))
+        c->woken = 0;
+}
+
+int hub_pending(const struct hub *hub, const struct hub_client *c)
+{
+    return c->attached && (c->replay_end != 0 || c->cursor < hub->head);
+}

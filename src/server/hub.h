@@ -1,0 +1,127 @@
+/*
+ * hub — the node's alert history and the clients that follow it.
+ *
+ * Every alert a node holds lives once, in a ring of the last `capacity`
+ * alerts in id order, already encoded as the frame clients receive: fan-out
+ * never copies or re-encodes an alert per client. A client is a cursor into
+ * that ring plus a filter, so a connection costs a few dozen bytes here
+ * whatever the backlog, and a replay after `since` is the same walk as live
+ * delivery. A client whose unsent live backlog exceeds `max_queue` alerts is
+ * handed to the `lagging` callback (the transport closes it with 4001).
+ *
+ * The hub knows nothing about sockets: the transport embeds a struct
+ * hub_client in its per-connection state, is told through `wake` that a
+ * client has something to send, and pulls frames with hub_next/hub_advance.
+ * Runs on one thread (the event loop); nothing here locks.
+ *
+ * Ownership: the hub owns its messages; a hub_msg pointer from hub_next is
+ * valid until the next hub_add. Filters are owned by their client.
+ */
+#ifndef ALERTD_HUB_H
+#define ALERTD_HUB_H
+
+#include "item.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HUB_FILTER_MAX_TOPICS 32
+#define HUB_FILTER_MAX_LANGS  8
+
+/* One alert, encoded once: `frame` is {"type":"alert","alert":{...}} preceded
+ * by `headroom` spare bytes (the transport's frame header goes there). The
+ * item JSON alone is frame[item_off .. item_off+item_len). */
+struct hub_msg {
+    struct item_id id;
+    char id_str[ITEM_ID_STRLEN];
+    uint64_t topic_bloom; /* one bit per topic hash: a cheap first test */
+    char *topics;         /* NUL-separated topics, ending in an empty one */
+    char lang[36];
+    int64_t published_ms; /* publisher's clock */
+    int64_t received_ns;  /* CLOCK_MONOTONIC when this node got it */
+    unsigned char *buf;   /* headroom + frame; malloc'd */
+    size_t len;           /* frame length, excluding headroom */
+    size_t item_off, item_len;
+};
+
+/* What a client wants: empty lists mean everything. */
+struct hub_filter {
+    int ntopics, nlangs;
+    uint64_t topic_bloom;
+    char topics[HUB_FILTER_MAX_TOPICS][33];
+    char langs[HUB_FILTER_MAX_LANGS][36];
+};
+
+struct hub_client {
+    struct hub_client *prev, *next;  /* in hub->clients */
+    const struct hub_filter *filter; /* NULL: everything; owned by the transport */
+    uint64_t cursor;                 /* sequence number of the next message to consider */
+    uint64_t replay_end;             /* cursor at which the replay ends; 0: no replay */
+    uint32_t replayed;               /* matching alerts sent during the replay */
+    uint8_t attached;
+    uint8_t woken; /* wake() called and hub_next has not yet drained it */
+};
+
+struct hub;
+typedef void (*hub_client_cb)(struct hub *hub, struct hub_client *c);
+
+struct hub {
+    struct hub_msg *ring; /* capacity slots; message seq s lives at ring[s % capacity] */
+    size_t capacity;
+    size_t headroom;
+    uint64_t head;  /* sequence number the next message gets */
+    uint64_t count; /* messages held: head - count is the oldest */
+    int truncated;  /* messages older than the oldest existed */
+    size_t max_queue;
+    struct hub_client *clients;
+    size_t nclients;
+    hub_client_cb wake;    /* a client has something to send */
+    hub_client_cb lagging; /* a client fell max_queue behind: detached already */
+    void *user;
+};
+
+int hub_init(struct hub *hub, size_t capacity, size_t headroom, size_t max_queue);
+void hub_free(struct hub *hub);
+
+/* Adds an item (a validated jansson object without or with `id`) under id.
+ * Returns 1 if added, 0 if id is not newer than the newest held (a duplicate
+ * from catch-up), -1 on allocation failure. Wakes every matching client. */
+int hub_add(struct hub *hub, struct item_id id, const json_t *item);
+
+/* Marks the start as truncated: the stream had alerts older than those
+ * loaded, so a `since` older than the oldest is a gap, not a fresh start. */
+void hub_set_truncated(struct hub *hub);
+
+const struct hub_msg *hub_newest(const struct hub *hub);
+const struct hub_msg *hub_oldest(const struct hub *hub);
+
+/* Attaches a client (or re-positions an attached one, e.g. after a new
+ * subscribe). Without `since` the client follows live alerts only. With
+ * `since`, it first gets every held alert after since. Returns HUB_GAP when
+ * since is older than the history kept (the client then follows live). */
+enum hub_attach_result { HUB_LIVE, HUB_REPLAY, HUB_GAP };
+enum hub_attach_result hub_attach(struct hub *hub, struct hub_client *c,
+                                  const struct hub_filter *filter, const struct item_id *since);
+void hub_detach(struct hub *hub, struct hub_client *c);
+
+/* The next thing a client should be sent. */
+enum hub_next_kind { HUB_NONE, HUB_MSG, HUB_REPLAYED };
+enum hub_next_kind hub_next(struct hub *hub, struct hub_client *c, const struct hub_msg **msg);
+/* Call after the HUB_MSG or HUB_REPLAYED returned by hub_next was written. */
+void hub_advance(struct hub *hub, struct hub_client *c, enum hub_next_kind what);
+/* 1 if hub_next may still have something for the client (it may also find
+ * only alerts the filter skips). */
+int hub_pending(const struct hub *hub, const struct hub_client *c);
+
+int hub_filter_match(const struct hub_filter *f, const struct hub_msg *m);
+
+/* Parses a comma-separated list ("world,europe") into the filter's topics or
+ * languages; returns 0 or -1 with err naming the bad entry. */
+int hub_filter_set_topics(struct hub_filter *f, const char *csv, char *err, size_t errlen);
+int hub_filter_set_langs(struct hub_filter *f, const char *csv, char *err, size_t errlen);
+int hub_filter_add_topic(struct hub_filter *f, const char *topic, size_t len, char *err,
+                         size_t errlen);
+int hub_filter_add_lang(struct hub_filter *f, const char *lang, size_t len, char *err,
+                        size_t errlen);
+
+#endif

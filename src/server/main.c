@@ -1,0 +1,261 @@
+/*
+ * alertd — the fan-out server's entry point.
+ *
+ * Loads the configuration, then runs one worker in this process, or (with
+ * --workers N > 1) supervises N worker processes that share the listening
+ * port through SO_REUSEPORT: each worker is a whole node with its own event
+ * loop, Redis link, history and clients, and a worker that dies is started
+ * again. Signals: TERM/INT drain gracefully, a second one stops at once.
+ */
+#include "config.h"
+#include "log.h"
+#include "metrics.h"
+#include "node.h"
+#include "redisurl.h"
+#include "rsub.h"
+#include "server.h"
+#include "ws.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAIN_DRAIN_MS 3000
+
+/* ------------------------------------------------------------------------
+ * One worker
+ * ---------------------------------------------------------------------- */
+
+static uv_signal_t main_sigterm, main_sigint;
+
+static void main_node_done(struct node *n)
+{
+    server_stop(n);
+    if (n->rsub) {
+        rsub_stop(n->rsub);
+        n->rsub = NULL;
+    }
+    uv_close((uv_handle_t *)&main_sigterm, NULL);
+    uv_close((uv_handle_t *)&main_sigint, NULL);
+}
+
+static void main_on_signal(uv_signal_t *h, int signum)
+{
+    struct node *n = h->data;
+    if (n->draining) {
+        log_warn("second signal: stopping now", KV_I("signal", signum));
+        main_node_done(n);
+        return;
+    }
+    log_info("signal received: draining", KV_I("signal", signum));
+    server_drain(n, MAIN_DRAIN_MS, main_node_done);
+}
+
+static void main_log_listening(const struct config *cfg)
+{
+    char msg[300];
+    int v6 = strchr(cfg->listen_host, ':') != NULL;
+    snprintf(msg, sizeof(msg), "listening on %s://%s%s%s:%d", cfg->plain ? "http" : "https",
+             v6 ? "[" : "", cfg->listen_host, v6 ? "]" : "", cfg->listen_port);
+    log_info(msg, KV_S("tls", cfg->plain ? "off" : "on"), KV_I("pid", getpid()),
+             KV_I("heartbeat", cfg->heartbeat), KV_I("history", cfg->history));
+}
+
+static int main_run_node(const struct config *cfg, const struct redis_url *url, int worker)
+{
+    struct node n;
+    uv_loop_t loop;
+    char tag[128];
+    int rc = 1;
+
+    memset(&n, 0, sizeof(n));
+    n.cfg = cfg;
+    n.loop = &loop;
+    n.worker = worker;
+    if (uv_loop_init(&loop) != 0)
+        return 1;
+    if (hub_init(&n.hub, (size_t)cfg->history, LWS_PRE, (size_t)cfg->max_queue) || ws_init(&n)) {
+        log_error("out of memory", KV_I("history", cfg->history));
+        goto out;
+    }
+    n.hub.wake = ws_wake;
+    n.hub.lagging = ws_lagging;
+    n.hub.user = &n;
+
+    snprintf(tag, sizeof(tag), "%s:%d:%ld", cfg->node, (int)getpid(), (long)time(NULL));
+    if (server_start(&n))
+        goto out;
+    n.rsub = rsub_start(&loop, url, cfg->prefix, tag, &n.hub, (size_t)cfg->history);
+    if (n.rsub == NULL) {
+        log_error("out of memory", KV_S("stage", "redis"));
+        server_stop(&n);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        goto out;
+    }
+    uv_signal_init(&loop, &main_sigterm);
+    uv_signal_init(&loop, &main_sigint);
+    main_sigterm.data = main_sigint.data = &n;
+    uv_signal_start(&main_sigterm, main_on_signal, SIGTERM);
+    uv_signal_start(&main_sigint, main_on_signal, SIGINT);
+    main_log_listening(cfg);
+
+    uv_run(&loop, UV_RUN_DEFAULT);
+    log_info("stopped", KV_I("pid", getpid()));
+    rc = 0;
+out:
+    hub_free(&n.hub);
+    ws_cleanup();
+    if (uv_loop_close(&loop) != 0)
+        log_warn("event loop closed with handles open", KV_I("pid", getpid()));
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * Supervisor of several workers
+ * ---------------------------------------------------------------------- */
+
+static volatile sig_atomic_t main_stop_signal;
+
+static void main_note_signal(int signum)
+{
+    main_stop_signal = signum;
+}
+
+static pid_t main_spawn(const struct config *cfg, const struct redis_url *url, int worker)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        char name[32];
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        snprintf(name, sizeof(name), "worker-%d", worker);
+        log_set_proc(name);
+        metrics_use_slot(worker);
+        _exit(main_run_node(cfg, url, worker));
+    }
+    if (pid < 0)
+        log_error("cannot start a worker", KV_I("worker", worker), KV_S("error", strerror(errno)));
+    return pid;
+}
+
+static void main_signal_workers(const pid_t *pids, int nworkers, int signum)
+{
+    for (int i = 0; i < nworkers; i++)
+        if (pids[i] > 0)
+            kill(pids[i], signum);
+}
+
+static int main_supervise(const struct config *cfg, const struct redis_url *url)
+{
+    pid_t pids[256];
+    int nworkers = cfg->workers, alive = 0, stopping = 0;
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = main_note_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    log_set_proc("master");
+    for (int i = 0; i < nworkers; i++)
+        if ((pids[i] = main_spawn(cfg, url, i)) > 0)
+            alive++;
+    log_info("workers started", KV_I("workers", alive), KV_I("pid", getpid()));
+
+    while (alive > 0) {
+        int status;
+        pid_t pid = waitpid(-1, &status, 0);
+        if (pid < 0 && errno == EINTR) {
+            if (main_stop_signal) {
+                /* Each worker drains its own clients; a second signal
+                 * passes on too and stops them at once. */
+                main_signal_workers(pids, nworkers, (int)main_stop_signal);
+                main_stop_signal = 0;
+                stopping = 1;
+            }
+            continue;
+        }
+        if (pid < 0)
+            break;
+        for (int i = 0; i < nworkers; i++) {
+            if (pids[i] != pid)
+                continue;
+            pids[i] = 0;
+            alive--;
+            if (stopping)
+                break;
+            log_error("worker died: starting it again", KV_I("worker", i), KV_I("pid", pid),
+                      KV_I("status", WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status)));
+            sleep(1);
+            if ((pids[i] = main_spawn(cfg, url, i)) > 0)
+                alive++;
+        }
+    }
+    log_info("stopped", KV_I("pid", getpid()));
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * main
+ * ---------------------------------------------------------------------- */
+
+/* Sockets are files: use all the descriptors the hard limit allows. */
+static void main_raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct config cfg;
+    struct redis_url url;
+    char err[512];
+    enum log_level level;
+    enum log_format format;
+    int rc;
+
+    switch (config_load(&cfg, argc, argv, err, sizeof(err))) {
+    case CONFIG_EXIT_OK:
+        config_free(&cfg);
+        return 0;
+    case CONFIG_ERROR:
+        fprintf(stderr, "alertd: %s\n", err);
+        config_free(&cfg);
+        return 2;
+    case CONFIG_OK:
+        break;
+    }
+    if (log_level_parse(cfg.log_level, &level) || log_format_parse(cfg.log_format, &format)) {
+        fprintf(stderr, "alertd: --log-level must be debug|info|warn|error and --log-format "
+                        "logfmt|json\n");
+        config_free(&cfg);
+        return 2;
+    }
+    log_setup(level, format);
+    if (redisurl_parse(cfg.redis_url, &url, err, sizeof(err))) {
+        fprintf(stderr, "alertd: --redis: %s\n", err);
+        config_free(&cfg);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    main_raise_fd_limit();
+    srandom((unsigned)(time(NULL) ^ getpid()));
+    if (metrics_init(cfg.workers)) {
+        fprintf(stderr, "alertd: cannot map the metrics area\n");
+        config_free(&cfg);
+        return 1;
+    }
+    rc = cfg.workers > 1 ? main_supervise(&cfg, &url) : main_run_node(&cfg, &url, 0);
+    metrics_release();
+    config_free(&cfg);
+    return rc;
+}

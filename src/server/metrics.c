@@ -1,0 +1,173 @@
+/*
+ * metrics — see metrics.h.
+ */
+#include "metrics.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+struct metrics_slot *metrics;
+
+static struct metrics_slot *metrics_slots;
+static int metrics_nslots;
+
+/* Bucket upper bounds in microseconds: 1 ms to 10 s. */
+static const uint64_t metrics_bounds_us[METRICS_LATENCY_BUCKETS] = {
+    1000,   2500,   5000,    10000,   25000,   50000,    100000,
+    250000, 500000, 1000000, 2500000, 5000000, 10000000, 30000000};
+
+int metrics_init(int nslots)
+{
+    size_t size = (size_t)nslots * sizeof(struct metrics_slot);
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return -1;
+    metrics_slots = p;
+    metrics_nslots = nslots;
+    metrics_use_slot(0);
+    return 0;
+}
+
+void metrics_use_slot(int slot)
+{
+    metrics = &metrics_slots[slot];
+    memset(metrics, 0, sizeof(*metrics));
+    metrics->pid = getpid();
+}
+
+void metrics_release(void)
+{
+    if (metrics_slots)
+        munmap(metrics_slots, (size_t)metrics_nslots * sizeof(struct metrics_slot));
+    metrics_slots = metrics = NULL;
+    metrics_nslots = 0;
+}
+
+void metrics_observe_latency(uint64_t us)
+{
+    metrics->latency_count++;
+    metrics->latency_sum_us += us;
+    for (int i = 0; i < METRICS_LATENCY_BUCKETS; i++) {
+        if (us <= metrics_bounds_us[i]) {
+            metrics->latency_buckets[i]++;
+            return;
+        }
+    }
+}
+
+int metrics_all_ready(void)
+{
+    int any = 0;
+    for (int i = 0; i < metrics_nslots; i++) {
+        if (metrics_slots[i].pid == 0)
+            continue;
+        any = 1;
+        if (!metrics_slots[i].ready)
+            return 0;
+    }
+    return any;
+}
+
+/* Sums one 64-bit field, at `offset` in the slot, over every live slot. */
+static uint64_t metrics_sum_at(size_t offset)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < metrics_nslots; i++) {
+        uint64_t v;
+        if (metrics_slots[i].pid == 0)
+            continue;
+        memcpy(&v, (const char *)&metrics_slots[i] + offset, sizeof(v));
+        sum += v;
+    }
+    return sum;
+}
+#define METRICS_SUM(field) metrics_sum_at(offsetof(struct metrics_slot, field))
+
+struct metrics_out {
+    char *buf;
+    size_t len, used;
+};
+
+static void metrics_printf(struct metrics_out *o, const char *fmt, ...)
+{
+    va_list ap;
+    size_t room = o->used < o->len ? o->len - o->used : 0;
+    va_start(ap, fmt);
+    int n = vsnprintf(o->buf + (room ? o->used : 0), room, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        o->used += (size_t)n;
+}
+
+static void metrics_one(struct metrics_out *o, const char *name, const char *type, const char *help,
+                        uint64_t value)
+{
+    metrics_printf(o, "# HELP alertd_%s %s\n# TYPE alertd_%s %s\nalertd_%s %llu\n", name, help,
+                   name, type, name, (unsigned long long)value);
+}
+
+size_t metrics_render(char *buf, size_t len, const char *node)
+{
+    struct metrics_out o = {buf, len, 0};
+    uint64_t workers = 0;
+    for (int i = 0; i < metrics_nslots; i++)
+        workers += metrics_slots[i].pid != 0;
+
+    metrics_printf(&o,
+                   "# HELP alertd_info Build and node information.\n"
+                   "# TYPE alertd_info gauge\nalertd_info{node=\"%s\"} 1\n",
+                   node);
+    metrics_one(&o, "workers", "gauge", "Worker processes serving.", workers);
+    metrics_one(&o, "ready", "gauge", "1 when every worker is subscribed and caught up.",
+                (uint64_t)metrics_all_ready());
+    metrics_one(&o, "redis_connected", "gauge", "Workers connected to Redis.",
+                METRICS_SUM(redis_connected));
+    metrics_one(&o, "redis_reconnects_total", "counter", "Redis connections re-established.",
+                METRICS_SUM(redis_reconnects));
+    metrics_one(&o, "connections", "gauge", "Open WebSocket and SSE clients.",
+                METRICS_SUM(connections));
+    metrics_one(&o, "connections_total", "counter", "WebSocket and SSE clients accepted.",
+                METRICS_SUM(connections_total));
+    metrics_one(&o, "history_alerts", "gauge", "Alerts held in memory (summed over workers).",
+                METRICS_SUM(history));
+    metrics_one(&o, "alerts_in_total", "counter", "Alerts received from Redis.",
+                METRICS_SUM(alerts_in));
+    metrics_one(&o, "alerts_invalid_total", "counter", "Relayed items dropped as invalid.",
+                METRICS_SUM(alerts_invalid));
+    metrics_one(&o, "fields_dropped_total", "counter", "Unknown item fields removed.",
+                METRICS_SUM(fields_dropped));
+    metrics_one(&o, "deliveries_total", "counter", "Alert frames written to clients.",
+                METRICS_SUM(deliveries));
+    metrics_one(&o, "slow_consumer_closes_total", "counter", "Clients closed with 4001.",
+                METRICS_SUM(slow_closes));
+    metrics_one(&o, "too_many_connections_total", "counter", "Clients closed with 4029.",
+                METRICS_SUM(too_many));
+    metrics_one(&o, "replays_total", "counter", "Replays after since.", METRICS_SUM(replays));
+    metrics_one(&o, "gaps_total", "counter", "since older than the history: gap frames.",
+                METRICS_SUM(gaps));
+    metrics_one(&o, "bad_requests_total", "counter", "Client frames answered bad_request.",
+                METRICS_SUM(bad_requests));
+    metrics_one(&o, "tls_handshake_failures_total", "counter", "TLS handshakes that failed.",
+                METRICS_SUM(tls_failures));
+
+    metrics_printf(&o, "# HELP alertd_delivery_latency_seconds Publish to write latency.\n"
+                       "# TYPE alertd_delivery_latency_seconds histogram\n");
+    uint64_t cumulative = 0;
+    for (int b = 0; b < METRICS_LATENCY_BUCKETS; b++) {
+        cumulative += METRICS_SUM(latency_buckets[b]);
+        metrics_printf(&o, "alertd_delivery_latency_seconds_bucket{le=\"%g\"} %llu\n",
+                       (double)metrics_bounds_us[b] / 1e6, (unsigned long long)cumulative);
+    }
+    metrics_printf(&o,
+                   "alertd_delivery_latency_seconds_bucket{le=\"+Inf\"} %llu\n"
+                   "alertd_delivery_latency_seconds_sum %.6f\n"
+                   "alertd_delivery_latency_seconds_count %llu\n",
+                   (unsigned long long)METRICS_SUM(latency_count),
+                   (double)METRICS_SUM(latency_sum_us) / 1e6,
+                   (unsigned long long)METRICS_SUM(latency_count));
+    return o.used;
+}

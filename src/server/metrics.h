@@ -1,0 +1,59 @@
+/*
+ * metrics — the node's counters, and their Prometheus text rendering.
+ *
+ * Each worker process counts into its own slot of one shared anonymous
+ * mapping made before the workers fork, so /metrics (and /readyz) answered
+ * by any worker sees the whole node without locks: a slot has exactly one
+ * writer, and readers sum aligned 64-bit words.
+ */
+#ifndef ALERTD_METRICS_H
+#define ALERTD_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define METRICS_LATENCY_BUCKETS 14
+
+struct metrics_slot {
+    int64_t pid;             /* 0: slot unused */
+    int64_t ready;           /* gauge: subscribed and caught up */
+    int64_t redis_connected; /* gauge */
+    int64_t connections;     /* gauge: open WebSocket + SSE clients */
+    int64_t history;         /* gauge: alerts held */
+    uint64_t connections_total;
+    uint64_t alerts_in;
+    uint64_t alerts_invalid; /* relayed items that failed validation */
+    uint64_t fields_dropped; /* unknown top-level fields removed */
+    uint64_t deliveries;
+    uint64_t slow_closes; /* 4001 */
+    uint64_t replays;
+    uint64_t gaps;
+    uint64_t bad_requests;
+    uint64_t redis_reconnects;
+    uint64_t tls_failures;
+    uint64_t too_many; /* 4029 */
+    uint64_t latency_count;
+    uint64_t latency_sum_us;
+    uint64_t latency_buckets[METRICS_LATENCY_BUCKETS]; /* cumulative at render */
+};
+
+/* This process's slot; valid after metrics_init. */
+extern struct metrics_slot *metrics;
+
+/* Maps `nslots` slots and points `metrics` at slot 0. */
+int metrics_init(int nslots);
+/* A worker claims its slot (after fork). */
+void metrics_use_slot(int slot);
+void metrics_release(void);
+
+/* Publish → write latency, in microseconds. */
+void metrics_observe_latency(uint64_t us);
+
+/* 1 when every live worker's slot says ready. */
+int metrics_all_ready(void);
+
+/* Renders the Prometheus text exposition; returns bytes written, or the
+ * size needed if it did not fit. */
+size_t metrics_render(char *buf, size_t len, const char *node);
+
+#endif

@@ -1,0 +1,483 @@
+/*
+ * rsub — see rsub.h.
+ */
+#include "rsub.h"
+
+#include "log.h"
+#include "metrics.h"
+
+#include <adapters/libuv.h>
+#include <async.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RSUB_PAGE        1000 /* stream entries per XRANGE during catch-up */
+#define RSUB_PROBE_MS    2000 /* heartbeat publish interval */
+#define RSUB_SILENCE_MS  7000 /* no heartbeat or reply for this long: reconnect */
+#define RSUB_BACKOFF_MIN 100
+#define RSUB_BACKOFF_MAX 5000
+
+enum rsub_phase {
+    RSUB_WAITING,    /* no connection; the retry timer runs */
+    RSUB_CONNECTING, /* connections opening, subscribing */
+    RSUB_CATCHUP,    /* subscribed; reading the stream */
+    RSUB_LIVE,       /* caught up: live messages go straight to the hub */
+    RSUB_STOPPED
+};
+
+struct rsub {
+    uv_loop_t *loop;
+    struct redis_url url;
+    char where[400]; /* the address, for logs */
+    char *stream_key, *live_chan, *hb_chan;
+    struct hub *hub;
+    size_t history;
+    redisAsyncContext *sub, *cmd;
+    enum rsub_phase phase;
+    int subscribed;          /* SUBSCRIBE confirmations received */
+    int live_during_catchup; /* a live message came during a catch-up page */
+    unsigned attempt;        /* failed attempts since the last success */
+    uint64_t last_hb_ms;     /* loop time a heartbeat was last heard */
+    uint64_t last_reply_ms;  /* loop time the command link last answered */
+    uv_timer_t retry_timer, probe_timer;
+    int handles_open;
+    int connected_once;
+};
+
+static void rsub_connect(struct rsub *r);
+
+/* ------------------------------------------------------------------------
+ * Failure and retry
+ * ---------------------------------------------------------------------- */
+
+static void rsub_set_ready(struct rsub *r, int ready)
+{
+    metrics->ready = ready;
+    metrics->redis_connected = r->phase >= RSUB_CATCHUP && r->phase != RSUB_STOPPED;
+}
+
+/* Forgets a connection at once; hiredis frees it (deferred if we are inside
+ * one of its callbacks) and runs its pending callbacks with NULL replies. */
+static void rsub_drop(redisAsyncContext **slot)
+{
+    redisAsyncContext *ac = *slot;
+    if (ac == NULL)
+        return;
+    *slot = NULL;
+    ac->data = NULL;
+    redisAsyncFree(ac);
+}
+
+static uint64_t rsub_backoff_ms(struct rsub *r)
+{
+    uint64_t cap = RSUB_BACKOFF_MIN;
+    for (unsigned i = 0; i < r->attempt && cap < RSUB_BACKOFF_MAX; i++)
+        cap *= 2;
+    if (cap > RSUB_BACKOFF_MAX)
+        cap = RSUB_BACKOFF_MAX;
+    r->attempt++;
+    /* Full jitter, with a floor so a flapping Redis is not hammered. */
+    return RSUB_BACKOFF_MIN / 2 + (uint64_t)random() % cap;
+}
+
+static void rsub_on_retry(uv_timer_t *t)
+{
+    struct rsub *r = t->data;
+    if (r->phase == RSUB_WAITING)
+        rsub_connect(r);
+}
+
+static void rsub_fail(struct rsub *r, const char *why, const char *detail)
+{
+    if (r->phase == RSUB_STOPPED || r->phase == RSUB_WAITING)
+        return;
+    int was_ready = r->phase == RSUB_LIVE;
+    rsub_drop(&r->sub);
+    rsub_drop(&r->cmd);
+    r->phase = RSUB_WAITING;
+    rsub_set_ready(r, 0);
+    uint64_t delay = rsub_backoff_ms(r);
+    log_warn("redis unavailable", KV_S("redis", r->where), KV_S("reason", why),
+             KV_S("detail", detail), KV_I("retry_ms", delay), KV_I("was_ready", was_ready));
+    uv_timer_start(&r->retry_timer, rsub_on_retry, delay, 0);
+}
+
+/* ------------------------------------------------------------------------
+ * Stream entries and live messages
+ * ---------------------------------------------------------------------- */
+
+/* Validates one item and hands it to the hub; returns 1 if it was new. */
+static int rsub_deliver(struct rsub *r, struct item_id id, const char *json, size_t len)
+{
+    struct item_error err;
+    unsigned dropped = 0;
+    json_t *item = item_parse(json, len, ITEM_RELAY, &err, &dropped);
+    int added = 0;
+    if (item == NULL) {
+        char ids[ITEM_ID_STRLEN];
+        item_id_format(id, ids);
+        metrics->alerts_invalid++;
+        log_warn("dropped invalid alert", KV_S("id", ids), KV_S("field", err.field),
+                 KV_S("rule", err.message));
+        return 0;
+    }
+    metrics->fields_dropped += dropped;
+    added = hub_add(r->hub, id, item);
+    json_decref(item);
+    if (added < 0)
+        log_error("out of memory adding alert", KV_S("redis", r->where));
+    if (added > 0) {
+        metrics->alerts_in++;
+        metrics->history = (int64_t)r->hub->count;
+    }
+    return added > 0;
+}
+
+/* A stream entry: [id, [field, value, ...]]. */
+static void rsub_entry(struct rsub *r, const redisReply *e)
+{
+    struct item_id id;
+    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+        e->element[0]->type != REDIS_REPLY_STRING || e->element[1]->type != REDIS_REPLY_ARRAY ||
+        item_id_parse(e->element[0]->str, &id))
+        return;
+    const redisReply *fields = e->element[1];
+    for (size_t i = 0; i + 1 < fields->elements; i += 2) {
+        const redisReply *k = fields->element[i], *v = fields->element[i + 1];
+        if (k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
+            strcmp(k->str, "item") == 0) {
+            rsub_deliver(r, id, v->str, v->len);
+            return;
+        }
+    }
+    metrics->alerts_invalid++;
+    log_warn("stream entry without an item field", KV_S("id", e->element[0]->str));
+}
+
+static void rsub_live_message(struct rsub *r, const redisReply *payload)
+{
+    struct item_id id;
+    json_t *probe;
+    if (r->phase == RSUB_CATCHUP) {
+        r->live_during_catchup = 1; /* it is in the stream: the next page brings it */
+        return;
+    }
+    if (r->phase != RSUB_LIVE || payload->type != REDIS_REPLY_STRING)
+        return;
+    /* The live message carries its id inside; take it before validation. */
+    probe = json_loadb(payload->str, payload->len, JSON_REJECT_DUPLICATES, NULL);
+    const char *ids = json_string_value(json_object_get(probe, "id"));
+    if (ids == NULL || item_id_parse(ids, &id)) {
+        metrics->alerts_invalid++;
+        log_warn("dropped live message without a valid id", KV_I("bytes", payload->len));
+    } else {
+        rsub_deliver(r, id, payload->str, payload->len);
+    }
+    json_decref(probe);
+}
+
+/* ------------------------------------------------------------------------
+ * Catch-up
+ * ---------------------------------------------------------------------- */
+
+static void rsub_catchup(struct rsub *r);
+
+static void rsub_caught_up(struct rsub *r)
+{
+    const struct hub_msg *newest = hub_newest(r->hub);
+    r->phase = RSUB_LIVE;
+    r->attempt = 0;
+    rsub_set_ready(r, 1);
+    log_info("redis caught up", KV_S("redis", r->where), KV_I("history", r->hub->count),
+             KV_S("last_id", newest ? newest->id_str : ""));
+}
+
+static int rsub_reply_ok(struct rsub *r, const redisReply *reply, const char *what)
+{
+    if (reply == NULL)
+        return 0; /* the connection is going away; its disconnect is handled */
+    if (reply->type == REDIS_REPLY_ERROR) {
+        rsub_fail(r, what, reply->str);
+        return 0;
+    }
+    r->last_reply_ms = uv_now(r->loop);
+    return 1;
+}
+
+static void rsub_on_initial(redisAsyncContext *ac, void *reply_, void *priv)
+{
+    struct rsub *r = ac->data;
+    redisReply *reply = reply_;
+    (void)priv;
+    if (r == NULL || !rsub_reply_ok(r, reply, "XREVRANGE failed"))
+        return;
+    if (reply->type != REDIS_REPLY_ARRAY) {
+        rsub_fail(r, "XREVRANGE failed", "unexpected reply");
+        return;
+    }
+    /* Newest first: hand them over oldest first. */
+    for (size_t i = reply->elements; i > 0; i--)
+        rsub_entry(r, reply->element[i - 1]);
+    if (reply->elements >= r->history)
+        hub_set_truncated(r->hub);
+    if (r->live_during_catchup)
+        rsub_catchup(r);
+    else
+        rsub_caught_up(r);
+}
+
+static void rsub_on_page(redisAsyncContext *ac, void *reply_, void *priv)
+{
+    struct rsub *r = ac->data;
+    redisReply *reply = reply_;
+    (void)priv;
+    if (r == NULL || !rsub_reply_ok(r, reply, "XRANGE failed"))
+        return;
+    if (reply->type != REDIS_REPLY_ARRAY) {
+        rsub_fail(r, "XRANGE failed", "unexpected reply");
+        return;
+    }
+    for (size_t i = 0; i < reply->elements; i++)
+        rsub_entry(r, reply->element[i]);
+    if (reply->elements == RSUB_PAGE || r->live_during_catchup)
+        rsub_catchup(r);
+    else
+        rsub_caught_up(r);
+}
+
+/* One page of the stream after the newest id held (or, with nothing held,
+ * the newest `history` entries). */
+static void rsub_catchup(struct rsub *r)
+{
+    const struct hub_msg *newest = hub_newest(r->hub);
+    r->phase = RSUB_CATCHUP;
+    r->live_during_catchup = 0;
+    int rc;
+    if (newest == NULL) {
+        rc = redisAsyncCommand(r->cmd, rsub_on_initial, NULL, "XREVRANGE %s + - COUNT %d",
+                               r->stream_key, (int)r->history);
+    } else {
+        char start[ITEM_ID_STRLEN + 1];
+        snprintf(start, sizeof(start), "(%s", newest->id_str);
+        rc = redisAsyncCommand(r->cmd, rsub_on_page, NULL, "XRANGE %s %s + COUNT %d", r->stream_key,
+                               start, RSUB_PAGE);
+    }
+    if (rc != REDIS_OK)
+        rsub_fail(r, "catch-up failed", "cannot send the command");
+}
+
+/* ------------------------------------------------------------------------
+ * Connections
+ * ---------------------------------------------------------------------- */
+
+static void rsub_on_sub_reply(redisAsyncContext *ac, void *reply_, void *priv)
+{
+    struct rsub *r = ac->data;
+    redisReply *reply = reply_;
+    (void)priv;
+    if (r == NULL || reply == NULL)
+        return;
+    if (reply->type == REDIS_REPLY_ERROR) {
+        rsub_fail(r, "SUBSCRIBE failed", reply->str);
+        return;
+    }
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
+        reply->element[0]->type != REDIS_REPLY_STRING ||
+        reply->element[1]->type != REDIS_REPLY_STRING)
+        return;
+    const char *kind = reply->element[0]->str, *chan = reply->element[1]->str;
+    if (strcmp(kind, "subscribe") == 0) {
+        r->last_hb_ms = uv_now(r->loop);
+        if (++r->subscribed == 2 && r->phase == RSUB_CONNECTING) {
+            if (r->connected_once++)
+                metrics->redis_reconnects++;
+            log_info("redis subscribed", KV_S("redis", r->where), KV_S("channel", r->live_chan));
+            rsub_catchup(r);
+        }
+    } else if (strcmp(kind, "message") == 0) {
+        if (strcmp(chan, r->hb_chan) == 0)
+            r->last_hb_ms = uv_now(r->loop);
+        else if (strcmp(chan, r->live_chan) == 0)
+            rsub_live_message(r, reply->element[2]);
+    }
+}
+
+static void rsub_on_setup_reply(redisAsyncContext *ac, void *reply_, void *priv)
+{
+    struct rsub *r = ac->data;
+    if (r != NULL)
+        rsub_reply_ok(r, reply_, priv);
+}
+
+static void rsub_on_connect(const redisAsyncContext *ac, int status)
+{
+    struct rsub *r = ac->data;
+    if (r == NULL || status == REDIS_OK)
+        return;
+    /* hiredis frees a context whose connect failed right after this. */
+    if (ac == r->sub)
+        r->sub = NULL;
+    if (ac == r->cmd)
+        r->cmd = NULL;
+    rsub_fail(r, "connect failed", ac->errstr);
+}
+
+static void rsub_on_disconnect(const redisAsyncContext *ac, int status)
+{
+    struct rsub *r = ac->data;
+    (void)status;
+    if (r == NULL)
+        return; /* one we dropped ourselves */
+    if (ac == r->sub)
+        r->sub = NULL;
+    if (ac == r->cmd)
+        r->cmd = NULL;
+    rsub_fail(r, "connection lost", ac->errstr[0] ? ac->errstr : "closed by peer");
+}
+
+static redisAsyncContext *rsub_open(struct rsub *r)
+{
+    redisAsyncContext *ac = r->url.path[0] ? redisAsyncConnectUnix(r->url.path)
+                                           : redisAsyncConnect(r->url.host, r->url.port);
+    if (ac == NULL)
+        return NULL;
+    if (ac->err) {
+        log_warn("redis connect failed", KV_S("redis", r->where), KV_S("detail", ac->errstr));
+        redisAsyncFree(ac);
+        return NULL;
+    }
+    ac->data = r;
+    if (redisLibuvAttach(ac, r->loop) != REDIS_OK) {
+        redisAsyncFree(ac);
+        return NULL;
+    }
+    redisEnableKeepAlive(&ac->c);
+    redisAsyncSetConnectCallback(ac, rsub_on_connect);
+    redisAsyncSetDisconnectCallback(ac, rsub_on_disconnect);
+    if (r->url.password[0] && r->url.user[0])
+        redisAsyncCommand(ac, rsub_on_setup_reply, "AUTH failed", "AUTH %s %s", r->url.user,
+                          r->url.password);
+    else if (r->url.password[0])
+        redisAsyncCommand(ac, rsub_on_setup_reply, "AUTH failed", "AUTH %s", r->url.password);
+    if (r->url.db)
+        redisAsyncCommand(ac, rsub_on_setup_reply, "SELECT failed", "SELECT %d", r->url.db);
+    return ac;
+}
+
+static void rsub_connect(struct rsub *r)
+{
+    r->phase = RSUB_CONNECTING;
+    r->subscribed = 0;
+    r->last_hb_ms = r->last_reply_ms = uv_now(r->loop);
+    r->sub = rsub_open(r);
+    r->cmd = r->sub ? rsub_open(r) : NULL;
+    if (r->sub == NULL || r->cmd == NULL) {
+        rsub_fail(r, "connect failed", "cannot open a connection");
+        return;
+    }
+    redisAsyncCommand(r->sub, rsub_on_sub_reply, NULL, "SUBSCRIBE %s %s", r->live_chan, r->hb_chan);
+}
+
+/* ------------------------------------------------------------------------
+ * Liveness probe
+ * ---------------------------------------------------------------------- */
+
+static void rsub_on_probe_reply(redisAsyncContext *ac, void *reply, void *priv)
+{
+    struct rsub *r = ac->data;
+    (void)priv;
+    if (r != NULL)
+        rsub_reply_ok(r, reply, "heartbeat publish failed");
+}
+
+static void rsub_on_probe(uv_timer_t *t)
+{
+    struct rsub *r = t->data;
+    uint64_t now = uv_now(r->loop);
+    if (r->phase < RSUB_CONNECTING || r->phase == RSUB_STOPPED)
+        return;
+    if (now - r->last_reply_ms > RSUB_SILENCE_MS) {
+        rsub_fail(r, "redis silent", "no reply on the command connection");
+        return;
+    }
+    if (r->phase >= RSUB_CATCHUP && now - r->last_hb_ms > RSUB_SILENCE_MS) {
+        rsub_fail(r, "redis silent", "heartbeat not heard on the subscription");
+        return;
+    }
+    if (r->phase >= RSUB_CATCHUP)
+        redisAsyncCommand(r->cmd, rsub_on_probe_reply, NULL, "PUBLISH %s %llu", r->hb_chan,
+                          (unsigned long long)now);
+}
+
+/* ------------------------------------------------------------------------
+ * Life cycle
+ * ---------------------------------------------------------------------- */
+
+static char *rsub_key(const char *prefix, const char *suffix)
+{
+    size_t n = strlen(prefix) + strlen(suffix) + 2;
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, "%s:%s", prefix, suffix);
+    return s;
+}
+
+static void rsub_free(struct rsub *r)
+{
+    free(r->stream_key);
+    free(r->live_chan);
+    free(r->hb_chan);
+    free(r);
+}
+
+struct rsub *rsub_start(uv_loop_t *loop, const struct redis_url *url, const char *prefix,
+                        const char *tag, struct hub *hub, size_t history)
+{
+    struct rsub *r = calloc(1, sizeof(*r));
+    char hb[256];
+    if (r == NULL)
+        return NULL;
+    snprintf(hb, sizeof(hb), "hb:%s", tag);
+    r->loop = loop;
+    r->url = *url;
+    redisurl_describe(url, r->where, sizeof(r->where));
+    r->hub = hub;
+    r->history = history;
+    r->stream_key = rsub_key(prefix, "stream");
+    r->live_chan = rsub_key(prefix, "live");
+    r->hb_chan = rsub_key(prefix, hb);
+    if (!r->stream_key || !r->live_chan || !r->hb_chan) {
+        rsub_free(r);
+        return NULL;
+    }
+    uv_timer_init(loop, &r->retry_timer);
+    uv_timer_init(loop, &r->probe_timer);
+    r->retry_timer.data = r->probe_timer.data = r;
+    r->handles_open = 2;
+    uv_timer_start(&r->probe_timer, rsub_on_probe, RSUB_PROBE_MS, RSUB_PROBE_MS);
+    rsub_connect(r);
+    return r;
+}
+
+int rsub_ready(const struct rsub *r)
+{
+    return r->phase == RSUB_LIVE;
+}
+
+static void rsub_on_closed(uv_handle_t *h)
+{
+    struct rsub *r = h->data;
+    if (--r->handles_open == 0)
+        rsub_free(r);
+}
+
+void rsub_stop(struct rsub *r)
+{
+    r->phase = RSUB_STOPPED;
+    rsub_drop(&r->sub);
+    rsub_drop(&r->cmd);
+    rsub_set_ready(r, 0);
+    uv_close((uv_handle_t *)&r->retry_timer, rsub_on_closed);
+    uv_close((uv_handle_t *)&r->probe_timer, rsub_on_closed);
+}

@@ -1,0 +1,38 @@
+/*
+ * rsub — the node's link to Redis: subscribe, catch up, stay live.
+ *
+ * Two hiredis connections driven by the node's libuv loop: one subscribed to
+ * <prefix>:live (and to a private heartbeat channel), one for commands. On
+ * every (re)connect it subscribes first, then reads the stream after the
+ * newest id the hub holds (at start: the last `history` entries), in pages,
+ * until a page ends with no live message having arrived meanwhile; only
+ * then are live messages relayed directly and the node is ready. Every alert
+ * reaches the hub in id order and the hub drops ids it already has, so
+ * nothing is lost or doubled across a Redis outage.
+ *
+ * A half-open connection is noticed by a probe every RSUB_PROBE_MS: the
+ * command connection publishes on the heartbeat channel and the subscriber
+ * must hear it. Anything wrong tears both connections down and retries with
+ * exponential backoff and full jitter, while clients stay connected.
+ *
+ * Runs on the loop's thread. rsub_stop begins an asynchronous shutdown; the
+ * object frees itself once its handles are closed.
+ */
+#ifndef ALERTD_RSUB_H
+#define ALERTD_RSUB_H
+
+#include "hub.h"
+#include "redisurl.h"
+
+#include <stddef.h>
+#include <uv.h>
+
+struct rsub;
+
+/* `tag` names this node's heartbeat channel; it must be unique per process. */
+struct rsub *rsub_start(uv_loop_t *loop, const struct redis_url *url, const char *prefix,
+                        const char *tag, struct hub *hub, size_t history);
+int rsub_ready(const struct rsub *r);
+void rsub_stop(struct rsub *r);
+
+#endif

@@ -1,0 +1,226 @@
+/*
+ * server — see server.h.
+ */
+#include "server.h"
+
+#include "conn.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "ws.h"
+
+#include <arpa/inet.h>
+#include <openssl/ssl.h>
+#include <string.h>
+
+#define SERVER_DRAIN_TICK_MS 50
+
+/* ------------------------------------------------------------------------
+ * TLS
+ * ---------------------------------------------------------------------- */
+
+/* Counts handshakes that ended in failure (bad version, plain HTTP on the
+ * TLS port, bad client hello...). */
+static void server_tls_info(const SSL *ssl, int where, int ret)
+{
+    (void)ssl;
+    if ((where & SSL_CB_ACCEPT_EXIT) && ret == 0)
+        metrics->tls_failures++;
+}
+
+static int server_tls_setup(SSL_CTX *ctx)
+{
+    if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION))
+        return -1;
+    SSL_CTX_set_info_callback(ctx, server_tls_info);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * The protocol callback
+ * ---------------------------------------------------------------------- */
+
+static int server_upgrade_allowed(struct conn *c, struct lws *wsi)
+{
+    char uri[64];
+    if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) > 0 && strcmp(uri, "/v1/ws") == 0)
+        return 1;
+    static const char body[] = "no WebSocket here: connect to /v1/ws\n";
+    http_respond(c, wsi, 404, "text/plain; charset=utf-8", body, sizeof(body) - 1);
+    return 0;
+}
+
+static void server_release(struct node *n, struct conn *c)
+{
+    if (c->kind == CONN_WS)
+        ws_release(n, c);
+    http_release(c);
+    if (c->counted) {
+        c->counted = 0;
+        n->connections--;
+        metrics->connections--;
+    }
+}
+
+static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                           size_t len)
+{
+    struct conn *c = user;
+    struct node *n;
+
+    if (reason == LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS)
+        return server_tls_setup(user); /* user is the SSL_CTX; wsi is a stand-in */
+    n = lws_context_user(lws_get_context(wsi));
+
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        return http_request(n, c, wsi, in) ? -1 : 0;
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return http_writeable(n, c);
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return server_upgrade_allowed(c, wsi) ? 0 : 1;
+    case LWS_CALLBACK_ESTABLISHED:
+        return ws_established(n, c, wsi);
+    case LWS_CALLBACK_RECEIVE:
+        return ws_receive(n, c, in, len);
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return ws_writeable(n, c);
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        return ws_peer_closed(n, c);
+    case LWS_CALLBACK_WSI_DESTROY:
+        if (c != NULL)
+            server_release(n, c);
+        return 0;
+    default:
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+}
+
+/* Small receive buffer: clients only send small control frames. */
+static const struct lws_protocols server_protocols[] = {
+    {"alert.v1", server_callback, sizeof(struct conn), 512, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0}};
+
+/* ------------------------------------------------------------------------
+ * Start and stop
+ * ---------------------------------------------------------------------- */
+
+static lws_retry_bo_t server_retry;
+
+static void server_lws_log(int level, const char *line)
+{
+    size_t len = strlen(line);
+    char msg[256];
+    snprintf(msg, sizeof(msg), "%.*s", (int)(len && line[len - 1] == '\n' ? len - 1 : len), line);
+    if (level & LLL_ERR)
+        log_error("lws", KV_S("detail", msg));
+    else if (level & LLL_WARN)
+        log_warn("lws", KV_S("detail", msg));
+    else
+        log_debug("lws", KV_S("detail", msg));
+}
+
+int server_start(struct node *n)
+{
+    struct lws_context_creation_info info;
+    void *foreign_loops[1] = {n->loop};
+    const struct config *cfg = n->cfg;
+
+    lws_set_log_level(LLL_ERR | LLL_WARN | (log_enabled(LOG_DEBUG) ? LLL_NOTICE : 0),
+                      server_lws_log);
+    memset(&info, 0, sizeof(info));
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
+    /* lws 4.1 binds an IPv4 literal on an IPv6 socket as "::" (every
+     * address): an IPv4 address gets an IPv4-only socket. */
+    struct in_addr v4;
+    if (inet_pton(AF_INET, cfg->listen_host, &v4) == 1)
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    if (cfg->workers > 1) /* workers share the port; a lone one must own it */
+        info.options |= LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE;
+    info.foreign_loops = foreign_loops;
+    info.port = cfg->listen_port;
+    info.iface = cfg->listen_host;
+    info.protocols = server_protocols;
+    info.user = n;
+    info.vhost_name = "alertd";
+    info.server_string = "alertd";
+    /* Bounded headers, handshakes and idle HTTP connections. */
+    info.max_http_header_data = 4096;
+    info.max_http_header_pool = 256;
+    info.timeout_secs = 10;
+    info.timeout_secs_ah_idle = 10;
+    server_retry.secs_since_valid_ping = (uint16_t)cfg->heartbeat;
+    server_retry.secs_since_valid_hangup = (uint16_t)(2 * cfg->heartbeat);
+    info.retry_and_idle_policy = &server_retry;
+    if (!cfg->plain) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.ssl_cert_filepath = cfg->tls_cert;
+        info.ssl_private_key_filepath = cfg->tls_key;
+        info.ssl_options_set = SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 | SSL_OP_NO_RENEGOTIATION;
+        info.alpn = "http/1.1";
+    }
+
+    n->lws = lws_create_context(&info);
+    if (n->lws == NULL) {
+        log_error("cannot start the server", KV_S("listen", cfg->listen_host),
+                  KV_I("port", cfg->listen_port), KV_S("tls_cert", cfg->plain ? "" : cfg->tls_cert),
+                  KV_S("hint", "is the port free and the certificate readable?"));
+        return -1;
+    }
+    return 0;
+}
+
+void server_stop(struct node *n)
+{
+    if (n->lws) {
+        lws_context_destroy(n->lws);
+        n->lws = NULL;
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Drain
+ * ---------------------------------------------------------------------- */
+
+static uv_timer_t server_drain_timer;
+static size_t server_drain_batch;
+static uint64_t server_drain_deadline;
+static void (*server_drain_done)(struct node *n);
+
+static void server_drain_closed(uv_handle_t *h)
+{
+    struct node *n = h->data;
+    server_drain_done(n);
+}
+
+static void server_drain_tick(uv_timer_t *t)
+{
+    struct node *n = t->data;
+    for (size_t i = 0; i < server_drain_batch && n->hub.clients; i++) {
+        struct conn *c = (struct conn *)n->hub.clients;
+        hub_detach(&n->hub, &c->hc);
+        ws_close_with(c, 1001);
+    }
+    /* Done when every client is gone, or a second after the window. */
+    if (n->connections == 0 || uv_now(n->loop) > server_drain_deadline) {
+        uv_timer_stop(t);
+        uv_close((uv_handle_t *)t, server_drain_closed);
+    }
+}
+
+void server_drain(struct node *n, unsigned window_ms, void (*done)(struct node *n))
+{
+    if (n->draining)
+        return;
+    n->draining = 1;
+    size_t ticks = window_ms / SERVER_DRAIN_TICK_MS + 1;
+    server_drain_batch = (n->hub.nclients + ticks - 1) / ticks;
+    if (server_drain_batch == 0)
+        server_drain_batch = 1;
+    server_drain_deadline = uv_now(n->loop) + window_ms + 1000;
+    server_drain_done = done;
+    log_info("draining", KV_I("clients", n->connections), KV_I("window_ms", window_ms));
+    uv_timer_init(n->loop, &server_drain_timer);
+    server_drain_timer.data = n;
+    uv_timer_start(&server_drain_timer, server_drain_tick, 0, SERVER_DRAIN_TICK_MS);
+}

@@ -1,0 +1,21 @@
+/*
+ * server — the libwebsockets side of a worker: the lws context on the
+ * node's libuv loop, TLS settings, the one protocol whose callback routes
+ * every event to ws.c or http.c, and the graceful drain on SIGTERM.
+ */
+#ifndef ALERTD_SERVER_H
+#define ALERTD_SERVER_H
+
+#include "node.h"
+
+/* Creates the context and starts listening; returns 0 or -1 (logged). */
+int server_start(struct node *n);
+
+/* Closes WebSocket clients with 1001, spread over `window_ms`, then calls
+ * done(n). Clients reconnect elsewhere (or here, after a restart). */
+void server_drain(struct node *n, unsigned window_ms, void (*done)(struct node *n));
+
+/* Destroys the context; the loop must then run to let its handles close. */
+void server_stop(struct node *n);
+
+#endif

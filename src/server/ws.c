@@ -1,0 +1,492 @@
+/*
+ * ws — see ws.h.
+ */
+#include "ws.h"
+
+#include "log.h"
+#include "metrics.h"
+#include "query.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Control frames are formatted here, after LWS_PRE bytes of headroom. */
+static unsigned char ws_scratch[LWS_PRE + 1024];
+static char *ws_hello_prefix; /* {"type":"hello","v":1,"node":...,"heartbeat":N,"last_id":" */
+
+int ws_init(struct node *n)
+{
+    json_t *name = json_string(n->cfg->node);
+    char *quoted = name ? json_dumps(name, JSON_ENCODE_ANY) : NULL;
+    size_t len = quoted ? strlen(quoted) + 96 : 0;
+    json_decref(name);
+    if (quoted == NULL || len > 512 || (ws_hello_prefix = malloc(len)) == NULL) {
+        free(quoted);
+        return -1;
+    }
+    snprintf(ws_hello_prefix, len, "{\"type\":\"hello\",\"v\":1,\"node\":%s,\"heartbeat\":%d,",
+             quoted, n->cfg->heartbeat);
+    free(quoted);
+    return 0;
+}
+
+void ws_cleanup(void)
+{
+    free(ws_hello_prefix);
+    ws_hello_prefix = NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Writing
+ * ---------------------------------------------------------------------- */
+
+static int ws_send_text(struct lws *wsi, const char *text, size_t len)
+{
+    if (len > sizeof(ws_scratch) - LWS_PRE)
+        return -1;
+    memcpy(ws_scratch + LWS_PRE, text, len);
+    return lws_write(wsi, ws_scratch + LWS_PRE, len, LWS_WRITE_TEXT) < (int)len ? -1 : 0;
+}
+
+static int ws_sendf(struct lws *wsi, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int ws_sendf(struct lws *wsi, const char *fmt, ...)
+{
+    char text[sizeof(ws_scratch) - LWS_PRE];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(text))
+        return -1;
+    return ws_send_text(wsi, text, (size_t)n);
+}
+
+static const char *ws_last_id(const struct node *n)
+{
+    const struct hub_msg *newest = hub_newest(&n->hub);
+    return newest ? newest->id_str : "";
+}
+
+/* Queues an error frame {"type":"error","code":...,"message":...}; the
+ * newest error replaces one not yet sent. */
+static void ws_owe_error(struct conn *c, const char *code, const char *message)
+{
+    json_t *frame = json_pack("{s:s,s:s,s:s}", "type", "error", "code", code, "message", message);
+    char *text = frame ? json_dumps(frame, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(frame);
+    if (text == NULL)
+        return;
+    free(c->error);
+    c->error = text;
+    c->owe |= CONN_OWE_ERROR;
+    lws_callback_on_writable(c->wsi);
+}
+
+void ws_close_with(struct conn *c, uint16_t code)
+{
+    if (c->close_code == 0)
+        c->close_code = code;
+    lws_callback_on_writable(c->wsi);
+}
+
+static int ws_has_more(const struct node *n, const struct conn *c)
+{
+    if (c->close_sent)
+        return 0;
+    return c->owe || c->pongs || c->close_code || hub_pending(&n->hub, &c->hc);
+}
+
+static void ws_observe_latency(const struct hub_msg *m)
+{
+    int64_t now_ms = item_time_now_ms();
+    if (m->published_ms > 0 && now_ms >= m->published_ms)
+        metrics_observe_latency((uint64_t)(now_ms - m->published_ms) * 1000);
+}
+
+/* Writes the one thing most due, by priority. */
+static int ws_write_next(struct node *n, struct conn *c)
+{
+    struct lws *wsi = c->wsi;
+    const struct hub_msg *m = NULL;
+
+    if (c->owe & CONN_OWE_HELLO) {
+        c->owe &= (uint8_t)~CONN_OWE_HELLO;
+        return ws_sendf(wsi, "%s\"last_id\":\"%s\"}", ws_hello_prefix, ws_last_id(n));
+    }
+    if (c->owe & CONN_OWE_ERROR) {
+        c->owe &= (uint8_t)~CONN_OWE_ERROR;
+        int rc = ws_send_text(wsi, c->error, strlen(c->error));
+        free(c->error);
+        c->error = NULL;
+        return rc;
+    }
+    if (c->close_code) {
+        static const char *const reasons[] = {
+            "going away",    "policy violation",     "frame over 4096 bytes",
+            "slow consumer", "too many connections", "text frames only"};
+        const char *why = c->close_code == 1001   ? reasons[0]
+                          : c->close_code == 1009 ? reasons[2]
+                          : c->close_code == 4001 ? reasons[3]
+                          : c->close_code == 4029 ? reasons[4]
+                          : c->close_code == 1003 ? reasons[5]
+                                                  : reasons[1];
+        /* lws 4.1 loses a reason set with lws_close_reason when the close
+         * starts in a writeable callback, so the close frame is framed
+         * here (FIN + opcode 8, code, reason) and sent raw. The socket
+         * stays open, ignoring input, until the client's close arrives
+         * (ws_peer_closed) or the timeout: closing at once would reset a
+         * connection whose client is still sending, and lose the frame. */
+        if (c->close_sent)
+            return 0;
+        size_t wlen = strlen(why);
+        unsigned char *f = ws_scratch + LWS_PRE;
+        f[0] = 0x88;
+        f[1] = (unsigned char)(wlen + 2);
+        f[2] = (unsigned char)(c->close_code >> 8);
+        f[3] = (unsigned char)(c->close_code & 0xff);
+        memcpy(f + 4, why, wlen);
+        c->close_sent = 1;
+        hub_detach(&n->hub, &c->hc);
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, WS_CLOSE_WAIT_SECS);
+        return lws_write(wsi, f, wlen + 4, LWS_WRITE_RAW) < (int)wlen + 4 ? -1 : 0;
+    }
+    if (c->pongs) {
+        c->pongs--;
+        return ws_send_text(wsi, "{\"type\":\"pong\"}", 15);
+    }
+    if (c->owe & CONN_OWE_GAP) {
+        char since[ITEM_ID_STRLEN];
+        const struct hub_msg *oldest = hub_oldest(&n->hub);
+        c->owe &= (uint8_t)~CONN_OWE_GAP;
+        item_id_format(c->gap_since, since);
+        return ws_sendf(wsi, "{\"type\":\"gap\",\"since\":\"%s\",\"oldest\":\"%s\"}", since,
+                        oldest ? oldest->id_str : "");
+    }
+    if (!c->hc.attached)
+        return 0;
+    switch (hub_next(&n->hub, &c->hc, &m)) {
+    case HUB_NONE:
+        return 0;
+    case HUB_REPLAYED: {
+        int rc = ws_sendf(wsi, "{\"type\":\"replayed\",\"count\":%u,\"last_id\":\"%s\"}",
+                          c->hc.replayed, ws_last_id(n));
+        hub_advance(&n->hub, &c->hc, HUB_REPLAYED);
+        return rc;
+    }
+    case HUB_MSG:
+        break;
+    }
+    if (lws_write(wsi, m->buf + n->hub.headroom, m->len, LWS_WRITE_TEXT) < (int)m->len)
+        return -1;
+    hub_advance(&n->hub, &c->hc, HUB_MSG);
+    metrics->deliveries++;
+    ws_observe_latency(m);
+    return 0;
+}
+
+int ws_writeable(struct node *n, struct conn *c)
+{
+    if (ws_write_next(n, c))
+        return -1;
+    if (ws_has_more(n, c))
+        lws_callback_on_writable(c->wsi);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Subscriptions
+ * ---------------------------------------------------------------------- */
+
+static void ws_attach(struct node *n, struct conn *c, struct hub_filter *filter,
+                      const struct item_id *since)
+{
+    free(c->filter);
+    c->filter = filter;
+    switch (hub_attach(&n->hub, &c->hc, filter, since)) {
+    case HUB_GAP:
+        c->gap_since = *since;
+        c->owe |= CONN_OWE_GAP;
+        metrics->gaps++;
+        break;
+    case HUB_REPLAY:
+        metrics->replays++;
+        break;
+    case HUB_LIVE:
+        break;
+    }
+    lws_callback_on_writable(c->wsi);
+}
+
+static struct hub_filter *ws_filter_new(void)
+{
+    return calloc(1, sizeof(struct hub_filter));
+}
+
+/* An empty filter means everything: no allocation kept for it. */
+static struct hub_filter *ws_filter_or_null(struct hub_filter *f)
+{
+    if (f && f->ntopics == 0 && f->nlangs == 0) {
+        free(f);
+        return NULL;
+    }
+    return f;
+}
+
+int ws_filter_from_query(struct lws *wsi, struct hub_filter **out, char *err, size_t errlen)
+{
+    char value[1024];
+    struct hub_filter *f = ws_filter_new();
+    int n;
+    *out = NULL;
+    if (f == NULL)
+        return snprintf(err, errlen, "out of memory"), -1;
+    if ((n = query_get(wsi, "topics", value, sizeof(value))) == QUERY_INVALID ||
+        (n >= 0 && hub_filter_set_topics(f, value, err, errlen))) {
+        if (n == QUERY_INVALID)
+            snprintf(err, errlen, "topics: too long or not text");
+        goto fail;
+    }
+    if ((n = query_get(wsi, "lang", value, sizeof(value))) == QUERY_INVALID ||
+        (n >= 0 && hub_filter_set_langs(f, value, err, errlen))) {
+        if (n == QUERY_INVALID)
+            snprintf(err, errlen, "lang: too long or not text");
+        goto fail;
+    }
+    *out = ws_filter_or_null(f);
+    return 0;
+fail:
+    free(f);
+    return -1;
+}
+
+/* since: absent (0), a valid id (1), or invalid (-1). */
+static int ws_since_from_query(struct lws *wsi, struct item_id *since)
+{
+    char value[ITEM_ID_STRLEN + 8];
+    int n = query_get(wsi, "since", value, sizeof(value));
+    if (n == QUERY_ABSENT || n == 0)
+        return 0;
+    if (n < 0 || item_id_parse(value, since))
+        return -1;
+    return 1;
+}
+
+static int ws_json_list(json_t *v, struct hub_filter *f,
+                        int (*add)(struct hub_filter *, const char *, size_t, char *, size_t),
+                        const char *what, char *err, size_t errlen)
+{
+    size_t i;
+    json_t *e;
+    if (v == NULL || json_is_null(v))
+        return 0;
+    if (!json_is_array(v)) {
+        snprintf(err, errlen, "%s must be an array of strings", what);
+        return -1;
+    }
+    json_array_foreach (v, i, e) {
+        if (!json_is_string(e)) {
+            snprintf(err, errlen, "%s must be an array of strings", what);
+            return -1;
+        }
+        if (add(f, json_string_value(e), json_string_length(e), err, errlen))
+            return -1;
+    }
+    return 0;
+}
+
+/* {"type":"subscribe","topics":[...],"lang":[...],"since":"..."} */
+static int ws_subscribe(struct node *n, struct conn *c, json_t *msg, char *err, size_t errlen)
+{
+    struct hub_filter *f = ws_filter_new();
+    struct item_id since;
+    json_t *s = json_object_get(msg, "since");
+    if (f == NULL)
+        return snprintf(err, errlen, "out of memory"), -1;
+    if (ws_json_list(json_object_get(msg, "topics"), f, hub_filter_add_topic, "topics", err,
+                     errlen) ||
+        ws_json_list(json_object_get(msg, "lang"), f, hub_filter_add_lang, "lang", err, errlen))
+        goto fail;
+    if (s && !json_is_null(s) &&
+        (!json_is_string(s) || item_id_parse(json_string_value(s), &since))) {
+        snprintf(err, errlen, "since must be an alert id like 1700000000000-0");
+        goto fail;
+    }
+    ws_attach(n, c, ws_filter_or_null(f), s && json_is_string(s) ? &since : NULL);
+    return 0;
+fail:
+    free(f);
+    return -1;
+}
+
+/* ------------------------------------------------------------------------
+ * Connection life
+ * ---------------------------------------------------------------------- */
+
+static int ws_origin_allowed(const struct node *n, struct lws *wsi)
+{
+    char origin[256];
+    int len = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
+    if (n->cfg->norigins == 0 || len <= 0)
+        return 1; /* no list configured, or not a browser */
+    if (len >= (int)sizeof(origin) ||
+        lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) < 0)
+        return 0;
+    for (int i = 0; i < n->cfg->norigins; i++)
+        if (strcasecmp(origin, n->cfg->origins[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* A handshake whose query is wrong gets an error frame, then 1008. */
+static int ws_refuse_query(struct conn *c, const char *message)
+{
+    metrics->bad_requests++;
+    ws_owe_error(c, "bad_request", message);
+    ws_close_with(c, 1008);
+    return 0;
+}
+
+int ws_established(struct node *n, struct conn *c, struct lws *wsi)
+{
+    char err[160];
+    struct hub_filter *filter = NULL;
+    struct item_id since;
+    int has_since;
+
+    c->kind = CONN_WS;
+    c->wsi = wsi;
+    c->counted = 1;
+    n->connections++;
+    metrics->connections++;
+    metrics->connections_total++;
+
+    if (n->draining) {
+        ws_close_with(c, 1001);
+        return 0;
+    }
+    if (n->connections > (size_t)n->cfg->max_connections) {
+        metrics->too_many++;
+        ws_close_with(c, 4029);
+        return 0;
+    }
+    if (!ws_origin_allowed(n, wsi)) {
+        ws_owe_error(c, "forbidden", "origin not allowed");
+        ws_close_with(c, 1008);
+        return 0;
+    }
+    if (ws_filter_from_query(wsi, &filter, err, sizeof(err)))
+        return ws_refuse_query(c, err);
+    if ((has_since = ws_since_from_query(wsi, &since)) < 0) {
+        free(filter);
+        return ws_refuse_query(c, "since must be an alert id like 1700000000000-0");
+    }
+    c->owe |= CONN_OWE_HELLO;
+    ws_attach(n, c, filter, has_since ? &since : NULL);
+    return 0;
+}
+
+static int ws_bad_request(struct conn *c, const char *message)
+{
+    metrics->bad_requests++;
+    ws_owe_error(c, "bad_request", message);
+    if (++c->abuse >= WS_MAX_ABUSE) {
+        ws_close_with(c, 1008);
+    }
+    return 0;
+}
+
+static int ws_handle_frame(struct node *n, struct conn *c, const char *text, size_t len)
+{
+    char err[160];
+    json_t *msg = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    const char *type = json_string_value(json_object_get(msg, "type"));
+    int rc = 0;
+    if (!json_is_object(msg))
+        rc = ws_bad_request(c, "frames must be JSON objects");
+    else if (type == NULL)
+        rc = ws_bad_request(c, "type is missing");
+    else if (strcmp(type, "ping") == 0) {
+        if (c->pongs < 4)
+            c->pongs++;
+        lws_callback_on_writable(c->wsi);
+    } else if (strcmp(type, "subscribe") == 0) {
+        if (ws_subscribe(n, c, msg, err, sizeof(err)))
+            rc = ws_bad_request(c, err);
+    } else {
+        rc = ws_bad_request(c, "unknown type: expected subscribe or ping");
+    }
+    json_decref(msg);
+    return rc;
+}
+
+int ws_receive(struct node *n, struct conn *c, const void *in, size_t len)
+{
+    struct lws *wsi = c->wsi;
+    int final = lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0;
+
+    if (c->close_code)
+        return 0; /* closing: ignore what else arrives */
+    if (lws_frame_is_binary(wsi)) {
+        ws_close_with(c, 1003);
+        return 0;
+    }
+    if (c->rx_len + len > WS_MAX_CLIENT_FRAME) {
+        ws_close_with(c, 1009);
+        return 0;
+    }
+    if (final && c->rx == NULL)
+        return ws_handle_frame(n, c, in, len);
+    if (c->rx == NULL && (c->rx = malloc(WS_MAX_CLIENT_FRAME)) == NULL)
+        return -1;
+    memcpy(c->rx + c->rx_len, in, len);
+    c->rx_len += len;
+    if (!final)
+        return 0;
+    int rc = ws_handle_frame(n, c, c->rx, c->rx_len);
+    free(c->rx);
+    c->rx = NULL;
+    c->rx_len = 0;
+    return rc;
+}
+
+int ws_peer_closed(struct node *n, struct conn *c)
+{
+    (void)n;
+    /* Our close went first: this is its answer, the connection ends now.
+     * Otherwise lws echoes the client's close. */
+    return c->close_sent ? -1 : 0;
+}
+
+void ws_release(struct node *n, struct conn *c)
+{
+    hub_detach(&n->hub, &c->hc);
+    free(c->filter);
+    free(c->rx);
+    free(c->error);
+    c->filter = NULL;
+    c->rx = c->error = NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Hub callbacks
+ * ---------------------------------------------------------------------- */
+
+void ws_wake(struct hub *hub, struct hub_client *hc)
+{
+    struct conn *c = (struct conn *)hc;
+    (void)hub;
+    lws_callback_on_writable(c->wsi);
+}
+
+void ws_lagging(struct hub *hub, struct hub_client *hc)
+{
+    struct conn *c = (struct conn *)hc;
+    (void)hub;
+    metrics->slow_closes++;
+    ws_close_with(c, 4001);
+    /* A stalled socket may never become writable to carry the close. */
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 5);
+}

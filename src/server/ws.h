@@ -1,0 +1,40 @@
+/*
+ * ws — the WebSocket side of alertd's wire protocol (proto/PROTOCOL.md):
+ * the handshake's query (topics, lang, since), the hello / alert / replayed
+ * / gap / error / pong frames, client subscribe and ping frames, the limits
+ * on client frames, and the close codes. Called from server.c's protocol
+ * callback on the loop's thread.
+ */
+#ifndef ALERTD_WS_H
+#define ALERTD_WS_H
+
+#include "conn.h"
+#include "node.h"
+
+#define WS_MAX_CLIENT_FRAME 4096 /* larger client frames close with 1009 */
+#define WS_MAX_ABUSE        8    /* bad frames before a 1008 close */
+#define WS_CLOSE_WAIT_SECS  3    /* after our close frame, wait this long for the client's */
+
+/* Prepares what every connection shares (the hello prefix). */
+int ws_init(struct node *n);
+void ws_cleanup(void);
+
+/* Shared by ws and sse: reads topics/lang query parameters into a filter
+ * (NULL when the client wants everything). Returns 0, or -1 with err set. */
+int ws_filter_from_query(struct lws *wsi, struct hub_filter **out, char *err, size_t errlen);
+
+int ws_established(struct node *n, struct conn *c, struct lws *wsi);
+int ws_receive(struct node *n, struct conn *c, const void *in, size_t len);
+int ws_writeable(struct node *n, struct conn *c);
+/* LWS_CALLBACK_WS_PEER_INITIATED_CLOSE */
+int ws_peer_closed(struct node *n, struct conn *c);
+void ws_release(struct node *n, struct conn *c);
+
+/* Asks for the connection to close with `code` at its next write. */
+void ws_close_with(struct conn *c, uint16_t code);
+
+/* hub callbacks */
+void ws_wake(struct hub *hub, struct hub_client *hc);
+void ws_lagging(struct hub *hub, struct hub_client *hc);
+
+#endif

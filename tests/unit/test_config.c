@@ -1,0 +1,133 @@
+/*
+ * test_config — alertd's settings: defaults, file, environment and flags in
+ * rising precedence, and clear errors naming the setting.
+ */
+#include "config.h"
+#include "test.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+static enum config_result load(struct config *cfg, char *err, int argc, char **argv)
+{
+    return config_load(cfg, argc, argv, err, 256);
+}
+
+static void clear_env(void)
+{
+    unsetenv("ALERTD_HEARTBEAT");
+    unsetenv("ALERTD_CONFIG");
+    unsetenv("ALERTD_ALLOWED_ORIGIN");
+    unsetenv("ALERTD_LISTEN");
+}
+
+static void test_defaults(void)
+{
+    struct config cfg;
+    char err[256];
+    char *argv[] = {"alertd", NULL};
+    clear_env();
+    ASSERT_EQ(load(&cfg, err, 1, argv), CONFIG_OK);
+    ASSERT_STR_EQ(cfg.listen_host, "127.0.0.1");
+    ASSERT_EQ(cfg.listen_port, 8443);
+    ASSERT_STR_EQ(cfg.redis_url, "redis://127.0.0.1:6379");
+    ASSERT_STR_EQ(cfg.prefix, "alert");
+    ASSERT_EQ(cfg.history, 10000);
+    ASSERT_EQ(cfg.heartbeat, 25);
+    ASSERT_TRUE(cfg.workers >= 1);
+    ASSERT_EQ(cfg.plain, 0);
+    config_free(&cfg);
+}
+
+static void test_flags_beat_env_beat_file(void)
+{
+    struct config cfg;
+    char err[256], path[] = "/tmp/alertd-test-config-XXXXXX";
+    int fd = mkstemp(path);
+    const char text[] = "# test\nheartbeat = 7\nhistory 55\nplain\n"
+                        "allowed-origin = https://a.example\nlisten = [::1]:9000\n";
+    ASSERT_TRUE(fd >= 0);
+    ASSERT_EQ(write(fd, text, sizeof(text) - 1), (long)sizeof(text) - 1);
+    close(fd);
+    clear_env();
+    setenv("ALERTD_HEARTBEAT", "9", 1);
+    setenv("ALERTD_ALLOWED_ORIGIN", "https://b.example,https://c.example", 1);
+    char *argv[] = {"alertd", "--config", path, "--heartbeat=11", NULL};
+    enum config_result r = load(&cfg, err, 4, argv);
+    unlink(path);
+    clear_env();
+    ASSERT_EQ(r, CONFIG_OK);
+    ASSERT_EQ(cfg.heartbeat, 11);
+    ASSERT_EQ(cfg.history, 55);
+    ASSERT_EQ(cfg.plain, 1);
+    ASSERT_STR_EQ(cfg.listen_host, "::1");
+    ASSERT_EQ(cfg.listen_port, 9000);
+    ASSERT_EQ(cfg.norigins, 2); /* the environment's list replaced the file's */
+    ASSERT_STR_EQ(cfg.origins[1], "https://c.example");
+    config_free(&cfg);
+}
+
+static void test_errors_name_the_setting(void)
+{
+    struct config cfg;
+    char err[256];
+    char *bad_port[] = {"alertd", "--listen", "127.0.0.1:99999", NULL};
+    char *bad_int[] = {"alertd", "--history", "lots", NULL};
+    char *bad_origin[] = {"alertd", "--allowed-origin", "https://x.example/path", NULL};
+    char *unknown[] = {"alertd", "--frobnicate", NULL};
+    char *stray[] = {"alertd", "extra", NULL};
+    clear_env();
+    ASSERT_EQ(load(&cfg, err, 3, bad_port), CONFIG_ERROR);
+    ASSERT_CONTAINS(err, "--listen");
+    config_free(&cfg);
+    ASSERT_EQ(load(&cfg, err, 3, bad_int), CONFIG_ERROR);
+    ASSERT_CONTAINS(err, "--history");
+    config_free(&cfg);
+    ASSERT_EQ(load(&cfg, err, 3, bad_origin), CONFIG_ERROR);
+    ASSERT_CONTAINS(err, "--allowed-origin");
+    config_free(&cfg);
+    ASSERT_EQ(load(&cfg, err, 2, unknown), CONFIG_ERROR);
+    ASSERT_CONTAINS(err, "--frobnicate");
+    config_free(&cfg);
+    ASSERT_EQ(load(&cfg, err, 2, stray), CONFIG_ERROR);
+    ASSERT_CONTAINS(err, "extra");
+    config_free(&cfg);
+}
+
+static void test_env_error_names_variable(void)
+{
+    struct config cfg;
+    char err[256];
+    char *argv[] = {"alertd", NULL};
+    clear_env();
+    setenv("ALERTD_HEARTBEAT", "0", 1);
+    ASSERT_EQ(load(&cfg, err, 1, argv), CONFIG_ERROR);
+    clear_env();
+    ASSERT_CONTAINS(err, "ALERTD_HEARTBEAT");
+    config_free(&cfg);
+}
+
+static void test_file_errors_name_line(void)
+{
+    struct config cfg;
+    char err[256], path[] = "/tmp/alertd-test-config-XXXXXX";
+    int fd = mkstemp(path);
+    const char text[] = "history = 5\nbogus = 1\n";
+    ASSERT_EQ(write(fd, text, sizeof(text) - 1), (long)sizeof(text) - 1);
+    close(fd);
+    clear_env();
+    char *argv[] = {"alertd", "--config", path, NULL};
+    enum config_result r = load(&cfg, err, 3, argv);
+    unlink(path);
+    ASSERT_EQ(r, CONFIG_ERROR);
+    ASSERT_CONTAINS(err, ":2: unknown setting \"bogus\"");
+    config_free(&cfg);
+    char *missing[] = {"alertd", "--config", "/nonexistent/alertd.conf", NULL};
+    ASSERT_EQ(load(&cfg, err, 3, missing), CONFIG_ERROR);
+    ASSERT_CONTAINS(err, "/nonexistent/alertd.conf");
+    config_free(&cfg);
+}
+
+TEST_MAIN(TEST_CASE(test_defaults), TEST_CASE(test_flags_beat_env_beat_file),
+          TEST_CASE(test_errors_name_the_setting), TEST_CASE(test_env_error_names_variable),
+          TEST_CASE(test_file_errors_name_line))

@@ -1,0 +1,301 @@
+/*
+ * test_hub — the history ring, client cursors, filters, replay, gap and the
+ * slow-consumer rule, without any sockets.
+ */
+#include "hub.h"
+#include "test.h"
+
+#include <stdlib.h>
+
+#define HEADROOM 16
+
+struct woke {
+    int wakes, lagging;
+};
+static struct woke woke;
+
+static void on_wake(struct hub *hub, struct hub_client *c)
+{
+    (void)hub;
+    (void)c;
+    woke.wakes++;
+}
+
+static void on_lagging(struct hub *hub, struct hub_client *c)
+{
+    (void)hub;
+    (void)c;
+    woke.lagging++;
+}
+
+static void setup(struct hub *hub, size_t capacity, size_t max_queue)
+{
+    hub_init(hub, capacity, HEADROOM, max_queue);
+    hub->wake = on_wake;
+    hub->lagging = on_lagging;
+    woke = (struct woke){0, 0};
+}
+
+/* Adds alert <ms>-0 with one topic and a language. */
+static int add(struct hub *hub, uint64_t ms, const char *topic, const char *lang)
+{
+    json_t *item = json_pack("{s:s,s:s,s:[s],s:s,s:s}", "kind", "alert", "headline", "h", "topics",
+                             topic, "lang", lang, "published_at", "2026-01-01T00:00:00.000Z");
+    int rc = hub_add(hub, (struct item_id){ms, 0}, item);
+    json_decref(item);
+    return rc;
+}
+
+/* Drains a client: returns the number of alerts it would be sent. */
+static int drain(struct hub *hub, struct hub_client *c, uint64_t *last_ms, int *replayed)
+{
+    const struct hub_msg *m;
+    int n = 0;
+    for (;;) {
+        enum hub_next_kind k = hub_next(hub, c, &m);
+        if (k == HUB_NONE)
+            return n;
+        if (k == HUB_REPLAYED) {
+            if (replayed)
+                *replayed = (int)c->replayed;
+        } else {
+            n++;
+            if (last_ms)
+                *last_ms = m->id.ms;
+        }
+        hub_advance(hub, c, k);
+    }
+}
+
+static void test_frame_is_encoded_once_with_id_first(void)
+{
+    struct hub hub;
+    setup(&hub, 4, 100);
+    ASSERT_EQ(add(&hub, 5, "world", "en"), 1);
+    const struct hub_msg *m = hub_newest(&hub);
+    const char *frame = (const char *)m->buf + HEADROOM;
+    ASSERT_CONTAINS(frame, "{\"type\":\"alert\",\"alert\":{\"id\":\"5-0\",\"kind\":\"alert\"");
+    ASSERT_EQ(frame[m->len - 1], '}');
+    ASSERT_EQ(strncmp(frame + m->item_off, "{\"id\":\"5-0\"", 11), 0);
+    hub_free(&hub);
+}
+
+static void test_duplicates_and_old_ids_are_dropped(void)
+{
+    struct hub hub;
+    setup(&hub, 4, 100);
+    ASSERT_EQ(add(&hub, 5, "a", "en"), 1);
+    ASSERT_EQ(add(&hub, 5, "a", "en"), 0);
+    ASSERT_EQ(add(&hub, 4, "a", "en"), 0);
+    ASSERT_EQ(add(&hub, 6, "a", "en"), 1);
+    ASSERT_EQ(hub.count, 2);
+    hub_free(&hub);
+}
+
+static void test_ring_keeps_the_newest(void)
+{
+    struct hub hub;
+    setup(&hub, 3, 100);
+    for (uint64_t i = 1; i <= 5; i++)
+        add(&hub, i, "a", "en");
+    ASSERT_EQ(hub.count, 3);
+    ASSERT_EQ(hub_oldest(&hub)->id.ms, 3);
+    ASSERT_EQ(hub_newest(&hub)->id.ms, 5);
+    ASSERT_TRUE(hub.truncated);
+    hub_free(&hub);
+}
+
+static void test_live_client_gets_only_new_alerts(void)
+{
+    struct hub hub;
+    struct hub_client c = {0};
+    uint64_t last = 0;
+    setup(&hub, 8, 100);
+    add(&hub, 1, "a", "en");
+    ASSERT_EQ(hub_attach(&hub, &c, NULL, NULL), HUB_LIVE);
+    ASSERT_EQ(drain(&hub, &c, &last, NULL), 0);
+    add(&hub, 2, "a", "en");
+    add(&hub, 3, "a", "en");
+    ASSERT_EQ(woke.wakes, 1); /* woken once until drained */
+    ASSERT_EQ(drain(&hub, &c, &last, NULL), 2);
+    ASSERT_EQ(last, 3);
+    add(&hub, 4, "a", "en");
+    ASSERT_EQ(woke.wakes, 2);
+    hub_detach(&hub, &c);
+    ASSERT_EQ(hub.nclients, 0);
+    hub_free(&hub);
+}
+
+/* A transport writes while hub_pending says so and never sees HUB_NONE. */
+static void test_client_written_up_to_date_is_woken_again(void)
+{
+    struct hub hub;
+    struct hub_client c = {0};
+    const struct hub_msg *m;
+    setup(&hub, 8, 100);
+    hub_attach(&hub, &c, NULL, NULL);
+    add(&hub, 1, "a", "en");
+    ASSERT_EQ(woke.wakes, 1);
+    ASSERT_EQ(hub_next(&hub, &c, &m), HUB_MSG);
+    hub_advance(&hub, &c, HUB_MSG);
+    ASSERT_TRUE(!hub_pending(&hub, &c));
+    add(&hub, 2, "a", "en");
+    ASSERT_EQ(woke.wakes, 2);
+    hub_free(&hub);
+}
+
+static void test_replay_after_since_then_replayed(void)
+{
+    struct hub hub;
+    struct hub_client c = {0};
+    uint64_t last = 0;
+    int replayed = -1;
+    setup(&hub, 16, 100);
+    for (uint64_t i = 1; i <= 10; i++)
+        add(&hub, i, "a", "en");
+    struct item_id since = {5, 0};
+    ASSERT_EQ(hub_attach(&hub, &c, NULL, &since), HUB_REPLAY);
+    ASSERT_EQ(drain(&hub, &c, &last, &replayed), 5);
+    ASSERT_EQ(last, 10);
+    ASSERT_EQ(replayed, 5);
+    ASSERT_EQ(c.replay_end, 0);
+    add(&hub, 11, "a", "en");
+    ASSERT_EQ(drain(&hub, &c, &last, NULL), 1);
+    hub_free(&hub);
+}
+
+static void test_since_between_ids_and_in_the_future(void)
+{
+    struct hub hub;
+    struct hub_client c = {0};
+    int replayed = -1;
+    setup(&hub, 16, 100);
+    add(&hub, 10, "a", "en");
+    add(&hub, 20, "a", "en");
+    struct item_id mid = {15, 7}, future = {99, 0};
+    ASSERT_EQ(hub_attach(&hub, &c, NULL, &mid), HUB_REPLAY);
+    ASSERT_EQ(drain(&hub, &c, NULL, &replayed), 1);
+    ASSERT_EQ(replayed, 1);
+    ASSERT_EQ(hub_attach(&hub, &c, NULL, &future), HUB_REPLAY);
+    ASSERT_EQ(drain(&hub, &c, NULL, &replayed), 0);
+    ASSERT_EQ(replayed, 0);
+    hub_free(&hub);
+}
+
+static void test_gap_only_when_history_was_truncated(void)
+{
+    struct hub hub;
+    struct hub_client c = {0};
+    setup(&hub, 3, 100);
+    add(&hub, 10, "a", "en");
+    struct item_id old = {1, 0};
+    ASSERT_EQ(hub_attach(&hub, &c, NULL, &old), HUB_REPLAY); /* all of history is here */
+    ASSERT_EQ(drain(&hub, &c, NULL, NULL), 1);
+    for (uint64_t i = 11; i <= 14; i++)
+        add(&hub, i, "a", "en");
+    ASSERT_EQ(hub_attach(&hub, &c, NULL, &old), HUB_GAP);
+    ASSERT_EQ(drain(&hub, &c, NULL, NULL), 0); /* gap: live from here */
+    hub_free(&hub);
+}
+
+static void test_filters_topics_and_langs(void)
+{
+    struct hub hub;
+    struct hub_client c = {0};
+    struct hub_filter f = {0};
+    char err[128];
+    uint64_t last = 0;
+    setup(&hub, 16, 100);
+    ASSERT_EQ(hub_filter_set_topics(&f, "world,sport", err, sizeof(err)), 0);
+    ASSERT_EQ(hub_filter_set_langs(&f, "EN", err, sizeof(err)), 0);
+    hub_attach(&hub, &c, &f, NULL);
+    add(&hub, 1, "world", "en");
+    add(&hub, 2, "business", "en");
+    add(&hub, 3, "sport", "fr");
+    add(&hub, 4, "sport", "en-GB");
+    add(&hub, 5, "sport", "en");
+    ASSERT_EQ(drain(&hub, &c, &last, NULL), 2);
+    ASSERT_EQ(last, 5);
+    hub_free(&hub);
+}
+
+static void test_filter_parsing_rejects_bad_entries(void)
+{
+    struct hub_filter f = {0};
+    char err[128];
+    ASSERT_EQ(hub_filter_set_topics(&f, "World", err, sizeof(err)), -1);
+    ASSERT_CONTAINS(err, "World");
+    ASSERT_EQ(hub_filter_set_topics(&f, "a,,b,a", err, sizeof(err)), 0);
+    ASSERT_EQ(f.ntopics, 2);
+    ASSERT_EQ(hub_filter_set_langs(&f, "en;drop", err, sizeof(err)), -1);
+    char many[40 * 4] = "";
+    for (int i = 0; i < 33; i++)
+        snprintf(many + strlen(many), sizeof(many) - strlen(many), "t%d,", i);
+    ASSERT_EQ(hub_filter_set_topics(&f, many, err, sizeof(err)), -1);
+    ASSERT_CONTAINS(err, "at most");
+}
+
+static void test_unwanted_alerts_do_not_count_as_backlog(void)
+{
+    struct hub hub;
+    struct hub_client c = {0};
+    struct hub_filter f = {0};
+    char err[64];
+    setup(&hub, 64, 3);
+    hub_filter_set_topics(&f, "rare", err, sizeof(err));
+    hub_attach(&hub, &c, &f, NULL);
+    for (uint64_t i = 1; i <= 20; i++)
+        add(&hub, i, "common", "en");
+    ASSERT_EQ(woke.lagging, 0);
+    ASSERT_EQ(woke.wakes, 0);
+    ASSERT_TRUE(c.attached);
+    hub_free(&hub);
+}
+
+static void test_slow_consumer_is_detached(void)
+{
+    struct hub hub;
+    struct hub_client slow = {0}, fast = {0};
+    setup(&hub, 64, 3);
+    hub_attach(&hub, &slow, NULL, NULL);
+    hub_attach(&hub, &fast, NULL, NULL);
+    for (uint64_t i = 1; i <= 6; i++) {
+        add(&hub, i, "a", "en");
+        drain(&hub, &fast, NULL, NULL);
+    }
+    ASSERT_EQ(woke.lagging, 1);
+    ASSERT_TRUE(!slow.attached);
+    ASSERT_TRUE(fast.attached);
+    ASSERT_EQ(hub.nclients, 1);
+    hub_free(&hub);
+}
+
+static void test_replay_backlog_is_not_lag_but_eviction_is(void)
+{
+    struct hub hub;
+    struct hub_client c = {0};
+    struct item_id since = {0, 0};
+    setup(&hub, 8, 2);
+    for (uint64_t i = 1; i <= 6; i++)
+        add(&hub, i, "a", "en");
+    hub_attach(&hub, &c, NULL, &since); /* 6 to replay, more than max_queue */
+    add(&hub, 7, "a", "en");            /* one live behind the replay: fine */
+    ASSERT_EQ(woke.lagging, 0);
+    for (uint64_t i = 8; i <= 9; i++)
+        add(&hub, i, "a", "en"); /* evicts the replay's first alert */
+    ASSERT_EQ(woke.lagging, 1);
+    hub_free(&hub);
+}
+
+TEST_MAIN(TEST_CASE(test_frame_is_encoded_once_with_id_first),
+          TEST_CASE(test_duplicates_and_old_ids_are_dropped), TEST_CASE(test_ring_keeps_the_newest),
+          TEST_CASE(test_live_client_gets_only_new_alerts),
+          TEST_CASE(test_client_written_up_to_date_is_woken_again),
+          TEST_CASE(test_replay_after_since_then_replayed),
+          TEST_CASE(test_since_between_ids_and_in_the_future),
+          TEST_CASE(test_gap_only_when_history_was_truncated),
+          TEST_CASE(test_filters_topics_and_langs),
+          TEST_CASE(test_filter_parsing_rejects_bad_entries),
+          TEST_CASE(test_unwanted_alerts_do_not_count_as_backlog),
+          TEST_CASE(test_slow_consumer_is_detached),
+          TEST_CASE(test_replay_backlog_is_not_lag_but_eviction_is))
