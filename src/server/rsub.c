@@ -16,7 +16,7 @@
 #define RSUB_PROBE_MS    2000 /* heartbeat publish interval */
 #define RSUB_SILENCE_MS  7000 /* no heartbeat or reply for this long: reconnect */
 #define RSUB_BACKOFF_MIN 100
-#define RSUB_BACKOFF_MAX 5000
+#define RSUB_BACKOFF_MAX 2000
 
 enum rsub_phase {
     RSUB_WAITING,    /* no connection; the retry timer runs */
