@@ -10,7 +10,7 @@
 
 CC        ?= cc
 PREFIX    ?= /usr/local
-PKGS      := libwebsockets hiredis jansson libuv openssl
+PKGS      := libwebsockets hiredis jansson libuv openssl zlib
 PYTHON    ?= /usr/bin/python3
 PYTEST_ARGS ?=
 
@@ -43,12 +43,14 @@ COMMON_SRC := $(sort $(wildcard src/common/*.c))
 CLI_SRC    := $(sort $(wildcard src/cli/*.c))
 SERVER_SRC := $(sort $(wildcard src/server/*.c))
 BENCH_SRC  := $(sort $(wildcard src/bench/*.c))
+WEB_FILES  := $(sort $(wildcard src/web/*))
 UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 COMMON_OBJ := $(call obj,$(COMMON_SRC))
 CLI_OBJ    := $(call obj,$(CLI_SRC))
-SERVER_OBJ := $(call obj,$(SERVER_SRC))
+# The static web files are embedded into alertd (scripts/embed.py).
+SERVER_OBJ := $(call obj,$(SERVER_SRC)) $(BUILD)/obj/gen/web_assets.o
 BENCH_OBJ  := $(call obj,$(BENCH_SRC))
 # Unit tests link the server's modules without its main().
 SERVER_LIB_OBJ := $(filter-out $(BUILD)/obj/src/server/main.o,$(SERVER_OBJ))
@@ -72,6 +74,16 @@ $(BUILD)/obj/%.o: %.c
 	$(Q)$(CC) $(ALL_CFLAGS) $(if $(filter src/server/%,$<),-Isrc/server) \
 	    $(if $(filter src/cli/%,$<),-Isrc/cli) $(if $(filter src/bench/%,$<),-Isrc/bench) \
 	    $(if $(filter tests/%,$<),-Isrc/server -Itests) -c -o $@ $<
+
+$(BUILD)/gen/web_assets.c: scripts/embed.py $(WEB_FILES)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  EMBED   $@")
+	$(Q)$(PYTHON) scripts/embed.py $@ $(WEB_FILES)
+
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -Isrc/server -Wno-overlength-strings -c -o $@ $<
 
 $(BUILD)/alert: $(CLI_OBJ) $(COMMON_OBJ)
 	@$(if $(Q),echo "  LINK    $@")

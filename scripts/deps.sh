@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
     build-essential pkg-config
     libwebsockets-dev libwebsockets-evlib-uv libuv1-dev
-    libhiredis-dev libjansson-dev libssl-dev openssl
+    libhiredis-dev libjansson-dev libssl-dev zlib1g-dev openssl
     redis-server
     python3 python3-pytest python3-websockets python3-redis
 )

@@ -16,10 +16,11 @@
 
 enum conn_kind { CONN_NEW, CONN_HTTP, CONN_WS, CONN_SSE };
 
-/* Control frames owed to a WebSocket client, sent before alerts. */
+/* Control frames (or SSE events) owed to a client, sent before alerts. */
 #define CONN_OWE_HELLO 0x01
 #define CONN_OWE_GAP   0x02
 #define CONN_OWE_ERROR 0x04
+#define CONN_OWE_PING  0x08 /* SSE: a heartbeat comment */
 
 struct conn {
     struct hub_client hc; /* first: the hub hands this pointer back */

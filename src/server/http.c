@@ -4,50 +4,117 @@
 #include "http.h"
 
 #include "metrics.h"
+#include "rest.h"
+#include "sse.h"
+#include "web.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define HTTP_TEXT "text/plain; charset=utf-8"
 
-int http_respond(struct conn *c, struct lws *wsi, unsigned status, const char *ctype,
-                 const char *body, size_t len)
+/* ------------------------------------------------------------------------
+ * Headers
+ * ---------------------------------------------------------------------- */
+
+int http_origin_allowed(const struct node *n, struct lws *wsi, char *origin, size_t len)
 {
-    unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start;
+    char buf[256];
+    int olen = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
+    if (olen <= 0)
+        return 1; /* not a browser: nothing to protect against */
+    if (olen >= (int)sizeof(buf) || lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_ORIGIN) < 0)
+        return 0;
+    if (origin)
+        snprintf(origin, len, "%s", buf);
+    if (n->cfg->norigins == 0)
+        return 1;
+    for (int i = 0; i < n->cfg->norigins; i++)
+        if (strcasecmp(buf, n->cfg->origins[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int http_add(struct lws *wsi, const char *name, const char *value, unsigned char **p,
+                    unsigned char *end)
+{
+    return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+                                       (const unsigned char *)value, (int)strlen(value), p, end);
+}
+
+int http_add_cors(const struct node *n, struct lws *wsi, unsigned char **p, unsigned char *end)
+{
+    char origin[256] = "";
+    if (!http_origin_allowed(n, wsi, origin, sizeof(origin)) || origin[0] == '\0')
+        return 0;
+    return http_add(wsi, "access-control-allow-origin:", origin, p, end) ||
+           http_add(wsi, "vary:", "Origin", p, end);
+}
+
+static int http_header_copy(struct lws *wsi, enum lws_token_indexes h, char *buf, size_t len)
+{
+    int n = lws_hdr_total_length(wsi, h);
+    if (n <= 0 || n >= (int)len)
+        return -1;
+    return lws_hdr_copy(wsi, buf, (int)len, h) < 0 ? -1 : 0;
+}
+
+int http_header_equals(struct lws *wsi, enum lws_token_indexes h, const char *s)
+{
+    char buf[256];
+    return http_header_copy(wsi, h, buf, sizeof(buf)) == 0 && strcmp(buf, s) == 0;
+}
+
+int http_header_contains(struct lws *wsi, enum lws_token_indexes h, const char *s)
+{
+    char buf[512];
+    return http_header_copy(wsi, h, buf, sizeof(buf)) == 0 && strstr(buf, s) != NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Whole responses
+ * ---------------------------------------------------------------------- */
+
+int http_send(struct node *n, struct conn *c, struct lws *wsi, const struct http_reply *r)
+{
+    unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start;
     unsigned char *end = hdr + sizeof(hdr) - 1;
 
     c->kind = CONN_HTTP;
     c->wsi = wsi;
     free(c->body);
-    c->body = malloc(LWS_PRE + len + 1);
+    c->body = malloc(LWS_PRE + r->len + 1);
     if (c->body == NULL)
         return -1;
-    memcpy(c->body + LWS_PRE, body, len);
-    c->body_len = len;
-    if (lws_add_http_common_headers(wsi, status, ctype, (lws_filepos_t)len, &p, end) ||
-        lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-                                    (const unsigned char *)"no-store", 8, &p, end) ||
-        lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
-                                    (const unsigned char *)"nosniff", 7, &p, end) ||
-        lws_finalize_write_http_header(wsi, start, &p, end))
+    memcpy(c->body + LWS_PRE, r->body, r->len);
+    c->body_len = r->len;
+    if (lws_add_http_common_headers(wsi, r->status, r->ctype, (lws_filepos_t)r->len, &p, end) ||
+        http_add(wsi, "cache-control:", r->cache ? r->cache : "no-store", &p, end) ||
+        http_add(wsi, "x-content-type-options:", "nosniff", &p, end) ||
+        (r->etag && http_add(wsi, "etag:", r->etag, &p, end)) ||
+        (r->encoding && http_add(wsi, "content-encoding:", r->encoding, &p, end)) ||
+        (r->vary_encoding && http_add(wsi, "vary:", "Accept-Encoding", &p, end)) ||
+        http_add_cors(n, wsi, &p, end) || lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
     lws_callback_on_writable(wsi);
     return 0;
 }
 
-static int http_text(struct conn *c, struct lws *wsi, unsigned status, const char *text)
+int http_text(struct node *n, struct conn *c, struct lws *wsi, unsigned status, const char *text)
 {
-    return http_respond(c, wsi, status, HTTP_TEXT, text, strlen(text));
+    struct http_reply r = {status, HTTP_TEXT, text, strlen(text), NULL, NULL, NULL, 0};
+    return http_send(n, c, wsi, &r);
 }
 
 static int http_readyz(struct node *n, struct conn *c, struct lws *wsi)
 {
     if (n->draining)
-        return http_text(c, wsi, 503, "draining\n");
+        return http_text(n, c, wsi, 503, "draining\n");
     if (!rsub_ready(n->rsub) || !metrics_all_ready())
-        return http_text(c, wsi, 503, "not ready: Redis not connected or catching up\n");
-    return http_text(c, wsi, 200, "ready\n");
+        return http_text(n, c, wsi, 503, "not ready: Redis not connected or catching up\n");
+    return http_text(n, c, wsi, 200, "ready\n");
 }
 
 static int http_metrics(struct node *n, struct conn *c, struct lws *wsi)
@@ -58,24 +125,50 @@ static int http_metrics(struct node *n, struct conn *c, struct lws *wsi)
     if (text == NULL)
         return -1;
     size_t len = metrics_render(text, need, n->cfg->node);
-    rc = http_respond(c, wsi, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+    struct http_reply r = {
+        200, "text/plain; version=0.0.4; charset=utf-8", text, len, NULL, NULL, NULL, 0};
+    rc = http_send(n, c, wsi, &r);
     free(text);
     return rc;
 }
 
+static int http_static(struct node *n, struct conn *c, struct lws *wsi, const struct web_asset *a,
+                       int versioned)
+{
+    const char *cache = versioned ? "public, max-age=31536000, immutable" : "public, max-age=300";
+    if (http_header_equals(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH, a->etag)) {
+        struct http_reply r = {304, a->file->ctype, "", 0, cache, a->etag, NULL, 1};
+        return http_send(n, c, wsi, &r);
+    }
+    int gz = a->gz && http_header_contains(wsi, WSI_TOKEN_HTTP_ACCEPT_ENCODING, "gzip");
+    struct http_reply r = {
+        200,   a->file->ctype, gz ? a->gz : a->file->data, gz ? a->gz_len : a->file->len,
+        cache, a->etag,        gz ? "gzip" : NULL,         a->gz != NULL};
+    return http_send(n, c, wsi, &r);
+}
+
 int http_request(struct node *n, struct conn *c, struct lws *wsi, const char *uri)
 {
+    const struct web_asset *asset;
+    int versioned;
+
     if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
-        return http_text(c, wsi, 405, "only GET is served here\n");
+        return http_text(n, c, wsi, 405, "only GET is served here\n");
     if (strcmp(uri, "/healthz") == 0)
-        return http_text(c, wsi, 200, "ok\n");
+        return http_text(n, c, wsi, 200, "ok\n");
     if (strcmp(uri, "/readyz") == 0)
         return http_readyz(n, c, wsi);
     if (strcmp(uri, "/metrics") == 0)
         return http_metrics(n, c, wsi);
+    if (strcmp(uri, "/v1/alerts") == 0)
+        return rest_alerts(n, c, wsi);
+    if (strcmp(uri, "/v1/sse") == 0)
+        return sse_start(n, c, wsi);
     if (strcmp(uri, "/v1/ws") == 0)
-        return http_text(c, wsi, 426, "this is a WebSocket endpoint: upgrade required\n");
-    return http_text(c, wsi, 404, "not found\n");
+        return http_text(n, c, wsi, 426, "this is a WebSocket endpoint: upgrade required\n");
+    if ((asset = web_find(uri, &versioned)) != NULL)
+        return http_static(n, c, wsi, asset, versioned);
+    return http_text(n, c, wsi, 404, "not found\n");
 }
 
 int http_writeable(struct node *n, struct conn *c)
@@ -83,10 +176,10 @@ int http_writeable(struct node *n, struct conn *c)
     (void)n;
     if (c->body == NULL)
         return 0;
-    int rc =
-        lws_write(c->wsi, (unsigned char *)c->body + LWS_PRE, c->body_len, LWS_WRITE_HTTP_FINAL);
+    size_t len = c->body_len;
+    int rc = lws_write(c->wsi, (unsigned char *)c->body + LWS_PRE, len, LWS_WRITE_HTTP_FINAL);
     http_release(c);
-    if (rc < (int)c->body_len)
+    if (rc < (int)len)
         return -1;
     return lws_http_transaction_completed(c->wsi) ? -1 : 0;
 }

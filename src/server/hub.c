@@ -32,18 +32,19 @@ static int hub_fail(char *err, size_t errlen, const char *what, const char *s, s
 int hub_filter_add_topic(struct hub_filter *f, const char *t, size_t len, char *err, size_t errlen)
 {
     if (len == 0 || len > 32)
-        return hub_fail(err, errlen, "topic must be 1-32 characters of a-z, 0-9 and -:", t, len);
+        return hub_fail(err, errlen, "topics: each must be 1-32 characters of a-z, 0-9 and -:", t,
+                        len);
     for (size_t i = 0; i < len; i++) {
         char c = t[i];
         if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
-            return hub_fail(err, errlen, "topic must be 1-32 characters of a-z, 0-9 and -:", t,
-                            len);
+            return hub_fail(err, errlen,
+                            "topics: each must be 1-32 characters of a-z, 0-9 and -:", t, len);
     }
     for (int i = 0; i < f->ntopics; i++)
         if (strlen(f->topics[i]) == len && memcmp(f->topics[i], t, len) == 0)
             return 0;
     if (f->ntopics == HUB_FILTER_MAX_TOPICS) {
-        snprintf(err, errlen, "at most %d topics", HUB_FILTER_MAX_TOPICS);
+        snprintf(err, errlen, "topics: at most %d", HUB_FILTER_MAX_TOPICS);
         return -1;
     }
     memcpy(f->topics[f->ntopics], t, len);
@@ -58,11 +59,11 @@ int hub_filter_add_lang(struct hub_filter *f, const char *l, size_t len, char *e
 {
     char low[36];
     if (len == 0 || len > 35)
-        return hub_fail(err, errlen, "not a language tag:", l, len);
+        return hub_fail(err, errlen, "lang: not a language tag:", l, len);
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)l[i];
         if (!isalnum(c) && c != '-')
-            return hub_fail(err, errlen, "not a language tag:", l, len);
+            return hub_fail(err, errlen, "lang: not a language tag:", l, len);
         low[i] = (char)tolower(c);
     }
     low[len] = '\0';
@@ -70,7 +71,7 @@ int hub_filter_add_lang(struct hub_filter *f, const char *l, size_t len, char *e
         if (strcmp(f->langs[i], low) == 0)
             return 0;
     if (f->nlangs == HUB_FILTER_MAX_LANGS) {
-        snprintf(err, errlen, "at most %d languages", HUB_FILTER_MAX_LANGS);
+        snprintf(err, errlen, "lang: at most %d languages", HUB_FILTER_MAX_LANGS);
         return -1;
     }
     memcpy(f->langs[f->nlangs++], low, len + 1);

@@ -14,6 +14,7 @@
 #include "redisurl.h"
 #include "rsub.h"
 #include "server.h"
+#include "web.h"
 #include "ws.h"
 
 #include <errno.h>
@@ -84,8 +85,8 @@ static int main_run_node(const struct config *cfg, const struct redis_url *url, 
         log_error("out of memory", KV_I("history", cfg->history));
         goto out;
     }
-    n.hub.wake = ws_wake;
-    n.hub.lagging = ws_lagging;
+    n.hub.wake = server_wake;
+    n.hub.lagging = server_lagging;
     n.hub.user = &n;
 
     snprintf(tag, sizeof(tag), "%s:%d:%ld", cfg->node, (int)getpid(), (long)time(NULL));
@@ -111,6 +112,7 @@ static int main_run_node(const struct config *cfg, const struct redis_url *url, 
 out:
     hub_free(&n.hub);
     ws_cleanup();
+    web_free();
     if (uv_loop_close(&loop) != 0)
         log_warn("event loop closed with handles open", KV_I("pid", getpid()));
     return rc;

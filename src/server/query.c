@@ -3,6 +3,9 @@
  */
 #include "query.h"
 
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define QUERY_FRAGMENT_MAX 2048
@@ -27,4 +30,70 @@ int query_get(struct lws *wsi, const char *name, char *out, size_t outlen)
         out[vlen] = '\0';
         return (int)vlen;
     }
+}
+
+struct hub_filter *query_filter_or_null(struct hub_filter *f)
+{
+    if (f && f->ntopics == 0 && f->nlangs == 0) {
+        free(f);
+        return NULL;
+    }
+    return f;
+}
+
+typedef int (*query_set_fn)(struct hub_filter *, const char *, char *, size_t);
+
+static int query_list(struct lws *wsi, const char *name, struct hub_filter *f, query_set_fn set,
+                      char *err, size_t errlen)
+{
+    char value[1024];
+    int n = query_get(wsi, name, value, sizeof(value));
+    if (n == QUERY_INVALID) {
+        snprintf(err, errlen, "%s: too long or not text", name);
+        return -1;
+    }
+    return n >= 0 ? set(f, value, err, errlen) : 0;
+}
+
+int query_filter(struct lws *wsi, struct hub_filter **out, char *err, size_t errlen)
+{
+    struct hub_filter *f = calloc(1, sizeof(*f));
+    *out = NULL;
+    if (f == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (query_list(wsi, "topics", f, hub_filter_set_topics, err, errlen) ||
+        query_list(wsi, "lang", f, hub_filter_set_langs, err, errlen)) {
+        free(f);
+        return -1;
+    }
+    *out = query_filter_or_null(f);
+    return 0;
+}
+
+int query_since(struct lws *wsi, struct item_id *since)
+{
+    char value[ITEM_ID_STRLEN + 8];
+    int n = query_get(wsi, "since", value, sizeof(value));
+    if (n == QUERY_ABSENT || n == 0)
+        return 0;
+    if (n < 0 || item_id_parse(value, since))
+        return -1;
+    return 1;
+}
+
+long query_number(struct lws *wsi, const char *name, long min, long max, long dflt)
+{
+    char value[24], *end;
+    int n = query_get(wsi, name, value, sizeof(value));
+    if (n == QUERY_ABSENT || n == 0)
+        return dflt;
+    if (n < 0)
+        return -1;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (errno || *end != '\0' || end == value || v < min || v > max)
+        return -1;
+    return v;
 }

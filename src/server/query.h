@@ -1,13 +1,15 @@
 /*
- * query — reads one parameter of the request's query string, safely.
+ * query — reads the request's query string safely: one parameter, a
+ * client filter (topics, lang), a `since` id, a bounded number.
  *
- * lws hands out URL-decoded "name=value" fragments; this finds a name,
- * copies its value with an explicit length and refuses values that are too
- * long or that decoded to a NUL byte (lws 4.1's own lookup silently
- * truncates at %00).
+ * lws hands out URL-decoded "name=value" fragments; values are copied with
+ * explicit lengths, and values too long or that decoded to a NUL byte are
+ * refused (lws 4.1's own lookup silently truncates at %00).
  */
 #ifndef ALERTD_QUERY_H
 #define ALERTD_QUERY_H
+
+#include "hub.h"
 
 #include <libwebsockets.h>
 #include <stddef.h>
@@ -17,5 +19,18 @@
 
 /* Returns the value's length, QUERY_ABSENT, or QUERY_INVALID. */
 int query_get(struct lws *wsi, const char *name, char *out, size_t outlen);
+
+/* topics=a,b and lang=en,fr into a malloc'd filter (NULL when the client
+ * wants everything; the caller frees it). Returns 0, or -1 with err set. */
+int query_filter(struct lws *wsi, struct hub_filter **out, char *err, size_t errlen);
+
+/* An empty filter means everything: frees it and returns NULL. */
+struct hub_filter *query_filter_or_null(struct hub_filter *f);
+
+/* since=ID: 0 when absent, 1 with *since set, -1 when not an id. */
+int query_since(struct lws *wsi, struct item_id *since);
+
+/* name=N within [min, max]: `dflt` when absent, -1 when invalid. */
+long query_number(struct lws *wsi, const char *name, long min, long max, long dflt);
 
 #endif

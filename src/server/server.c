@@ -7,10 +7,12 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "sse.h"
 #include "ws.h"
 
 #include <arpa/inet.h>
 #include <openssl/ssl.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define SERVER_DRAIN_TICK_MS 50
@@ -40,20 +42,21 @@ static int server_tls_setup(SSL_CTX *ctx)
  * The protocol callback
  * ---------------------------------------------------------------------- */
 
-static int server_upgrade_allowed(struct conn *c, struct lws *wsi)
+static int server_upgrade_allowed(struct node *n, struct conn *c, struct lws *wsi)
 {
     char uri[64];
     if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) > 0 && strcmp(uri, "/v1/ws") == 0)
         return 1;
-    static const char body[] = "no WebSocket here: connect to /v1/ws\n";
-    http_respond(c, wsi, 404, "text/plain; charset=utf-8", body, sizeof(body) - 1);
+    http_text(n, c, wsi, 404, "no WebSocket here: connect to /v1/ws\n");
     return 0;
 }
 
 static void server_release(struct node *n, struct conn *c)
 {
-    if (c->kind == CONN_WS)
-        ws_release(n, c);
+    hub_detach(&n->hub, &c->hc);
+    free(c->filter);
+    c->filter = NULL;
+    ws_release(c);
     http_release(c);
     if (c->counted) {
         c->counted = 0;
@@ -76,9 +79,13 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
     case LWS_CALLBACK_HTTP:
         return http_request(n, c, wsi, in) ? -1 : 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
-        return http_writeable(n, c);
+        return c->kind == CONN_SSE ? sse_writeable(n, c) : http_writeable(n, c);
+    case LWS_CALLBACK_TIMER:
+        if (c != NULL && c->kind == CONN_SSE)
+            sse_timer(n, c);
+        return 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-        return server_upgrade_allowed(c, wsi) ? 0 : 1;
+        return server_upgrade_allowed(n, c, wsi) ? 0 : 1;
     case LWS_CALLBACK_ESTABLISHED:
         return ws_established(n, c, wsi);
     case LWS_CALLBACK_RECEIVE:
@@ -93,6 +100,37 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         return 0;
     default:
         return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Hub callbacks: WebSocket and SSE clients alike
+ * ---------------------------------------------------------------------- */
+
+void server_wake(struct hub *hub, struct hub_client *hc)
+{
+    struct conn *c = (struct conn *)hc;
+    (void)hub;
+    lws_callback_on_writable(c->wsi);
+}
+
+static void server_close_client(struct conn *c, uint16_t code)
+{
+    if (c->kind == CONN_SSE)
+        sse_close(c);
+    else
+        ws_close_with(c, code);
+}
+
+void server_lagging(struct hub *hub, struct hub_client *hc)
+{
+    struct conn *c = (struct conn *)hc;
+    (void)hub;
+    if (c->kind == CONN_SSE) {
+        metrics->slow_closes++;
+        sse_close(c);
+    } else {
+        ws_lagging(c);
     }
 }
 
@@ -199,7 +237,7 @@ static void server_drain_tick(uv_timer_t *t)
     for (size_t i = 0; i < server_drain_batch && n->hub.clients; i++) {
         struct conn *c = (struct conn *)n->hub.clients;
         hub_detach(&n->hub, &c->hc);
-        ws_close_with(c, 1001);
+        server_close_client(c, 1001);
     }
     /* Done when every client is gone, or a second after the window. */
     if (n->connections == 0 || uv_now(n->loop) > server_drain_deadline) {

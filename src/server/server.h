@@ -15,6 +15,10 @@ int server_start(struct node *n);
  * done(n). Clients reconnect elsewhere (or here, after a restart). */
 void server_drain(struct node *n, unsigned window_ms, void (*done)(struct node *n));
 
+/* The hub's callbacks for every kind of client (WebSocket, SSE). */
+void server_wake(struct hub *hub, struct hub_client *hc);
+void server_lagging(struct hub *hub, struct hub_client *hc);
+
 /* Destroys the context; the loop must then run to let its handles close. */
 void server_stop(struct node *n);
 

@@ -5,13 +5,13 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "http.h"
 #include "query.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 /* Control frames are formatted here, after LWS_PRE bytes of headroom. */
 static unsigned char ws_scratch[LWS_PRE + 1024];
@@ -70,6 +70,12 @@ static const char *ws_last_id(const struct node *n)
     return newest ? newest->id_str : "";
 }
 
+int ws_format_hello(const struct node *n, char *out, size_t len)
+{
+    int w = snprintf(out, len, "%s\"last_id\":\"%s\"}", ws_hello_prefix, ws_last_id(n));
+    return w < 0 || (size_t)w >= len ? -1 : w;
+}
+
 /* Queues an error frame {"type":"error","code":...,"message":...}; the
  * newest error replaces one not yet sent. */
 static void ws_owe_error(struct conn *c, const char *code, const char *message)
@@ -113,8 +119,10 @@ static int ws_write_next(struct node *n, struct conn *c)
     const struct hub_msg *m = NULL;
 
     if (c->owe & CONN_OWE_HELLO) {
+        char hello[sizeof(ws_scratch) - LWS_PRE];
+        int len = ws_format_hello(n, hello, sizeof(hello));
         c->owe &= (uint8_t)~CONN_OWE_HELLO;
-        return ws_sendf(wsi, "%s\"last_id\":\"%s\"}", ws_hello_prefix, ws_last_id(n));
+        return len < 0 ? -1 : ws_send_text(wsi, hello, (size_t)len);
     }
     if (c->owe & CONN_OWE_ERROR) {
         c->owe &= (uint8_t)~CONN_OWE_ERROR;
@@ -220,60 +228,6 @@ static void ws_attach(struct node *n, struct conn *c, struct hub_filter *filter,
     lws_callback_on_writable(c->wsi);
 }
 
-static struct hub_filter *ws_filter_new(void)
-{
-    return calloc(1, sizeof(struct hub_filter));
-}
-
-/* An empty filter means everything: no allocation kept for it. */
-static struct hub_filter *ws_filter_or_null(struct hub_filter *f)
-{
-    if (f && f->ntopics == 0 && f->nlangs == 0) {
-        free(f);
-        return NULL;
-    }
-    return f;
-}
-
-int ws_filter_from_query(struct lws *wsi, struct hub_filter **out, char *err, size_t errlen)
-{
-    char value[1024];
-    struct hub_filter *f = ws_filter_new();
-    int n;
-    *out = NULL;
-    if (f == NULL)
-        return snprintf(err, errlen, "out of memory"), -1;
-    if ((n = query_get(wsi, "topics", value, sizeof(value))) == QUERY_INVALID ||
-        (n >= 0 && hub_filter_set_topics(f, value, err, errlen))) {
-        if (n == QUERY_INVALID)
-            snprintf(err, errlen, "topics: too long or not text");
-        goto fail;
-    }
-    if ((n = query_get(wsi, "lang", value, sizeof(value))) == QUERY_INVALID ||
-        (n >= 0 && hub_filter_set_langs(f, value, err, errlen))) {
-        if (n == QUERY_INVALID)
-            snprintf(err, errlen, "lang: too long or not text");
-        goto fail;
-    }
-    *out = ws_filter_or_null(f);
-    return 0;
-fail:
-    free(f);
-    return -1;
-}
-
-/* since: absent (0), a valid id (1), or invalid (-1). */
-static int ws_since_from_query(struct lws *wsi, struct item_id *since)
-{
-    char value[ITEM_ID_STRLEN + 8];
-    int n = query_get(wsi, "since", value, sizeof(value));
-    if (n == QUERY_ABSENT || n == 0)
-        return 0;
-    if (n < 0 || item_id_parse(value, since))
-        return -1;
-    return 1;
-}
-
 static int ws_json_list(json_t *v, struct hub_filter *f,
                         int (*add)(struct hub_filter *, const char *, size_t, char *, size_t),
                         const char *what, char *err, size_t errlen)
@@ -300,7 +254,7 @@ static int ws_json_list(json_t *v, struct hub_filter *f,
 /* {"type":"subscribe","topics":[...],"lang":[...],"since":"..."} */
 static int ws_subscribe(struct node *n, struct conn *c, json_t *msg, char *err, size_t errlen)
 {
-    struct hub_filter *f = ws_filter_new();
+    struct hub_filter *f = calloc(1, sizeof(struct hub_filter));
     struct item_id since;
     json_t *s = json_object_get(msg, "since");
     if (f == NULL)
@@ -314,7 +268,7 @@ static int ws_subscribe(struct node *n, struct conn *c, json_t *msg, char *err, 
         snprintf(err, errlen, "since must be an alert id like 1700000000000-0");
         goto fail;
     }
-    ws_attach(n, c, ws_filter_or_null(f), s && json_is_string(s) ? &since : NULL);
+    ws_attach(n, c, query_filter_or_null(f), s && json_is_string(s) ? &since : NULL);
     return 0;
 fail:
     free(f);
@@ -324,21 +278,6 @@ fail:
 /* ------------------------------------------------------------------------
  * Connection life
  * ---------------------------------------------------------------------- */
-
-static int ws_origin_allowed(const struct node *n, struct lws *wsi)
-{
-    char origin[256];
-    int len = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
-    if (n->cfg->norigins == 0 || len <= 0)
-        return 1; /* no list configured, or not a browser */
-    if (len >= (int)sizeof(origin) ||
-        lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) < 0)
-        return 0;
-    for (int i = 0; i < n->cfg->norigins; i++)
-        if (strcasecmp(origin, n->cfg->origins[i]) == 0)
-            return 1;
-    return 0;
-}
 
 /* A handshake whose query is wrong gets an error frame, then 1008. */
 static int ws_refuse_query(struct conn *c, const char *message)
@@ -372,14 +311,14 @@ int ws_established(struct node *n, struct conn *c, struct lws *wsi)
         ws_close_with(c, 4029);
         return 0;
     }
-    if (!ws_origin_allowed(n, wsi)) {
+    if (!http_origin_allowed(n, wsi, NULL, 0)) {
         ws_owe_error(c, "forbidden", "origin not allowed");
         ws_close_with(c, 1008);
         return 0;
     }
-    if (ws_filter_from_query(wsi, &filter, err, sizeof(err)))
+    if (query_filter(wsi, &filter, err, sizeof(err)))
         return ws_refuse_query(c, err);
-    if ((has_since = ws_since_from_query(wsi, &since)) < 0) {
+    if ((has_since = query_since(wsi, &since)) < 0) {
         free(filter);
         return ws_refuse_query(c, "since must be an alert id like 1700000000000-0");
     }
@@ -460,33 +399,17 @@ int ws_peer_closed(struct node *n, struct conn *c)
     return c->close_sent ? -1 : 0;
 }
 
-void ws_release(struct node *n, struct conn *c)
+void ws_release(struct conn *c)
 {
-    hub_detach(&n->hub, &c->hc);
-    free(c->filter);
     free(c->rx);
     free(c->error);
-    c->filter = NULL;
     c->rx = c->error = NULL;
 }
 
-/* ------------------------------------------------------------------------
- * Hub callbacks
- * ---------------------------------------------------------------------- */
-
-void ws_wake(struct hub *hub, struct hub_client *hc)
+void ws_lagging(struct conn *c)
 {
-    struct conn *c = (struct conn *)hc;
-    (void)hub;
-    lws_callback_on_writable(c->wsi);
-}
-
-void ws_lagging(struct hub *hub, struct hub_client *hc)
-{
-    struct conn *c = (struct conn *)hc;
-    (void)hub;
     metrics->slow_closes++;
     ws_close_with(c, 4001);
     /* A stalled socket may never become writable to carry the close. */
-    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 5);
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, WS_CLOSE_WAIT_SECS);
 }

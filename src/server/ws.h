@@ -19,22 +19,20 @@
 int ws_init(struct node *n);
 void ws_cleanup(void);
 
-/* Shared by ws and sse: reads topics/lang query parameters into a filter
- * (NULL when the client wants everything). Returns 0, or -1 with err set. */
-int ws_filter_from_query(struct lws *wsi, struct hub_filter **out, char *err, size_t errlen);
-
 int ws_established(struct node *n, struct conn *c, struct lws *wsi);
 int ws_receive(struct node *n, struct conn *c, const void *in, size_t len);
 int ws_writeable(struct node *n, struct conn *c);
 /* LWS_CALLBACK_WS_PEER_INITIATED_CLOSE */
 int ws_peer_closed(struct node *n, struct conn *c);
-void ws_release(struct node *n, struct conn *c);
+/* Frees what a WebSocket connection holds besides its hub place. */
+void ws_release(struct conn *c);
+/* The hello frame (also sent as SSE's hello event); returns its length. */
+int ws_format_hello(const struct node *n, char *out, size_t len);
 
 /* Asks for the connection to close with `code` at its next write. */
 void ws_close_with(struct conn *c, uint16_t code);
 
-/* hub callbacks */
-void ws_wake(struct hub *hub, struct hub_client *hc);
-void ws_lagging(struct hub *hub, struct hub_client *hc);
+/* The hub found the client max_queue alerts behind: close with 4001. */
+void ws_lagging(struct conn *c);
 
 #endif

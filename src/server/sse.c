@@ -1,0 +1,189 @@
+/*
+ * sse — see sse.h.
+ */
+#include "sse.h"
+
+#include "http.h"
+#include "metrics.h"
+#include "query.h"
+#include "ws.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Events are gathered here before one write: room for the largest item. */
+#define SSE_BATCH (32 * 1024)
+static unsigned char sse_scratch[LWS_PRE + SSE_BATCH];
+
+struct sse_out {
+    char *p;
+    size_t len, cap;
+};
+
+static int sse_printf(struct sse_out *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int sse_printf(struct sse_out *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= o->cap - o->len)
+        return -1;
+    o->len += (size_t)n;
+    return 0;
+}
+
+static const char *sse_last_id(const struct node *n)
+{
+    const struct hub_msg *newest = hub_newest(&n->hub);
+    return newest ? newest->id_str : "";
+}
+
+/* Last-Event-ID (EventSource's reconnect) wins over ?since=. */
+static int sse_since(struct lws *wsi, struct item_id *since)
+{
+    char value[ITEM_ID_STRLEN + 8];
+    int len = lws_hdr_custom_length(wsi, "last-event-id:", 14);
+    if (len > 0) {
+        if (len >= (int)sizeof(value) ||
+            lws_hdr_custom_copy(wsi, value, sizeof(value), "last-event-id:", 14) < 0 ||
+            item_id_parse(value, since))
+            return -1;
+        return 1;
+    }
+    return query_since(wsi, since);
+}
+
+static int sse_refuse(struct node *n, struct conn *c, struct lws *wsi, const char *message)
+{
+    metrics->bad_requests++;
+    return http_text(n, c, wsi, 400, message);
+}
+
+int sse_start(struct node *n, struct conn *c, struct lws *wsi)
+{
+    unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start;
+    unsigned char *end = hdr + sizeof(hdr) - 1;
+    struct hub_filter *filter = NULL;
+    struct item_id since;
+    char err[160];
+    int has_since;
+
+    if (n->draining)
+        return http_text(n, c, wsi, 503, "draining\n");
+    if (!http_origin_allowed(n, wsi, NULL, 0))
+        return http_text(n, c, wsi, 403, "origin not allowed\n");
+    if (n->connections >= (size_t)n->cfg->max_connections) {
+        metrics->too_many++;
+        return http_text(n, c, wsi, 503, "too many connections\n");
+    }
+    if (query_filter(wsi, &filter, err, sizeof(err))) {
+        strcat(err, "\n");
+        return sse_refuse(n, c, wsi, err);
+    }
+    if ((has_since = sse_since(wsi, &since)) < 0) {
+        free(filter);
+        return sse_refuse(n, c, wsi, "since must be an alert id like 1700000000000-0\n");
+    }
+    if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "text/event-stream",
+                                    LWS_ILLEGAL_HTTP_CONTENT_LEN, &p, end) ||
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+                                    (const unsigned char *)"no-store", 8, &p, end) ||
+        http_add_cors(n, wsi, &p, end) || lws_finalize_write_http_header(wsi, start, &p, end)) {
+        free(filter);
+        return -1;
+    }
+    lws_http_mark_sse(wsi);
+
+    c->kind = CONN_SSE;
+    c->wsi = wsi;
+    c->counted = 1;
+    n->connections++;
+    metrics->connections++;
+    metrics->connections_total++;
+    c->filter = filter;
+    c->owe |= CONN_OWE_HELLO;
+    switch (hub_attach(&n->hub, &c->hc, filter, has_since ? &since : NULL)) {
+    case HUB_GAP:
+        c->gap_since = since;
+        c->owe |= CONN_OWE_GAP;
+        metrics->gaps++;
+        break;
+    case HUB_REPLAY:
+        metrics->replays++;
+        break;
+    case HUB_LIVE:
+        break;
+    }
+    lws_set_timer_usecs(wsi, (lws_usec_t)n->cfg->heartbeat * LWS_USEC_PER_SEC);
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+/* Control events first, then as many alerts as fit the batch. */
+static int sse_fill(struct node *n, struct conn *c, struct sse_out *o)
+{
+    const struct hub_msg *m;
+    if (c->owe & CONN_OWE_HELLO) {
+        char hello[1024];
+        if (ws_format_hello(n, hello, sizeof(hello)) < 0 ||
+            sse_printf(o, "retry: 2000\nevent: hello\ndata: %s\n\n", hello) == 0)
+            c->owe &= (uint8_t)~CONN_OWE_HELLO;
+    }
+    if (c->owe & CONN_OWE_GAP) {
+        char since[ITEM_ID_STRLEN];
+        const struct hub_msg *oldest = hub_oldest(&n->hub);
+        item_id_format(c->gap_since, since);
+        if (sse_printf(
+                o, "event: gap\ndata: {\"type\":\"gap\",\"since\":\"%s\",\"oldest\":\"%s\"}\n\n",
+                since, oldest ? oldest->id_str : "") == 0)
+            c->owe &= (uint8_t)~CONN_OWE_GAP;
+    }
+    if ((c->owe & CONN_OWE_PING) && sse_printf(o, ": ping\n\n") == 0)
+        c->owe &= (uint8_t)~CONN_OWE_PING;
+    for (;;) {
+        enum hub_next_kind k = hub_next(&n->hub, &c->hc, &m);
+        if (k == HUB_NONE)
+            return 0;
+        if (k == HUB_REPLAYED) {
+            if (sse_printf(o,
+                           "event: replayed\ndata: {\"type\":\"replayed\",\"count\":%u,"
+                           "\"last_id\":\"%s\"}\n\n",
+                           c->hc.replayed, sse_last_id(n)))
+                return 0;
+        } else {
+            const char *item = (const char *)m->buf + n->hub.headroom + m->item_off;
+            if (sse_printf(o, "id: %s\nevent: alert\ndata: %.*s\n\n", m->id_str, (int)m->item_len,
+                           item))
+                return 0;
+            metrics->deliveries++;
+        }
+        hub_advance(&n->hub, &c->hc, k);
+    }
+}
+
+int sse_writeable(struct node *n, struct conn *c)
+{
+    struct sse_out o = {(char *)sse_scratch + LWS_PRE, 0, SSE_BATCH};
+    sse_fill(n, c, &o);
+    if (o.len && lws_write(c->wsi, sse_scratch + LWS_PRE, o.len, LWS_WRITE_HTTP) < (int)o.len)
+        return -1;
+    if (c->owe || hub_pending(&n->hub, &c->hc))
+        lws_callback_on_writable(c->wsi);
+    return 0;
+}
+
+void sse_timer(struct node *n, struct conn *c)
+{
+    c->owe |= CONN_OWE_PING;
+    lws_callback_on_writable(c->wsi);
+    lws_set_timer_usecs(c->wsi, (lws_usec_t)n->cfg->heartbeat * LWS_USEC_PER_SEC);
+}
+
+void sse_close(struct conn *c)
+{
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}

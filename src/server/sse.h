@@ -1,0 +1,22 @@
+/*
+ * sse — GET /v1/sse, the Server-Sent Events fallback for browsers and
+ * networks where WebSocket fails. The same hub cursor, filter, replay and
+ * bounded-queue rule as the WebSocket path; events carry `id:` = the alert
+ * id so EventSource resumes by itself with Last-Event-ID. Events waiting
+ * for a client go out together in one write. Runs on the loop's thread.
+ */
+#ifndef ALERTD_SSE_H
+#define ALERTD_SSE_H
+
+#include "conn.h"
+#include "node.h"
+
+/* Starts the stream (headers, hello, attach); 0, or -1 to drop. */
+int sse_start(struct node *n, struct conn *c, struct lws *wsi);
+int sse_writeable(struct node *n, struct conn *c);
+/* The heartbeat timer fired. */
+void sse_timer(struct node *n, struct conn *c);
+/* Ends the stream now (drain, slow consumer). */
+void sse_close(struct conn *c);
+
+#endif
