@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* ------------------------------------------------------------------------
  * Filters
@@ -150,13 +149,12 @@ static void hub_msg_clear(struct hub_msg *m)
 }
 
 /* The item with `id` as its first key, encoded compactly. */
-static char *hub_encode_item(struct item_id id, const char *id_str, const json_t *item, size_t *len)
+static char *hub_encode_item(const char *id_str, const json_t *item, size_t *len)
 {
     json_t *copy = json_object();
     const char *key;
     json_t *value;
     char *text = NULL;
-    (void)id;
     if (copy == NULL || json_object_set_new(copy, "id", json_string(id_str)))
         goto out;
     json_object_foreach ((json_t *)item, key, value) {
@@ -189,14 +187,32 @@ static int hub_msg_topics(struct hub_msg *m, const json_t *item)
     return 0;
 }
 
-static int64_t hub_now_ns(void)
+/* RFC 6455 header of an unmasked final text frame carrying `len` bytes,
+ * written to end right at `payload`; returns where it starts. */
+static unsigned char *hub_frame_header(unsigned char *payload, size_t len)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    unsigned char *h;
+    if (len < 126) {
+        h = payload - 2;
+        h[1] = (unsigned char)len;
+    } else if (len < 65536) {
+        h = payload - 4;
+        h[1] = 126;
+        h[2] = (unsigned char)(len >> 8);
+        h[3] = (unsigned char)len;
+    } else {
+        h = payload - 10;
+        h[1] = 127;
+        for (int i = 0; i < 8; i++)
+            h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+    }
+    h[0] = 0x81; /* FIN, text */
+    return h;
 }
 
-static int hub_msg_build(struct hub_msg *m, size_t headroom, struct item_id id, const json_t *item)
+#define HUB_FRAME_HEADER_MAX 10
+
+static int hub_msg_build(struct hub_msg *m, struct item_id id, const json_t *item)
 {
     static const char pre[] = "{\"type\":\"alert\",\"alert\":";
     size_t item_len;
@@ -211,26 +227,29 @@ static int hub_msg_build(struct hub_msg *m, size_t headroom, struct item_id id, 
         *p = (char)tolower((unsigned char)*p);
     if (published == NULL || item_time_parse(published, &m->published_ms))
         m->published_ms = 0;
-    m->received_ns = hub_now_ns();
     if (hub_msg_topics(m, item))
         goto fail;
 
-    char *text = hub_encode_item(id, m->id_str, item, &item_len);
+    char *text = hub_encode_item(m->id_str, item, &item_len);
     if (text == NULL)
         goto fail;
-    m->len = sizeof(pre) - 1 + item_len + 1;
-    m->buf = malloc(headroom + m->len + 1);
+    size_t len = sizeof(pre) - 1 + item_len + 1;
+    m->buf = malloc(HUB_FRAME_HEADER_MAX + len + 1);
     if (m->buf == NULL) {
         free(text);
         goto fail;
     }
-    char *frame = (char *)m->buf + headroom;
-    memcpy(frame, pre, sizeof(pre) - 1);
-    memcpy(frame + sizeof(pre) - 1, text, item_len);
-    memcpy(frame + sizeof(pre) - 1 + item_len, "}", 2);
-    m->item_off = sizeof(pre) - 1;
-    m->item_len = item_len;
+    char *payload = (char *)m->buf + HUB_FRAME_HEADER_MAX;
+    memcpy(payload, pre, sizeof(pre) - 1);
+    memcpy(payload + sizeof(pre) - 1, text, item_len);
+    memcpy(payload + sizeof(pre) - 1 + item_len, "}", 2);
     free(text);
+    m->payload = payload;
+    m->payload_len = len;
+    m->item = payload + sizeof(pre) - 1;
+    m->item_len = item_len;
+    m->frame = hub_frame_header((unsigned char *)payload, len);
+    m->frame_len = (size_t)((const unsigned char *)payload - m->frame) + len;
     return 0;
 fail:
     hub_msg_clear(m);
@@ -241,14 +260,13 @@ fail:
  * The ring
  * ---------------------------------------------------------------------- */
 
-int hub_init(struct hub *hub, size_t capacity, size_t headroom, size_t max_queue)
+int hub_init(struct hub *hub, size_t capacity, size_t max_queue)
 {
     memset(hub, 0, sizeof(*hub));
     hub->ring = calloc(capacity, sizeof(*hub->ring));
     if (hub->ring == NULL)
         return -1;
     hub->capacity = capacity;
-    hub->headroom = headroom;
     hub->max_queue = max_queue;
     hub->head = 1; /* sequence 0 never exists: cursor 0 is before everything */
     return 0;
@@ -345,7 +363,7 @@ int hub_add(struct hub *hub, struct item_id id, const json_t *item)
     struct hub_msg m;
     if (newest && item_id_cmp(id, newest->id) <= 0)
         return 0;
-    if (hub_msg_build(&m, hub->headroom, id, item))
+    if (hub_msg_build(&m, id, item))
         return -1;
     if (hub->count == hub->capacity) {
         hub_msg_clear(hub_at(hub, hub_oldest_seq(hub)));

@@ -28,9 +28,10 @@
 #define HUB_FILTER_MAX_TOPICS 32
 #define HUB_FILTER_MAX_LANGS  8
 
-/* One alert, encoded once: `frame` is {"type":"alert","alert":{...}} preceded
- * by `headroom` spare bytes (the transport's frame header goes there). The
- * item JSON alone is frame[item_off .. item_off+item_len). */
+/* One alert, encoded once, in the forms its readers take: the whole
+ * WebSocket text frame (header and payload, ready to write as is), the
+ * payload {"type":"alert","alert":{...}}, and the item JSON inside it (for
+ * SSE and REST). All three point into one allocation. */
 struct hub_msg {
     struct item_id id;
     char id_str[ITEM_ID_STRLEN];
@@ -38,10 +39,13 @@ struct hub_msg {
     char *topics;         /* NUL-separated topics, ending in an empty one */
     char lang[36];
     int64_t published_ms; /* publisher's clock */
-    int64_t received_ns;  /* CLOCK_MONOTONIC when this node got it */
-    unsigned char *buf;   /* headroom + frame; malloc'd */
-    size_t len;           /* frame length, excluding headroom */
-    size_t item_off, item_len;
+    unsigned char *buf;   /* the allocation the pointers below share */
+    const unsigned char *frame;
+    size_t frame_len;
+    const char *payload;
+    size_t payload_len;
+    const char *item;
+    size_t item_len;
 };
 
 /* What a client wants: empty lists mean everything. */
@@ -68,7 +72,6 @@ typedef void (*hub_client_cb)(struct hub *hub, struct hub_client *c);
 struct hub {
     struct hub_msg *ring; /* capacity slots; message seq s lives at ring[s % capacity] */
     size_t capacity;
-    size_t headroom;
     uint64_t head;  /* sequence number the next message gets */
     uint64_t count; /* messages held: head - count is the oldest */
     int truncated;  /* messages older than the oldest existed */
@@ -80,7 +83,7 @@ struct hub {
     void *user;
 };
 
-int hub_init(struct hub *hub, size_t capacity, size_t headroom, size_t max_queue);
+int hub_init(struct hub *hub, size_t capacity, size_t max_queue);
 void hub_free(struct hub *hub);
 
 /* Adds an item (a validated jansson object without or with `id`) under id.

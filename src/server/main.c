@@ -35,8 +35,13 @@
 
 static uv_signal_t main_sigterm, main_sigint;
 
+/* Stops everything on the loop; runs once, whether the drain finished or
+ * a second signal cut it short. */
 static void main_node_done(struct node *n)
 {
+    if (n->stopping)
+        return;
+    n->stopping = 1;
     server_stop(n);
     if (n->rsub) {
         rsub_stop(n->rsub);
@@ -81,7 +86,8 @@ static int main_run_node(const struct config *cfg, const struct redis_url *url, 
     n.worker = worker;
     if (uv_loop_init(&loop) != 0)
         return 1;
-    if (hub_init(&n.hub, (size_t)cfg->history, LWS_PRE, (size_t)cfg->max_queue) || ws_init(&n)) {
+    if (hub_init(&n.hub, (size_t)cfg->history, (size_t)cfg->max_queue) || ws_init(&n) ||
+        web_init()) {
         log_error("out of memory", KV_I("history", cfg->history));
         goto out;
     }

@@ -22,6 +22,7 @@ struct node {
     struct rsub *rsub;
     int worker;         /* 0-based index of this worker process */
     int draining;       /* SIGTERM: closing clients with 1001, then exiting */
+    int stopping;       /* shutting the loop's handles down */
     size_t connections; /* open WebSocket and SSE clients in this worker */
 };
 

@@ -55,7 +55,7 @@ static void rest_collect(const struct hub *hub, const struct hub_filter *f,
         if (!hub_filter_match(f, m))
             continue;
         rest_puts(b, found++ ? "," : "");
-        rest_put(b, (const char *)m->buf + hub->headroom + m->item_off, m->item_len);
+        rest_put(b, m->item, m->item_len);
     }
 }
 

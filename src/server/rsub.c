@@ -6,15 +6,17 @@
 #include "log.h"
 #include "metrics.h"
 
-#include <adapters/libuv.h>
+#include "uvredis.h"
+
 #include <async.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define RSUB_PAGE        1000 /* stream entries per XRANGE during catch-up */
-#define RSUB_PROBE_MS    2000 /* heartbeat publish interval */
-#define RSUB_SILENCE_MS  7000 /* no heartbeat or reply for this long: reconnect */
+#define RSUB_PROBE_MS    1000 /* heartbeat publish interval */
+#define RSUB_CONNECT_MS  3000 /* a connection not up by then is given up */
+#define RSUB_SILENCE_MS  5000 /* no heartbeat or reply for this long: reconnect */
 #define RSUB_BACKOFF_MIN 100
 #define RSUB_BACKOFF_MAX 2000
 
@@ -97,9 +99,14 @@ static void rsub_fail(struct rsub *r, const char *why, const char *detail)
     rsub_drop(&r->cmd);
     r->phase = RSUB_WAITING;
     rsub_set_ready(r, 0);
+    /* One warning per outage; the retries behind it are debug lines. */
+    enum log_level level = r->attempt == 0 ? LOG_WARN : LOG_DEBUG;
     uint64_t delay = rsub_backoff_ms(r);
-    log_warn("redis unavailable", KV_S("redis", r->where), KV_S("reason", why),
-             KV_S("detail", detail), KV_I("retry_ms", delay), KV_I("was_ready", was_ready));
+    log_emit(level, "redis unavailable",
+             (const struct log_kv[]){KV_S("redis", r->where), KV_S("reason", why),
+                                     KV_S("detail", detail), KV_I("retry_ms", delay),
+                                     KV_I("attempt", r->attempt), KV_I("was_ready", was_ready)},
+             6);
     uv_timer_start(&r->retry_timer, rsub_on_retry, delay, 0);
 }
 
@@ -187,10 +194,10 @@ static void rsub_caught_up(struct rsub *r)
 {
     const struct hub_msg *newest = hub_newest(r->hub);
     r->phase = RSUB_LIVE;
-    r->attempt = 0;
     rsub_set_ready(r, 1);
     log_info("redis caught up", KV_S("redis", r->where), KV_I("history", r->hub->count),
-             KV_S("last_id", newest ? newest->id_str : ""));
+             KV_S("last_id", newest ? newest->id_str : ""), KV_I("after_attempts", r->attempt));
+    r->attempt = 0;
 }
 
 static int rsub_reply_ok(struct rsub *r, const redisReply *reply, const char *what)
@@ -348,7 +355,7 @@ static redisAsyncContext *rsub_open(struct rsub *r)
         return NULL;
     }
     ac->data = r;
-    if (redisLibuvAttach(ac, r->loop) != REDIS_OK) {
+    if (uvredis_attach(ac, r->loop) != REDIS_OK) {
         redisAsyncFree(ac);
         return NULL;
     }
@@ -397,7 +404,8 @@ static void rsub_on_probe(uv_timer_t *t)
     uint64_t now = uv_now(r->loop);
     if (r->phase < RSUB_CONNECTING || r->phase == RSUB_STOPPED)
         return;
-    if (now - r->last_reply_ms > RSUB_SILENCE_MS) {
+    uint64_t limit = r->phase == RSUB_CONNECTING ? RSUB_CONNECT_MS : RSUB_SILENCE_MS;
+    if (now - r->last_reply_ms > limit) {
         rsub_fail(r, "redis silent", "no reply on the command connection");
         return;
     }

@@ -110,8 +110,10 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 void server_wake(struct hub *hub, struct hub_client *hc)
 {
     struct conn *c = (struct conn *)hc;
-    (void)hub;
-    lws_callback_on_writable(c->wsi);
+    if (c->kind == CONN_WS)
+        ws_wake(hub->user, c);
+    else
+        lws_callback_on_writable(c->wsi);
 }
 
 static void server_close_client(struct conn *c, uint16_t code)
@@ -134,9 +136,11 @@ void server_lagging(struct hub *hub, struct hub_client *hc)
     }
 }
 
-/* Small receive buffer: clients only send small control frames. */
+/* A small receive buffer (clients send only small control frames), and a
+ * send limit that lets a batch of alerts go out in one write: without it
+ * lws would cut every write at the receive buffer's size. */
 static const struct lws_protocols server_protocols[] = {
-    {"alert.v1", server_callback, sizeof(struct conn), 512, 0, NULL, 0},
+    {"alert.v1", server_callback, sizeof(struct conn), 512, 0, NULL, WS_BATCH_BYTES + 16},
     {NULL, NULL, 0, 0, 0, NULL, 0}};
 
 /* ------------------------------------------------------------------------
@@ -208,8 +212,11 @@ int server_start(struct node *n)
     return 0;
 }
 
+static void server_drain_cancel(void);
+
 void server_stop(struct node *n)
 {
+    server_drain_cancel();
     if (n->lws) {
         lws_context_destroy(n->lws);
         n->lws = NULL;
@@ -221,6 +228,7 @@ void server_stop(struct node *n)
  * ---------------------------------------------------------------------- */
 
 static uv_timer_t server_drain_timer;
+static int server_drain_running; /* the timer is started and not closed */
 static size_t server_drain_batch;
 static uint64_t server_drain_deadline;
 static void (*server_drain_done)(struct node *n);
@@ -229,6 +237,14 @@ static void server_drain_closed(uv_handle_t *h)
 {
     struct node *n = h->data;
     server_drain_done(n);
+}
+
+static void server_drain_cancel(void)
+{
+    if (server_drain_running) {
+        server_drain_running = 0;
+        uv_close((uv_handle_t *)&server_drain_timer, NULL);
+    }
 }
 
 static void server_drain_tick(uv_timer_t *t)
@@ -241,7 +257,7 @@ static void server_drain_tick(uv_timer_t *t)
     }
     /* Done when every client is gone, or a second after the window. */
     if (n->connections == 0 || uv_now(n->loop) > server_drain_deadline) {
-        uv_timer_stop(t);
+        server_drain_running = 0;
         uv_close((uv_handle_t *)t, server_drain_closed);
     }
 }
@@ -261,4 +277,5 @@ void server_drain(struct node *n, unsigned window_ms, void (*done)(struct node *
     uv_timer_init(n->loop, &server_drain_timer);
     server_drain_timer.data = n;
     uv_timer_start(&server_drain_timer, server_drain_tick, 0, SERVER_DRAIN_TICK_MS);
+    server_drain_running = 1;
 }

@@ -155,9 +155,8 @@ static int sse_fill(struct node *n, struct conn *c, struct sse_out *o)
                            c->hc.replayed, sse_last_id(n)))
                 return 0;
         } else {
-            const char *item = (const char *)m->buf + n->hub.headroom + m->item_off;
             if (sse_printf(o, "id: %s\nevent: alert\ndata: %.*s\n\n", m->id_str, (int)m->item_len,
-                           item))
+                           m->item))
                 return 0;
             metrics->deliveries++;
         }

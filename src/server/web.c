@@ -83,7 +83,7 @@ void web_free(void)
 const struct web_asset *web_find(const char *path, int *versioned)
 {
     *versioned = strncmp(path, "/v/", 3) == 0;
-    for (size_t i = 0; i < web_nfiles; i++) {
+    for (size_t i = 0; web_assets && i < web_nfiles; i++) {
         const struct web_asset *a = &web_assets[i];
         if (*versioned ? strcmp(path, a->vpath) == 0
                        : (path[0] == '/' && strcmp(path + 1, a->file->name) == 0) ||

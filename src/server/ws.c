@@ -15,6 +15,7 @@
 
 /* Control frames are formatted here, after LWS_PRE bytes of headroom. */
 static unsigned char ws_scratch[LWS_PRE + 1024];
+static unsigned char ws_batch[WS_BATCH_BYTES];
 static char *ws_hello_prefix; /* {"type":"hello","v":1,"node":...,"heartbeat":N,"last_id":" */
 
 int ws_init(struct node *n)
@@ -105,18 +106,55 @@ static int ws_has_more(const struct node *n, const struct conn *c)
     return c->owe || c->pongs || c->close_code || hub_pending(&n->hub, &c->hc);
 }
 
-static void ws_observe_latency(const struct hub_msg *m)
+/* Writes the alerts (and the replayed frame) waiting for a client. Frames
+ * are stored ready to send (hub.h), so one alert is written straight from
+ * the shared message, and several are gathered into one TLS write: a
+ * backlog costs less per alert, not more. lws sends them raw; if the socket
+ * takes only part, lws keeps the rest and sends it before anything else. */
+static int ws_write_alerts(struct node *n, struct conn *c)
 {
+    const struct hub_msg *batch[WS_BATCH_FRAMES], *m;
+    size_t nmsgs = 0, bytes = 0;
+    enum hub_next_kind k;
+
+    while (nmsgs < WS_BATCH_FRAMES && (k = hub_next(&n->hub, &c->hc, &m)) == HUB_MSG) {
+        if (nmsgs > 0 && bytes + m->frame_len > WS_BATCH_BYTES)
+            break;
+        batch[nmsgs++] = m;
+        bytes += m->frame_len;
+        hub_advance(&n->hub, &c->hc, HUB_MSG);
+    }
+    if (nmsgs == 0) {
+        if (hub_next(&n->hub, &c->hc, &m) != HUB_REPLAYED)
+            return 0;
+        int rc = ws_sendf(c->wsi, "{\"type\":\"replayed\",\"count\":%u,\"last_id\":\"%s\"}",
+                          c->hc.replayed, ws_last_id(n));
+        hub_advance(&n->hub, &c->hc, HUB_REPLAYED);
+        return rc;
+    }
+    const unsigned char *out = batch[0]->frame;
+    if (nmsgs > 1) {
+        size_t at = 0;
+        for (size_t i = 0; i < nmsgs; i++) {
+            memcpy(ws_batch + at, batch[i]->frame, batch[i]->frame_len);
+            at += batch[i]->frame_len;
+        }
+        out = ws_batch;
+    }
+    if (lws_write(c->wsi, (unsigned char *)out, bytes, LWS_WRITE_RAW) < (int)bytes)
+        return -1;
+    metrics->deliveries += nmsgs;
     int64_t now_ms = item_time_now_ms();
-    if (m->published_ms > 0 && now_ms >= m->published_ms)
-        metrics_observe_latency((uint64_t)(now_ms - m->published_ms) * 1000);
+    for (size_t i = 0; i < nmsgs; i++)
+        if (batch[i]->published_ms > 0 && now_ms >= batch[i]->published_ms)
+            metrics_observe_latency((uint64_t)(now_ms - batch[i]->published_ms) * 1000);
+    return 0;
 }
 
 /* Writes the one thing most due, by priority. */
 static int ws_write_next(struct node *n, struct conn *c)
 {
     struct lws *wsi = c->wsi;
-    const struct hub_msg *m = NULL;
 
     if (c->owe & CONN_OWE_HELLO) {
         char hello[sizeof(ws_scratch) - LWS_PRE];
@@ -175,24 +213,7 @@ static int ws_write_next(struct node *n, struct conn *c)
     }
     if (!c->hc.attached)
         return 0;
-    switch (hub_next(&n->hub, &c->hc, &m)) {
-    case HUB_NONE:
-        return 0;
-    case HUB_REPLAYED: {
-        int rc = ws_sendf(wsi, "{\"type\":\"replayed\",\"count\":%u,\"last_id\":\"%s\"}",
-                          c->hc.replayed, ws_last_id(n));
-        hub_advance(&n->hub, &c->hc, HUB_REPLAYED);
-        return rc;
-    }
-    case HUB_MSG:
-        break;
-    }
-    if (lws_write(wsi, m->buf + n->hub.headroom, m->len, LWS_WRITE_TEXT) < (int)m->len)
-        return -1;
-    hub_advance(&n->hub, &c->hc, HUB_MSG);
-    metrics->deliveries++;
-    ws_observe_latency(m);
-    return 0;
+    return ws_write_alerts(n, c);
 }
 
 int ws_writeable(struct node *n, struct conn *c)
@@ -404,6 +425,24 @@ void ws_release(struct conn *c)
     free(c->rx);
     free(c->error);
     c->rx = c->error = NULL;
+}
+
+/* A new alert for this client. When nothing else is queued on the
+ * connection it is written at once, from here: no event-loop round trip
+ * (epoll_ctl, wakeup, callback) per delivery. Otherwise the writeable
+ * callback sends it in order after what is queued. */
+void ws_wake(struct node *n, struct conn *c)
+{
+    if (c->owe || c->pongs || c->close_code || lws_partial_buffered(c->wsi)) {
+        lws_callback_on_writable(c->wsi);
+        return;
+    }
+    if (ws_write_alerts(n, c) < 0) {
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        return;
+    }
+    if (hub_pending(&n->hub, &c->hc))
+        lws_callback_on_writable(c->wsi);
 }
 
 void ws_lagging(struct conn *c)

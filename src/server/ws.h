@@ -11,9 +11,11 @@
 #include "conn.h"
 #include "node.h"
 
-#define WS_MAX_CLIENT_FRAME 4096 /* larger client frames close with 1009 */
-#define WS_MAX_ABUSE        8    /* bad frames before a 1008 close */
-#define WS_CLOSE_WAIT_SECS  3    /* after our close frame, wait this long for the client's */
+#define WS_MAX_CLIENT_FRAME 4096  /* larger client frames close with 1009 */
+#define WS_MAX_ABUSE        8     /* bad frames before a 1008 close */
+#define WS_CLOSE_WAIT_SECS  3     /* after our close frame, wait this long for the client's */
+#define WS_BATCH_BYTES      65536 /* alerts gathered into one write, at most */
+#define WS_BATCH_FRAMES     64
 
 /* Prepares what every connection shares (the hello prefix). */
 int ws_init(struct node *n);
@@ -32,6 +34,8 @@ int ws_format_hello(const struct node *n, char *out, size_t len);
 /* Asks for the connection to close with `code` at its next write. */
 void ws_close_with(struct conn *c, uint16_t code);
 
+/* The hub has a new alert for the client. */
+void ws_wake(struct node *n, struct conn *c);
 /* The hub found the client max_queue alerts behind: close with 4001. */
 void ws_lagging(struct conn *c);
 

@@ -7,8 +7,6 @@
 
 #include <stdlib.h>
 
-#define HEADROOM 16
-
 struct woke {
     int wakes, lagging;
 };
@@ -30,7 +28,7 @@ static void on_lagging(struct hub *hub, struct hub_client *c)
 
 static void setup(struct hub *hub, size_t capacity, size_t max_queue)
 {
-    hub_init(hub, capacity, HEADROOM, max_queue);
+    hub_init(hub, capacity, max_queue);
     hub->wake = on_wake;
     hub->lagging = on_lagging;
     woke = (struct woke){0, 0};
@@ -73,10 +71,47 @@ static void test_frame_is_encoded_once_with_id_first(void)
     setup(&hub, 4, 100);
     ASSERT_EQ(add(&hub, 5, "world", "en"), 1);
     const struct hub_msg *m = hub_newest(&hub);
-    const char *frame = (const char *)m->buf + HEADROOM;
-    ASSERT_CONTAINS(frame, "{\"type\":\"alert\",\"alert\":{\"id\":\"5-0\",\"kind\":\"alert\"");
-    ASSERT_EQ(frame[m->len - 1], '}');
-    ASSERT_EQ(strncmp(frame + m->item_off, "{\"id\":\"5-0\"", 11), 0);
+    ASSERT_CONTAINS(m->payload, "{\"type\":\"alert\",\"alert\":{\"id\":\"5-0\",\"kind\":\"alert\"");
+    ASSERT_EQ(m->payload[m->payload_len - 1], '}');
+    ASSERT_EQ(strncmp(m->item, "{\"id\":\"5-0\"", 11), 0);
+    ASSERT_EQ(m->item[m->item_len], '}'); /* the payload's closing brace follows */
+    /* The WebSocket frame: FIN+text, then the length, then the payload. */
+    ASSERT_EQ(m->frame[0], 0x81);
+    ASSERT_EQ(m->frame[1], 126); /* 126-65535 bytes: a 16-bit length follows */
+    ASSERT_EQ(((size_t)m->frame[2] << 8) | m->frame[3], m->payload_len);
+    ASSERT_EQ(m->frame_len, m->payload_len + 4);
+    ASSERT_TRUE((const char *)m->frame + 4 == m->payload);
+    hub_free(&hub);
+}
+
+static void test_frame_headers_for_small_and_large_payloads(void)
+{
+    struct hub hub;
+    setup(&hub, 4, 100);
+    char big[70000];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    size_t sizes[] = {1, sizeof(big) - 1};
+    for (int i = 0; i < 2; i++) {
+        big[sizes[i]] = '\0';
+        json_t *item = i == 0 ? json_pack("{}") : json_pack("{s:s}", "summary", big);
+        ASSERT_EQ(hub_add(&hub, (struct item_id){(uint64_t)i + 1, 0}, item), 1);
+        json_decref(item);
+        big[sizes[i]] = 'x';
+        const struct hub_msg *m = hub_newest(&hub);
+        size_t n = m->payload_len;
+        if (i == 0) { /* under 126 bytes: the length is in the second byte */
+            ASSERT_EQ(m->frame[1], (long long)n);
+            ASSERT_EQ(m->frame_len, n + 2);
+        } else {
+            ASSERT_EQ(m->frame[1], 127);
+            size_t got = 0;
+            for (int b = 2; b < 10; b++)
+                got = (got << 8) | m->frame[b];
+            ASSERT_EQ(got, n);
+            ASSERT_EQ(m->frame_len, n + 10);
+        }
+    }
     hub_free(&hub);
 }
 
@@ -288,6 +323,8 @@ static void test_replay_backlog_is_not_lag_but_eviction_is(void)
 }
 
 TEST_MAIN(TEST_CASE(test_frame_is_encoded_once_with_id_first),
+          TEST_CASE(test_frame_headers_for_small_and_large_payloads),
+          TEST_CASE(test_frame_headers_for_small_and_large_payloads),
           TEST_CASE(test_duplicates_and_old_ids_are_dropped), TEST_CASE(test_ring_keeps_the_newest),
           TEST_CASE(test_live_client_gets_only_new_alerts),
           TEST_CASE(test_client_written_up_to_date_is_woken_again),
