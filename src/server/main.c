@@ -5,7 +5,8 @@
  * --workers N > 1) supervises N worker processes that share the listening
  * port through SO_REUSEPORT: each worker is a whole node with its own event
  * loop, Redis link, history and clients, and a worker that dies is started
- * again. Signals: TERM/INT drain gracefully, a second one stops at once.
+ * again. Signals: TERM/INT drain gracefully, a second one stops at once;
+ * HUP reloads the TLS certificate.
  */
 #include "config.h"
 #include "log.h"
@@ -33,7 +34,7 @@
  * One worker
  * ---------------------------------------------------------------------- */
 
-static uv_signal_t main_sigterm, main_sigint;
+static uv_signal_t main_sigterm, main_sigint, main_sighup;
 
 /* Stops everything on the loop; runs once, whether the drain finished or
  * a second signal cut it short. */
@@ -49,6 +50,7 @@ static void main_node_done(struct node *n)
     }
     uv_close((uv_handle_t *)&main_sigterm, NULL);
     uv_close((uv_handle_t *)&main_sigint, NULL);
+    uv_close((uv_handle_t *)&main_sighup, NULL);
 }
 
 static void main_on_signal(uv_signal_t *h, int signum)
@@ -61,6 +63,12 @@ static void main_on_signal(uv_signal_t *h, int signum)
     }
     log_info("signal received: draining", KV_I("signal", signum));
     server_drain(n, MAIN_DRAIN_MS, main_node_done);
+}
+
+static void main_on_sighup(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    server_reload_tls(h->data);
 }
 
 static void main_log_listening(const struct config *cfg)
@@ -107,9 +115,11 @@ static int main_run_node(const struct config *cfg, const struct redis_url *url, 
     }
     uv_signal_init(&loop, &main_sigterm);
     uv_signal_init(&loop, &main_sigint);
-    main_sigterm.data = main_sigint.data = &n;
+    uv_signal_init(&loop, &main_sighup);
+    main_sigterm.data = main_sigint.data = main_sighup.data = &n;
     uv_signal_start(&main_sigterm, main_on_signal, SIGTERM);
     uv_signal_start(&main_sigint, main_on_signal, SIGINT);
+    uv_signal_start(&main_sighup, main_on_sighup, SIGHUP);
     main_log_listening(cfg);
 
     uv_run(&loop, UV_RUN_DEFAULT);
@@ -128,11 +138,14 @@ out:
  * Supervisor of several workers
  * ---------------------------------------------------------------------- */
 
-static volatile sig_atomic_t main_stop_signal;
+static volatile sig_atomic_t main_stop_signal, main_hup_signal;
 
 static void main_note_signal(int signum)
 {
-    main_stop_signal = signum;
+    if (signum == SIGHUP)
+        main_hup_signal = 1;
+    else
+        main_stop_signal = signum;
 }
 
 static pid_t main_spawn(const struct config *cfg, const struct redis_url *url, int worker)
@@ -142,6 +155,7 @@ static pid_t main_spawn(const struct config *cfg, const struct redis_url *url, i
         char name[32];
         signal(SIGTERM, SIG_DFL);
         signal(SIGINT, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
         snprintf(name, sizeof(name), "worker-%d", worker);
         log_set_proc(name);
         metrics_use_slot(worker);
@@ -169,6 +183,7 @@ static int main_supervise(const struct config *cfg, const struct redis_url *url)
     sa.sa_handler = main_note_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     log_set_proc("master");
     for (int i = 0; i < nworkers; i++)
         if ((pids[i] = main_spawn(cfg, url, i)) > 0)
@@ -179,6 +194,10 @@ static int main_supervise(const struct config *cfg, const struct redis_url *url)
         int status;
         pid_t pid = waitpid(-1, &status, 0);
         if (pid < 0 && errno == EINTR) {
+            if (main_hup_signal) {
+                main_hup_signal = 0;
+                main_signal_workers(pids, nworkers, SIGHUP);
+            }
             if (main_stop_signal) {
                 /* Each worker drains its own clients; a second signal
                  * passes on too and stops them at once. */

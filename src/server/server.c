@@ -11,6 +11,7 @@
 #include "ws.h"
 
 #include <arpa/inet.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,38 @@ static int server_tls_setup(SSL_CTX *ctx)
     if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION))
         return -1;
     SSL_CTX_set_info_callback(ctx, server_tls_info);
+    return 0;
+}
+
+/* Loads the certificate and key into a scratch context first: lws reloads
+ * in place and reports nothing, so a broken file must be caught here, and
+ * the certificate in use then stays. */
+static int server_tls_check(const char *cert, const char *key, char *err, size_t errlen)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    int ok = ctx && SSL_CTX_use_certificate_chain_file(ctx, cert) == 1 &&
+             SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) == 1 &&
+             SSL_CTX_check_private_key(ctx) == 1;
+    if (!ok)
+        ERR_error_string_n(ERR_get_error(), err, errlen);
+    ERR_clear_error();
+    SSL_CTX_free(ctx);
+    return ok ? 0 : -1;
+}
+
+int server_reload_tls(struct node *n)
+{
+    char err[256] = "";
+    if (n->cfg->plain || n->lws == NULL)
+        return 0;
+    if (server_tls_check(n->cfg->tls_cert, n->cfg->tls_key, err, sizeof(err))) {
+        log_error("TLS reload refused: keeping the certificate in use",
+                  KV_S("tls_cert", n->cfg->tls_cert), KV_S("tls_key", n->cfg->tls_key),
+                  KV_S("error", err));
+        return -1;
+    }
+    lws_tls_cert_updated(n->lws, n->cfg->tls_cert, n->cfg->tls_key, NULL, 0, NULL, 0);
+    log_info("TLS certificate reloaded", KV_S("tls_cert", n->cfg->tls_cert));
     return 0;
 }
 

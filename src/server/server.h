@@ -11,6 +11,10 @@
 /* Creates the context and starts listening; returns 0 or -1 (logged). */
 int server_start(struct node *n);
 
+/* SIGHUP: loads the certificate and key files again for new connections;
+ * a file that does not load is refused and the old certificate stays. */
+int server_reload_tls(struct node *n);
+
 /* Closes WebSocket clients with 1001, spread over `window_ms`, then calls
  * done(n). Clients reconnect elsewhere (or here, after a restart). */
 void server_drain(struct node *n, unsigned window_ms, void (*done)(struct node *n));
