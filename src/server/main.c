@@ -111,6 +111,7 @@ static int main_run_node(const struct config *cfg, const struct redis_url *url, 
         log_error("out of memory", KV_S("stage", "redis"));
         server_stop(&n);
         uv_run(&loop, UV_RUN_DEFAULT);
+        server_finish(&n);
         goto out;
     }
     uv_signal_init(&loop, &main_sigterm);
@@ -123,6 +124,7 @@ static int main_run_node(const struct config *cfg, const struct redis_url *url, 
     main_log_listening(cfg);
 
     uv_run(&loop, UV_RUN_DEFAULT);
+    server_finish(&n);
     log_info("stopped", KV_I("pid", getpid()));
     rc = 0;
 out:

@@ -13,10 +13,13 @@
 #include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <string.h>
 
 #define SERVER_DRAIN_TICK_MS 50
+#define SERVER_SNDBUF        (64 * 1024)
 
 /* ------------------------------------------------------------------------
  * TLS
@@ -84,6 +87,16 @@ static int server_upgrade_allowed(struct node *n, struct conn *c, struct lws *ws
     return 0;
 }
 
+/* A bounded kernel send buffer: Linux would otherwise grow it to several
+ * MiB for a client that stops reading, hiding megabytes of alerts before
+ * the hub's max-queue rule can see the client fall behind. Alerts are
+ * small; 64 KiB still holds a burst of a hundred. */
+static void server_tune_socket(int fd)
+{
+    int sndbuf = SERVER_SNDBUF;
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+}
+
 static void server_release(struct node *n, struct conn *c)
 {
     hub_detach(&n->hub, &c->hc);
@@ -109,6 +122,9 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
     n = lws_context_user(lws_get_context(wsi));
 
     switch (reason) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        server_tune_socket((int)(intptr_t)in);
+        return 0;
     case LWS_CALLBACK_HTTP:
         return http_request(n, c, wsi, in) ? -1 : 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
@@ -235,6 +251,7 @@ int server_start(struct node *n)
         info.alpn = "http/1.1";
     }
 
+    info.pcontext = &n->lws;
     n->lws = lws_create_context(&info);
     if (n->lws == NULL) {
         log_error("cannot start the server", KV_S("listen", cfg->listen_host),
@@ -250,9 +267,17 @@ static void server_drain_cancel(void);
 void server_stop(struct node *n)
 {
     server_drain_cancel();
-    if (n->lws) {
+    if (n->lws)
+        lws_context_destroy(n->lws); /* starts closing its loop handles */
+}
+
+/* On a foreign libuv loop, lws frees the context only when called again
+ * after its handles have closed; it then clears n->lws (info.pcontext). */
+void server_finish(struct node *n)
+{
+    for (int i = 0; i < 3 && n->lws; i++) {
         lws_context_destroy(n->lws);
-        n->lws = NULL;
+        uv_run(n->loop, UV_RUN_NOWAIT);
     }
 }
 

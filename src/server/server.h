@@ -23,7 +23,9 @@ void server_drain(struct node *n, unsigned window_ms, void (*done)(struct node *
 void server_wake(struct hub *hub, struct hub_client *hc);
 void server_lagging(struct hub *hub, struct hub_client *hc);
 
-/* Destroys the context; the loop must then run to let its handles close. */
+/* Starts destroying the context; the loop must then run to let its handles
+ * close, and server_finish complete the job once uv_run has returned. */
 void server_stop(struct node *n);
+void server_finish(struct node *n);
 
 #endif
