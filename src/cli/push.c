@@ -78,7 +78,8 @@ struct push_run {
     struct options_item opts;
     const char *kind;     /* "alert", "update", "retraction" */
     const char *help;     /* the subcommand's --help text */
-    const char *ref;      /* ID of update/retract */
+    const char *ref;      /* ID of update/retract: the original alert's */
+    char root[ITEM_ID_STRLEN]; /* ref, when the ID named was an update */
     const char *key;      /* --key */
     const char *maxlen_s; /* --maxlen or ALERT_MAXLEN */
     long maxlen;
@@ -238,6 +239,14 @@ static int push_base(struct push_run *run, redisContext *c, const char *where, j
         json_decref(ref);
         cli_error("%s: is a retraction; name the alert it withdrew", run->ref);
         return CLI_EXIT_USAGE;
+    }
+    /* Every version of a story refers to its original alert, so readers
+     * replace or withdraw the story whichever version they hold: naming
+     * an update means its original. */
+    const char *root = json_string_value(json_object_get(ref, "ref"));
+    if (kind && strcmp(kind, "update") == 0 && root && strlen(root) < sizeof(run->root)) {
+        memcpy(run->root, root, strlen(root) + 1);
+        run->ref = run->root;
     }
     if (strcmp(run->kind, "update") == 0) {
         push_base_update(ref);

@@ -164,10 +164,14 @@ def test_update_versions_and_content(redis_server, subscriber):
 
     u2, _ = push_ok_update(redis_server, root, "--summary", "More")
     assert stored(redis_server, u2)["version"] == 3
-    # An update of an update counts on the same story.
+    # An update of an update counts on the same story, starts from that
+    # update's content, and refers to the original alert like every version.
     u3, _ = push_ok_update(redis_server, u2, "--headline", "Fourth")
     item = stored(redis_server, u3)
-    assert (item["ref"], item["version"], item["summary"]) == (u2, 4, "More")
+    assert (item["ref"], item["version"], item["summary"]) == (root, 4, "More")
+    r = run_alert("retract", u3, redis=redis_server)
+    assert r.returncode == 0, r.stderr
+    assert stored(redis_server, r.stdout.strip())["ref"] == root
     c = redis_server.client()
     assert c.get(f"alert:ver:{root}") == "4"
     assert 29 * 86400 < c.ttl(f"alert:ver:{root}") <= 30 * 86400
