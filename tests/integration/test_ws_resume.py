@@ -1,0 +1,314 @@
+"""alertd delivery promise: resume with `since`, gaps, Redis outages, node restarts.
+
+"A client that reconnects with since = the last id it saw receives every later
+matching alert exactly once, in order, as long as that id is still within the
+history kept." (DESIGN.md)
+"""
+import asyncio
+import json
+import signal
+import time
+
+import websockets
+
+from alertd_fixture import (alertd, alertd_factory, apush, assert_increasing,  # noqa: F401
+                            idkey, ping_pong, push, recv_alert_ids, recv_hello, recv_json,
+                            run, tls_cert)
+
+
+def test_ws_resume_with_since_gets_exactly_the_missed_alerts(alertd, redis_server):
+    async def main():
+        observer = await alertd.connect()
+        await recv_hello(observer)
+        async with alertd.connect() as ws:
+            await recv_hello(ws)
+            a0 = await apush(redis_server, "Seen")
+            assert await recv_alert_ids(ws, 1) == [a0]
+        missed = [await apush(redis_server, f"Missed {i}") for i in range(5)]
+        assert_increasing(missed)
+        # The node holds them all once a connected client has seen them.
+        assert await recv_alert_ids(observer, 6) == [a0] + missed
+        await observer.close()
+        async with alertd.connect(f"since={a0}") as ws:
+            hello = await recv_hello(ws)
+            assert hello["last_id"] == missed[-1], hello
+            assert await recv_alert_ids(ws, 5, allow=()) == missed
+            frame = await recv_json(ws)
+            assert frame == {"type": "replayed", "count": 5, "last_id": missed[-1]}, frame
+            live = await apush(redis_server, "Live")
+            assert await recv_alert_ids(ws, 1, allow=()) == [live]
+            await ping_pong(ws)  # and nothing else was queued
+
+    run(main())
+
+
+def test_ws_resume_with_since_and_filter_replays_only_matching(alertd, redis_server):
+    async def main():
+        observer = await alertd.connect()
+        await recv_hello(observer)
+        a0 = push(redis_server, "Seen", topics=["world"])
+        w = []
+        for i in range(3):
+            w.append(await apush(redis_server, f"W{i}", topics=["world"]))
+            await apush(redis_server, f"S{i}", topics=["sports"])
+        assert len(await recv_alert_ids(observer, 7)) == 7
+        await observer.close()
+        async with alertd.connect(f"topics=world&since={a0}") as ws:
+            await recv_hello(ws)
+            assert await recv_alert_ids(ws, 3, allow=()) == w
+            frame = await recv_json(ws)
+            assert frame["type"] == "replayed" and frame["count"] == 3, frame
+
+    run(main())
+
+
+def test_ws_resume_with_latest_id_replays_nothing(alertd, redis_server):
+    async def main():
+        # The node holds it once a connected client has seen it.
+        async with alertd.connect() as ws:
+            await recv_hello(ws)
+            last = await apush(redis_server, "Only")
+            assert await recv_alert_ids(ws, 1) == [last]
+        async with alertd.connect(f"since={last}") as ws:
+            await recv_hello(ws)
+            frame = await recv_json(ws)
+            assert frame["type"] == "replayed" and frame["count"] == 0, frame
+            nxt = await apush(redis_server, "Next")
+            assert await recv_alert_ids(ws, 1, allow=()) == [nxt]
+
+    run(main())
+
+
+def test_ws_since_older_than_history_gets_gap(alertd_factory, redis_server):
+    srv = alertd_factory("--history", "20")
+
+    async def main():
+        ids = [await apush(redis_server, f"A{i}") for i in range(30)]
+        assert_increasing(ids)
+        # Let the node take them all in: a live client sees the last one.
+        async with srv.connect(f"since={ids[-2]}") as ws:
+            await recv_hello(ws)
+            assert await recv_alert_ids(ws, 1, allow=()) == [ids[-1]]
+
+        # since = the oldest id still kept (20 kept: ids[10..29]) -> no gap.
+        async with srv.connect(f"since={ids[10]}") as ws:
+            await recv_hello(ws)
+            assert await recv_alert_ids(ws, 19, allow=()) == ids[11:]
+            frame = await recv_json(ws)
+            assert frame == {"type": "replayed", "count": 19, "last_id": ids[-1]}, frame
+
+        # since = the very first: older than the history kept -> gap.
+        async with srv.connect(f"since={ids[0]}") as ws:
+            await recv_hello(ws)
+            frame = await recv_json(ws)
+            assert frame["type"] == "gap", frame
+            assert frame["since"] == ids[0]
+            assert frame["oldest"] in ids, frame
+            assert 1 <= ids.index(frame["oldest"]) <= 10, \
+                f"oldest kept {frame['oldest']} (index {ids.index(frame['oldest'])}) " \
+                f"with --history 20 of 30"
+            # The connection goes on live afterwards; whatever the node sends in
+            # between must be in order and not repeat.
+            live = await apush(redis_server, "After the gap")
+            seen = []
+            deadline = time.monotonic() + 10
+            while live not in seen:
+                assert time.monotonic() < deadline, f"live alert not received; got {seen}"
+                f = await recv_json(ws, deadline - time.monotonic())
+                if f["type"] == "alert":
+                    seen.append(f["alert"]["id"])
+                else:
+                    assert f["type"] in ("replayed",), f
+            assert_increasing(seen, "alerts after gap")
+
+    run(main())
+
+
+def test_ws_redis_outage_keeps_clients_and_loses_nothing(alertd_factory, redis_server):
+    """Redis killed: /readyz 503, clients stay (ping/pong answered). An alert
+    published while the node is disconnected and one published after it is
+    back both reach every client, once, in order; /readyz 200 again.
+
+    The node is SIGSTOPped for the moment Redis is restarted and the first
+    alert published, so that alert deterministically lands while the node is
+    not subscribed: only the catch-up from the stream can deliver it."""
+    srv = alertd_factory()
+
+    async def main():
+        clients = []
+        for q in ("", "topics=world", "lang=en"):
+            ws = await srv.connect(q)
+            await recv_hello(ws)
+            clients.append(ws)
+        try:
+            a1 = await apush(redis_server, "Before", topics=["world"])
+            for ws in clients:
+                assert await recv_alert_ids(ws, 1) == [a1]
+
+            redis_server.stop(signal.SIGKILL)
+            await asyncio.to_thread(srv_wait_status, srv, "/readyz", 503)
+            assert srv.get("/healthz")[0] == 200
+            for ws in clients:
+                await ping_pong(ws)
+            await asyncio.sleep(1.0)  # a few reconnect attempts fail meanwhile
+            for ws in clients:
+                await ping_pong(ws)
+
+            srv.pause()
+            try:
+                await asyncio.to_thread(redis_server.start)
+                a2 = await apush(redis_server, "While disconnected", topics=["world"])
+            finally:
+                srv.resume()
+            await asyncio.to_thread(srv.wait_ready, 20)
+            a3 = await apush(redis_server, "After", topics=["world"])
+            for ws in clients:
+                assert await recv_alert_ids(ws, 2, timeout=15) == [a2, a3]
+                await ping_pong(ws)  # nothing else (no duplicate of a1, a2 or a3)
+            assert srv.get("/readyz")[0] == 200
+        finally:
+            for ws in clients:
+                await ws.close()
+
+    run(main(), timeout=120)
+
+
+def srv_wait_status(srv, path, status, timeout=10.0):
+    from alertd_fixture import wait_status
+    return wait_status(srv.port, path, srv.ctx, status, timeout, srv.proc)
+
+
+def test_ws_node_killed_and_restarted_clients_resume_losing_nothing(alertd_factory,
+                                                                   redis_server):
+    srv = alertd_factory()
+
+    async def main():
+        queries = ("", "topics=world", "lang=en")
+        clients = []
+        for q in queries:
+            ws = await srv.connect(q)
+            await recv_hello(ws)
+            clients.append(ws)
+        a1 = await apush(redis_server, "Before the crash", topics=["world"], lang="en")
+        for ws in clients:
+            assert await recv_alert_ids(ws, 1) == [a1]
+
+        srv.kill()
+        for ws in clients:
+            try:
+                await asyncio.wait_for(ws.recv(), 5)
+                raise AssertionError("a frame arrived from a killed server")
+            except websockets.ConnectionClosed:
+                pass
+        down = [await apush(redis_server, f"During downtime {i}", topics=["world"], lang="en")
+                for i in range(3)]
+        await asyncio.to_thread(srv.start)
+
+        resumed = []
+        for q in queries:
+            ws = await srv.connect("&".join(x for x in (q, f"since={a1}") if x))
+            hello = await recv_hello(ws)
+            assert hello["last_id"] == down[-1], hello
+            resumed.append(ws)
+        try:
+            for ws in resumed:
+                assert await recv_alert_ids(ws, 3, allow=()) == down
+                frame = await recv_json(ws)
+                assert frame == {"type": "replayed", "count": 3, "last_id": down[-1]}, frame
+            a5 = await apush(redis_server, "After the restart", topics=["world"], lang="en")
+            for ws in resumed:
+                assert await recv_alert_ids(ws, 1, allow=()) == [a5]
+                await ping_pong(ws)
+        finally:
+            for ws in resumed:
+                await ws.close()
+
+    run(main(), timeout=120)
+
+
+def test_ws_node_back_soon_after_short_redis_outage(alertd_factory, redis_server):
+    """The node "reconnects with backoff": after a one-second outage it is
+    subscribed and caught up again within a few seconds of Redis's return,
+    and an alert published meanwhile reaches its clients as soon as it is.
+    (The bound is generous: breaking news is meant to arrive "within a
+    fraction of a second"; a node that only notices Redis is back after a
+    long silence timer holds every alert back that long.)"""
+    srv = alertd_factory()
+
+    async def main():
+        async with srv.connect() as ws:
+            await recv_hello(ws)
+            redis_server.stop(signal.SIGKILL)
+            await asyncio.to_thread(srv_wait_status, srv, "/readyz", 503)
+            await asyncio.sleep(1.0)
+            await asyncio.to_thread(redis_server.start)
+            t0 = time.monotonic()
+            a = await apush(redis_server, "Right after Redis came back")
+            assert await recv_alert_ids(ws, 1, timeout=15) == [a]
+            took = time.monotonic() - t0
+            await asyncio.to_thread(srv.wait_ready, 15)
+            assert took <= 5.0, f"alert reached the client {took:.1f}s after Redis was back"
+
+    run(main(), timeout=60)
+
+
+def test_ws_sigterm_right_after_losing_redis_exits_cleanly(alertd_factory, redis_server):
+    """SIGTERM while the node is between Redis reconnect attempts: exit status 0
+    (with SANITIZER=address, also no leak report)."""
+    for delay in (0.0, 0.05, 0.3):
+        if redis_server.proc is None:
+            redis_server.start()
+        srv = alertd_factory()
+        redis_server.stop(signal.SIGKILL)
+        time.sleep(delay)
+        srv.stop(signal.SIGTERM)  # asserts exit status 0
+
+
+def test_ws_sigterm_drains_clients_with_1001(alertd_factory):
+    """Graceful drain on SIGTERM: every client gets close 1001 (going away),
+    and the process exits 0."""
+    srv = alertd_factory()
+
+    async def main():
+        clients = []
+        for _ in range(5):
+            ws = await srv.connect()
+            await recv_hello(ws)
+            clients.append(ws)
+        srv.proc.send_signal(signal.SIGTERM)
+        codes = []
+        for ws in clients:
+            try:
+                msg = await asyncio.wait_for(ws.recv(), 15)
+                raise AssertionError(f"frame instead of a close: {msg}")
+            except websockets.ConnectionClosed as e:
+                codes.append(e.code)
+        return codes
+
+    codes = run(main(), timeout=40)
+    assert codes == [1001] * 5, f"close codes on SIGTERM: {codes}"
+    rc = srv.wait_exit(30)  # the drain ends by itself
+    assert rc == 0, f"exit status {rc} after a drain\n{srv.tail()}"
+
+
+def test_ws_second_sigterm_during_drain_stops_cleanly(alertd_factory):
+    """A second SIGTERM (an impatient operator, a supervisor's repeat) while
+    the node drains its clients: it stops at once, cleanly (status 0)."""
+    srv = alertd_factory()
+
+    async def main():
+        clients = []
+        for _ in range(5):
+            ws = await srv.connect()
+            await recv_hello(ws)
+            clients.append(ws)
+        srv.proc.send_signal(signal.SIGTERM)
+        await asyncio.sleep(0.2)
+        srv.proc.send_signal(signal.SIGTERM)
+        rc = await asyncio.to_thread(srv.wait_exit, 10)
+        for ws in clients:
+            await ws.close()
+        return rc
+
+    rc = run(main(), timeout=40)
+    assert rc == 0, f"exit status {rc} after a second SIGTERM during the drain\n{srv.tail()}"
