@@ -3,6 +3,7 @@
 #   make            build build/alert and build/alertd
 #   make test       install missing dependencies, build, run every test
 #   make sanitize   the same tests against an ASan+UBSan build (build-san/)
+#   make bench      alertd against nginx+nchan and Node ws (bench/README.md)
 #   make run        the embedded default: private redis-server + alertd
 #   make install PREFIX=/usr/local DESTDIR=
 #   V=1             show full command lines
@@ -65,7 +66,7 @@ PROGRAMS += $(BUILD)/alert-bench
 endif
 
 .SECONDARY:
-.PHONY: all deps test unit integration sanitize run bench install clean format check-format
+.PHONY: all deps test unit browser integration sanitize run bench install clean format check-format
 all: $(PROGRAMS) $(UNIT_BIN)
 
 $(BUILD)/obj/%.o: %.c
@@ -110,6 +111,10 @@ deps:
 unit: $(UNIT_BIN)
 	$(Q)for t in $(UNIT_BIN); do echo "== $$t"; $$t || exit 1; done
 
+# The widget in Debian's Chromium (playwright-core), against this build.
+browser: $(PROGRAMS)
+	$(Q)cd tests/browser && ALERT_BUILD=$(abspath $(BUILD)) node --test
+
 integration: $(PROGRAMS)
 	$(Q)ALERT_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider \
 	    tests/integration $(PYTEST_ARGS)
@@ -117,16 +122,22 @@ integration: $(PROGRAMS)
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory browser
 	$(Q)$(MAKE) --no-print-directory integration
 
 sanitize: deps
 	$(Q)$(MAKE) --no-print-directory SANITIZER=address,undefined all
 	$(Q)$(MAKE) --no-print-directory SANITIZER=address,undefined unit
+	$(Q)$(MAKE) --no-print-directory SANITIZER=address,undefined browser
 	$(Q)$(MAKE) --no-print-directory SANITIZER=address,undefined integration
 
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/run.sh $(abspath $(BUILD))
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/bench.sh $(abspath $(BUILD))
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

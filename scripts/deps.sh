@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Installs every build and test dependency from Debian packages, only when one
-# is missing: quiet and quick when everything is already there.
+# Installs every build and test dependency, only when one is missing: quiet
+# and quick when everything is already there. Debian packages for the build,
+# Redis and the Python tests; Debian's Chromium and playwright-core (npm) for
+# the browser tests of the widget.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 packages=(
     build-essential pkg-config
@@ -9,18 +12,31 @@ packages=(
     libhiredis-dev libjansson-dev libssl-dev zlib1g-dev openssl
     redis-server
     python3 python3-pytest python3-websockets python3-redis
+    chromium
 )
+# Node.js for the browser tests: Debian's, unless one is installed already.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
     status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
     [ "$status" = "install ok installed" ] || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "deps: installing ${missing[*]}" >&2
+    sudo=
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
 
-echo "deps: installing ${missing[*]}" >&2
-sudo=
-[ "$(id -u)" -eq 0 ] || sudo=sudo
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# playwright-core, pinned by tests/browser/package-lock.json; never a browser
+# download (the tests drive Debian's /usr/bin/chromium).
+browser=tests/browser
+if [ ! -f "$browser/node_modules/.package-lock.json" ] ||
+    [ "$browser/package-lock.json" -nt "$browser/node_modules/.package-lock.json" ]; then
+    echo "deps: npm ci in $browser" >&2
+    (cd "$browser" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi

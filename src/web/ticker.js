@@ -1,0 +1,578 @@
+/*! alertd ticker.js 1.0.0: an embeddable breaking-news ticker, no dependencies.
+ *
+ * <div data-alert-ticker data-topics="world" data-lang="en"></div>
+ * <script src="https://alerts.example.org/ticker.js" async></script>
+ *
+ * Optional attributes: data-topics, data-lang (comma-separated; default all),
+ * data-server (alertd URL; default: where this script came from), data-limit
+ * (1-50, default 5), data-title ("Latest alerts"), data-theme (light|dark).
+ *
+ * Theming: CSS custom properties on the element or an ancestor; set colours
+ * together (the defaults meet WCAG AA with each other, light and dark):
+ *   --alert-ticker-bg, --alert-ticker-fg      background; text and links
+ *   --alert-ticker-muted                      times, bylines, captions
+ *   --alert-ticker-accent, -accent-fg         BREAKING NEWS banner; its text
+ *   --alert-ticker-tag                        UPDATE tag (its text takes -bg)
+ *   --alert-ticker-border, -focus             separators; keyboard focus ring
+ *   --alert-ticker-font, -size, -radius       font family, base size, corners
+ * Only classes starting "alert-ticker" are styled.
+ *
+ * Each alert taken in fires "alert-ticker:alert" (bubbling) on the element,
+ * detail {alert, via: "rest"|"ws"|"sse"}; shown items carry data-id. Only
+ * global: window.AlertTicker = {version, scan(root), safeUrl(url)}.
+ * Protocol: proto/PROTOCOL.md. Alert text goes in as text, never as HTML;
+ * only http(s) URLs become links or images.
+ */
+(() => {
+  'use strict';
+  if (window.AlertTicker) return; // included twice
+
+  const VERSION = '1.0.0';
+  const P = 'alert-ticker';
+  const BASE_MS = 1000, CAP_MS = 60000, HEALTHY_MS = 30000, HIDDEN_MS = 60000;
+  const TOPIC_RE = /^[a-z0-9-]{1,32}$/, LANG_RE = /^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/;
+  const ID_RE = /^(\d+)-(\d+)$/;
+
+  // document.currentScript is only set now, not in any later callback.
+  const me = document.currentScript;
+  const ORIGIN = (() => {
+    try {
+      const u = new URL(me.src);
+      if (/^https?:$/.test(u.protocol)) return u.origin;
+    } catch (e) { /* inline script */ }
+    return location.origin;
+  })();
+
+  /** The href of an absolute http(s) URL, else null. */
+  const safeUrl = (s) => {
+    if (typeof s !== 'string' || !s) return null;
+    try {
+      const u = new URL(s);
+      return u.protocol === 'https:' || u.protocol === 'http:' ? u.href : null;
+    } catch (e) {
+      return null;
+    }
+  };
+
+  /** Ids "<ms>-<seq>" compare as two numbers, never as strings. */
+  const idCmp = (a, b) => {
+    const x = ID_RE.exec(a || ''), y = ID_RE.exec(b || '');
+    if (!x || !y) return (x ? 1 : 0) - (y ? 1 : 0);
+    return x[1] - y[1] || x[2] - y[2];
+  };
+
+  const rand = (ms) => Math.random() * ms;
+  const list = (s, re) => (s || '').split(',').map((t) => t.trim()).filter((t) => re.test(t)).join(',');
+  const expired = (a, now) => Date.parse(a.expires_at) <= now; // NaN: never
+  const breaking = (a) => !a.urgency || a.urgency === 'flash' || a.urgency === 'bulletin';
+
+  /** An element of class alert-ticker__<cls>, its text set as text. */
+  const h = (tag, cls, text, attrs) => {
+    const e = document.createElement(tag);
+    if (cls) e.className = P + '__' + cls;
+    if (text != null) e.textContent = text;
+    for (const k in attrs) e.setAttribute(k, attrs[k]);
+    return e;
+  };
+
+  const timeText = (d) => {
+    const now = new Date();
+    const opt = { hour: '2-digit', minute: '2-digit' };
+    if (d.toDateString() !== now.toDateString()) { opt.month = 'short'; opt.day = 'numeric'; }
+    return d.toLocaleString(undefined, opt);
+  };
+
+  const vars = (bg, fg, muted, accent, tag, border, focus) =>
+    `--_bg:var(--${P}-bg,${bg});--_fg:var(--${P}-fg,${fg});--_muted:var(--${P}-muted,${muted});` +
+    `--_accent:var(--${P}-accent,${accent});--_tag:var(--${P}-tag,${tag});` +
+    `--_border:var(--${P}-border,${border});--_focus:var(--${P}-focus,${focus});`;
+  const DARK = vars('#16181d', '#eceef2', '#a8adb7', '#c4001d', '#8ab4ff', '#343842', '#8ab4ff');
+  const T = '.' + P, E = T + '__';
+  const CSS =
+    `${T}{${vars('#fff', '#1a1a1a', '#5a5a5a', '#b3001b', '#1d4f9a', '#dcdcdc', '#1d5fd1')}` +
+    `display:block;overflow:hidden;text-align:start;font:400 var(--${P}-size,15px)/1.45 var(--${P}-font,system-ui,-apple-system,"Segoe UI",Roboto,sans-serif);` +
+    `color:var(--_fg);background:var(--_bg);border:1px solid var(--_border);border-radius:var(--${P}-radius,6px)}` +
+    `${T}[data-theme=dark]{${DARK}}@media (prefers-color-scheme:dark){${T}:not([data-theme=light]){${DARK}}}` +
+    `${T} *{box-sizing:border-box}` +
+    `${E}head{display:flex;justify-content:space-between;align-items:center;gap:1em;padding:.55em 1em;border-bottom:1px solid var(--_border);font-size:.8em;font-weight:700;letter-spacing:.06em;text-transform:uppercase}` +
+    `${E}status{display:inline-flex;align-items:center;gap:.4em;color:var(--_muted)}` +
+    `${E}status::before{content:"";width:.6em;height:.6em;border-radius:50%;background:var(--_muted)}` +
+    `${T}[data-state=live] ${E}status::before{background:var(--_accent);animation:${P}-pulse 2s ease-in-out infinite}` +
+    `${E}card{background:var(--_accent);color:var(--${P}-accent-fg,#fff);padding:.8em 1em .9em}` +
+    `${E}label{display:block;font-size:.72em;font-weight:800;letter-spacing:.12em;margin-bottom:.25em}` +
+    `${E}card ${E}headline{font-size:1.2em}${E}card ${E}meta,${E}card ${E}byline,${E}card figcaption{color:inherit}` +
+    `${E}list{list-style:none;margin:0;padding:0}` +
+    `${E}item{padding:.75em 1em;border-top:1px solid var(--_border);animation:${P}-in .35s ease-out}` +
+    `${E}item:first-child{border-top:0}` +
+    `${E}meta{display:flex;flex-wrap:wrap;align-items:center;gap:.5em;font-size:.78em;color:var(--_muted)}` +
+    `${E}tag{padding:.05em .45em;border-radius:3px;background:var(--_tag);color:var(--_bg);font-weight:700;letter-spacing:.06em}` +
+    `${E}headline{margin:.2em 0 0;font-weight:700;font-size:1.02em;line-height:1.3;overflow-wrap:anywhere}` +
+    `${E}headline a{color:inherit;text-decoration:underline 1px;text-underline-offset:.15em;transition:text-decoration-color .15s}` +
+    `${E}headline a:hover{text-decoration-thickness:2px}` +
+    `${T} a:focus-visible{outline:3px solid var(--_focus);outline-offset:2px;border-radius:2px}` +
+    `${E}card a:focus-visible{outline-color:currentColor}` +
+    `${E}summary{margin:.3em 0 0;white-space:pre-line;overflow-wrap:anywhere;display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:4;overflow:hidden}` +
+    `${E}byline{margin:.35em 0 0;font-size:.78em;color:var(--_muted)}` +
+    `${E}figure{display:flex;gap:.6em;align-items:flex-start;margin:.5em 0 0}` +
+    `${E}figure img{flex:none;width:7em;max-width:40%;aspect-ratio:4/3;height:auto;object-fit:cover;border-radius:3px;background:var(--_border)}` +
+    `${E}figure figcaption{font-size:.78em;color:var(--_muted)}` +
+    `${E}empty{margin:0;padding:.9em 1em;color:var(--_muted)}` +
+    `@keyframes ${P}-in{from{opacity:0;transform:translateY(-.3em)}}` +
+    `@keyframes ${P}-pulse{50%{opacity:.35}}` +
+    `@media (prefers-reduced-motion:reduce){${T},${T} *,${T} *::before{animation:none!important;transition:none!important}}`;
+
+  const injectStyle = () => {
+    if (document.getElementById(P + '-style')) return;
+    const s = document.createElement('style');
+    s.id = P + '-style';
+    s.textContent = CSS;
+    (document.head || document.documentElement).appendChild(s);
+  };
+
+  class Ticker {
+    constructor(el) {
+      const d = el.dataset;
+      this.el = el;
+      this.topics = list(d.topics, TOPIC_RE);
+      this.lang = list(d.lang, LANG_RE);
+      this.limit = Math.min(50, Math.max(1, parseInt(d.limit, 10) || 5));
+      this.base = ORIGIN;
+      if (d.server) {
+        let s = null;
+        try { s = safeUrl(new URL(d.server, location.href).href); } catch (e) { /* keep ORIGIN */ }
+        if (s) this.base = s.replace(/[?#].*$/, '').replace(/\/+$/, '');
+      }
+      this.stories = new Map(); // original's id -> newest version of the story
+      this.alias = new Map(); // id -> original's id
+      this.seen = new Set(); // ids taken in
+      this.gone = new Set(); // retracted originals
+      this.nodes = new Map(); // id -> <li>
+      this.lastId = '';
+      this.attempt = 0; // backoff exponent
+      this.fails = 0; // connections in a row without hello
+      this.mode = 'ws';
+      this.build();
+      this.onVis = () => this.visibility();
+      document.addEventListener('visibilitychange', this.onVis);
+      this.start();
+    }
+
+    build() {
+      const el = this.el, title = this.el.dataset.title || 'Latest alerts';
+      el.classList.add(P);
+      if (!el.hasAttribute('role')) el.setAttribute('role', 'region');
+      if (!el.hasAttribute('aria-label')) el.setAttribute('aria-label', title);
+      const head = h('div', 'head');
+      head.append(h('span', 'title', title), (this.status = h('span', 'status')));
+      this.banner = h('div', 'banner', null, { 'aria-live': 'polite', 'aria-atomic': 'true' });
+      this.list = h('ol', 'list', null, { 'aria-live': 'polite', 'aria-label': title });
+      this.empty = h('p', 'empty', 'No alerts right now.');
+      this.empty.hidden = true;
+      el.textContent = '';
+      el.append(head, this.banner, this.list, this.empty);
+    }
+
+    state(s) {
+      this.el.setAttribute('data-state', s);
+      this.el.setAttribute('data-transport', this.mode);
+      this.status.textContent = {
+        loading: 'Loading', connecting: 'Connecting', live: 'Live',
+        reconnecting: 'Reconnecting', paused: 'Paused', stopped: 'Offline',
+      }[s];
+    }
+
+    query(since, limit, pre = '') {
+      const q = [];
+      if (limit) q.push('limit=' + limit);
+      if (this.topics) q.push('topics=' + this.topics);
+      if (this.lang) q.push('lang=' + this.lang);
+      if (since) q.push('since=' + since);
+      return q.length ? pre + q.join('&') : '';
+    }
+
+    bump(id) {
+      if (ID_RE.test(id || '') && idCmp(id, this.lastId) > 0) this.lastId = id;
+    }
+
+    async start() {
+      this.state('loading');
+      try {
+        await this.reload();
+      } catch (e) {
+        console.warn('alert-ticker: cannot load alerts:', e.message);
+        this.render();
+      }
+      this.connect();
+    }
+
+    async fetchAlerts(since, limit) {
+      const r = await fetch(this.base + '/v1/alerts' + this.query(since, limit, '?'),
+        { credentials: 'omit', cache: 'no-store' });
+      if (!r.ok) throw new Error('HTTP ' + r.status);
+      const j = await r.json();
+      if (!j || !Array.isArray(j.alerts)) throw new Error('no alerts');
+      return j;
+    }
+
+    /** Replaces the state with the newest alerts (start, gap). */
+    async reload() {
+      const live = (this.live = []);
+      let j;
+      try {
+        j = await this.fetchAlerts('', Math.min(200, Math.max(20, this.limit * 4)));
+      } finally {
+        if (this.live === live) this.live = null;
+      }
+      const old = this.seen;
+      this.stories.clear();
+      this.alias.clear();
+      this.seen = new Set();
+      this.loaded = true;
+      // Oldest first, so updates meet their originals; then what came live meanwhile.
+      this.take(j.alerts.slice().reverse().concat(live), 'rest', old);
+      this.bump(j.last_id);
+    }
+
+    /** Fetches what came after lastId; reloads if that was too much. */
+    async catchUp() {
+      if (!this.lastId) return this.reload();
+      const j = await this.fetchAlerts(this.lastId, 200);
+      if (j.alerts.length >= 200) return this.reload();
+      this.take(j.alerts.slice().reverse(), 'rest');
+      this.bump(j.last_id);
+    }
+
+    take(items, via, known) {
+      const fresh = items.filter((a) => this.apply(a));
+      this.render();
+      for (const a of fresh) {
+        if (!known || !known.has(a.id)) {
+          this.el.dispatchEvent(new CustomEvent(P + ':alert', { bubbles: true, detail: { alert: a, via } }));
+        }
+      }
+    }
+
+    apply(a) {
+      const id = a && typeof a === 'object' ? a.id : null;
+      if (!ID_RE.test(id || '') || this.seen.has(id)) return false;
+      this.seen.add(id);
+      this.bump(id);
+      if (this.live) this.live.push(a);
+      const kind = a.kind || 'alert';
+      const key = kind !== 'alert' && a.ref ? this.alias.get(a.ref) || a.ref : id;
+      this.alias.set(id, key);
+      if (kind === 'retraction') {
+        this.gone.add(key);
+        this.stories.delete(key);
+      } else if (!this.gone.has(key)) {
+        const cur = this.stories.get(key);
+        if (!cur || idCmp(id, cur.id) > 0) this.stories.set(key, a);
+      }
+      this.prune();
+      return true;
+    }
+
+    /** Bounds the bookkeeping of a page left open for days. */
+    prune() {
+      const cut = (c, max) => {
+        if (c.size <= max) return;
+        const it = c.keys();
+        for (let n = c.size - max * 0.75; n > 0; n--) c.delete(it.next().value);
+      };
+      if (this.stories.size > 400) {
+        [...this.stories].sort((x, y) => idCmp(x[1].id, y[1].id)).slice(0, 100).forEach(([k]) => this.stories.delete(k));
+      }
+      cut(this.seen, 4000);
+      cut(this.alias, 4000);
+      cut(this.gone, 1000);
+    }
+
+    render() {
+      const now = Date.now();
+      let next = Infinity;
+      for (const [k, a] of this.stories) {
+        if (expired(a, now)) this.stories.delete(k);
+        else if (a.expires_at) next = Math.min(next, Date.parse(a.expires_at));
+      }
+      clearTimeout(this.expiryT);
+      if (next < Infinity) this.expiryT = setTimeout(() => this.render(), Math.min(next - now + 50, 60000));
+
+      const shown = [...this.stories.values()].sort((x, y) => idCmp(y.id, x.id)).slice(0, this.limit);
+      const top = shown.find(breaking);
+      if ((top && top.id) !== this.bannerId) {
+        this.bannerId = top && top.id;
+        // Politeness first, so the change is announced with it.
+        this.banner.setAttribute('aria-live', top && top.urgency === 'flash' ? 'assertive' : 'polite');
+        this.banner.textContent = '';
+        if (top) this.banner.append(this.card(top, 'div', 'card'));
+      }
+
+      const want = shown.filter((a) => a !== top);
+      const ids = new Set(want.map((a) => a.id));
+      for (const [id, li] of this.nodes) {
+        if (!ids.has(id)) { li.remove(); this.nodes.delete(id); }
+      }
+      // Few moves: a moved node replays its animation and may be re-announced.
+      let at = this.list.firstChild;
+      for (const a of want) {
+        let li = this.nodes.get(a.id);
+        if (!li) this.nodes.set(a.id, (li = this.card(a, 'li', 'item')));
+        if (li === at) at = at.nextSibling;
+        else this.list.insertBefore(li, at);
+      }
+      this.empty.hidden = shown.length > 0;
+    }
+
+    card(a, tag, cls) {
+      const el = h(tag, cls, null, { 'data-id': a.id, 'data-urgency': a.urgency || 'bulletin', 'data-kind': a.kind || 'alert' });
+      if (LANG_RE.test(a.lang || '')) el.setAttribute('lang', a.lang);
+      if (cls === 'card') el.append(h('strong', 'label', 'BREAKING NEWS'));
+
+      const meta = h('div', 'meta');
+      if (a.kind === 'update') meta.append(h('span', 'tag', 'UPDATE'));
+      const when = new Date(Date.parse(a.published_at));
+      if (!isNaN(when)) {
+        meta.append(h('time', 'time', timeText(when), { datetime: when.toISOString(), title: when.toLocaleString() }));
+      }
+      if (meta.firstChild) el.append(meta);
+
+      const href = safeUrl(a.url);
+      const hl = h('p', 'headline', href ? null : a.headline || '', { dir: 'auto' });
+      if (href) hl.append(h('a', 'link', a.headline || '', { href }));
+      el.append(hl);
+      if (a.summary) el.append(h('p', 'summary', a.summary, { dir: 'auto' }));
+
+      const img = a.image && typeof a.image === 'object' ? a.image : null;
+      const src = img && safeUrl((img.renditions && (img.renditions.sm || img.renditions.xs)) || img.url);
+      if (src) {
+        const fig = h('figure', 'figure');
+        const i = h('img', '', null, { src, alt: img.caption || '', loading: 'lazy', decoding: 'async', referrerpolicy: 'no-referrer' });
+        i.addEventListener('error', () => fig.remove());
+        fig.append(i);
+        if (img.caption || img.credit) {
+          const cap = h('figcaption', '', img.caption || '', { dir: 'auto' });
+          if (img.credit) cap.append(img.caption ? ' ' : '', h('span', 'credit', '(' + img.credit + ')'));
+          fig.append(cap);
+        }
+        el.append(fig);
+      }
+
+      const by = [a.byline, a.credit].filter((s) => typeof s === 'string' && s).join(' · ');
+      if (by) el.append(h('p', 'byline', by));
+      return el;
+    }
+
+    connect() {
+      clearTimeout(this.retryT);
+      if (this.stopped || this.paused || this.ws || this.es) return;
+      if (this.mode === 'sse' || typeof WebSocket !== 'function') {
+        this.mode = 'sse';
+        return this.sse();
+      }
+      this.state(this.attempt || this.fails ? 'reconnecting' : 'connecting');
+      const url = this.base.replace(/^http/, 'ws') + '/v1/ws' + this.query(this.lastId, 0, '?');
+      let ws;
+      try {
+        ws = new WebSocket(url, 'alert.v1');
+      } catch (e) {
+        return this.closed(1006);
+      }
+      this.ws = ws;
+      this.hello = 0;
+      this.openedAt = Date.now();
+      ws.onmessage = (e) => { if (this.ws === ws) this.frame(e.data); };
+      ws.onclose = (e) => { if (this.ws === ws) this.closed(e.code); };
+    }
+
+    frame(data) {
+      this.awaiting = false;
+      let f;
+      try { f = JSON.parse(data); } catch (e) { return; }
+      if (!f || typeof f !== 'object') return;
+      if (f.type === 'hello') {
+        if (f.v !== 1) return this.stop('the server speaks protocol v' + f.v);
+        this.hello = Date.now();
+        this.fails = 0;
+        this.heartbeat(f.heartbeat);
+        this.state('live');
+        if (!this.loaded) this.reload().catch(() => {});
+      } else if (f.type === 'alert') {
+        this.take([f.alert], 'ws');
+      } else if (f.type === 'replayed') {
+        this.bump(f.last_id);
+      } else if (f.type === 'gap') {
+        this.reload().catch(() => {});
+      } else if (f.type === 'error') {
+        console.warn('alert-ticker: server error:', f.code, f.message);
+      }
+    }
+
+    /** Browsers cannot see pings: ask for a pong every heartbeat, drop the
+     * connection when nothing came back within one (PROTOCOL.md §5). */
+    heartbeat(sec) {
+      const ms = Math.min(300, Math.max(5, +sec || 25)) * 1000;
+      clearInterval(this.pingT);
+      this.pingT = setInterval(() => {
+        if (!this.ws) return;
+        if (this.awaiting) return this.closed(1006);
+        this.awaiting = true;
+        try { this.ws.send('{"type":"ping"}'); } catch (e) { /* closing */ }
+      }, ms);
+    }
+
+    drop() {
+      clearInterval(this.pingT);
+      this.awaiting = false;
+      const ws = this.ws, es = this.es;
+      this.ws = this.es = null;
+      if (ws) ws.close(1000);
+      if (es) es.close();
+    }
+
+    /** When and how to come back (PROTOCOL.md §7, §8). */
+    closed(code) {
+      const healthy = this.hello && Date.now() - this.openedAt > HEALTHY_MS;
+      const greeted = this.hello;
+      this.drop();
+      if (this.stopped || this.paused) return;
+      if (code === 1008 || code === 4003) return this.stop('closed by the server with ' + code);
+      const soft = code === 1001 || code === 4001 || code === 4029;
+      if (healthy && code !== 4029) this.attempt = 0;
+      if (!greeted && !soft && ++this.fails >= 2) return this.probe();
+      let ms;
+      if (code === 1001) ms = rand(5000);
+      else if (code === 4001 && this.prevCode !== 4001) ms = rand(1000);
+      else ms = this.backoff();
+      if (code === 4029) ms = Math.max(5000, ms);
+      this.prevCode = code;
+      this.retry(ms);
+    }
+
+    backoff() {
+      return rand(Math.min(CAP_MS, BASE_MS * 2 ** Math.min(this.attempt++, 16)));
+    }
+
+    retry(ms) {
+      this.state('reconnecting');
+      clearTimeout(this.retryT);
+      this.retryT = setTimeout(() => this.connect(), ms);
+    }
+
+    /** WebSockets failed twice: if HTTPS gets through (catching up), use SSE;
+     * if not, the server is down: keep trying WebSockets. */
+    async probe() {
+      this.state('reconnecting');
+      try {
+        await this.catchUp();
+      } catch (e) {
+        this.fails = 1;
+        return this.retry(this.backoff());
+      }
+      this.mode = 'sse';
+      this.connect();
+    }
+
+    sse() {
+      if (typeof EventSource !== 'function') return this.stop('neither WebSocket nor EventSource');
+      this.state(this.attempt ? 'reconnecting' : 'connecting');
+      const es = new EventSource(this.base + '/v1/sse' + this.query(this.lastId, 0, '?'));
+      const on = (type, fn) => es.addEventListener(type, (e) => {
+        if (this.es !== es) return;
+        let f;
+        try { f = JSON.parse(e.data); } catch (x) { return; }
+        if (f && typeof f === 'object') fn(f);
+      });
+      this.es = es;
+      this.hello = 0;
+      on('hello', () => {
+        this.hello = this.openedAt = Date.now();
+        this.state('live');
+        if (!this.loaded) this.reload().catch(() => {});
+      });
+      on('alert', (a) => this.take([a], 'sse'));
+      on('replayed', (f) => this.bump(f.last_id));
+      on('gap', () => this.reload().catch(() => {}));
+      es.onerror = () => {
+        if (this.es !== es) return;
+        // CONNECTING: the browser retries with Last-Event-ID.
+        if (es.readyState !== EventSource.CLOSED) return this.state('reconnecting');
+        if (this.hello && Date.now() - this.openedAt > HEALTHY_MS) this.attempt = 0;
+        this.drop();
+        // Refused (a node draining?): give WebSockets another chance first.
+        this.mode = 'ws';
+        this.fails = 0;
+        this.retry(this.backoff());
+      };
+    }
+
+    visibility() {
+      clearTimeout(this.hiddenT);
+      if (document.hidden) {
+        this.hiddenT = setTimeout(() => this.pause(), HIDDEN_MS);
+      } else if (this.paused) {
+        this.resume();
+      }
+    }
+
+    pause() {
+      if (this.stopped) return;
+      this.paused = true;
+      clearTimeout(this.retryT);
+      this.drop();
+      this.state('paused');
+    }
+
+    async resume() {
+      this.paused = false;
+      this.mode = 'ws'; // the network may have changed
+      this.attempt = this.fails = 0;
+      this.state('reconnecting');
+      try {
+        await this.catchUp();
+      } catch (e) { /* the replay catches up */ }
+      this.connect();
+    }
+
+    stop(why) {
+      if (why) console.warn('alert-ticker: stopped:', why);
+      this.stopped = true;
+      clearTimeout(this.retryT);
+      clearTimeout(this.hiddenT);
+      clearTimeout(this.expiryT);
+      this.drop();
+      this.state('stopped');
+    }
+
+    destroy() {
+      this.stop();
+      document.removeEventListener('visibilitychange', this.onVis);
+    }
+  }
+
+  const tickers = new Map(); // element -> Ticker
+
+  const scan = (root) => {
+    injectStyle();
+    const r = root && root.querySelectorAll ? root : document;
+    const els = [...r.querySelectorAll('[data-alert-ticker]')];
+    if (r.matches && r.matches('[data-alert-ticker]')) els.unshift(r);
+    for (const el of els) if (!tickers.has(el)) tickers.set(el, new Ticker(el));
+    return els.length;
+  };
+
+  window.AlertTicker = Object.freeze({ version: VERSION, scan, safeUrl });
+
+  const watch = () => {
+    scan(document);
+    new MutationObserver((records) => {
+      for (const rec of records) {
+        for (const n of rec.addedNodes) if (n.nodeType === 1) scan(n);
+      }
+      for (const [el, t] of tickers) {
+        if (!el.isConnected) { t.destroy(); tickers.delete(el); }
+      }
+    }).observe(document.documentElement, { childList: true, subtree: true });
+  };
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', watch);
+  else watch();
+})();
