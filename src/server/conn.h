@@ -38,6 +38,7 @@ struct conn {
     uint8_t abuse;      /* bad frames received so far */
     uint8_t counted;    /* included in node->connections */
     uint8_t close_sent; /* our close frame is out: awaiting the client's */
+    uint16_t ticks;     /* SSE: seconds since the last heartbeat */
 };
 
 #endif

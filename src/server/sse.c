@@ -8,10 +8,12 @@
 #include "query.h"
 #include "ws.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 /* Events are gathered here before one write: room for the largest item. */
 #define SSE_BATCH (32 * 1024)
@@ -118,7 +120,7 @@ int sse_start(struct node *n, struct conn *c, struct lws *wsi)
     case HUB_LIVE:
         break;
     }
-    lws_set_timer_usecs(wsi, (lws_usec_t)n->cfg->heartbeat * LWS_USEC_PER_SEC);
+    lws_set_timer_usecs(wsi, LWS_USEC_PER_SEC);
     lws_callback_on_writable(wsi);
     return 0;
 }
@@ -175,11 +177,31 @@ int sse_writeable(struct node *n, struct conn *c)
     return 0;
 }
 
+/* 1 when the client has hung up (or sent anything: an SSE client has
+ * nothing to say after its request, so a TLS close_notify counts too).
+ * lws does not read an HTTP connection in the middle of a response, so
+ * it never sees the end-of-file itself. */
+static int sse_client_gone(struct lws *wsi)
+{
+    char byte;
+    ssize_t n = recv(lws_get_socket_fd(wsi), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+/* Every second: is the client still there; every --heartbeat seconds: a
+ * heartbeat comment, which also keeps proxies from timing the stream out. */
 void sse_timer(struct node *n, struct conn *c)
 {
-    c->owe |= CONN_OWE_PING;
-    lws_callback_on_writable(c->wsi);
-    lws_set_timer_usecs(c->wsi, (lws_usec_t)n->cfg->heartbeat * LWS_USEC_PER_SEC);
+    if (sse_client_gone(c->wsi)) {
+        sse_close(c);
+        return;
+    }
+    if (++c->ticks >= n->cfg->heartbeat) {
+        c->ticks = 0;
+        c->owe |= CONN_OWE_PING;
+        lws_callback_on_writable(c->wsi);
+    }
+    lws_set_timer_usecs(c->wsi, LWS_USEC_PER_SEC);
 }
 
 void sse_close(struct conn *c)

@@ -14,7 +14,7 @@
 /* Starts the stream (headers, hello, attach); 0, or -1 to drop. */
 int sse_start(struct node *n, struct conn *c, struct lws *wsi);
 int sse_writeable(struct node *n, struct conn *c);
-/* The heartbeat timer fired. */
+/* The once-a-second timer fired: checks the client, sends heartbeats. */
 void sse_timer(struct node *n, struct conn *c);
 /* Ends the stream now (drain, slow consumer). */
 void sse_close(struct conn *c);

@@ -3,6 +3,7 @@
 Real alertd over real TLS, a real redis-server, alerts pushed with the CLI.
 """
 import gzip
+import os
 import json
 import socket
 import ssl
@@ -240,3 +241,26 @@ def test_metrics_count_alerts_and_deliveries(alertd, redis_server):
     for name in ("alertd_connections", "alertd_slow_consumer_closes_total",
                  "alertd_replays_total", "alertd_tls_handshake_failures_total"):
         assert name in values, name
+
+
+def test_sse_client_that_hangs_up_is_released(alertd):
+    """lws does not read an HTTP connection mid-response, so a gone SSE client
+    must be noticed by alertd itself: released within a few seconds, and no
+    busy loop on its end-of-file meanwhile."""
+    s = Sse(alertd)
+    s.events(1, kinds=("hello",))
+    s.close()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        _, _, body = https_get(alertd.port, "/metrics", alertd.ctx)
+        if "\nalertd_connections 0\n" in body.decode():
+            break
+        time.sleep(0.2)
+    assert "\nalertd_connections 0\n" in body.decode()
+    with open(f"/proc/{alertd.proc.pid}/stat") as f:
+        before = sum(int(x) for x in f.read().split()[13:15])
+    time.sleep(1.0)
+    with open(f"/proc/{alertd.proc.pid}/stat") as f:
+        after = sum(int(x) for x in f.read().split()[13:15])
+    hz = os.sysconf("SC_CLK_TCK")
+    assert (after - before) / hz < 0.2, "alertd is busy while idle"
