@@ -1,0 +1,256 @@
+"""deploy/redis-acl.conf, for real.
+
+The ACL file shipped in deploy/ is loaded into a private redis-server (its
+`>change-me-...` placeholder passwords replaced by random ones, as an operator
+would), then:
+
+- `alertd` authenticates as the `alertd` user, becomes ready and stays ready:
+  its SUBSCRIBE, its catch-up XREVRANGE/XRANGE and its once-a-second
+  heartbeat PUBLISH are all allowed (a refused heartbeat would show as Redis
+  reconnects within a second or two);
+- `alert push/update/retract/list/status` as the `publisher` user work, and a
+  pushed alert reaches a client on /v1/sse;
+- neither user can do more than that: a node cannot publish on the live
+  channel or write the stream (so a compromised node cannot forge alerts), the
+  publisher cannot touch other keys or channels, and nobody gets in without
+  a password.
+"""
+import http.client
+import json
+import os
+import re
+import secrets
+import time
+
+import pytest
+import redis as redislib
+
+from conftest import ROOT, run_alert
+from alertd_fixture import ID_RE, AlertdServer, https_get, tls_cert  # noqa: F401
+
+ACL_FILE = os.path.join(ROOT, "deploy", "redis-acl.conf")
+PLACEHOLDER = re.compile(r">change-me-[A-Za-z0-9_-]*")
+HEARTBEAT_WINDOW = 3.0  # alertd publishes its heartbeat every second
+
+
+# ---------------------------------------------------------------------------
+# The ACL file, with real passwords, in a private redis-server
+# ---------------------------------------------------------------------------
+def acl_with_passwords(tmp_path):
+    """Writes a copy of deploy/redis-acl.conf with each placeholder password
+    replaced; returns (path, {user: password})."""
+    with open(ACL_FILE) as f:
+        text = f.read()
+    users, out = {}, []
+    for line in text.splitlines():
+        if not line.strip():
+            out.append(line)
+            continue
+        # redis-server refuses comments in an ACL file: every line is a user.
+        assert line.startswith("user "), f"not a user line in {ACL_FILE}: {line!r}"
+        name = line.split()[1]
+        found = PLACEHOLDER.findall(line)
+        if " on " in f" {line} ":
+            assert len(found) == 1, \
+                f"user {name}: expected exactly one >change-me-... placeholder password"
+        password = secrets.token_hex(16)
+        users[name] = password
+        out.append(PLACEHOLDER.sub(">" + password, line))
+    path = tmp_path / "users.acl"
+    path.write_text("\n".join(out) + "\n")
+    os.chmod(path, 0o600)
+    return str(path), users
+
+
+@pytest.fixture
+def acl_redis(redis_factory, tmp_path):
+    """(redis server with the deploy ACL, {user: password})."""
+    path, users = acl_with_passwords(tmp_path)
+    assert {"default", "alertd", "publisher", "ops"} <= set(users), users
+    srv = redis_factory(extra=["--aclfile", path], user="ops", password=users["ops"])
+    return srv, users
+
+
+def url_for(srv, users, user):
+    return f"redis://{user}:{users[user]}@127.0.0.1:{srv.port}"
+
+
+def client_for(srv, users, user):
+    return redislib.Redis(host="127.0.0.1", port=srv.port, username=user,
+                          password=users[user], decode_responses=True,
+                          socket_timeout=5)
+
+
+def refused(fn, *args):
+    """True when Redis answers fn(*args) with NOPERM; fails if it is allowed."""
+    try:
+        fn(*args)
+    except redislib.exceptions.NoPermissionError:  # a NOPERM reply
+        return True
+    raise AssertionError(f"{fn.__name__}{args} was allowed")
+
+
+# ---------------------------------------------------------------------------
+# A /v1/sse reader (over TLS, as production runs)
+# ---------------------------------------------------------------------------
+class SseClient:
+    def __init__(self, srv, timeout=10.0):
+        self.conn = http.client.HTTPSConnection("127.0.0.1", srv.port, context=srv.ctx,
+                                                timeout=timeout)
+        self.conn.request("GET", "/v1/sse", headers={"Accept": "text/event-stream"})
+        self.resp = self.conn.getresponse()
+        assert self.resp.status == 200, self.resp.status
+        assert "text/event-stream" in self.resp.getheader("content-type", "")
+
+    def next_event(self, deadline):
+        """The next event as a dict (event, id, data), comments skipped."""
+        ev = {}
+        while time.monotonic() < deadline:
+            line = self.resp.readline()
+            if not line:
+                raise AssertionError(f"SSE stream ended; partial event {ev}")
+            line = line.decode().rstrip("\r\n")
+            if line == "":
+                if ev:
+                    return ev
+                continue
+            if line.startswith(":"):
+                continue
+            key, _, value = line.partition(":")
+            ev[key] = value[1:] if value.startswith(" ") else value
+        raise AssertionError("no complete SSE event before the deadline")
+
+    def wait_for(self, kind, alert_id=None, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        seen = []
+        while True:
+            ev = self.next_event(deadline)
+            seen.append(ev)
+            if ev.get("event") == kind and (alert_id is None or ev.get("id") == alert_id):
+                return ev
+            assert time.monotonic() < deadline, f"no {kind} {alert_id} in {seen}"
+
+    def close(self):
+        self.conn.close()
+
+
+def metric(srv, name):
+    status, _, body = https_get(srv.port, "/metrics", srv.ctx)
+    assert status == 200
+    for line in body.decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"no metric {name} in /metrics")
+
+
+# ---------------------------------------------------------------------------
+# The tests
+# ---------------------------------------------------------------------------
+def test_alertd_and_publisher_work_through_the_acl(acl_redis, tls_cert, tmp_path):  # noqa: F811
+    srv, users = acl_redis
+    workers = 1
+    pub = url_for(srv, users, "publisher")
+    node = AlertdServer(tmp_path, url_for(srv, users, "alertd"), tls_cert,
+                        extra=("--node", "acl-node"))
+    node.start()  # waits for /readyz 200: authenticated, subscribed, caught up
+    ready_at = time.monotonic()
+    sse = None
+    try:
+        sse = SseClient(node)
+        hello = json.loads(sse.wait_for("hello")["data"])
+        assert hello["node"] == "acl-node"
+
+        # A new alert, as the publisher: stored, published, delivered.
+        r = run_alert("push", "--headline", "Published through the ACL", "--topic", "world",
+                      "--key", "acl-1", redis=pub)
+        assert r.returncode == 0, r.stderr
+        first = r.stdout.strip()
+        assert ID_RE.match(first), r.stdout
+        assert "no alertd node" not in r.stderr, r.stderr  # the node is subscribed
+        ev = sse.wait_for("alert", first)
+        item = json.loads(ev["data"])
+        assert item["headline"] == "Published through the ACL" and item["topics"] == ["world"]
+
+        # The idempotency key (GET + SET alert:idem:*) works: no second publish.
+        again = run_alert("push", "--headline", "Published through the ACL", "--topic",
+                          "world", "--key", "acl-1", redis=pub)
+        assert again.returncode == 0 and again.stdout.strip() == first, again.stderr
+
+        # Update (XRANGE of the ref, the version counter GET/SET) and retraction.
+        r = run_alert("update", first, "--headline", "Updated through the ACL", redis=pub)
+        assert r.returncode == 0, r.stderr
+        upd = json.loads(sse.wait_for("alert", r.stdout.strip())["data"])
+        assert upd["kind"] == "update" and upd["ref"] == first and upd["version"] == 2
+        r = run_alert("retract", first, "--reason", "test", redis=pub)
+        assert r.returncode == 0, r.stderr
+        ret = json.loads(sse.wait_for("alert", r.stdout.strip())["data"])
+        assert ret["kind"] == "retraction" and ret["ref"] == first
+
+        # list (XREVRANGE) and status (PUBSUB NUMSUB, XLEN) as the publisher.
+        r = run_alert("list", "--json", redis=pub)
+        assert r.returncode == 0, r.stderr
+        assert first in r.stdout
+        r = run_alert("status", "--json", redis=pub)
+        assert r.returncode == 0, r.stderr
+        status = json.loads(r.stdout)
+        assert status["nodes"] == workers and status["stream_length"] == 3, status
+
+        # The heartbeat PUBLISH on alert:hb:* is allowed: after a few of them
+        # the node never had to reconnect, and it is still ready.
+        time.sleep(max(0.0, HEARTBEAT_WINDOW - (time.monotonic() - ready_at)))
+        assert metric(node, "alertd_redis_reconnects_total") == 0, node.tail()
+        assert metric(node, "alertd_redis_connected") == workers
+        assert metric(node, "alertd_ready") == 1
+        assert https_get(node.port, "/readyz", node.ctx)[0] == 200
+        with open(node.log, encoding="utf-8", errors="replace") as f:
+            log = f.read()
+        assert "NOPERM" not in log and "redis unavailable" not in log, node.tail()
+    finally:
+        if sse:
+            sse.close()
+        node.stop()
+
+
+def test_the_acl_grants_nothing_more(acl_redis):
+    srv, users = acl_redis
+    alertd = client_for(srv, users, "alertd")
+    publisher = client_for(srv, users, "publisher")
+
+    # Nobody gets in without a password.
+    anon = redislib.Redis(host="127.0.0.1", port=srv.port, socket_timeout=5)
+    with pytest.raises(redislib.exceptions.AuthenticationError):
+        anon.ping()
+    with pytest.raises(redislib.exceptions.RedisError):
+        redislib.Redis(host="127.0.0.1", port=srv.port, username="default", password="x",
+                       socket_timeout=5).ping()
+
+    # A node: reads the stream and heartbeats, nothing else.
+    assert publisher.xadd("alert:stream", {"item": "{}"})
+    assert alertd.ping() is True
+    assert len(alertd.xrange("alert:stream")) == 1
+    assert len(alertd.xrevrange("alert:stream", count=1)) == 1
+    assert alertd.publish("alert:hb:probe", "1") == 0
+    assert refused(alertd.publish, "alert:live", '{"id":"1-1","headline":"forged"}')
+    assert refused(alertd.xadd, "alert:stream", {"item": "{}"})
+    assert refused(alertd.delete, "alert:stream")
+    assert refused(alertd.get, "alert:idem:x")
+    assert refused(alertd.xrange, "other:stream")
+    assert refused(alertd.keys, "*")
+    assert refused(alertd.config_get, "*")
+    assert refused(alertd.eval, "return 1", 0)
+
+    # ...so a node's credentials cannot publish an alert (exit 3, nothing stored).
+    r = run_alert("push", "--headline", "Forged", redis=url_for(srv, users, "alertd"))
+    assert r.returncode == 3, (r.returncode, r.stderr)
+    assert srv.client().xlen("alert:stream") == 1
+
+    # The publisher: the alert keys and the live channel only.
+    assert refused(publisher.publish, "alert:hb:probe", "1")
+    assert refused(publisher.publish, "other:live", "x")
+    assert refused(publisher.set, "other", "1")
+    assert refused(publisher.get, "session:1")
+    assert refused(publisher.delete, "alert:stream")
+    assert refused(publisher.flushall)
+    assert refused(publisher.keys, "*")
+    assert refused(publisher.config_get, "*")
+    assert refused(publisher.eval, "return 1", 1, "other:key")
