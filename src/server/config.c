@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -322,7 +323,10 @@ static void config_usage(FILE *out)
 
 static void config_defaults(struct config *cfg)
 {
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    /* The CPUs this process may run on (taskset, cpusets), not the host's. */
+    cpu_set_t set;
+    long cpus = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set)
+                                                             : sysconf(_SC_NPROCESSORS_ONLN);
     memset(cfg, 0, sizeof(*cfg));
     cfg->listen_host = strdup("127.0.0.1");
     cfg->listen_port = 8443;

@@ -9,6 +9,7 @@
  * HUP reloads the TLS certificate.
  */
 #include "config.h"
+#include "listener.h"
 #include "log.h"
 #include "metrics.h"
 #include "node.h"
@@ -81,7 +82,8 @@ static void main_log_listening(const struct config *cfg)
              KV_I("heartbeat", cfg->heartbeat), KV_I("history", cfg->history));
 }
 
-static int main_run_node(const struct config *cfg, const struct redis_url *url, int worker)
+/* Runs one worker on its listening socket `fd` until it is stopped. */
+static int main_run_node(const struct config *cfg, const struct redis_url *url, int worker, int fd)
 {
     struct node n;
     uv_loop_t loop;
@@ -104,8 +106,13 @@ static int main_run_node(const struct config *cfg, const struct redis_url *url, 
     n.hub.user = &n;
 
     snprintf(tag, sizeof(tag), "%s:%d:%ld", cfg->node, (int)getpid(), (long)time(NULL));
-    if (server_start(&n))
+    if (server_start(&n) || listener_start(&n, fd)) {
+        close(fd);
+        server_stop(&n);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        server_finish(&n);
         goto out;
+    }
     n.rsub = rsub_start(&loop, url, cfg->prefix, tag, &n.hub, (size_t)cfg->history);
     if (n.rsub == NULL) {
         log_error("out of memory", KV_S("stage", "redis"));
@@ -150,10 +157,14 @@ static void main_note_signal(int signum)
         main_stop_signal = signum;
 }
 
-static pid_t main_spawn(const struct config *cfg, const struct redis_url *url, int worker)
+static pid_t main_spawn(const struct config *cfg, const struct redis_url *url, int worker,
+                        const int *fds)
 {
     pid_t pid = fork();
     if (pid == 0) {
+        for (int i = 0; i < cfg->workers; i++) /* each worker keeps its own */
+            if (i != worker)
+                close(fds[i]);
         char name[32];
         signal(SIGTERM, SIG_DFL);
         signal(SIGINT, SIG_DFL);
@@ -161,7 +172,7 @@ static pid_t main_spawn(const struct config *cfg, const struct redis_url *url, i
         snprintf(name, sizeof(name), "worker-%d", worker);
         log_set_proc(name);
         metrics_use_slot(worker);
-        _exit(main_run_node(cfg, url, worker));
+        _exit(main_run_node(cfg, url, worker, fds[worker]));
     }
     if (pid < 0)
         log_error("cannot start a worker", KV_I("worker", worker), KV_S("error", strerror(errno)));
@@ -175,7 +186,7 @@ static void main_signal_workers(const pid_t *pids, int nworkers, int signum)
             kill(pids[i], signum);
 }
 
-static int main_supervise(const struct config *cfg, const struct redis_url *url)
+static int main_supervise(const struct config *cfg, const struct redis_url *url, const int *fds)
 {
     pid_t pids[256];
     int nworkers = cfg->workers, alive = 0, stopping = 0;
@@ -188,7 +199,7 @@ static int main_supervise(const struct config *cfg, const struct redis_url *url)
     sigaction(SIGHUP, &sa, NULL);
     log_set_proc("master");
     for (int i = 0; i < nworkers; i++)
-        if ((pids[i] = main_spawn(cfg, url, i)) > 0)
+        if ((pids[i] = main_spawn(cfg, url, i, fds)) > 0)
             alive++;
     log_info("workers started", KV_I("workers", alive), KV_I("pid", getpid()));
 
@@ -221,7 +232,7 @@ static int main_supervise(const struct config *cfg, const struct redis_url *url)
             log_error("worker died: starting it again", KV_I("worker", i), KV_I("pid", pid),
                       KV_I("status", WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status)));
             sleep(1);
-            if ((pids[i] = main_spawn(cfg, url, i)) > 0)
+            if ((pids[i] = main_spawn(cfg, url, i, fds)) > 0)
                 alive++;
         }
     }
@@ -283,7 +294,24 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return 1;
     }
-    rc = cfg.workers > 1 ? main_supervise(&cfg, &url) : main_run_node(&cfg, &url, 0);
+    /* The listening sockets exist before any worker: a busy port is one
+     * clear error here, and a restarted worker takes over its socket. */
+    int fds[256];
+    for (int i = 0; i < cfg.workers; i++) {
+        if ((fds[i] = listener_open(cfg.listen_host, cfg.listen_port, cfg.workers > 1, err,
+                                    sizeof(err))) < 0) {
+            fprintf(stderr, "alertd: %s\n", err);
+            while (i-- > 0)
+                close(fds[i]);
+            metrics_release();
+            config_free(&cfg);
+            return 1;
+        }
+    }
+    rc = cfg.workers > 1 ? main_supervise(&cfg, &url, fds) : main_run_node(&cfg, &url, 0, fds[0]);
+    if (cfg.workers > 1)
+        for (int i = 0; i < cfg.workers; i++)
+            close(fds[i]);
     metrics_release();
     config_free(&cfg);
     return rc;

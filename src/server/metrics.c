@@ -146,6 +146,8 @@ size_t metrics_render(char *buf, size_t len, const char *node)
                 METRICS_SUM(slow_closes));
     metrics_one(&o, "too_many_connections_total", "counter", "Clients closed with 4029.",
                 METRICS_SUM(too_many));
+    metrics_one(&o, "per_ip_refused_total", "counter",
+                "Connections refused at accept: over --max-per-ip.", METRICS_SUM(per_ip_refused));
     metrics_one(&o, "replays_total", "counter", "Replays after since.", METRICS_SUM(replays));
     metrics_one(&o, "gaps_total", "counter", "since older than the history: gap frames.",
                 METRICS_SUM(gaps));

@@ -5,21 +5,18 @@
 
 #include "conn.h"
 #include "http.h"
+#include "listener.h"
 #include "log.h"
 #include "metrics.h"
 #include "sse.h"
 #include "ws.h"
 
-#include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <stdint.h>
 #include <stdlib.h>
-#include <sys/socket.h>
 #include <string.h>
 
 #define SERVER_DRAIN_TICK_MS 50
-#define SERVER_SNDBUF        (64 * 1024)
 
 /* ------------------------------------------------------------------------
  * TLS
@@ -90,16 +87,6 @@ static int server_upgrade_allowed(struct node *n, struct conn *c, struct lws *ws
     return 0;
 }
 
-/* A bounded kernel send buffer: Linux would otherwise grow it to several
- * MiB for a client that stops reading, hiding megabytes of alerts before
- * the hub's max-queue rule can see the client fall behind. Alerts are
- * small; 64 KiB still holds a burst of a hundred. */
-static void server_tune_socket(int fd)
-{
-    int sndbuf = SERVER_SNDBUF;
-    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-}
-
 static void server_release(struct node *n, struct conn *c)
 {
     hub_detach(&n->hub, &c->hc);
@@ -125,9 +112,6 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
     n = lws_context_user(lws_get_context(wsi));
 
     switch (reason) {
-    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
-        server_tune_socket((int)(intptr_t)in);
-        return 0;
     case LWS_CALLBACK_HTTP:
         return http_request(n, c, wsi, in) ? -1 : 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
@@ -147,6 +131,7 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
         return ws_peer_closed(n, c);
     case LWS_CALLBACK_WSI_DESTROY:
+        listener_release(n, wsi);
         if (c != NULL)
             server_release(n, c);
         return 0;
@@ -224,16 +209,9 @@ int server_start(struct node *n)
                       server_lws_log);
     memset(&info, 0, sizeof(info));
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
-    /* lws 4.1 binds an IPv4 literal on an IPv6 socket as "::" (every
-     * address): an IPv4 address gets an IPv4-only socket. */
-    struct in_addr v4;
-    if (inet_pton(AF_INET, cfg->listen_host, &v4) == 1)
-        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
-    if (cfg->workers > 1) /* workers share the port; a lone one must own it */
-        info.options |= LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE;
     info.foreign_loops = foreign_loops;
-    info.port = cfg->listen_port;
-    info.iface = cfg->listen_host;
+    /* listener.c accepts and hands connections over to this vhost. */
+    info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     info.protocols = server_protocols;
     info.user = n;
     info.vhost_name = "alertd";
@@ -262,10 +240,10 @@ int server_start(struct node *n)
 
     info.pcontext = &n->lws;
     n->lws = lws_create_context(&info);
-    if (n->lws == NULL) {
-        log_error("cannot start the server", KV_S("listen", cfg->listen_host),
-                  KV_I("port", cfg->listen_port), KV_S("tls_cert", cfg->plain ? "" : cfg->tls_cert),
-                  KV_S("hint", "is the port free and the certificate readable?"));
+    if (n->lws == NULL || (n->vhost = lws_get_vhost_by_name(n->lws, "alertd")) == NULL) {
+        log_error("cannot start the server", KV_S("tls_cert", cfg->plain ? "" : cfg->tls_cert),
+                  KV_S("tls_key", cfg->plain ? "" : cfg->tls_key),
+                  KV_S("hint", "are the certificate and key readable PEM files that match?"));
         return -1;
     }
     return 0;
@@ -276,6 +254,7 @@ static void server_drain_cancel(void);
 void server_stop(struct node *n)
 {
     server_drain_cancel();
+    listener_close(n);
     if (n->lws)
         lws_context_destroy(n->lws); /* starts closing its loop handles */
 }
@@ -334,6 +313,7 @@ void server_drain(struct node *n, unsigned window_ms, void (*done)(struct node *
     if (n->draining)
         return;
     n->draining = 1;
+    listener_pause(n); /* new connections go to other nodes meanwhile */
     size_t ticks = window_ms / SERVER_DRAIN_TICK_MS + 1;
     server_drain_batch = (n->hub.nclients + ticks - 1) / ticks;
     if (server_drain_batch == 0)

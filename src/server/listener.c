@@ -1,0 +1,164 @@
+/*
+ * listener — see listener.h.
+ */
+#include "listener.h"
+
+#include "ipcount.h"
+#include "log.h"
+#include "metrics.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define LISTENER_BACKLOG      4096 /* somaxconn on these machines */
+#define LISTENER_ACCEPT_BURST 256  /* accepts per wakeup, so TLS work interleaves */
+#define LISTENER_SNDBUF       (64 * 1024)
+
+struct listener {
+    uv_poll_t poll;
+    int fd;
+    int polling;
+    struct ipcount ips;
+};
+
+static struct listener listener; /* one per worker process */
+
+static int listener_fail(char *err, size_t errlen, const char *what, const char *host, int port)
+{
+    snprintf(err, errlen, "%s %s:%d: %s", what, host, port, strerror(errno));
+    return -1;
+}
+
+int listener_open(const char *host, int port, int reuseport, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int one = 1, fd;
+
+    memset(&ss, 0, sizeof(ss));
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        len = sizeof(*v4);
+    } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        len = sizeof(*v6);
+    } else {
+        snprintf(err, errlen, "--listen: \"%s\" is not an IPv4 or IPv6 address", host);
+        return -1;
+    }
+    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return listener_fail(err, errlen, "cannot make a socket for", host, port);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+        goto fail;
+    if (ss.ss_family == AF_INET6) /* "::" serves IPv4 too */
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &(int){0}, sizeof(int));
+    if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, LISTENER_BACKLOG) < 0)
+        goto fail;
+    return fd;
+fail:
+    listener_fail(err, errlen, "cannot listen on", host, port);
+    close(fd);
+    return -1;
+}
+
+/* Runs on the loop's thread for every connection accepted. */
+static void listener_adopt(struct node *n, int fd, const struct sockaddr *peer)
+{
+    int sndbuf = LISTENER_SNDBUF;
+    long slot = ipcount_acquire(&listener.ips, peer);
+    if (slot < 0) {
+        metrics->per_ip_refused++;
+        close(fd);
+        return;
+    }
+    /* A bounded send buffer: Linux would grow a stalled client's to
+     * several MiB, hiding hundreds of alerts from the max-queue rule. */
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+    struct lws *wsi = lws_adopt_socket_vhost(n->vhost, fd);
+    if (wsi == NULL) { /* lws closed fd */
+        ipcount_release(&listener.ips, slot);
+        return;
+    }
+    lws_set_opaque_user_data(wsi, (void *)(intptr_t)(slot + 1));
+}
+
+static void listener_on_readable(uv_poll_t *h, int status, int events)
+{
+    struct node *n = h->data;
+    (void)events;
+    if (status < 0)
+        return;
+    for (int i = 0; i < LISTENER_ACCEPT_BURST; i++) {
+        struct sockaddr_storage peer;
+        socklen_t plen = sizeof(peer);
+        int fd =
+            accept4(listener.fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            listener_adopt(n, fd, (struct sockaddr *)&peer);
+            continue;
+        }
+        if (errno == EMFILE || errno == ENFILE)
+            log_warn("accept: out of file descriptors", KV_S("error", strerror(errno)));
+        return; /* EAGAIN, or another worker took it, or an error: next time */
+    }
+}
+
+int listener_start(struct node *n, int fd)
+{
+    size_t addresses = (size_t)n->cfg->max_connections + 1024;
+    listener.fd = fd;
+    if (ipcount_init(&listener.ips, addresses, (uint32_t)n->cfg->max_per_ip))
+        return -1;
+    uv_poll_init(n->loop, &listener.poll, fd);
+    listener.poll.data = n;
+    uv_poll_start(&listener.poll, UV_READABLE, listener_on_readable);
+    listener.polling = 1;
+    return 0;
+}
+
+void listener_pause(struct node *n)
+{
+    (void)n;
+    if (listener.polling)
+        uv_poll_stop(&listener.poll);
+}
+
+static void listener_on_closed(uv_handle_t *h)
+{
+    (void)h;
+    close(listener.fd);
+    listener.fd = -1;
+    ipcount_free(&listener.ips);
+}
+
+void listener_close(struct node *n)
+{
+    (void)n;
+    if (!listener.polling)
+        return;
+    listener.polling = 0;
+    uv_close((uv_handle_t *)&listener.poll, listener_on_closed);
+}
+
+void listener_release(struct node *n, struct lws *wsi)
+{
+    intptr_t slot = (intptr_t)lws_get_opaque_user_data(wsi);
+    (void)n;
+    if (slot > 0 && listener.ips.slots) {
+        ipcount_release(&listener.ips, (long)(slot - 1));
+        lws_set_opaque_user_data(wsi, NULL);
+    }
+}

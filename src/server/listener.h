@@ -1,0 +1,34 @@
+/*
+ * listener — alertd's own listening socket and accept loop.
+ *
+ * lws 4.1 (as Debian builds it) never sets SO_REUSEPORT, so workers cannot
+ * share a port through it. Instead the listening sockets are made here and
+ * every accepted connection is handed to lws (lws_adopt_socket_vhost) on a
+ * vhost that does not listen itself. Owning accept() also gives the place
+ * for what must happen before TLS: the per-address limit, the send-buffer
+ * size, and pausing accepts while draining.
+ *
+ * With several workers the supervisor opens one SO_REUSEPORT socket per
+ * worker before forking (so a busy port is reported once, before anything
+ * starts) and the kernel spreads connections over them.
+ */
+#ifndef ALERTD_LISTENER_H
+#define ALERTD_LISTENER_H
+
+#include "node.h"
+
+#include <stddef.h>
+
+/* A bound, listening, non-blocking socket; -1 with err set. */
+int listener_open(const char *host, int port, int reuseport, char *err, size_t errlen);
+
+/* Accepts on fd (owned from now on) into the node's lws vhost. */
+int listener_start(struct node *n, int fd);
+/* Stops accepting: new connections wait in the backlog (drain). */
+void listener_pause(struct node *n);
+void listener_close(struct node *n);
+
+/* The accepted connection `wsi` is gone: releases its per-address count. */
+void listener_release(struct node *n, struct lws *wsi);
+
+#endif

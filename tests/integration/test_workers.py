@@ -1,0 +1,101 @@
+"""alertd with several worker processes sharing the port, the listening
+socket's errors, and the per-address connection limit."""
+import asyncio
+import os
+import signal
+import subprocess
+import time
+
+import websockets
+
+from alertd_fixture import (ALERTD, alertd_factory, apush, https_get, recv_alert_ids,  # noqa: F401
+                            recv_hello, run, tls_cert)
+
+
+def children(pid):
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(x) for x in f.read().split()]
+
+
+def metric(srv, name):
+    _, _, body = https_get(srv.port, "/metrics", srv.ctx)
+    for line in body.decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} not in /metrics")
+
+
+def test_two_workers_share_the_port_and_the_node_counts_as_one(alertd_factory, redis_server):
+    srv = alertd_factory("--workers", "2")
+    assert len(children(srv.proc.pid)) == 2
+    assert metric(srv, "alertd_workers") == 2
+
+    async def main():
+        clients = [await srv.connect() for _ in range(40)]
+        try:
+            for ws in clients:
+                await recv_hello(ws)
+            a = await apush(redis_server, "Both workers")
+            got = await asyncio.gather(*(recv_alert_ids(ws, 1) for ws in clients))
+            assert all(g == [a] for g in got)
+            # Metrics answered by either worker count every client.
+            for _ in range(4):
+                assert metric(srv, "alertd_connections") == 40
+            # The kernel spread the connections over both workers' sockets.
+            out = subprocess.run(["ss", "-tnpH", "state", "established",
+                                  f"( sport = :{srv.port} )"],
+                                 capture_output=True, text=True).stdout
+            per_worker = [out.count(f"pid={pid},") for pid in children(srv.proc.pid)]
+            assert sum(per_worker) >= 40 and min(per_worker) > 0, per_worker
+        finally:
+            await asyncio.gather(*(ws.close() for ws in clients), return_exceptions=True)
+
+    run(main())
+
+
+def test_a_worker_that_dies_is_started_again(alertd_factory, redis_server):
+    srv = alertd_factory("--workers", "2")
+    victim = children(srv.proc.pid)[0]
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        kids = children(srv.proc.pid)
+        if len(kids) == 2 and victim not in kids:
+            break
+        time.sleep(0.1)
+    assert len(children(srv.proc.pid)) == 2 and victim not in children(srv.proc.pid)
+    srv.wait_ready(15)
+
+
+def test_busy_port_is_one_clear_error(alertd_factory):
+    srv = alertd_factory()
+    r = subprocess.run([ALERTD, "--listen", f"127.0.0.1:{srv.port}", "--plain", "--workers", "2"],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{srv.port}" in r.stderr
+    assert "in use" in r.stderr
+
+
+def test_connections_per_address_are_limited(alertd_factory):
+    srv = alertd_factory("--max-per-ip", "3")
+
+    async def main():
+        kept = [await srv.connect() for _ in range(3)]
+        for ws in kept:
+            await recv_hello(ws)
+        try:
+            await srv.connect()
+            refused = False
+        except (OSError, websockets.InvalidHandshake, asyncio.TimeoutError, EOFError):
+            refused = True
+        assert refused, "a fourth connection from one address was accepted"
+        await kept[0].close()
+        await asyncio.sleep(0.3)
+        again = await srv.connect()  # a place is free again
+        await recv_hello(again)
+        await again.close()
+        for ws in kept[1:]:
+            await ws.close()
+
+    run(main())
+    assert metric(srv, "alertd_per_ip_refused_total") >= 1
