@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <stdint.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -147,14 +148,17 @@ out:
  * Supervisor of several workers
  * ---------------------------------------------------------------------- */
 
-static volatile sig_atomic_t main_stop_signal, main_hup_signal;
+#define MAIN_RESTART_DELAY_MS 1000
 
-static void main_note_signal(int signum)
+/* The signals the supervisor handles; blocked in it and taken with
+ * sigtimedwait, so none can slip in between a check and a wait. */
+static void main_supervisor_signals(sigset_t *set)
 {
-    if (signum == SIGHUP)
-        main_hup_signal = 1;
-    else
-        main_stop_signal = signum;
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
+    sigaddset(set, SIGCHLD);
 }
 
 static pid_t main_spawn(const struct config *cfg, const struct redis_url *url, int worker,
@@ -162,13 +166,13 @@ static pid_t main_spawn(const struct config *cfg, const struct redis_url *url, i
 {
     pid_t pid = fork();
     if (pid == 0) {
+        sigset_t set;
+        char name[32];
         for (int i = 0; i < cfg->workers; i++) /* each worker keeps its own */
             if (i != worker)
                 close(fds[i]);
-        char name[32];
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGHUP, SIG_DFL);
+        main_supervisor_signals(&set);
+        sigprocmask(SIG_UNBLOCK, &set, NULL);
         snprintf(name, sizeof(name), "worker-%d", worker);
         log_set_proc(name);
         metrics_use_slot(worker);
@@ -179,61 +183,86 @@ static pid_t main_spawn(const struct config *cfg, const struct redis_url *url, i
     return pid;
 }
 
-static void main_signal_workers(const pid_t *pids, int nworkers, int signum)
+static uint64_t main_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct main_worker {
+    pid_t pid;           /* 0: not running */
+    uint64_t restart_at; /* when to start it again; 0: not due */
+};
+
+/* Reaps exited workers; schedules a restart unless the node is stopping. */
+static int main_reap(struct main_worker *w, int nworkers, int stopping)
+{
+    int status, alive = 0;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (int i = 0; i < nworkers; i++) {
+            if (w[i].pid != pid)
+                continue;
+            w[i].pid = 0;
+            if (!stopping) {
+                log_error(
+                    "worker died: starting it again", KV_I("worker", i), KV_I("pid", pid),
+                    KV_I("status", WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status)));
+                w[i].restart_at = main_now_ms() + MAIN_RESTART_DELAY_MS;
+            }
+        }
+    }
+    for (int i = 0; i < nworkers; i++)
+        alive += w[i].pid > 0 || w[i].restart_at;
+    return alive;
+}
+
+static void main_signal_workers(const struct main_worker *w, int nworkers, int signum)
 {
     for (int i = 0; i < nworkers; i++)
-        if (pids[i] > 0)
-            kill(pids[i], signum);
+        if (w[i].pid > 0)
+            kill(w[i].pid, signum);
 }
 
 static int main_supervise(const struct config *cfg, const struct redis_url *url, const int *fds)
 {
-    pid_t pids[256];
-    int nworkers = cfg->workers, alive = 0, stopping = 0;
-    struct sigaction sa;
+    struct main_worker w[256];
+    int nworkers = cfg->workers, stopping = 0;
+    sigset_t set;
 
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = main_note_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    main_supervisor_signals(&set);
+    sigprocmask(SIG_BLOCK, &set, NULL);
     log_set_proc("master");
+    memset(w, 0, sizeof(w));
     for (int i = 0; i < nworkers; i++)
-        if ((pids[i] = main_spawn(cfg, url, i, fds)) > 0)
-            alive++;
-    log_info("workers started", KV_I("workers", alive), KV_I("pid", getpid()));
+        w[i].pid = main_spawn(cfg, url, i, fds);
+    log_info("workers started", KV_I("workers", nworkers), KV_I("pid", getpid()));
 
-    while (alive > 0) {
-        int status;
-        pid_t pid = waitpid(-1, &status, 0);
-        if (pid < 0 && errno == EINTR) {
-            if (main_hup_signal) {
-                main_hup_signal = 0;
-                main_signal_workers(pids, nworkers, SIGHUP);
-            }
-            if (main_stop_signal) {
-                /* Each worker drains its own clients; a second signal
-                 * passes on too and stops them at once. */
-                main_signal_workers(pids, nworkers, (int)main_stop_signal);
-                main_stop_signal = 0;
-                stopping = 1;
-            }
-            continue;
-        }
-        if (pid < 0)
-            break;
+    while (main_reap(w, nworkers, stopping) > 0) {
+        uint64_t now = main_now_ms(), wait_ms = 60000;
         for (int i = 0; i < nworkers; i++) {
-            if (pids[i] != pid)
+            if (!w[i].restart_at || stopping)
                 continue;
-            pids[i] = 0;
-            alive--;
-            if (stopping)
-                break;
-            log_error("worker died: starting it again", KV_I("worker", i), KV_I("pid", pid),
-                      KV_I("status", WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status)));
-            sleep(1);
-            if ((pids[i] = main_spawn(cfg, url, i, fds)) > 0)
-                alive++;
+            if (w[i].restart_at <= now) {
+                w[i].restart_at = 0;
+                w[i].pid = main_spawn(cfg, url, i, fds);
+            } else if (w[i].restart_at - now < wait_ms) {
+                wait_ms = w[i].restart_at - now;
+            }
+        }
+        struct timespec ts = {(time_t)(wait_ms / 1000), (long)(wait_ms % 1000) * 1000000};
+        int sig = sigtimedwait(&set, NULL, &ts);
+        if (sig == SIGHUP) {
+            main_signal_workers(w, nworkers, SIGHUP);
+        } else if (sig == SIGTERM || sig == SIGINT) {
+            /* Each worker drains its own clients; a second signal passes
+             * on too and stops them at once. */
+            main_signal_workers(w, nworkers, sig);
+            if (!stopping)
+                for (int i = 0; i < nworkers; i++)
+                    w[i].restart_at = 0;
+            stopping = 1;
         }
     }
     log_info("stopped", KV_I("pid", getpid()));

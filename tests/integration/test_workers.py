@@ -99,3 +99,16 @@ def test_connections_per_address_are_limited(alertd_factory):
 
     run(main())
     assert metric(srv, "alertd_per_ip_refused_total") >= 1
+
+
+def test_sigterm_while_a_worker_restarts_stops_everything(alertd_factory):
+    srv = alertd_factory("--workers", "2")
+    kids = children(srv.proc.pid)
+    os.kill(kids[0], signal.SIGKILL)
+    time.sleep(0.2)  # the supervisor has it down for a restart in a second
+    srv.proc.send_signal(signal.SIGTERM)
+    assert srv.proc.wait(timeout=10) == 0
+    srv.exit_checked = True
+    for pid in kids:
+        assert not os.path.exists(f"/proc/{pid}") or \
+            open(f"/proc/{pid}/stat").read().split()[2] == "Z"
