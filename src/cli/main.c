@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "push.h"
 #include "show.h"
+#include "tail.h"
 #include "version.h"
 
 #include <stdio.h>
@@ -24,6 +25,8 @@ static const struct main_command main_commands[] = {
     {"retract", push_cmd_retract, "ID [--reason TEXT]", "withdraw ID"},
     {"list", show_cmd_list, "[--limit N] [--topic T] [--lang L] [--json]", "recent history"},
     {"status", show_cmd_status, "[--json]", "nodes subscribed, stream length, last id"},
+    {"tail", tail_cmd, "[--server URL] [--topic T] [--since ID]",
+     "follow live as a WebSocket client"},
 };
 #define MAIN_NCOMMANDS (sizeof(main_commands) / sizeof(main_commands[0]))
 
@@ -69,7 +72,7 @@ static int main_help_command(int argc, char **argv)
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        return cli_usage(NULL, "missing a command (push, update, retract, list, status)");
+        return cli_usage(NULL, "missing a command (push, update, retract, list, status, tail)");
     const char *name = argv[1];
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
         main_help(stdout);
