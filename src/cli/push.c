@@ -76,12 +76,12 @@ static const char push_help_retract[] =
 struct push_run {
     struct cli_common common;
     struct options_item opts;
-    const char *kind;     /* "alert", "update", "retraction" */
-    const char *help;     /* the subcommand's --help text */
-    const char *ref;      /* ID of update/retract: the original alert's */
+    const char *kind;          /* "alert", "update", "retraction" */
+    const char *help;          /* the subcommand's --help text */
+    const char *ref;           /* ID of update/retract: the original alert's */
     char root[ITEM_ID_STRLEN]; /* ref, when the ID named was an update */
-    const char *key;      /* --key */
-    const char *maxlen_s; /* --maxlen or ALERT_MAXLEN */
+    const char *key;           /* --key */
+    const char *maxlen_s;      /* --maxlen or ALERT_MAXLEN */
     long maxlen;
     char text[ITEM_MAX_BYTES + 1]; /* -f contents */
     long text_len;                 /* -1: no file */
