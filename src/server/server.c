@@ -144,6 +144,26 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
  * Hub callbacks: WebSocket and SSE clients alike
  * ---------------------------------------------------------------------- */
 
+void server_attach(struct node *n, struct conn *c, struct hub_filter *filter,
+                   const struct item_id *since)
+{
+    free(c->filter);
+    c->filter = filter;
+    switch (hub_attach(&n->hub, &c->hc, filter, since)) {
+    case HUB_GAP:
+        c->gap_since = *since;
+        c->owe |= CONN_OWE_GAP;
+        metrics->gaps++;
+        break;
+    case HUB_REPLAY:
+        metrics->replays++;
+        break;
+    case HUB_LIVE:
+        break;
+    }
+    lws_callback_on_writable(c->wsi);
+}
+
 void server_wake(struct hub *hub, struct hub_client *hc)
 {
     struct conn *c = (struct conn *)hc;

@@ -6,6 +6,7 @@
 #ifndef ALERTD_SERVER_H
 #define ALERTD_SERVER_H
 
+#include "conn.h"
 #include "node.h"
 
 /* Creates the context and starts listening; returns 0 or -1 (logged). */
@@ -18,6 +19,12 @@ int server_reload_tls(struct node *n);
 /* Closes WebSocket clients with 1001, spread over `window_ms`, then calls
  * done(n). Clients reconnect elsewhere (or here, after a restart). */
 void server_drain(struct node *n, unsigned window_ms, void (*done)(struct node *n));
+
+/* Puts a client (WebSocket or SSE) on the hub with `filter` (now owned by
+ * the connection; the previous one is freed) from `since` if given, owes it
+ * a gap frame if since is too old, and asks for a write. */
+void server_attach(struct node *n, struct conn *c, struct hub_filter *filter,
+                   const struct item_id *since);
 
 /* The hub's callbacks for every kind of client (WebSocket, SSE). */
 void server_wake(struct hub *hub, struct hub_client *hc);

@@ -6,6 +6,7 @@
 #include "http.h"
 #include "metrics.h"
 #include "query.h"
+#include "server.h"
 #include "ws.h"
 
 #include <errno.h>
@@ -106,22 +107,9 @@ int sse_start(struct node *n, struct conn *c, struct lws *wsi)
     n->connections++;
     metrics->connections++;
     metrics->connections_total++;
-    c->filter = filter;
     c->owe |= CONN_OWE_HELLO;
-    switch (hub_attach(&n->hub, &c->hc, filter, has_since ? &since : NULL)) {
-    case HUB_GAP:
-        c->gap_since = since;
-        c->owe |= CONN_OWE_GAP;
-        metrics->gaps++;
-        break;
-    case HUB_REPLAY:
-        metrics->replays++;
-        break;
-    case HUB_LIVE:
-        break;
-    }
+    server_attach(n, c, filter, has_since ? &since : NULL);
     lws_set_timer_usecs(wsi, LWS_USEC_PER_SEC);
-    lws_callback_on_writable(wsi);
     return 0;
 }
 

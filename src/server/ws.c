@@ -7,6 +7,7 @@
 #include "metrics.h"
 #include "http.h"
 #include "query.h"
+#include "server.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -229,26 +230,6 @@ int ws_writeable(struct node *n, struct conn *c)
  * Subscriptions
  * ---------------------------------------------------------------------- */
 
-static void ws_attach(struct node *n, struct conn *c, struct hub_filter *filter,
-                      const struct item_id *since)
-{
-    free(c->filter);
-    c->filter = filter;
-    switch (hub_attach(&n->hub, &c->hc, filter, since)) {
-    case HUB_GAP:
-        c->gap_since = *since;
-        c->owe |= CONN_OWE_GAP;
-        metrics->gaps++;
-        break;
-    case HUB_REPLAY:
-        metrics->replays++;
-        break;
-    case HUB_LIVE:
-        break;
-    }
-    lws_callback_on_writable(c->wsi);
-}
-
 static int ws_json_list(json_t *v, struct hub_filter *f,
                         int (*add)(struct hub_filter *, const char *, size_t, char *, size_t),
                         const char *what, char *err, size_t errlen)
@@ -289,7 +270,7 @@ static int ws_subscribe(struct node *n, struct conn *c, json_t *msg, char *err, 
         snprintf(err, errlen, "since must be an alert id like 1700000000000-0");
         goto fail;
     }
-    ws_attach(n, c, query_filter_or_null(f), s && json_is_string(s) ? &since : NULL);
+    server_attach(n, c, query_filter_or_null(f), s && json_is_string(s) ? &since : NULL);
     return 0;
 fail:
     free(f);
@@ -344,7 +325,7 @@ int ws_established(struct node *n, struct conn *c, struct lws *wsi)
         return ws_refuse_query(c, "since must be an alert id like 1700000000000-0");
     }
     c->owe |= CONN_OWE_HELLO;
-    ws_attach(n, c, filter, has_since ? &since : NULL);
+    server_attach(n, c, filter, has_since ? &since : NULL);
     return 0;
 }
 
