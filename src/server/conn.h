@@ -38,7 +38,8 @@ struct conn {
     uint8_t abuse;      /* bad frames received so far */
     uint8_t counted;    /* included in node->connections */
     uint8_t close_sent; /* our close frame is out: awaiting the client's */
-    uint16_t ticks;     /* SSE: seconds since the last heartbeat */
+    uint32_t last_rx;   /* loop second the client last sent anything (WebSocket) */
+    uint32_t last_ping; /* loop second of our last ping or heartbeat comment */
 };
 
 #endif

@@ -26,6 +26,13 @@ void server_drain(struct node *n, unsigned window_ms, void (*done)(struct node *
 void server_attach(struct node *n, struct conn *c, struct hub_filter *filter,
                    const struct item_id *since);
 
+/* Closes a connection after `secs` (0: at once, without a close frame);
+ * safe outside lws callbacks. */
+void server_close_in(struct lws *wsi, int secs);
+
+/* Seconds of the node's loop clock (heartbeat bookkeeping). */
+uint32_t server_now_s(const struct node *n);
+
 /* The hub's callbacks for every kind of client (WebSocket, SSE). */
 void server_wake(struct hub *hub, struct hub_client *hc);
 void server_lagging(struct hub *hub, struct hub_client *hc);

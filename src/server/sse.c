@@ -108,8 +108,8 @@ int sse_start(struct node *n, struct conn *c, struct lws *wsi)
     metrics->connections++;
     metrics->connections_total++;
     c->owe |= CONN_OWE_HELLO;
+    c->last_ping = server_now_s(n);
     server_attach(n, c, filter, has_since ? &since : NULL);
-    lws_set_timer_usecs(wsi, LWS_USEC_PER_SEC);
     return 0;
 }
 
@@ -176,23 +176,20 @@ static int sse_client_gone(struct lws *wsi)
     return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
-/* Every second: is the client still there; every --heartbeat seconds: a
- * heartbeat comment, which also keeps proxies from timing the stream out. */
-void sse_timer(struct node *n, struct conn *c)
+void sse_heartbeat(struct node *n, struct conn *c, uint32_t now)
 {
     if (sse_client_gone(c->wsi)) {
         sse_close(c);
         return;
     }
-    if (++c->ticks >= n->cfg->heartbeat) {
-        c->ticks = 0;
+    if (now - c->last_ping >= (uint32_t)n->cfg->heartbeat) {
+        c->last_ping = now;
         c->owe |= CONN_OWE_PING;
         lws_callback_on_writable(c->wsi);
     }
-    lws_set_timer_usecs(c->wsi, LWS_USEC_PER_SEC);
 }
 
 void sse_close(struct conn *c)
 {
-    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    server_close_in(c->wsi, 0);
 }

@@ -14,8 +14,9 @@
 /* Starts the stream (headers, hello, attach); 0, or -1 to drop. */
 int sse_start(struct node *n, struct conn *c, struct lws *wsi);
 int sse_writeable(struct node *n, struct conn *c);
-/* The once-a-second timer fired: checks the client, sends heartbeats. */
-void sse_timer(struct node *n, struct conn *c);
+/* Once a second: ends the stream of a client that hung up, and sends a
+ * heartbeat comment every --heartbeat seconds. */
+void sse_heartbeat(struct node *n, struct conn *c, uint32_t now);
 /* Ends the stream now (drain, slow consumer). */
 void sse_close(struct conn *c);
 

@@ -197,7 +197,7 @@ static int ws_write_next(struct node *n, struct conn *c)
         memcpy(f + 4, why, wlen);
         c->close_sent = 1;
         hub_detach(&n->hub, &c->hc);
-        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, WS_CLOSE_WAIT_SECS);
+        server_close_in(wsi, WS_CLOSE_WAIT_SECS);
         return lws_write(wsi, f, wlen + 4, LWS_WRITE_RAW) < (int)wlen + 4 ? -1 : 0;
     }
     if (c->pongs) {
@@ -300,6 +300,7 @@ int ws_established(struct node *n, struct conn *c, struct lws *wsi)
     c->kind = CONN_WS;
     c->wsi = wsi;
     c->counted = 1;
+    c->last_rx = server_now_s(n);
     n->connections++;
     metrics->connections++;
     metrics->connections_total++;
@@ -368,6 +369,7 @@ int ws_receive(struct node *n, struct conn *c, const void *in, size_t len)
     struct lws *wsi = c->wsi;
     int final = lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0;
 
+    c->last_rx = server_now_s(n);
     if (c->close_code)
         return 0; /* closing: ignore what else arrives */
     if (lws_frame_is_binary(wsi)) {
@@ -419,11 +421,30 @@ void ws_wake(struct node *n, struct conn *c)
         return;
     }
     if (ws_write_alerts(n, c) < 0) {
-        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        server_close_in(c->wsi, 0);
         return;
     }
     if (hub_pending(&n->hub, &c->hc))
         lws_callback_on_writable(c->wsi);
+}
+
+void ws_heartbeat(struct node *n, struct conn *c, uint32_t now)
+{
+    uint32_t hb = (uint32_t)n->cfg->heartbeat;
+    if (c->close_code || c->close_sent)
+        return;
+    if (now - c->last_rx >= 2 * hb) {
+        /* Silent for two heartbeats: gone, or stuck behind a dead link. */
+        server_close_in(c->wsi, 0);
+        return;
+    }
+    if (now - c->last_rx >= hb && now - c->last_ping >= hb && !lws_partial_buffered(c->wsi)) {
+        /* FIN, ping, 2-byte payload: lws 4.1 reports no empty pong */
+        static unsigned char ping[4] = {0x89, 0x02, 'h', 'b'};
+        c->last_ping = now;
+        if (lws_write(c->wsi, ping, sizeof(ping), LWS_WRITE_RAW) < (int)sizeof(ping))
+            server_close_in(c->wsi, 0);
+    }
 }
 
 void ws_lagging(struct conn *c)
@@ -431,5 +452,5 @@ void ws_lagging(struct conn *c)
     metrics->slow_closes++;
     ws_close_with(c, 4001);
     /* A stalled socket may never become writable to carry the close. */
-    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, WS_CLOSE_WAIT_SECS);
+    server_close_in(c->wsi, WS_CLOSE_WAIT_SECS);
 }

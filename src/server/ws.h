@@ -34,6 +34,9 @@ int ws_format_hello(const struct node *n, char *out, size_t len);
 /* Asks for the connection to close with `code` at its next write. */
 void ws_close_with(struct conn *c, uint16_t code);
 
+/* Once a second: a ping to a client quiet for --heartbeat seconds, and a
+ * close for one silent for two. */
+void ws_heartbeat(struct node *n, struct conn *c, uint32_t now);
 /* The hub has a new alert for the client. */
 void ws_wake(struct node *n, struct conn *c);
 /* The hub found the client max_queue alerts behind: close with 4001. */
