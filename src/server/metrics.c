@@ -142,6 +142,9 @@ size_t metrics_render(char *buf, size_t len, const char *node)
                 METRICS_SUM(fields_dropped));
     metrics_one(&o, "deliveries_total", "counter", "Alert frames written to clients.",
                 METRICS_SUM(deliveries));
+    metrics_one(&o, "alert_writes_total", "counter",
+                "WebSocket writes carrying alerts: fewer than deliveries when batched.",
+                METRICS_SUM(alert_writes));
     metrics_one(&o, "slow_consumer_closes_total", "counter", "Clients closed with 4001.",
                 METRICS_SUM(slow_closes));
     metrics_one(&o, "too_many_connections_total", "counter", "Clients closed with 4029.",

@@ -25,7 +25,8 @@ struct metrics_slot {
     uint64_t alerts_invalid; /* relayed items that failed validation */
     uint64_t fields_dropped; /* unknown top-level fields removed */
     uint64_t deliveries;
-    uint64_t slow_closes; /* 4001 */
+    uint64_t alert_writes; /* TLS writes carrying alerts (one may carry several) */
+    uint64_t slow_closes;  /* 4001 */
     uint64_t replays;
     uint64_t gaps;
     uint64_t bad_requests;

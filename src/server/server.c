@@ -317,6 +317,7 @@ void server_stop(struct node *n)
     listener_close(n);
     if (!uv_is_closing((uv_handle_t *)&server_sweep_timer))
         uv_close((uv_handle_t *)&server_sweep_timer, NULL);
+    ws_stop();
     if (n->lws)
         lws_context_destroy(n->lws); /* starts closing its loop handles */
 }

@@ -19,8 +19,29 @@ static unsigned char ws_scratch[LWS_PRE + 1024];
 static unsigned char ws_batch[WS_BATCH_BYTES];
 static char *ws_hello_prefix; /* {"type":"hello","v":1,"node":...,"heartbeat":N,"last_id":" */
 
+/* Clients woken by new alerts are written once the loop has handled every
+ * message Redis delivered in the same read: when alerts come faster than
+ * they fan out (a backlog), each client gets all of them in one TLS write
+ * instead of one write each. An idle handle runs before the loop next
+ * waits, so an alert is not held up. */
+static uv_idle_t ws_flush_idle;
+static struct conn *ws_flush_list;
+
+static void ws_flush_unlink(struct conn *c)
+{
+    if (c->flush_prev)
+        c->flush_prev->flush_next = c->flush_next;
+    else
+        ws_flush_list = c->flush_next;
+    if (c->flush_next)
+        c->flush_next->flush_prev = c->flush_prev;
+    c->flush_prev = c->flush_next = NULL;
+    c->flush_queued = 0;
+}
+
 int ws_init(struct node *n)
 {
+    uv_idle_init(n->loop, &ws_flush_idle);
     json_t *name = json_string(n->cfg->node);
     char *quoted = name ? json_dumps(name, JSON_ENCODE_ANY) : NULL;
     size_t len = quoted ? strlen(quoted) + 96 : 0;
@@ -145,6 +166,7 @@ static int ws_write_alerts(struct node *n, struct conn *c)
     if (lws_write(c->wsi, (unsigned char *)out, bytes, LWS_WRITE_RAW) < (int)bytes)
         return -1;
     metrics->deliveries += nmsgs;
+    metrics->alert_writes++;
     int64_t now_ms = item_time_now_ms();
     for (size_t i = 0; i < nmsgs; i++)
         if (batch[i]->published_ms > 0 && now_ms >= batch[i]->published_ms)
@@ -405,16 +427,18 @@ int ws_peer_closed(struct node *n, struct conn *c)
 
 void ws_release(struct conn *c)
 {
+    if (c->flush_queued)
+        ws_flush_unlink(c);
     free(c->rx);
     free(c->error);
     c->rx = c->error = NULL;
 }
 
-/* A new alert for this client. When nothing else is queued on the
- * connection it is written at once, from here: no event-loop round trip
- * (epoll_ctl, wakeup, callback) per delivery. Otherwise the writeable
- * callback sends it in order after what is queued. */
-void ws_wake(struct node *n, struct conn *c)
+/* Writes what waits for a client whose connection has nothing else queued,
+ * from here: no event-loop round trip (epoll_ctl, wakeup, callback) per
+ * delivery. Otherwise the writeable callback sends it in order after what
+ * is queued. */
+static void ws_write_now(struct node *n, struct conn *c)
 {
     if (c->owe || c->pongs || c->close_code || lws_partial_buffered(c->wsi)) {
         lws_callback_on_writable(c->wsi);
@@ -426,6 +450,40 @@ void ws_wake(struct node *n, struct conn *c)
     }
     if (hub_pending(&n->hub, &c->hc))
         lws_callback_on_writable(c->wsi);
+}
+
+static void ws_flush(uv_idle_t *h)
+{
+    struct node *n = h->data;
+    uv_idle_stop(h);
+    while (ws_flush_list) {
+        struct conn *c = ws_flush_list;
+        ws_flush_unlink(c);
+        ws_write_now(n, c);
+    }
+}
+
+void ws_wake(struct node *n, struct conn *c)
+{
+    if (c->flush_queued)
+        return;
+    c->flush_queued = 1;
+    c->flush_prev = NULL;
+    c->flush_next = ws_flush_list;
+    if (ws_flush_list)
+        ws_flush_list->flush_prev = c;
+    ws_flush_list = c;
+    if (!uv_is_active((uv_handle_t *)&ws_flush_idle)) {
+        ws_flush_idle.data = n;
+        uv_idle_start(&ws_flush_idle, ws_flush);
+    }
+}
+
+void ws_stop(void)
+{
+    while (ws_flush_list)
+        ws_flush_unlink(ws_flush_list);
+    uv_close((uv_handle_t *)&ws_flush_idle, NULL);
 }
 
 void ws_heartbeat(struct node *n, struct conn *c, uint32_t now)

@@ -17,8 +17,10 @@
 #define WS_BATCH_BYTES      65536 /* alerts gathered into one write, at most */
 #define WS_BATCH_FRAMES     64
 
-/* Prepares what every connection shares (the hello prefix). */
+/* Prepares what every connection shares (the hello prefix, the flush
+ * handle); ws_stop closes the handle before the loop ends. */
 int ws_init(struct node *n);
+void ws_stop(void);
 void ws_cleanup(void);
 
 int ws_established(struct node *n, struct conn *c, struct lws *wsi);
@@ -37,7 +39,8 @@ void ws_close_with(struct conn *c, uint16_t code);
 /* Once a second: a ping to a client quiet for --heartbeat seconds, and a
  * close for one silent for two. */
 void ws_heartbeat(struct node *n, struct conn *c, uint32_t now);
-/* The hub has a new alert for the client. */
+/* The hub has a new alert for the client: written before the loop next
+ * waits, together with any other alert that came meanwhile. */
 void ws_wake(struct node *n, struct conn *c);
 /* The hub found the client max_queue alerts behind: close with 4001. */
 void ws_lagging(struct conn *c);

@@ -283,3 +283,40 @@ def test_ws_subscribe_with_since_replays_with_the_new_filter(alertd, redis_serve
             assert await recv_alert_ids(ws, 1) == [s2]
 
     run(main())
+
+
+# ---------------------------------------------------------------------------
+# batching: alerts that arrive together go out in one write per client
+# ---------------------------------------------------------------------------
+def test_ws_alerts_arriving_together_share_one_write(alertd, redis_server):
+    import re
+
+    def counters():
+        from alertd_fixture import https_get
+        _, _, body = https_get(alertd.port, "/metrics", alertd.ctx)
+        text = body.decode()
+        return (int(float(re.search(r"^alertd_deliveries_total (\S+)", text, re.M).group(1))),
+                int(float(re.search(r"^alertd_alert_writes_total (\S+)", text, re.M).group(1))))
+
+    async def main():
+        async with alertd.connect() as ws:
+            await recv_hello(ws)
+            d0, w0 = counters()
+            # Five alerts in one transaction: Redis hands them to the node in
+            # one read, as it would a burst while the node was busy.
+            r = redis_server.client()
+            pipe = r.pipeline(transaction=True)
+            ids = [f"{9000000000000 + i}-0" for i in range(5)]
+            for i, alert_id in enumerate(ids):
+                item = {"kind": "alert", "version": 1, "urgency": "bulletin",
+                        "headline": f"Burst {i}", "lang": "en",
+                        "published_at": "2026-01-01T00:00:00.000Z"}
+                pipe.xadd("alert:stream", {"item": json.dumps(item)}, id=alert_id)
+                pipe.publish("alert:live", json.dumps({"id": alert_id, **item}))
+            pipe.execute()
+            assert await recv_alert_ids(ws, 5) == ids
+            d1, w1 = counters()
+            assert d1 - d0 == 5
+            assert w1 - w0 == 1, f"{w1 - w0} writes for 5 alerts"
+
+    run(main())
