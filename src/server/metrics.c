@@ -87,6 +87,39 @@ static uint64_t metrics_sum_at(size_t offset)
 }
 #define METRICS_SUM(field) metrics_sum_at(offsetof(struct metrics_slot, field))
 
+/* The metrics that are one field summed over the workers' slots. */
+struct metrics_sum {
+    const char *name;
+    int counter; /* else a gauge */
+    size_t offset;
+    const char *help;
+};
+
+#define METRICS_FIELD(f) offsetof(struct metrics_slot, f)
+static const struct metrics_sum metrics_sums[] = {
+    {"redis_connected", 0, METRICS_FIELD(redis_connected), "Workers connected to Redis."},
+    {"redis_reconnects_total", 1, METRICS_FIELD(redis_reconnects),
+     "Redis connections re-established."},
+    {"connections", 0, METRICS_FIELD(connections), "Open WebSocket and SSE clients."},
+    {"connections_total", 1, METRICS_FIELD(connections_total),
+     "WebSocket and SSE clients accepted."},
+    {"history_alerts", 0, METRICS_FIELD(history), "Alerts held in memory (summed over workers)."},
+    {"alerts_in_total", 1, METRICS_FIELD(alerts_in), "Alerts received from Redis."},
+    {"alerts_invalid_total", 1, METRICS_FIELD(alerts_invalid), "Relayed items dropped as invalid."},
+    {"fields_dropped_total", 1, METRICS_FIELD(fields_dropped), "Unknown item fields removed."},
+    {"deliveries_total", 1, METRICS_FIELD(deliveries), "Alert frames written to clients."},
+    {"alert_writes_total", 1, METRICS_FIELD(alert_writes),
+     "WebSocket writes carrying alerts: fewer than deliveries when batched."},
+    {"slow_consumer_closes_total", 1, METRICS_FIELD(slow_closes), "Clients closed with 4001."},
+    {"too_many_connections_total", 1, METRICS_FIELD(too_many), "Clients closed with 4029."},
+    {"per_ip_refused_total", 1, METRICS_FIELD(per_ip_refused),
+     "Connections refused at accept: over --max-per-ip."},
+    {"replays_total", 1, METRICS_FIELD(replays), "Replays after since."},
+    {"gaps_total", 1, METRICS_FIELD(gaps), "since older than the history: gap frames."},
+    {"bad_requests_total", 1, METRICS_FIELD(bad_requests), "Client frames answered bad_request."},
+    {"tls_handshake_failures_total", 1, METRICS_FIELD(tls_failures), "TLS handshakes that failed."},
+};
+
 struct metrics_out {
     char *buf;
     size_t len, used;
@@ -124,40 +157,11 @@ size_t metrics_render(char *buf, size_t len, const char *node)
     metrics_one(&o, "workers", "gauge", "Worker processes serving.", workers);
     metrics_one(&o, "ready", "gauge", "1 when every worker is subscribed and caught up.",
                 (uint64_t)metrics_all_ready());
-    metrics_one(&o, "redis_connected", "gauge", "Workers connected to Redis.",
-                METRICS_SUM(redis_connected));
-    metrics_one(&o, "redis_reconnects_total", "counter", "Redis connections re-established.",
-                METRICS_SUM(redis_reconnects));
-    metrics_one(&o, "connections", "gauge", "Open WebSocket and SSE clients.",
-                METRICS_SUM(connections));
-    metrics_one(&o, "connections_total", "counter", "WebSocket and SSE clients accepted.",
-                METRICS_SUM(connections_total));
-    metrics_one(&o, "history_alerts", "gauge", "Alerts held in memory (summed over workers).",
-                METRICS_SUM(history));
-    metrics_one(&o, "alerts_in_total", "counter", "Alerts received from Redis.",
-                METRICS_SUM(alerts_in));
-    metrics_one(&o, "alerts_invalid_total", "counter", "Relayed items dropped as invalid.",
-                METRICS_SUM(alerts_invalid));
-    metrics_one(&o, "fields_dropped_total", "counter", "Unknown item fields removed.",
-                METRICS_SUM(fields_dropped));
-    metrics_one(&o, "deliveries_total", "counter", "Alert frames written to clients.",
-                METRICS_SUM(deliveries));
-    metrics_one(&o, "alert_writes_total", "counter",
-                "WebSocket writes carrying alerts: fewer than deliveries when batched.",
-                METRICS_SUM(alert_writes));
-    metrics_one(&o, "slow_consumer_closes_total", "counter", "Clients closed with 4001.",
-                METRICS_SUM(slow_closes));
-    metrics_one(&o, "too_many_connections_total", "counter", "Clients closed with 4029.",
-                METRICS_SUM(too_many));
-    metrics_one(&o, "per_ip_refused_total", "counter",
-                "Connections refused at accept: over --max-per-ip.", METRICS_SUM(per_ip_refused));
-    metrics_one(&o, "replays_total", "counter", "Replays after since.", METRICS_SUM(replays));
-    metrics_one(&o, "gaps_total", "counter", "since older than the history: gap frames.",
-                METRICS_SUM(gaps));
-    metrics_one(&o, "bad_requests_total", "counter", "Client frames answered bad_request.",
-                METRICS_SUM(bad_requests));
-    metrics_one(&o, "tls_handshake_failures_total", "counter", "TLS handshakes that failed.",
-                METRICS_SUM(tls_failures));
+    for (size_t i = 0; i < sizeof(metrics_sums) / sizeof(metrics_sums[0]); i++) {
+        const struct metrics_sum *m = &metrics_sums[i];
+        metrics_one(&o, m->name, m->counter ? "counter" : "gauge", m->help,
+                    metrics_sum_at(m->offset));
+    }
 
     metrics_printf(&o, "# HELP alertd_delivery_latency_seconds Publish to write latency.\n"
                        "# TYPE alertd_delivery_latency_seconds histogram\n");
