@@ -31,6 +31,7 @@ import urllib.request
 import pytest
 import websockets
 
+from alertd_fixture import tls_cert  # noqa: F401
 from conftest import ROOT, free_port, wait_for_port
 
 PEERS = os.path.join(ROOT, "bench", "peers")
@@ -61,18 +62,10 @@ def bench_deps():
                         f"scripts/bench-deps.sh exited {r.returncode}: {r.stderr[-2000:]}")
 
 
-@pytest.fixture(scope="module")
-def cert(tmp_path_factory):
-    d = tmp_path_factory.mktemp("peer-tls")
-    crt, key = str(d / "cert.pem"), str(d / "key.pem")
-    r = subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-         "-nodes", "-days", "2", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-         "-keyout", key, "-out", crt],
-        capture_output=True, text=True, timeout=30)
-    assert r.returncode == 0, r.stderr
-    return crt, key
+@pytest.fixture
+def cert(tls_cert):
+    """The peers use the same self-signed certificate as alertd's tests."""
+    return tls_cert.cert, tls_cert.key
 
 
 class Peer:
