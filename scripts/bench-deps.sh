@@ -4,17 +4,14 @@
 # absent, and the Node peer's pinned npm modules (npm ci). Installs only what
 # is missing: quiet and quick when everything is already there.
 set -euo pipefail
+scripts=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(nginx libnginx-mod-nchan gnuplot-nox util-linux)
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
 
-missing=()
-for p in "${packages[@]}"; do
-    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-    [ "$status" = "install ok installed" ] || missing+=("$p")
-done
+mapfile -t missing < <("$scripts/apt-missing.sh" "${packages[@]}")
 if [ ${#missing[@]} -gt 0 ]; then
     echo "bench-deps: installing ${missing[*]}" >&2
     sudo=

@@ -4,6 +4,7 @@
 # Redis and the Python tests; Debian's Chromium and playwright-core (npm) for
 # the browser tests of the widget.
 set -euo pipefail
+scripts=$(cd "$(dirname "$0")" && pwd)
 cd "$(dirname "$0")/.."
 
 packages=(
@@ -18,11 +19,7 @@ packages=(
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 
-missing=()
-for p in "${packages[@]}"; do
-    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-    [ "$status" = "install ok installed" ] || missing+=("$p")
-done
+mapfile -t missing < <("$scripts/apt-missing.sh" "${packages[@]}")
 if [ ${#missing[@]} -gt 0 ]; then
     echo "deps: installing ${missing[*]}" >&2
     sudo=
