@@ -295,6 +295,11 @@ const struct hub_msg *hub_newest(const struct hub *hub)
     return hub->count ? hub_at(hub, hub->head - 1) : NULL;
 }
 
+const struct hub_msg *hub_nth_newest(const struct hub *hub, size_t k)
+{
+    return k < hub->count ? hub_at(hub, hub->head - 1 - k) : NULL;
+}
+
 const struct hub_msg *hub_oldest(const struct hub *hub)
 {
     return hub->count ? hub_at(hub, hub_oldest_seq(hub)) : NULL;
@@ -395,7 +400,6 @@ static uint64_t hub_seq_after(const struct hub *hub, struct item_id since)
 enum hub_attach_result hub_attach(struct hub *hub, struct hub_client *c,
                                   const struct hub_filter *filter, const struct item_id *since)
 {
-    enum hub_attach_result r = HUB_LIVE;
     if (!c->attached) {
         c->prev = NULL;
         c->next = hub->clients;
@@ -419,8 +423,7 @@ enum hub_attach_result hub_attach(struct hub *hub, struct hub_client *c,
     if (oldest)
         c->cursor = hub_seq_after(hub, *since);
     c->replay_end = hub->head;
-    r = HUB_REPLAY;
-    return r;
+    return HUB_REPLAY;
 }
 
 enum hub_next_kind hub_next(struct hub *hub, struct hub_client *c, const struct hub_msg **msg)

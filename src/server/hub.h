@@ -97,6 +97,8 @@ void hub_set_truncated(struct hub *hub);
 
 const struct hub_msg *hub_newest(const struct hub *hub);
 const struct hub_msg *hub_oldest(const struct hub *hub);
+/* The k-th newest alert held (0: the newest), NULL past the oldest. */
+const struct hub_msg *hub_nth_newest(const struct hub *hub, size_t k);
 
 /* Attaches a client (or re-positions an attached one, e.g. after a new
  * subscribe). Without `since` the client follows live alerts only. With

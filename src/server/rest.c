@@ -48,8 +48,8 @@ static void rest_collect(const struct hub *hub, const struct hub_filter *f,
                          const struct item_id *since, long limit, struct rest_buf *b)
 {
     long found = 0;
-    for (uint64_t seq = hub->head; seq > hub->head - hub->count && found < limit; seq--) {
-        const struct hub_msg *m = &hub->ring[(seq - 1) % hub->capacity];
+    const struct hub_msg *m;
+    for (size_t k = 0; found < limit && (m = hub_nth_newest(hub, k)) != NULL; k++) {
         if (since && item_id_cmp(m->id, *since) <= 0)
             break;
         if (!hub_filter_match(f, m))

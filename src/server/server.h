@@ -16,8 +16,9 @@ int server_start(struct node *n);
  * a file that does not load is refused and the old certificate stays. */
 int server_reload_tls(struct node *n);
 
-/* Closes WebSocket clients with 1001, spread over `window_ms`, then calls
- * done(n). Clients reconnect elsewhere (or here, after a restart). */
+/* Stops accepting, closes WebSocket clients with 1001 and ends SSE
+ * streams, spread over `window_ms`, then calls done(n). Clients reconnect
+ * elsewhere (or here, after a restart). */
 void server_drain(struct node *n, unsigned window_ms, void (*done)(struct node *n));
 
 /* Puts a client (WebSocket or SSE) on the hub with `filter` (now owned by
