@@ -19,22 +19,27 @@ static unsigned char ws_scratch[LWS_PRE + 1024];
 static unsigned char ws_batch[WS_BATCH_BYTES];
 static char *ws_hello_prefix; /* {"type":"hello","v":1,"node":...,"heartbeat":N,"last_id":" */
 
-/* Clients woken by new alerts are written once the loop has handled every
- * message Redis delivered in the same read: when alerts come faster than
- * they fan out (a backlog), each client gets all of them in one TLS write
- * instead of one write each. An idle handle runs before the loop next
- * waits, so an alert is not held up. */
+/* Clients woken by new alerts wait in a first-in, first-out list and are
+ * written from an idle handle, WS_FLUSH_SLICE at a time; the loop polls
+ * between slices. So a fan-out to many clients is a round robin: an alert
+ * that arrives meanwhile is read at once, a client still waiting gets it in
+ * the same TLS write as the one before (a backlog costs less per alert, not
+ * more), and a client already written goes to the back of the line. No
+ * client waits longer than one pass over the list, and connections,
+ * pings and Redis are served during a long fan-out. */
 static uv_idle_t ws_flush_idle;
-static struct conn *ws_flush_list;
+static struct conn *ws_flush_head, *ws_flush_tail;
 
 static void ws_flush_unlink(struct conn *c)
 {
     if (c->flush_prev)
         c->flush_prev->flush_next = c->flush_next;
     else
-        ws_flush_list = c->flush_next;
+        ws_flush_head = c->flush_next;
     if (c->flush_next)
         c->flush_next->flush_prev = c->flush_prev;
+    else
+        ws_flush_tail = c->flush_prev;
     c->flush_prev = c->flush_next = NULL;
     c->flush_queued = 0;
 }
@@ -455,12 +460,13 @@ static void ws_write_now(struct node *n, struct conn *c)
 static void ws_flush(uv_idle_t *h)
 {
     struct node *n = h->data;
-    uv_idle_stop(h);
-    while (ws_flush_list) {
-        struct conn *c = ws_flush_list;
+    for (unsigned i = 0; i < WS_FLUSH_SLICE && ws_flush_head; i++) {
+        struct conn *c = ws_flush_head;
         ws_flush_unlink(c);
         ws_write_now(n, c);
     }
+    if (ws_flush_head == NULL)
+        uv_idle_stop(h);
 }
 
 void ws_wake(struct node *n, struct conn *c)
@@ -468,11 +474,13 @@ void ws_wake(struct node *n, struct conn *c)
     if (c->flush_queued)
         return;
     c->flush_queued = 1;
-    c->flush_prev = NULL;
-    c->flush_next = ws_flush_list;
-    if (ws_flush_list)
-        ws_flush_list->flush_prev = c;
-    ws_flush_list = c;
+    c->flush_next = NULL;
+    c->flush_prev = ws_flush_tail;
+    if (ws_flush_tail)
+        ws_flush_tail->flush_next = c;
+    else
+        ws_flush_head = c;
+    ws_flush_tail = c;
     if (!uv_is_active((uv_handle_t *)&ws_flush_idle)) {
         ws_flush_idle.data = n;
         uv_idle_start(&ws_flush_idle, ws_flush);
@@ -481,8 +489,8 @@ void ws_wake(struct node *n, struct conn *c)
 
 void ws_stop(void)
 {
-    while (ws_flush_list)
-        ws_flush_unlink(ws_flush_list);
+    while (ws_flush_head)
+        ws_flush_unlink(ws_flush_head);
     uv_close((uv_handle_t *)&ws_flush_idle, NULL);
 }
 

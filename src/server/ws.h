@@ -16,6 +16,7 @@
 #define WS_CLOSE_WAIT_SECS  3     /* after our close frame, wait this long for the client's */
 #define WS_BATCH_BYTES      65536 /* alerts gathered into one write, at most */
 #define WS_BATCH_FRAMES     64
+#define WS_FLUSH_SLICE      256 /* clients written per loop iteration */
 
 /* Prepares what every connection shares (the hello prefix, the flush
  * handle); ws_stop closes the handle before the loop ends. */

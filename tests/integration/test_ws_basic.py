@@ -320,3 +320,59 @@ def test_ws_alerts_arriving_together_share_one_write(alertd, redis_server):
             assert w1 - w0 == 1, f"{w1 - w0} writes for 5 alerts"
 
     run(main())
+
+
+def test_ws_alert_arriving_during_a_fanout_joins_the_writes_still_due(alertd_factory, redis_server):
+    """A fan-out to many clients is a round robin that reads Redis between
+    slices of clients: an alert published while the first one is still
+    going out reaches every client not yet written in the same write as
+    the first, instead of waiting for the whole fan-out to end."""
+    import re
+    import time
+    from alertd_fixture import https_get
+
+    n = 1200
+    alertd = alertd_factory("--max-per-ip", "5000")  # every client comes from 127.0.0.1
+
+    def counters():
+        _, _, body = https_get(alertd.port, "/metrics", alertd.ctx)
+        text = body.decode()
+        return (int(float(re.search(r"^alertd_deliveries_total (\S+)", text, re.M).group(1))),
+                int(float(re.search(r"^alertd_alert_writes_total (\S+)", text, re.M).group(1))))
+
+    def publish(alert_id, headline):
+        item = {"kind": "alert", "version": 1, "urgency": "bulletin", "headline": headline,
+                "lang": "en", "published_at": "2026-01-01T00:00:00.000Z"}
+        r = redis_server.client()
+        r.xadd("alert:stream", {"item": json.dumps(item)}, id=alert_id)
+        r.publish("alert:live", json.dumps({"id": alert_id, **item}))
+
+    async def main():
+        sem = asyncio.Semaphore(64)
+
+        async def open_one():
+            async with sem:
+                ws = await alertd.connect()
+                await recv_hello(ws, timeout=20)
+                return ws
+
+        clients = await asyncio.gather(*(open_one() for _ in range(n)))
+        try:
+            d0, w0 = counters()
+            first, second = "9100000000000-0", "9100000000001-0"
+            publish(first, "First")
+            # Separate reads for the node: the second arrives while the
+            # first is being written to 1200 clients.
+            time.sleep(0.002)
+            publish(second, "Second")
+            got = await asyncio.gather(*(recv_alert_ids(ws, 2, timeout=30) for ws in clients))
+            assert [g for g in got if g != [first, second]] == [], "a client missed or reordered"
+            d1, w1 = counters()
+            assert d1 - d0 == 2 * n
+            # One write each for the clients written before the second alert
+            # was read, one write carrying both for the rest.
+            assert w1 - w0 < 2 * n - n // 4, f"{w1 - w0} writes for {2 * n} deliveries"
+        finally:
+            await asyncio.gather(*(ws.close() for ws in clients), return_exceptions=True)
+
+    run(main(), timeout=180)
