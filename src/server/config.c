@@ -40,6 +40,8 @@ static const struct config_option config_options[] = {
      "PEM certificate chain (default var/tls/localhost.crt)"},
     {"tls-key", CONFIG_STR, CONFIG_AT(tls_key), 0, 0, "FILE",
      "PEM private key (default var/tls/localhost.key)"},
+    {"tls-ticket-key", CONFIG_STR, CONFIG_AT(tls_ticket_key), 0, 0, "FILE",
+     "session ticket keys, 80 bytes each, first one current (default: random at start)"},
     {"plain", CONFIG_FLAG, CONFIG_AT(plain), 0, 1, NULL,
      "serve plain HTTP/WebSocket, only behind a TLS-terminating balancer"},
     {"history", CONFIG_INT, CONFIG_AT(history), 1, 1000000, "N",

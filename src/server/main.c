@@ -6,7 +6,7 @@
  * port through SO_REUSEPORT: each worker is a whole node with its own event
  * loop, Redis link, history and clients, and a worker that dies is started
  * again. Signals: TERM/INT drain gracefully, a second one stops at once;
- * HUP reloads the TLS certificate.
+ * HUP reloads the TLS certificate and session ticket keys.
  */
 #include "config.h"
 #include "listener.h"
@@ -16,6 +16,7 @@
 #include "redisurl.h"
 #include "rsub.h"
 #include "server.h"
+#include "tickets.h"
 #include "web.h"
 #include "ws.h"
 
@@ -315,11 +316,18 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return 2;
     }
+    /* Before the workers exist: they all inherit the same ticket keys. */
+    if (!cfg.plain && tickets_load(cfg.tls_ticket_key, err, sizeof(err))) {
+        fprintf(stderr, "alertd: %s\n", err);
+        config_free(&cfg);
+        return 2;
+    }
     signal(SIGPIPE, SIG_IGN);
     main_raise_fd_limit();
     srandom((unsigned)(time(NULL) ^ getpid()));
     if (metrics_init(cfg.workers)) {
         fprintf(stderr, "alertd: cannot map the metrics area\n");
+        tickets_clear();
         config_free(&cfg);
         return 1;
     }
@@ -333,6 +341,7 @@ int main(int argc, char **argv)
             while (i-- > 0)
                 close(fds[i]);
             metrics_release();
+            tickets_clear();
             config_free(&cfg);
             return 1;
         }
@@ -342,6 +351,7 @@ int main(int argc, char **argv)
         for (int i = 0; i < cfg.workers; i++)
             close(fds[i]);
     metrics_release();
+    tickets_clear();
     config_free(&cfg);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "sse.h"
+#include "tickets.h"
 #include "ws.h"
 
 #include <openssl/err.h>
@@ -39,7 +40,7 @@ static int server_tls_setup(SSL_CTX *ctx)
     /* One session ticket per handshake (OpenSSL sends two by default): a
      * reconnecting client needs one, and each costs an encryption. */
     SSL_CTX_set_num_tickets(ctx, 1);
-    return 0;
+    return tickets_install(ctx);
 }
 
 /* Loads the certificate and key into a scratch context first: lws reloads
@@ -71,6 +72,14 @@ int server_reload_tls(struct node *n)
     }
     lws_tls_cert_updated(n->lws, n->cfg->tls_cert, n->cfg->tls_key, NULL, 0, NULL, 0);
     log_info("TLS certificate reloaded", KV_S("tls_cert", n->cfg->tls_cert));
+    if (n->cfg->tls_ticket_key == NULL)
+        return 0;
+    if (tickets_load(n->cfg->tls_ticket_key, err, sizeof(err))) {
+        log_error("session ticket keys not reloaded: keeping the keys in use", KV_S("error", err));
+        return -1;
+    }
+    log_info("session ticket keys reloaded", KV_S("tls_ticket_key", n->cfg->tls_ticket_key),
+             KV_I("keys", tickets_count()));
     return 0;
 }
 

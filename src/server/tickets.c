@@ -1,0 +1,160 @@
+/*
+ * tickets — see tickets.h.
+ */
+#include "tickets.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct tickets_key {
+    unsigned char name[16];
+    unsigned char hmac[32];
+    unsigned char aes[32];
+};
+
+static struct tickets_key tickets_keys[TICKETS_MAX_KEYS];
+static int tickets_nkeys;
+static EVP_CIPHER *tickets_cipher; /* fetched once: an implicit fetch per ticket is slow */
+
+static int tickets_fail(char *err, size_t errlen, const char *file, const char *why)
+{
+    snprintf(err, errlen, "--tls-ticket-key %s: %s", file, why);
+    return -1;
+}
+
+/* Reads the whole key file into buf; returns its size or -1. */
+static ssize_t tickets_read(const char *file, unsigned char *buf, size_t cap, char *err,
+                            size_t errlen)
+{
+    struct stat st;
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return tickets_fail(err, errlen, file, strerror(errno));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return tickets_fail(err, errlen, file, "not a regular file");
+    }
+    if (st.st_size <= 0 || st.st_size > (off_t)cap || st.st_size % TICKETS_KEY_BYTES != 0) {
+        char why[160];
+        snprintf(why, sizeof(why),
+                 "holds %lld bytes; expected 1 to %d keys of %d bytes each "
+                 "(make one with: openssl rand %d)",
+                 (long long)st.st_size, TICKETS_MAX_KEYS, TICKETS_KEY_BYTES, TICKETS_KEY_BYTES);
+        close(fd);
+        return tickets_fail(err, errlen, file, why);
+    }
+    size_t got = 0;
+    while (got < (size_t)st.st_size) {
+        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+        if (r <= 0) {
+            close(fd);
+            return tickets_fail(err, errlen, file,
+                                r < 0 ? strerror(errno) : "shorter than stat says");
+        }
+        got += (size_t)r;
+    }
+    close(fd);
+    return (ssize_t)got;
+}
+
+static void tickets_wipe(void)
+{
+    OPENSSL_cleanse(tickets_keys, sizeof(tickets_keys));
+    tickets_nkeys = 0;
+}
+
+int tickets_load(const char *file, char *err, size_t errlen)
+{
+    unsigned char buf[TICKETS_MAX_KEYS * TICKETS_KEY_BYTES];
+    ssize_t len = TICKETS_KEY_BYTES;
+
+    if (tickets_cipher == NULL &&
+        (tickets_cipher = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL)) == NULL) {
+        snprintf(err, errlen, "OpenSSL has no AES-256-CBC for session tickets");
+        return -1;
+    }
+    if (file == NULL) {
+        if (RAND_priv_bytes(buf, TICKETS_KEY_BYTES) != 1) {
+            snprintf(err, errlen, "no random bytes for the session ticket key");
+            return -1;
+        }
+    } else if ((len = tickets_read(file, buf, sizeof(buf), err, errlen)) < 0) {
+        return -1;
+    }
+    tickets_wipe();
+    tickets_nkeys = (int)(len / TICKETS_KEY_BYTES);
+    for (int i = 0; i < tickets_nkeys; i++) {
+        const unsigned char *k = buf + (size_t)i * TICKETS_KEY_BYTES;
+        memcpy(tickets_keys[i].name, k, 16);
+        memcpy(tickets_keys[i].hmac, k + 16, 32);
+        memcpy(tickets_keys[i].aes, k + 48, 32);
+    }
+    OPENSSL_cleanse(buf, sizeof(buf));
+    return 0;
+}
+
+int tickets_count(void)
+{
+    return tickets_nkeys;
+}
+
+static int tickets_set_mac(EVP_MAC_CTX *hctx, const struct tickets_key *k)
+{
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, (void *)k->hmac, sizeof(k->hmac)),
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
+        OSSL_PARAM_construct_end(),
+    };
+    return EVP_MAC_CTX_set_params(hctx, params);
+}
+
+/* OpenSSL's ticket callback: enc=1 to issue (name, IV, keys for the new
+ * ticket), enc=0 to open one: 0 for an unknown key (a full handshake
+ * follows), 1 to accept, 2 to accept and issue a ticket under the newest
+ * key. */
+static int tickets_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv, EVP_CIPHER_CTX *cctx,
+                      EVP_MAC_CTX *hctx, int enc)
+{
+    (void)ssl;
+    if (tickets_nkeys == 0)
+        return enc ? -1 : 0;
+    if (enc) {
+        const struct tickets_key *k = &tickets_keys[0];
+        if (RAND_bytes(iv, 16) != 1)
+            return -1;
+        memcpy(key_name, k->name, 16);
+        return tickets_set_mac(hctx, k) &&
+                       EVP_EncryptInit_ex(cctx, tickets_cipher, NULL, k->aes, iv)
+                   ? 1
+                   : -1;
+    }
+    for (int i = 0; i < tickets_nkeys; i++) {
+        const struct tickets_key *k = &tickets_keys[i];
+        if (memcmp(key_name, k->name, 16) != 0)
+            continue;
+        if (!tickets_set_mac(hctx, k) ||
+            !EVP_DecryptInit_ex(cctx, tickets_cipher, NULL, k->aes, iv))
+            return -1;
+        return i == 0 ? 1 : 2;
+    }
+    return 0;
+}
+
+int tickets_install(SSL_CTX *ctx)
+{
+    return SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, tickets_cb) == 1 ? 0 : -1;
+}
+
+void tickets_clear(void)
+{
+    tickets_wipe();
+    EVP_CIPHER_free(tickets_cipher);
+    tickets_cipher = NULL;
+}

@@ -1,0 +1,39 @@
+/*
+ * tickets — the keys that encrypt TLS session tickets, so a reconnecting
+ * client resumes its session (no certificate signature, a cheaper
+ * handshake) on whichever worker process the kernel hands it to.
+ *
+ * OpenSSL gives every SSL_CTX random ticket keys of its own: with workers
+ * sharing the port, a ticket only worked on the worker that issued it, and
+ * none survived a restart. Here the keys are made (or read from
+ * --tls-ticket-key) once, before the workers are forked, and every worker
+ * encrypts and decrypts with the same table. A file of several keys
+ * rotates them: the first issues tickets, every one is accepted, and a
+ * ticket under an older key is answered with a fresh one.
+ *
+ * The table is process-global; the worker's loop is its only user.
+ */
+#ifndef ALERTD_TICKETS_H
+#define ALERTD_TICKETS_H
+
+#include <openssl/ssl.h>
+#include <stddef.h>
+
+#define TICKETS_KEY_BYTES 80 /* 16 name, 32 HMAC-SHA256 key, 32 AES-256 key */
+#define TICKETS_MAX_KEYS  8
+
+/* Loads the keys from `file` (1..TICKETS_MAX_KEYS keys of 80 bytes, e.g.
+ * `openssl rand 80`), or makes one random key when file is NULL. On error
+ * returns -1 with a message naming the file in err; the table is unchanged. */
+int tickets_load(const char *file, char *err, size_t errlen);
+
+/* Number of keys in the table (0 before tickets_load). */
+int tickets_count(void);
+
+/* Makes ctx issue and accept tickets with the table's keys. */
+int tickets_install(SSL_CTX *ctx);
+
+/* Wipes the keys from memory and frees what tickets_load fetched. */
+void tickets_clear(void);
+
+#endif
