@@ -189,6 +189,12 @@ def table(session, runs, tlsw, skipped):
         hs_full = r["cpu_handshake_full_us"] / 1000 if num(r["cpu_handshake_full_us"]) else None
         hs_res = r["cpu_handshake_resumed_us"] / 1000 if num(r["cpu_handshake_resumed_us"]) else None
         ref_full = g("cpu_handshake_full_us") / 1000 if num(g("cpu_handshake_full_us")) else None
+        # A reconnection the server did not resume was a full handshake:
+        # say so where it happened, or the column mixes the two silently.
+        partly = ""
+        if num(r["resumed"]) and num(r["resume_established"]) and r["resume_established"] \
+                and r["resumed"] < r["resume_established"]:
+            partly = f", {100 * r['resumed'] / r['resume_established']:.0f}% resumed"
         md = "—"
         if num(r["missing"]) or num(r["duplicates"]):
             md = f"{fmt(r['missing'] or 0)} / {fmt(r['duplicates'] or 0)}"
@@ -202,7 +208,7 @@ def table(session, runs, tlsw, skipped):
             f"| {fmt(r['rss_idle_kib'])}{ratio(r['rss_idle_kib'], g('rss_idle_kib'))} "
             f"| {fmt(r['cpu_delivery_us'])}{ratio(r['cpu_delivery_us'], g('cpu_delivery_us'))} "
             f"| {fmt(hs_full)}{ratio(hs_full, ref_full)} "
-            f"| {fmt(hs_res)}{ratio(hs_res, ref_full)} "
+            f"| {fmt(hs_res)}{ratio(hs_res, ref_full)}{partly} "
             f"| {fmt(r['p50_ms'])} | {fmt(r['p99_ms'])}{ratio(r['p99_ms'], g('p99_ms'))} "
             f"| {fmt(r['max_ms'])} | {fmt(r['reach_all_ms'])} | {md} "
             f"| {fmt(r['server_core_pct'], 2)} / {fmt(r['bench_cpu_pct'], 2)} "

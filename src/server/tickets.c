@@ -117,8 +117,10 @@ static int tickets_set_mac(EVP_MAC_CTX *hctx, const struct tickets_key *k)
 
 /* OpenSSL's ticket callback: enc=1 to issue (name, IV, keys for the new
  * ticket), enc=0 to open one: 0 for an unknown key (a full handshake
- * follows), 1 to accept, 2 to accept and issue a ticket under the newest
- * key. */
+ * follows), 2 to accept it and issue a fresh ticket under the first key.
+ * Always a fresh one: TLS 1.3 clients use a ticket once (RFC 8446 C.4),
+ * so a resumption without one would make the next reconnection a full
+ * handshake (returning 1 sends none). */
 static int tickets_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv, EVP_CIPHER_CTX *cctx,
                       EVP_MAC_CTX *hctx, int enc)
 {
@@ -142,7 +144,7 @@ static int tickets_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv, E
         if (!tickets_set_mac(hctx, k) ||
             !EVP_DecryptInit_ex(cctx, tickets_cipher, NULL, k->aes, iv))
             return -1;
-        return i == 0 ? 1 : 2;
+        return 2;
     }
     return 0;
 }

@@ -8,8 +8,8 @@
  * none survived a restart. Here the keys are made (or read from
  * --tls-ticket-key) once, before the workers are forked, and every worker
  * encrypts and decrypts with the same table. A file of several keys
- * rotates them: the first issues tickets, every one is accepted, and a
- * ticket under an older key is answered with a fresh one.
+ * rotates them: the first issues tickets, every one is accepted. A
+ * resumed session always gets a fresh ticket under the first key.
  *
  * The table is process-global; the worker's loop is its only user.
  */
