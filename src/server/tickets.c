@@ -126,7 +126,7 @@ static int tickets_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv, E
 {
     (void)ssl;
     if (tickets_nkeys == 0)
-        return enc ? -1 : 0;
+        return 0; /* no keys: no ticket issued, none accepted */
     if (enc) {
         const struct tickets_key *k = &tickets_keys[0];
         if (RAND_bytes(iv, 16) != 1)
