@@ -36,7 +36,9 @@ static int listener_fail(char *err, size_t errlen, const char *what, const char 
     return -1;
 }
 
-int listener_open(const char *host, int port, int reuseport, char *err, size_t errlen)
+/* A socket bound to host:port with SO_REUSEADDR (a restart must not wait
+ * out TIME_WAIT) and, if asked, SO_REUSEPORT; -1 with err set. */
+static int listener_bind(const char *host, int port, int reuseport, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
     socklen_t len;
@@ -65,13 +67,48 @@ int listener_open(const char *host, int port, int reuseport, char *err, size_t e
         goto fail;
     if (ss.ss_family == AF_INET6) /* "::" serves IPv4 too */
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &(int){0}, sizeof(int));
-    if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, LISTENER_BACKLOG) < 0)
+    if (bind(fd, (struct sockaddr *)&ss, len) < 0)
         goto fail;
     return fd;
 fail:
     listener_fail(err, errlen, "cannot listen on", host, port);
+    int saved = errno;
     close(fd);
+    errno = saved; /* the caller tells "in use" from other failures */
     return -1;
+}
+
+int listener_open_all(const char *host, int port, int n, int *fds, char *err, size_t errlen)
+{
+    int reuseport = n > 1;
+    if (reuseport) {
+        /* SO_REUSEPORT lets any socket of the same user that sets it too
+         * join the port: a second alertd with workers would silently take
+         * a share of the connections. A probe bound without it fails if
+         * anything listens there already. */
+        int probe = listener_bind(host, port, 0, err, errlen);
+        if (probe < 0) {
+            if (errno == EADDRINUSE)
+                snprintf(err + strlen(err), errlen - strlen(err),
+                         " (another process listens there)");
+            return -1;
+        }
+        close(probe);
+    }
+    for (int i = 0; i < n; i++) {
+        fds[i] = listener_bind(host, port, reuseport, err, errlen);
+        if (fds[i] >= 0 && listen(fds[i], LISTENER_BACKLOG) < 0) {
+            listener_fail(err, errlen, "cannot listen on", host, port);
+            close(fds[i]);
+            fds[i] = -1;
+        }
+        if (fds[i] < 0) {
+            while (i-- > 0)
+                close(fds[i]);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* Runs on the loop's thread for every connection accepted. */

@@ -19,8 +19,10 @@
 
 #include <stddef.h>
 
-/* A bound, listening, non-blocking socket; -1 with err set. */
-int listener_open(const char *host, int port, int reuseport, char *err, size_t errlen);
+/* n bound, listening, non-blocking sockets on host:port in fds (sharing it
+ * through SO_REUSEPORT when n > 1, after checking nothing else listens
+ * there); -1 with err set and nothing left open. */
+int listener_open_all(const char *host, int port, int n, int *fds, char *err, size_t errlen);
 
 /* Accepts on fd (owned from now on) into the node's lws vhost. */
 int listener_start(struct node *n, int fd);

@@ -334,17 +334,12 @@ int main(int argc, char **argv)
     /* The listening sockets exist before any worker: a busy port is one
      * clear error here, and a restarted worker takes over its socket. */
     int fds[256];
-    for (int i = 0; i < cfg.workers; i++) {
-        if ((fds[i] = listener_open(cfg.listen_host, cfg.listen_port, cfg.workers > 1, err,
-                                    sizeof(err))) < 0) {
-            fprintf(stderr, "alertd: %s\n", err);
-            while (i-- > 0)
-                close(fds[i]);
-            metrics_release();
-            tickets_clear();
-            config_free(&cfg);
-            return 1;
-        }
+    if (listener_open_all(cfg.listen_host, cfg.listen_port, cfg.workers, fds, err, sizeof(err))) {
+        fprintf(stderr, "alertd: %s\n", err);
+        metrics_release();
+        tickets_clear();
+        config_free(&cfg);
+        return 1;
     }
     rc = cfg.workers > 1 ? main_supervise(&cfg, &url, fds) : main_run_node(&cfg, &url, 0, fds[0]);
     if (cfg.workers > 1)

@@ -76,6 +76,19 @@ def test_busy_port_is_one_clear_error(alertd_factory):
     assert "in use" in r.stderr
 
 
+def test_a_second_multi_worker_alertd_on_the_port_is_refused(alertd_factory):
+    # Both would set SO_REUSEPORT, which lets the kernel split connections
+    # between them: the second must fail instead, and the first keep it all.
+    srv = alertd_factory("--workers", "2")
+    r = subprocess.run([ALERTD, "--listen", f"127.0.0.1:{srv.port}", "--plain", "--workers", "3"],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 1, r.stderr
+    assert f"cannot listen on 127.0.0.1:{srv.port}" in r.stderr
+    assert "another process listens there" in r.stderr
+    for _ in range(20):  # every connection still reaches the first one (TLS)
+        assert srv.get("/healthz")[0] == 200
+
+
 def test_connections_per_address_are_limited(alertd_factory):
     srv = alertd_factory("--max-per-ip", "3")
 
