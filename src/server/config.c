@@ -50,6 +50,8 @@ static const struct config_option config_options[] = {
      "ping interval; silent connections close after two (default 25)"},
     {"workers", CONFIG_INT, CONFIG_AT(workers), 1, 256, "N",
      "processes sharing the port (default: the CPUs available)"},
+    {"drain-seconds", CONFIG_INT, CONFIG_AT(drain_seconds), 0, 600, "SECONDS",
+     "on SIGTERM, close clients spread over this window, then exit (default 3)"},
     {"max-connections", CONFIG_INT, CONFIG_AT(max_connections), 1, 10000000, "N",
      "connections per worker before new ones get 4029 (default 19000)"},
     {"max-queue", CONFIG_INT, CONFIG_AT(max_queue), 1, 1000000, "N",
@@ -338,6 +340,7 @@ static void config_defaults(struct config *cfg)
     cfg->tls_key = strdup("var/tls/localhost.key");
     cfg->history = 10000;
     cfg->heartbeat = 25;
+    cfg->drain_seconds = 3;
     cfg->workers = cpus > 0 ? (int)(cpus > 256 ? 256 : cpus) : 1;
     cfg->max_connections = 19000;
     cfg->max_queue = 256;

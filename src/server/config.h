@@ -24,6 +24,7 @@ struct config {
     int plain;                         /* serve without TLS (behind a terminating balancer) */
     int history;                       /* alerts kept in memory for replays and REST */
     int heartbeat;                     /* seconds between server pings */
+    int drain_seconds;                 /* SIGTERM: window the client closes are spread over */
     int workers;                       /* processes sharing the port */
     int max_connections;               /* per worker process */
     int max_queue;                     /* alerts a client may lag behind before 4001 */

@@ -31,8 +31,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAIN_DRAIN_MS 3000
-
 /* ------------------------------------------------------------------------
  * One worker
  * ---------------------------------------------------------------------- */
@@ -65,7 +63,7 @@ static void main_on_signal(uv_signal_t *h, int signum)
         return;
     }
     log_info("signal received: draining", KV_I("signal", signum));
-    server_drain(n, MAIN_DRAIN_MS, main_node_done);
+    server_drain(n, (unsigned)n->cfg->drain_seconds * 1000, main_node_done);
 }
 
 static void main_on_sighup(uv_signal_t *h, int signum)

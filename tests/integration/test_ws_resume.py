@@ -291,6 +291,48 @@ def test_ws_sigterm_drains_clients_with_1001(alertd_factory):
     assert rc == 0, f"exit status {rc} after a drain\n{srv.tail()}"
 
 
+def test_ws_drain_window_is_a_setting(alertd_factory):
+    """--drain-seconds spreads the 1001 closes over the window (a big node's
+    readers do not all reconnect at the same instant); 0 closes them all at
+    once."""
+    def close_times(window):
+        srv = alertd_factory("--drain-seconds", str(window))
+
+        async def main():
+            sem = asyncio.Semaphore(25)
+
+            async def open_one():
+                async with sem:
+                    ws = await srv.connect()
+                    await recv_hello(ws)
+                    return ws
+
+            clients = await asyncio.gather(*(open_one() for _ in range(100)))
+            loop = asyncio.get_running_loop()
+            srv.proc.send_signal(signal.SIGTERM)
+            sent = loop.time()
+
+            async def closed_at(ws):
+                try:
+                    msg = await asyncio.wait_for(ws.recv(), window + 10)
+                    raise AssertionError(f"frame instead of a close: {msg}")
+                except websockets.ConnectionClosed as e:
+                    assert e.code == 1001, e.code
+                    return loop.time() - sent
+
+            return await asyncio.gather(*(closed_at(ws) for ws in clients))
+
+        times = run(main(), timeout=60)
+        assert srv.wait_exit(window + 10) == 0, srv.tail()
+        return min(times), max(times)
+
+    first, last = close_times(0)
+    assert last < 1.0, f"--drain-seconds 0: closes took {last:.2f} s"
+    first, last = close_times(3)
+    assert last - first > 1.5, f"--drain-seconds 3: closes spread over {last - first:.2f} s only"
+    assert last < 3 + 2, f"--drain-seconds 3: last close after {last:.2f} s"
+
+
 def test_ws_second_sigterm_during_drain_stops_cleanly(alertd_factory):
     """A second SIGTERM (an impatient operator, a supervisor's repeat) while
     the node drains its clients: it stops at once, cleanly (status 0)."""
