@@ -112,6 +112,12 @@ static int http_readyz(struct node *n, struct conn *c, struct lws *wsi)
 {
     if (n->draining)
         return http_text(n, c, wsi, 503, "draining\n");
+    const char *refusal = rsub_refusal(n->rsub);
+    if (refusal) {
+        char body[400];
+        snprintf(body, sizeof(body), "not ready: Redis refuses this node: %s\n", refusal);
+        return http_text(n, c, wsi, 503, body);
+    }
     if (!rsub_ready(n->rsub) || !metrics_all_ready())
         return http_text(n, c, wsi, 503, "not ready: Redis not connected or catching up\n");
     return http_text(n, c, wsi, 200, "ready\n");

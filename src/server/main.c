@@ -6,7 +6,9 @@
  * port through SO_REUSEPORT: each worker is a whole node with its own event
  * loop, Redis link, history and clients, and a worker that dies is started
  * again. Signals: TERM/INT drain gracefully, a second one stops at once;
- * HUP reloads the TLS certificate and session ticket keys.
+ * HUP reloads the TLS certificate and session ticket keys. Exit status: 0
+ * stopped, 1 cannot start (port, memory), 2 bad configuration, 78 Redis
+ * refused the configured access before the node was ever ready.
  */
 #include "config.h"
 #include "listener.h"
@@ -30,6 +32,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Exit status when Redis refuses the configured access (sysexits'
+ * EX_CONFIG): a supervisor must not restart a worker into the same wall. */
+#define MAIN_EXIT_REFUSED 78
 
 /* ------------------------------------------------------------------------
  * One worker
@@ -64,6 +70,19 @@ static void main_on_signal(uv_signal_t *h, int signum)
     }
     log_info("signal received: draining", KV_I("signal", signum));
     server_drain(n, (unsigned)n->cfg->drain_seconds * 1000, main_node_done);
+}
+
+/* Redis refused this node before it was ever ready (rsub.h): a wrong
+ * password or ACL does not fix itself, so stop now and say why, rather
+ * than retry forever looking like an outage. */
+static void main_on_redis_refused(void *user, const char *where, const char *why)
+{
+    struct node *n = user;
+    log_error("stopping: Redis refuses the access configured by --redis; fix the credentials, "
+              "the ACL or the database number",
+              KV_S("redis", where), KV_S("detail", why), KV_I("exit_status", MAIN_EXIT_REFUSED));
+    n->exit_code = MAIN_EXIT_REFUSED;
+    main_node_done(n);
 }
 
 static void main_on_sighup(uv_signal_t *h, int signum)
@@ -113,7 +132,8 @@ static int main_run_node(const struct config *cfg, const struct redis_url *url, 
         server_finish(&n);
         goto out;
     }
-    n.rsub = rsub_start(&loop, url, cfg->prefix, tag, &n.hub, (size_t)cfg->history);
+    n.rsub = rsub_start(&loop, url, cfg->prefix, tag, &n.hub, (size_t)cfg->history,
+                        main_on_redis_refused, &n);
     if (n.rsub == NULL) {
         log_error("out of memory", KV_S("stage", "redis"));
         server_stop(&n);
@@ -133,7 +153,7 @@ static int main_run_node(const struct config *cfg, const struct redis_url *url, 
     uv_run(&loop, UV_RUN_DEFAULT);
     server_finish(&n);
     log_info("stopped", KV_I("pid", getpid()));
-    rc = 0;
+    rc = n.exit_code;
 out:
     hub_free(&n.hub);
     ws_cleanup();
@@ -194,8 +214,9 @@ struct main_worker {
     uint64_t restart_at; /* when to start it again; 0: not due */
 };
 
-/* Reaps exited workers; schedules a restart unless the node is stopping. */
-static int main_reap(struct main_worker *w, int nworkers, int stopping)
+/* Reaps exited workers; schedules a restart unless the node is stopping
+ * or the worker stopped because Redis refused it (then *refused is set). */
+static int main_reap(struct main_worker *w, int nworkers, int stopping, int *refused)
 {
     int status, alive = 0;
     pid_t pid;
@@ -204,7 +225,9 @@ static int main_reap(struct main_worker *w, int nworkers, int stopping)
             if (w[i].pid != pid)
                 continue;
             w[i].pid = 0;
-            if (!stopping) {
+            if (WIFEXITED(status) && WEXITSTATUS(status) == MAIN_EXIT_REFUSED) {
+                *refused = 1;
+            } else if (!stopping) {
                 log_error(
                     "worker died: starting it again", KV_I("worker", i), KV_I("pid", pid),
                     KV_I("status", WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status)));
@@ -227,7 +250,7 @@ static void main_signal_workers(const struct main_worker *w, int nworkers, int s
 static int main_supervise(const struct config *cfg, const struct redis_url *url, const int *fds)
 {
     struct main_worker w[256];
-    int nworkers = cfg->workers, stopping = 0;
+    int nworkers = cfg->workers, stopping = 0, refused = 0;
     sigset_t set;
 
     main_supervisor_signals(&set);
@@ -238,8 +261,15 @@ static int main_supervise(const struct config *cfg, const struct redis_url *url,
         w[i].pid = main_spawn(cfg, url, i, fds);
     log_info("workers started", KV_I("workers", nworkers), KV_I("pid", getpid()));
 
-    while (main_reap(w, nworkers, stopping) > 0) {
+    while (main_reap(w, nworkers, stopping, &refused) > 0) {
         uint64_t now = main_now_ms(), wait_ms = 60000;
+        if (refused && !stopping) {
+            /* The others would hit the same refusal: stop them all. */
+            main_signal_workers(w, nworkers, SIGTERM);
+            for (int i = 0; i < nworkers; i++)
+                w[i].restart_at = 0;
+            stopping = 1;
+        }
         for (int i = 0; i < nworkers; i++) {
             if (!w[i].restart_at || stopping)
                 continue;
@@ -265,7 +295,7 @@ static int main_supervise(const struct config *cfg, const struct redis_url *url,
         }
     }
     log_info("stopped", KV_I("pid", getpid()));
-    return 0;
+    return refused ? MAIN_EXIT_REFUSED : 0;
 }
 
 /* ------------------------------------------------------------------------

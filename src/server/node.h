@@ -23,6 +23,7 @@ struct node {
     int worker;         /* 0-based index of this worker process */
     int draining;       /* SIGTERM: closing clients with 1001, then exiting */
     int stopping;       /* shutting the loop's handles down */
+    int exit_code;      /* the worker's exit status once stopped (MAIN_EXIT_REFUSED...) */
     size_t connections; /* open WebSocket and SSE clients in this worker */
 };
 

@@ -45,6 +45,10 @@ struct rsub {
     uv_timer_t retry_timer, probe_timer;
     int handles_open;
     int connected_once;
+    int live_once;     /* caught up at least once since the start */
+    char refusal[320]; /* the last error Redis answered; "" after an outage */
+    rsub_refused_fn *refused;
+    void *refused_user;
 };
 
 static void rsub_connect(struct rsub *r);
@@ -90,7 +94,42 @@ static void rsub_on_retry(uv_timer_t *t)
         rsub_connect(r);
 }
 
-static void rsub_fail(struct rsub *r, const char *why, const char *detail)
+/* Redis answered a command with an error. These pass by themselves (a
+ * restart loading its data, a failover); any other error is Redis refusing
+ * what this node asks for (a wrong password, an ACL without SUBSCRIBE or
+ * XRANGE on the keys, a database number out of range): a configuration
+ * problem that retrying will not fix. */
+static int rsub_is_refusal(const char *error)
+{
+    static const char *const transient[] = {"LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN",
+                                            "CLUSTERDOWN"};
+    for (size_t i = 0; i < sizeof(transient) / sizeof(transient[0]); i++)
+        if (strncmp(error, transient[i], strlen(transient[i])) == 0)
+            return 0;
+    return 1;
+}
+
+static int rsub_looks_like_redis_error(const char *text)
+{
+    size_t n = 0;
+    while (text[n] >= 'A' && text[n] <= 'Z')
+        n++;
+    return n >= 3 && (text[n] == ' ' || text[n] == '\0');
+}
+
+static void rsub_on_refused_at_start(uv_timer_t *t)
+{
+    struct rsub *r = t->data;
+    if (r->phase == RSUB_WAITING && r->refused)
+        r->refused(r->refused_user, r->where, r->refusal);
+}
+
+/* Tears both connections down and retries after a backoff. `refused`: Redis
+ * itself answered with an error (rsub_is_refusal): before the node was ever
+ * ready, that ends the retries and is handed to the refused callback (from
+ * the loop, not from inside hiredis); afterwards it is retried like an
+ * outage, but logged as an error and shown on /readyz. */
+static void rsub_fail_as(struct rsub *r, const char *why, const char *detail, int refused)
 {
     if (r->phase == RSUB_STOPPED || r->phase == RSUB_WAITING)
         return;
@@ -99,15 +138,30 @@ static void rsub_fail(struct rsub *r, const char *why, const char *detail)
     rsub_drop(&r->cmd);
     r->phase = RSUB_WAITING;
     rsub_set_ready(r, 0);
-    /* One warning per outage; the retries behind it are debug lines. */
-    enum log_level level = r->attempt == 0 ? LOG_WARN : LOG_DEBUG;
+    char refusal[sizeof(r->refusal)] = "";
+    if (refused)
+        snprintf(refusal, sizeof(refusal), "%s: %s", why, detail);
+    int new_refusal = refused && strcmp(refusal, r->refusal) != 0;
+    memcpy(r->refusal, refusal, sizeof(refusal));
+    if (refused && !r->live_once && r->refused) {
+        uv_timer_start(&r->retry_timer, rsub_on_refused_at_start, 0, 0);
+        return;
+    }
+    /* One line per outage and per new refusal; the retries behind it are
+     * debug lines. */
+    enum log_level level = new_refusal ? LOG_ERROR : r->attempt == 0 ? LOG_WARN : LOG_DEBUG;
     uint64_t delay = rsub_backoff_ms(r);
-    log_emit(level, "redis unavailable",
+    log_emit(level, refused ? "redis refused this node" : "redis unavailable",
              (const struct log_kv[]){KV_S("redis", r->where), KV_S("reason", why),
                                      KV_S("detail", detail), KV_I("retry_ms", delay),
                                      KV_I("attempt", r->attempt), KV_I("was_ready", was_ready)},
              6);
     uv_timer_start(&r->retry_timer, rsub_on_retry, delay, 0);
+}
+
+static void rsub_fail(struct rsub *r, const char *why, const char *detail)
+{
+    rsub_fail_as(r, why, detail, 0);
 }
 
 /* ------------------------------------------------------------------------
@@ -194,6 +248,8 @@ static void rsub_caught_up(struct rsub *r)
 {
     const struct hub_msg *newest = hub_newest(r->hub);
     r->phase = RSUB_LIVE;
+    r->live_once = 1;
+    r->refusal[0] = '\0';
     rsub_set_ready(r, 1);
     log_info("redis caught up", KV_S("redis", r->where), KV_I("history", r->hub->count),
              KV_S("last_id", newest ? newest->id_str : ""), KV_I("after_attempts", r->attempt));
@@ -205,7 +261,7 @@ static int rsub_reply_ok(struct rsub *r, const redisReply *reply, const char *wh
     if (reply == NULL)
         return 0; /* the connection is going away; its disconnect is handled */
     if (reply->type == REDIS_REPLY_ERROR) {
-        rsub_fail(r, what, reply->str);
+        rsub_fail_as(r, what, reply->str, rsub_is_refusal(reply->str));
         return 0;
     }
     r->last_reply_ms = uv_now(r->loop);
@@ -286,7 +342,7 @@ static void rsub_on_sub_reply(redisAsyncContext *ac, void *reply_, void *priv)
     if (r == NULL || reply == NULL)
         return;
     if (reply->type == REDIS_REPLY_ERROR) {
-        rsub_fail(r, "SUBSCRIBE failed", reply->str);
+        rsub_fail_as(r, "SUBSCRIBE failed", reply->str, rsub_is_refusal(reply->str));
         return;
     }
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
@@ -336,10 +392,19 @@ static void rsub_on_disconnect(const redisAsyncContext *ac, int status)
     (void)status;
     if (r == NULL)
         return; /* one we dropped ourselves */
+    int sub = ac == r->sub;
     if (ac == r->sub)
         r->sub = NULL;
     if (ac == r->cmd)
         r->cmd = NULL;
+    /* hiredis 0.14 has no callback for an error answering SUBSCRIBE (an
+     * ACL without it): it disconnects with REDIS_ERR_OTHER and Redis' error
+     * text, which starts with its code in capitals (NOPERM, ERR...). */
+    if (ac->err == REDIS_ERR_OTHER && rsub_looks_like_redis_error(ac->errstr)) {
+        rsub_fail_as(r, sub ? "SUBSCRIBE failed" : "command failed", ac->errstr,
+                     rsub_is_refusal(ac->errstr));
+        return;
+    }
     rsub_fail(r, "connection lost", ac->errstr[0] ? ac->errstr : "closed by peer");
 }
 
@@ -440,7 +505,8 @@ static void rsub_free(struct rsub *r)
 }
 
 struct rsub *rsub_start(uv_loop_t *loop, const struct redis_url *url, const char *prefix,
-                        const char *tag, struct hub *hub, size_t history)
+                        const char *tag, struct hub *hub, size_t history, rsub_refused_fn *refused,
+                        void *user)
 {
     struct rsub *r = calloc(1, sizeof(*r));
     char hb[256];
@@ -452,6 +518,8 @@ struct rsub *rsub_start(uv_loop_t *loop, const struct redis_url *url, const char
     redisurl_describe(url, r->where, sizeof(r->where));
     r->hub = hub;
     r->history = history;
+    r->refused = refused;
+    r->refused_user = user;
     r->stream_key = rsub_key(prefix, "stream");
     r->live_chan = rsub_key(prefix, "live");
     r->hb_chan = rsub_key(prefix, hb);
@@ -471,6 +539,11 @@ struct rsub *rsub_start(uv_loop_t *loop, const struct redis_url *url, const char
 int rsub_ready(const struct rsub *r)
 {
     return r->phase == RSUB_LIVE;
+}
+
+const char *rsub_refusal(const struct rsub *r)
+{
+    return r->phase != RSUB_LIVE && r->refusal[0] ? r->refusal : NULL;
 }
 
 static void rsub_on_closed(uv_handle_t *h)

@@ -13,7 +13,10 @@
  * A half-open connection is noticed by a probe every RSUB_PROBE_MS: the
  * command connection publishes on the heartbeat channel and the subscriber
  * must hear it. Anything wrong tears both connections down and retries with
- * exponential backoff and full jitter, while clients stay connected.
+ * exponential backoff and full jitter, while clients stay connected. An
+ * error Redis itself answers (a wrong password, an ACL refusing a command)
+ * before the node was ever ready is a configuration problem: no retry, the
+ * refused callback is told instead.
  *
  * Runs on the loop's thread. rsub_stop begins an asynchronous shutdown; the
  * object frees itself once its handles are closed.
@@ -29,10 +32,18 @@
 
 struct rsub;
 
+/* Called from the loop when Redis refused the node before it was ever
+ * ready: `where` is the Redis address (no password), `why` names the
+ * command and Redis' error. */
+typedef void rsub_refused_fn(void *user, const char *where, const char *why);
+
 /* `tag` names this node's heartbeat channel; it must be unique per process. */
 struct rsub *rsub_start(uv_loop_t *loop, const struct redis_url *url, const char *prefix,
-                        const char *tag, struct hub *hub, size_t history);
+                        const char *tag, struct hub *hub, size_t history, rsub_refused_fn *refused,
+                        void *user);
 int rsub_ready(const struct rsub *r);
+/* While not ready because Redis answered with an error: that error. */
+const char *rsub_refusal(const struct rsub *r);
 void rsub_stop(struct rsub *r);
 
 #endif
