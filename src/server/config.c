@@ -31,8 +31,10 @@ struct config_option {
 #define CONFIG_AT(field) offsetof(struct config, field)
 
 static const struct config_option config_options[] = {
-    {"listen", CONFIG_ADDR, CONFIG_AT(listen_host), 0, 0, "HOST:PORT",
+    {"listen", CONFIG_ADDR, CONFIG_AT(listen), 0, 0, "HOST:PORT",
      "address to serve on (default 127.0.0.1:8443; [::]:443 for IPv6)"},
+    {"metrics-listen", CONFIG_ADDR, CONFIG_AT(metrics_listen), 0, 0, "HOST:PORT",
+     "serve /metrics (with /healthz, /readyz) here in plain HTTP, not on --listen"},
     {"redis", CONFIG_STR, CONFIG_AT(redis_url), 0, 0, "URL",
      "redis://[user:password@]host[:port][/db] or unix:///path (default redis://127.0.0.1:6379)"},
     {"prefix", CONFIG_STR, CONFIG_AT(prefix), 0, 0, "P", "Redis key prefix (default alert)"},
@@ -109,26 +111,27 @@ static int config_parse_int(const char *s, int min, int max, int *out)
     return 0;
 }
 
-/* HOST:PORT, [IPv6]:PORT or :PORT (all addresses). */
-static int config_parse_addr(struct config *cfg, const char *s, char *err, size_t errlen)
+/* HOST:PORT or [IPv6]:PORT. */
+static int config_parse_addr(struct config_addr *a, const char *flag, const char *s, char *err,
+                             size_t errlen)
 {
     const char *colon = strrchr(s, ':');
     const char *host = s;
     size_t hlen;
     if (colon == NULL)
-        return config_fail(err, errlen, "--listen: expected HOST:PORT, got \"%s\"", s);
+        return config_fail(err, errlen, "--%s: expected HOST:PORT, got \"%s\"", flag, s);
     hlen = (size_t)(colon - s);
     if (hlen >= 2 && s[0] == '[' && colon[-1] == ']') {
         host++;
         hlen -= 2;
     }
-    if (config_parse_int(colon + 1, 1, 65535, &cfg->listen_port))
-        return config_fail(err, errlen, "--listen: port must be 1-65535, got \"%s\"", colon + 1);
+    if (config_parse_int(colon + 1, 1, 65535, &a->port))
+        return config_fail(err, errlen, "--%s: port must be 1-65535, got \"%s\"", flag, colon + 1);
     char *h = strndup(host, hlen);
     if (h == NULL)
         return config_fail(err, errlen, "out of memory");
-    free(cfg->listen_host);
-    cfg->listen_host = h;
+    free(a->host);
+    a->host = h;
     return 0;
 }
 
@@ -219,7 +222,8 @@ static int config_apply(struct config *cfg, const struct config_option *o, const
             config_clear_origins(cfg);
         return config_add_origins(cfg, value, err, errlen);
     case CONFIG_ADDR:
-        return config_parse_addr(cfg, value, err, errlen);
+        return config_parse_addr((struct config_addr *)((char *)cfg + o->offset), o->name, value,
+                                 err, errlen);
     }
     return 0;
 }
@@ -332,8 +336,8 @@ static void config_defaults(struct config *cfg)
     long cpus = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set)
                                                              : sysconf(_SC_NPROCESSORS_ONLN);
     memset(cfg, 0, sizeof(*cfg));
-    cfg->listen_host = strdup("127.0.0.1");
-    cfg->listen_port = 8443;
+    cfg->listen.host = strdup("127.0.0.1");
+    cfg->listen.port = 8443;
     cfg->redis_url = strdup("redis://127.0.0.1:6379");
     cfg->prefix = strdup("alert");
     cfg->tls_cert = strdup("var/tls/localhost.crt");
@@ -355,7 +359,7 @@ static void config_defaults(struct config *cfg)
 
 static int config_defaults_ok(const struct config *cfg)
 {
-    return cfg->listen_host && cfg->redis_url && cfg->prefix && cfg->tls_cert && cfg->tls_key &&
+    return cfg->listen.host && cfg->redis_url && cfg->prefix && cfg->tls_cert && cfg->tls_key &&
            cfg->log_level && cfg->log_format && cfg->node;
 }
 

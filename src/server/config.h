@@ -13,9 +13,15 @@
 
 #define CONFIG_MAX_ORIGINS 32
 
+/* An address to listen on; host first (config_free frees it as a string). */
+struct config_addr {
+    char *host; /* "127.0.0.1", "::", "0.0.0.0"; NULL: not set */
+    int port;
+};
+
 struct config {
-    char *listen_host;                 /* "127.0.0.1", "::", "0.0.0.0" */
-    int listen_port;                   /* 8443 */
+    struct config_addr listen;         /* readers: 127.0.0.1:8443 */
+    struct config_addr metrics_listen; /* /metrics, /healthz, /readyz apart; unset: none */
     char *redis_url;                   /* redis://127.0.0.1:6379 */
     char *prefix;                      /* "alert": keys prefix:stream, prefix:live */
     char *tls_cert;                    /* PEM certificate chain */

@@ -3,6 +3,7 @@
  */
 #include "http.h"
 
+#include "listener.h"
 #include "metrics.h"
 #include "rest.h"
 #include "sse.h"
@@ -164,8 +165,13 @@ int http_request(struct node *n, struct conn *c, struct lws *wsi, const char *ur
         return http_text(n, c, wsi, 200, "ok\n");
     if (strcmp(uri, "/readyz") == 0)
         return http_readyz(n, c, wsi);
-    if (strcmp(uri, "/metrics") == 0)
+    /* With --metrics-listen, /metrics is served there only, and that port
+     * serves nothing for readers. */
+    int admin = listener_is_admin(wsi);
+    if (strcmp(uri, "/metrics") == 0 && (admin || n->admin_vhost == NULL))
         return http_metrics(n, c, wsi);
+    if (admin)
+        return http_text(n, c, wsi, 404, "this port serves /metrics, /healthz and /readyz only\n");
     if (strcmp(uri, "/v1/alerts") == 0)
         return rest_alerts(n, c, wsi);
     if (strcmp(uri, "/v1/sse") == 0)

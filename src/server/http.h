@@ -3,7 +3,9 @@
  * endpoints that answer with one whole response: /healthz, /readyz,
  * /metrics, the embedded static files (web.c), /v1/alerts (rest.c).
  * /v1/sse streams (sse.c). CORS and the Origin allow-list live here too,
- * shared with the WebSocket upgrade. Runs on the loop's thread.
+ * shared with the WebSocket upgrade. With --metrics-listen, /metrics moves
+ * to that port, which answers only /metrics, /healthz and /readyz. Runs on
+ * the loop's thread.
  */
 #ifndef ALERTD_HTTP_H
 #define ALERTD_HTTP_H

@@ -20,15 +20,21 @@
 #define LISTENER_BACKLOG      4096 /* somaxconn on these machines */
 #define LISTENER_ACCEPT_BURST 256  /* accepts per wakeup, so TLS work interleaves */
 #define LISTENER_SNDBUF       (64 * 1024)
+/* The opaque user data of a connection: its per-address slot + 1, or this
+ * for a metrics-port connection. */
+#define LISTENER_ADMIN_MARK ((intptr_t)-1)
 
 struct listener {
     uv_poll_t poll;
+    struct node *n;
     int fd;
     int polling;
-    struct ipcount ips;
+    int admin; /* --metrics-listen: plain HTTP, no per-address limit */
 };
 
-static struct listener listener; /* one per worker process */
+/* One of each per worker process. */
+static struct listener listener = {.fd = -1}, listener_admin = {.fd = -1, .admin = 1};
+static struct ipcount listener_ips; /* readers' connections per address */
 
 static int listener_fail(char *err, size_t errlen, const char *what, const char *host, int port)
 {
@@ -111,11 +117,11 @@ int listener_open_all(const char *host, int port, int n, int *fds, char *err, si
     return 0;
 }
 
-/* Runs on the loop's thread for every connection accepted. */
+/* Runs on the loop's thread for every reader connection accepted. */
 static void listener_adopt(struct node *n, int fd, const struct sockaddr *peer)
 {
     int sndbuf = LISTENER_SNDBUF;
-    long slot = ipcount_acquire(&listener.ips, peer);
+    long slot = ipcount_acquire(&listener_ips, peer);
     if (slot < 0) {
         metrics->per_ip_refused++;
         close(fd);
@@ -126,25 +132,39 @@ static void listener_adopt(struct node *n, int fd, const struct sockaddr *peer)
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
     struct lws *wsi = lws_adopt_socket_vhost(n->vhost, fd);
     if (wsi == NULL) { /* lws closed fd */
-        ipcount_release(&listener.ips, slot);
+        ipcount_release(&listener_ips, slot);
         return;
     }
     lws_set_opaque_user_data(wsi, (void *)(intptr_t)(slot + 1));
 }
 
+/* A metrics-port connection: into the plain vhost (lws may move it to the
+ * readers' vhost by its Host header once the request is read, so it is
+ * marked instead; see listener_is_admin). */
+static void listener_adopt_admin(struct node *n, int fd)
+{
+    struct lws *wsi = lws_adopt_socket_vhost(n->admin_vhost, fd);
+    if (wsi == NULL) /* lws closed fd */
+        log_warn("cannot take a metrics connection");
+    else
+        lws_set_opaque_user_data(wsi, (void *)LISTENER_ADMIN_MARK);
+}
+
 static void listener_on_readable(uv_poll_t *h, int status, int events)
 {
-    struct node *n = h->data;
+    struct listener *l = h->data;
     (void)events;
     if (status < 0)
         return;
     for (int i = 0; i < LISTENER_ACCEPT_BURST; i++) {
         struct sockaddr_storage peer;
         socklen_t plen = sizeof(peer);
-        int fd =
-            accept4(listener.fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = accept4(l->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
-            listener_adopt(n, fd, (struct sockaddr *)&peer);
+            if (l->admin)
+                listener_adopt_admin(l->n, fd);
+            else
+                listener_adopt(l->n, fd, (struct sockaddr *)&peer);
             continue;
         }
         if (errno == EMFILE || errno == ENFILE)
@@ -153,49 +173,69 @@ static void listener_on_readable(uv_poll_t *h, int status, int events)
     }
 }
 
-int listener_start(struct node *n, int fd)
+static void listener_poll(struct listener *l, struct node *n, int fd)
+{
+    l->n = n;
+    l->fd = fd;
+    uv_poll_init(n->loop, &l->poll, fd);
+    l->poll.data = l;
+    uv_poll_start(&l->poll, UV_READABLE, listener_on_readable);
+    l->polling = 1;
+}
+
+int listener_start(struct node *n, int fd, int admin_fd)
 {
     size_t addresses = (size_t)n->cfg->max_connections + 1024;
-    listener.fd = fd;
-    if (ipcount_init(&listener.ips, addresses, (uint32_t)n->cfg->max_per_ip))
+    if (ipcount_init(&listener_ips, addresses, (uint32_t)n->cfg->max_per_ip))
         return -1;
-    uv_poll_init(n->loop, &listener.poll, fd);
-    listener.poll.data = n;
-    uv_poll_start(&listener.poll, UV_READABLE, listener_on_readable);
-    listener.polling = 1;
+    listener_poll(&listener, n, fd);
+    if (admin_fd >= 0)
+        listener_poll(&listener_admin, n, admin_fd);
     return 0;
 }
 
 void listener_pause(struct node *n)
 {
-    (void)n;
+    (void)n; /* the metrics port keeps answering while readers are drained */
     if (listener.polling)
         uv_poll_stop(&listener.poll);
 }
 
 static void listener_on_closed(uv_handle_t *h)
 {
-    (void)h;
-    close(listener.fd);
-    listener.fd = -1;
-    ipcount_free(&listener.ips);
+    struct listener *l = h->data;
+    close(l->fd);
+    l->fd = -1;
+    if (!l->admin)
+        ipcount_free(&listener_ips);
+}
+
+static void listener_stop(struct listener *l)
+{
+    if (!l->polling)
+        return;
+    l->polling = 0;
+    uv_close((uv_handle_t *)&l->poll, listener_on_closed);
 }
 
 void listener_close(struct node *n)
 {
     (void)n;
-    if (!listener.polling)
-        return;
-    listener.polling = 0;
-    uv_close((uv_handle_t *)&listener.poll, listener_on_closed);
+    listener_stop(&listener);
+    listener_stop(&listener_admin);
+}
+
+int listener_is_admin(struct lws *wsi)
+{
+    return (intptr_t)lws_get_opaque_user_data(wsi) == LISTENER_ADMIN_MARK;
 }
 
 void listener_release(struct node *n, struct lws *wsi)
 {
     intptr_t slot = (intptr_t)lws_get_opaque_user_data(wsi);
     (void)n;
-    if (slot > 0 && listener.ips.slots) {
-        ipcount_release(&listener.ips, (long)(slot - 1));
+    if (slot > 0 && listener_ips.slots) {
+        ipcount_release(&listener_ips, (long)(slot - 1));
         lws_set_opaque_user_data(wsi, NULL);
     }
 }

@@ -24,11 +24,16 @@
  * there); -1 with err set and nothing left open. */
 int listener_open_all(const char *host, int port, int n, int *fds, char *err, size_t errlen);
 
-/* Accepts on fd (owned from now on) into the node's lws vhost. */
-int listener_start(struct node *n, int fd);
-/* Stops accepting: new connections wait in the backlog (drain). */
+/* Accepts on fd (owned from now on) into the node's lws vhost, and on
+ * admin_fd (if >= 0; --metrics-listen) into its admin vhost. */
+int listener_start(struct node *n, int fd, int admin_fd);
+/* Stops accepting readers: new connections wait in the backlog (drain).
+ * The metrics port keeps answering. */
 void listener_pause(struct node *n);
 void listener_close(struct node *n);
+
+/* 1 when wsi came in on the --metrics-listen port. */
+int listener_is_admin(struct lws *wsi);
 
 /* The accepted connection `wsi` is gone: releases its per-address count. */
 void listener_release(struct node *n, struct lws *wsi);

@@ -94,16 +94,31 @@ static void main_on_sighup(uv_signal_t *h, int signum)
 static void main_log_listening(const struct config *cfg)
 {
     char msg[300];
-    int v6 = strchr(cfg->listen_host, ':') != NULL;
+    int v6 = strchr(cfg->listen.host, ':') != NULL;
     snprintf(msg, sizeof(msg), "listening on %s://%s%s%s:%d", cfg->plain ? "http" : "https",
-             v6 ? "[" : "", cfg->listen_host, v6 ? "]" : "", cfg->listen_port);
+             v6 ? "[" : "", cfg->listen.host, v6 ? "]" : "", cfg->listen.port);
     log_info(msg, KV_S("tls", cfg->plain ? "off" : "on"), KV_I("pid", getpid()),
              KV_I("heartbeat", cfg->heartbeat), KV_I("history", cfg->history));
+    if (cfg->metrics_listen.host) {
+        v6 = strchr(cfg->metrics_listen.host, ':') != NULL;
+        snprintf(msg, sizeof(msg), "metrics on http://%s%s%s:%d/metrics", v6 ? "[" : "",
+                 cfg->metrics_listen.host, v6 ? "]" : "", cfg->metrics_listen.port);
+        log_info(msg, KV_I("pid", getpid()));
+    }
 }
 
-/* Runs one worker on its listening socket `fd` until it is stopped. */
-static int main_run_node(const struct config *cfg, const struct redis_url *url, int worker, int fd)
+/* The listening sockets, opened before any worker: one per worker for
+ * readers, and one per worker for --metrics-listen (admin[i] = -1 without). */
+struct main_sockets {
+    int readers[256];
+    int admin[256];
+};
+
+/* Runs one worker on its listening sockets until it is stopped. */
+static int main_run_node(const struct config *cfg, const struct redis_url *url, int worker,
+                         const struct main_sockets *socks)
 {
+    int fd = socks->readers[worker], admin_fd = socks->admin[worker];
     struct node n;
     uv_loop_t loop;
     char tag[128];
@@ -125,8 +140,10 @@ static int main_run_node(const struct config *cfg, const struct redis_url *url, 
     n.hub.user = &n;
 
     snprintf(tag, sizeof(tag), "%s:%d:%ld", cfg->node, (int)getpid(), (long)time(NULL));
-    if (server_start(&n) || listener_start(&n, fd)) {
+    if (server_start(&n) || listener_start(&n, fd, admin_fd)) {
         close(fd);
+        if (admin_fd >= 0)
+            close(admin_fd);
         server_stop(&n);
         uv_run(&loop, UV_RUN_DEFAULT);
         server_finish(&n);
@@ -181,21 +198,25 @@ static void main_supervisor_signals(sigset_t *set)
 }
 
 static pid_t main_spawn(const struct config *cfg, const struct redis_url *url, int worker,
-                        const int *fds)
+                        const struct main_sockets *socks)
 {
     pid_t pid = fork();
     if (pid == 0) {
         sigset_t set;
         char name[32];
-        for (int i = 0; i < cfg->workers; i++) /* each worker keeps its own */
-            if (i != worker)
-                close(fds[i]);
+        for (int i = 0; i < cfg->workers; i++) { /* each worker keeps its own */
+            if (i == worker)
+                continue;
+            close(socks->readers[i]);
+            if (socks->admin[i] >= 0)
+                close(socks->admin[i]);
+        }
         main_supervisor_signals(&set);
         sigprocmask(SIG_UNBLOCK, &set, NULL);
         snprintf(name, sizeof(name), "worker-%d", worker);
         log_set_proc(name);
         metrics_use_slot(worker);
-        _exit(main_run_node(cfg, url, worker, fds[worker]));
+        _exit(main_run_node(cfg, url, worker, socks));
     }
     if (pid < 0)
         log_error("cannot start a worker", KV_I("worker", worker), KV_S("error", strerror(errno)));
@@ -247,7 +268,8 @@ static void main_signal_workers(const struct main_worker *w, int nworkers, int s
             kill(w[i].pid, signum);
 }
 
-static int main_supervise(const struct config *cfg, const struct redis_url *url, const int *fds)
+static int main_supervise(const struct config *cfg, const struct redis_url *url,
+                          const struct main_sockets *socks)
 {
     struct main_worker w[256];
     int nworkers = cfg->workers, stopping = 0, refused = 0;
@@ -258,7 +280,7 @@ static int main_supervise(const struct config *cfg, const struct redis_url *url,
     log_set_proc("master");
     memset(w, 0, sizeof(w));
     for (int i = 0; i < nworkers; i++)
-        w[i].pid = main_spawn(cfg, url, i, fds);
+        w[i].pid = main_spawn(cfg, url, i, socks);
     log_info("workers started", KV_I("workers", nworkers), KV_I("pid", getpid()));
 
     while (main_reap(w, nworkers, stopping, &refused) > 0) {
@@ -275,7 +297,7 @@ static int main_supervise(const struct config *cfg, const struct redis_url *url,
                 continue;
             if (w[i].restart_at <= now) {
                 w[i].restart_at = 0;
-                w[i].pid = main_spawn(cfg, url, i, fds);
+                w[i].pid = main_spawn(cfg, url, i, socks);
             } else if (w[i].restart_at - now < wait_ms) {
                 wait_ms = w[i].restart_at - now;
             }
@@ -301,6 +323,37 @@ static int main_supervise(const struct config *cfg, const struct redis_url *url,
 /* ------------------------------------------------------------------------
  * main
  * ---------------------------------------------------------------------- */
+
+/* The listening sockets exist before any worker: a busy port is one clear
+ * error here, and a restarted worker takes over its sockets. */
+static int main_open_sockets(const struct config *cfg, struct main_sockets *socks, char *err,
+                             size_t errlen)
+{
+    for (int i = 0; i < cfg->workers; i++)
+        socks->admin[i] = -1;
+    if (listener_open_all(cfg->listen.host, cfg->listen.port, cfg->workers, socks->readers, err,
+                          errlen))
+        return -1;
+    if (cfg->metrics_listen.host &&
+        listener_open_all(cfg->metrics_listen.host, cfg->metrics_listen.port, cfg->workers,
+                          socks->admin, err, errlen)) {
+        for (int i = 0; i < cfg->workers; i++) {
+            close(socks->readers[i]);
+            socks->admin[i] = -1;
+        }
+        return -1;
+    }
+    return 0;
+}
+
+static void main_close_sockets(const struct config *cfg, struct main_sockets *socks)
+{
+    for (int i = 0; i < cfg->workers; i++) {
+        close(socks->readers[i]);
+        if (socks->admin[i] >= 0)
+            close(socks->admin[i]);
+    }
+}
 
 /* Sockets are files: use all the descriptors the hard limit allows. */
 static void main_raise_fd_limit(void)
@@ -359,20 +412,18 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return 1;
     }
-    /* The listening sockets exist before any worker: a busy port is one
-     * clear error here, and a restarted worker takes over its socket. */
-    int fds[256];
-    if (listener_open_all(cfg.listen_host, cfg.listen_port, cfg.workers, fds, err, sizeof(err))) {
+    struct main_sockets socks;
+    if (main_open_sockets(&cfg, &socks, err, sizeof(err))) {
         fprintf(stderr, "alertd: %s\n", err);
         metrics_release();
         tickets_clear();
         config_free(&cfg);
         return 1;
     }
-    rc = cfg.workers > 1 ? main_supervise(&cfg, &url, fds) : main_run_node(&cfg, &url, 0, fds[0]);
+    rc =
+        cfg.workers > 1 ? main_supervise(&cfg, &url, &socks) : main_run_node(&cfg, &url, 0, &socks);
     if (cfg.workers > 1)
-        for (int i = 0; i < cfg.workers; i++)
-            close(fds[i]);
+        main_close_sockets(&cfg, &socks);
     metrics_release();
     tickets_clear();
     config_free(&cfg);

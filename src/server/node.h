@@ -18,6 +18,7 @@ struct node {
     uv_loop_t *loop;
     struct lws_context *lws;
     struct lws_vhost *vhost;
+    struct lws_vhost *admin_vhost; /* --metrics-listen: plain HTTP; NULL: none */
     struct hub hub;
     struct rsub *rsub;
     int worker;         /* 0-based index of this worker process */

@@ -90,6 +90,12 @@ int server_reload_tls(struct node *n)
 static int server_upgrade_allowed(struct node *n, struct conn *c, struct lws *wsi)
 {
     char uri[64];
+    if (listener_is_admin(wsi)) {
+        /* lws gives a connection of the plain metrics vhost no session
+         * data (c) at this point: its own status page, then close. */
+        lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, "no WebSocket on the metrics port");
+        return 0;
+    }
     if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) > 0 && strcmp(uri, "/v1/ws") == 0)
         return 1;
     http_text(n, c, wsi, 404, "no WebSocket here: connect to /v1/ws\n");
@@ -267,6 +273,27 @@ static void server_lws_log(int level, const char *line)
         log_debug("lws", KV_S("detail", msg));
 }
 
+/* --metrics-listen: a second vhost, plain HTTP, that listener.c hands the
+ * metrics port's connections to; http.c serves only /metrics, /healthz and
+ * /readyz on it. */
+static int server_start_admin(struct node *n)
+{
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof(info));
+    info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
+    info.protocols = server_protocols;
+    info.vhost_name = "alertd-metrics";
+    info.server_string = "alertd";
+    info.timeout_secs = 10;
+    info.retry_and_idle_policy = &server_no_validity_timers;
+    n->admin_vhost = lws_create_vhost(n->lws, &info);
+    if (n->admin_vhost == NULL) {
+        log_error("cannot start the metrics listener");
+        return -1;
+    }
+    return 0;
+}
+
 int server_start(struct node *n)
 {
     struct lws_context_creation_info info;
@@ -315,7 +342,7 @@ int server_start(struct node *n)
                   KV_S("hint", "are the certificate and key readable PEM files that match?"));
         return -1;
     }
-    return 0;
+    return cfg->metrics_listen.host ? server_start_admin(n) : 0;
 }
 
 static void server_drain_cancel(void);

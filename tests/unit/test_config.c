@@ -28,8 +28,8 @@ static void test_defaults(void)
     char *argv[] = {"alertd", NULL};
     clear_env();
     ASSERT_EQ(load(&cfg, err, 1, argv), CONFIG_OK);
-    ASSERT_STR_EQ(cfg.listen_host, "127.0.0.1");
-    ASSERT_EQ(cfg.listen_port, 8443);
+    ASSERT_STR_EQ(cfg.listen.host, "127.0.0.1");
+    ASSERT_EQ(cfg.listen.port, 8443);
     ASSERT_STR_EQ(cfg.redis_url, "redis://127.0.0.1:6379");
     ASSERT_STR_EQ(cfg.prefix, "alert");
     ASSERT_EQ(cfg.history, 10000);
@@ -60,8 +60,8 @@ static void test_flags_beat_env_beat_file(void)
     ASSERT_EQ(cfg.heartbeat, 11);
     ASSERT_EQ(cfg.history, 55);
     ASSERT_EQ(cfg.plain, 1);
-    ASSERT_STR_EQ(cfg.listen_host, "::1");
-    ASSERT_EQ(cfg.listen_port, 9000);
+    ASSERT_STR_EQ(cfg.listen.host, "::1");
+    ASSERT_EQ(cfg.listen.port, 9000);
     ASSERT_EQ(cfg.norigins, 2); /* the environment's list replaced the file's */
     ASSERT_STR_EQ(cfg.origins[1], "https://c.example");
     config_free(&cfg);

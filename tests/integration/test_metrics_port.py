@@ -1,0 +1,77 @@
+"""--metrics-listen: /metrics (with /healthz and /readyz) on a separate,
+plain-HTTP port for the scraper, and no longer on the readers' port."""
+import asyncio
+import http.client
+import subprocess
+import time
+
+from alertd_fixture import alertd_factory, recv_hello, run, tls_cert  # noqa: F401
+from conftest import ALERTD, free_port
+
+
+def plain_get(port, path, headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, resp.read().decode()
+    finally:
+        conn.close()
+
+
+def gauge(text, name):
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split(" ")[1])
+    raise AssertionError(f"{name} not in /metrics")
+
+
+def test_metrics_move_to_their_own_port(alertd_factory):
+    mport = free_port()
+    srv = alertd_factory("--metrics-listen", f"127.0.0.1:{mport}", "--workers", "2")
+
+    status, body = plain_get(mport, "/metrics")
+    assert status == 200 and "alertd_info" in body
+    assert plain_get(mport, "/healthz") == (200, "ok\n")
+    assert plain_get(mport, "/readyz")[0] == 200
+    # Nothing for readers there: no alerts, no files, no WebSocket.
+    for path in ("/v1/alerts", "/", "/ticker.js", "/v1/sse"):
+        assert plain_get(mport, path)[0] == 404, path
+    upgrade = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+               "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+    assert plain_get(mport, "/v1/ws", upgrade)[0] == 404
+
+    # The readers' port no longer shows /metrics, and still serves the rest.
+    assert srv.get("/metrics")[0] == 404
+    assert srv.get("/healthz")[0] == 200
+    assert srv.get("/v1/alerts")[0] == 200
+
+    # One scrape covers every worker: the connections on both add up.
+    async def main():
+        clients = [await srv.connect() for _ in range(6)]
+        for ws in clients:
+            await recv_hello(ws)
+        deadline = time.monotonic() + 5
+        while gauge(plain_get(mport, "/metrics")[1], "alertd_connections") != 6:
+            assert time.monotonic() < deadline, plain_get(mport, "/metrics")[1]
+            await asyncio.sleep(0.1)
+        for ws in clients:
+            await ws.close()
+
+    run(main())
+
+
+def test_metrics_port_errors_are_clear(tls_cert):
+    port = free_port()
+    for value, words in (("nonsense", "--metrics-listen: expected HOST:PORT"),
+                         ("127.0.0.1:0", "--metrics-listen: port must be 1-65535")):
+        r = subprocess.run([ALERTD, "--metrics-listen", value, "--version"],
+                           capture_output=True, text=True, timeout=10)
+        assert r.returncode == 2 and words in r.stderr, r.stderr
+    # The same port as --listen: the second bind fails, before any worker.
+    r = subprocess.run([ALERTD, "--listen", f"127.0.0.1:{port}",
+                        "--metrics-listen", f"127.0.0.1:{port}", "--tls-cert", tls_cert.cert,
+                        "--tls-key", tls_cert.key, "--workers", "1"],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 1, r.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in r.stderr
