@@ -6,10 +6,12 @@
  * port through SO_REUSEPORT: each worker is a whole node with its own event
  * loop, Redis link, history and clients, and a worker that dies is started
  * again. Signals: TERM/INT drain gracefully, a second one stops at once;
- * HUP reloads the TLS certificate and session ticket keys. Exit status: 0
+ * HUP reloads the TLS certificate and session ticket keys (as does a change
+ * of those files on disk, certwatch.h). Exit status: 0
  * stopped, 1 cannot start (port, memory), 2 bad configuration, 78 Redis
  * refused the configured access before the node was ever ready.
  */
+#include "certwatch.h"
 #include "config.h"
 #include "listener.h"
 #include "log.h"
@@ -55,6 +57,7 @@ static void main_node_done(struct node *n)
         rsub_stop(n->rsub);
         n->rsub = NULL;
     }
+    certwatch_stop();
     uv_close((uv_handle_t *)&main_sigterm, NULL);
     uv_close((uv_handle_t *)&main_sigint, NULL);
     uv_close((uv_handle_t *)&main_sighup, NULL);
@@ -89,6 +92,11 @@ static void main_on_sighup(uv_signal_t *h, int signum)
 {
     (void)signum;
     server_reload_tls(h->data);
+}
+
+static void main_on_tls_files_changed(void *user)
+{
+    server_reload_tls(user);
 }
 
 static void main_log_listening(const struct config *cfg)
@@ -165,6 +173,10 @@ static int main_run_node(const struct config *cfg, const struct redis_url *url, 
     uv_signal_start(&main_sigterm, main_on_signal, SIGTERM);
     uv_signal_start(&main_sigint, main_on_signal, SIGINT);
     uv_signal_start(&main_sighup, main_on_sighup, SIGHUP);
+    if (!cfg->plain) {
+        const char *tls_files[3] = {cfg->tls_cert, cfg->tls_key, cfg->tls_ticket_key};
+        certwatch_start(&loop, tls_files, main_on_tls_files_changed, &n);
+    }
     main_log_listening(cfg);
 
     uv_run(&loop, UV_RUN_DEFAULT);

@@ -61,3 +61,71 @@ def test_sighup_reloads_certificate_and_refuses_a_broken_one(alertd_factory, tmp
     assert srv.proc.poll() is None
     with open(srv.log) as f:
         assert "TLS reload refused" in f.read()
+
+
+def wait_served(port, der, timeout=8.0):
+    deadline = time.monotonic() + timeout
+    while served_cert_der(port) != der:
+        assert time.monotonic() < deadline, "the new certificate was not served"
+        time.sleep(0.1)
+
+
+def der_of(cert):
+    with open(cert) as f:
+        return ssl.PEM_cert_to_DER_cert(f.read())
+
+
+def test_replaced_files_are_reloaded_without_a_signal(alertd_factory, tmp_path):
+    """certbot or a deploy script renaming new files over the old ones: the
+    node notices by itself (no SIGHUP) and serves the new certificate."""
+    live = tmp_path / "live"
+    live.mkdir()
+    a_cert, a_key = make_cert(str(tmp_path), "a")
+    b_cert, b_key = make_cert(str(tmp_path), "b")
+    shutil.copy(a_cert, live / "cert.pem")
+    shutil.copy(a_key, live / "key.pem")
+    srv = alertd_factory("--tls-cert", str(live / "cert.pem"), "--tls-key", str(live / "key.pem"),
+                         "--workers", "2", start=False)
+    srv.spawn()
+    wait_for_port(srv.port)
+    assert served_cert_der(srv.port) == der_of(a_cert)
+
+    # An unrelated file in the directory changes nothing.
+    (live / "README").write_text("not a certificate\n")
+    time.sleep(2)
+    with open(srv.log) as f:
+        assert "TLS certificate reloaded" not in f.read()
+
+    for name, src in (("key.pem", b_key), ("cert.pem", b_cert)):
+        shutil.copy(src, live / (name + ".tmp"))
+        os.rename(live / (name + ".tmp"), live / name)
+    wait_served(srv.port, der_of(b_cert))
+    with open(srv.log) as f:
+        log = f.read()
+    assert "TLS files changed on disk: reloading" in log
+    assert "TLS reload refused" not in log, "key and certificate were read as one change"
+
+
+def test_kubernetes_secret_swap_is_reloaded(alertd_factory, tmp_path):
+    """A mounted Secret: cert.pem -> ..data/cert.pem, and an update swaps
+    the ..data link to a new directory in one rename."""
+    mount = tmp_path / "tls"
+    mount.mkdir()
+    a_cert, a_key = make_cert(str(tmp_path), "a")
+    b_cert, b_key = make_cert(str(tmp_path), "b")
+    for version, (cert, key) in (("v1", (a_cert, a_key)), ("v2", (b_cert, b_key))):
+        (mount / version).mkdir()
+        shutil.copy(cert, mount / version / "tls.crt")
+        shutil.copy(key, mount / version / "tls.key")
+    os.symlink("v1", mount / "..data")
+    os.symlink("..data/tls.crt", mount / "tls.crt")
+    os.symlink("..data/tls.key", mount / "tls.key")
+    srv = alertd_factory("--tls-cert", str(mount / "tls.crt"), "--tls-key", str(mount / "tls.key"),
+                         start=False)
+    srv.spawn()
+    wait_for_port(srv.port)
+    assert served_cert_der(srv.port) == der_of(a_cert)
+
+    os.symlink("v2", mount / "..data_tmp")
+    os.rename(mount / "..data_tmp", mount / "..data")
+    wait_served(srv.port, der_of(b_cert))
