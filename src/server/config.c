@@ -2,6 +2,7 @@
  * config — see config.h.
  */
 #include "config.h"
+#include "cpus.h"
 
 #include "version.h"
 
@@ -51,7 +52,7 @@ static const struct config_option config_options[] = {
     {"heartbeat", CONFIG_INT, CONFIG_AT(heartbeat), 1, 3600, "SECONDS",
      "ping interval; silent connections close after two (default 25)"},
     {"workers", CONFIG_INT, CONFIG_AT(workers), 1, 256, "N",
-     "processes sharing the port (default: the CPUs available)"},
+     "processes sharing the port (default: the CPUs available, within a CPU quota)"},
     {"drain-seconds", CONFIG_INT, CONFIG_AT(drain_seconds), 0, 600, "SECONDS",
      "on SIGTERM, close clients spread over this window, then exit (default 3)"},
     {"max-connections", CONFIG_INT, CONFIG_AT(max_connections), 1, 10000000, "N",
@@ -331,10 +332,7 @@ static void config_usage(FILE *out)
 
 static void config_defaults(struct config *cfg)
 {
-    /* The CPUs this process may run on (taskset, cpusets), not the host's. */
-    cpu_set_t set;
-    long cpus = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set)
-                                                             : sysconf(_SC_NPROCESSORS_ONLN);
+    int cpus = cpus_available(); /* not the host's: affinity, then CPU quota */
     memset(cfg, 0, sizeof(*cfg));
     cfg->listen.host = strdup("127.0.0.1");
     cfg->listen.port = 8443;
@@ -345,7 +343,7 @@ static void config_defaults(struct config *cfg)
     cfg->history = 10000;
     cfg->heartbeat = 25;
     cfg->drain_seconds = 3;
-    cfg->workers = cpus > 0 ? (int)(cpus > 256 ? 256 : cpus) : 1;
+    cfg->workers = cpus > 256 ? 256 : cpus;
     cfg->max_connections = 19000;
     cfg->max_queue = 256;
     cfg->max_per_ip = 1000;

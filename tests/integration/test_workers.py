@@ -2,14 +2,18 @@
 socket's errors, and the per-address connection limit."""
 import asyncio
 import os
+import re
+import selectors
 import signal
 import subprocess
 import time
 
+import pytest
 import websockets
 
 from alertd_fixture import (ALERTD, alertd_factory, apush, https_get, recv_alert_ids,  # noqa: F401
                             recv_hello, run, tls_cert)
+from conftest import free_port
 
 
 def children(pid):
@@ -125,3 +129,69 @@ def test_sigterm_while_a_worker_restarts_stops_everything(alertd_factory):
     for pid in kids:
         assert not os.path.exists(f"/proc/{pid}") or \
             open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+
+
+def _quota_cgroup(tmp_name, quota_us, period_us=100000):
+    """A cgroup (v1 cpu controller or v2) limited to quota/period CPUs; its
+    directory, or None when this machine does not let us make one."""
+    v1 = "/sys/fs/cgroup/cpu"
+    v2 = "/sys/fs/cgroup"
+    try:
+        if os.path.exists(os.path.join(v1, "cpu.cfs_quota_us")):
+            d = os.path.join(v1, tmp_name)
+            os.mkdir(d)
+            with open(os.path.join(d, "cpu.cfs_period_us"), "w") as f:
+                f.write(str(period_us))
+            with open(os.path.join(d, "cpu.cfs_quota_us"), "w") as f:
+                f.write(str(quota_us))
+            return d
+        if os.path.exists(os.path.join(v2, "cgroup.controllers")):
+            d = os.path.join(v2, tmp_name)
+            os.mkdir(d)
+            with open(os.path.join(d, "cpu.max"), "w") as f:
+                f.write(f"{quota_us} {period_us}")
+            return d
+    except OSError:
+        return None
+    return None
+
+
+def _default_workers(cgroup_dir, tls_cert):
+    """Starts alertd without --workers (in cgroup_dir if given) and reads how
+    many workers it chose from its first log lines."""
+    argv = [ALERTD, "--listen", f"127.0.0.1:{free_port()}", "--redis", "redis://127.0.0.1:1",
+            "--tls-cert", tls_cert.cert, "--tls-key", tls_cert.key]
+    if cgroup_dir:
+        argv = ["sh", "-c", f'echo $$ > {cgroup_dir}/cgroup.procs && exec "$@"', "sh", *argv]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 10
+        with selectors.DefaultSelector() as sel:
+            sel.register(proc.stdout, selectors.EVENT_READ)
+            while sel.select(timeout=max(0.0, deadline - time.monotonic())):
+                line = proc.stdout.readline()
+                m = re.search(r'msg="workers started" workers=(\d+)', line)
+                if m:
+                    return int(m.group(1))
+                if "listening on" in line and "proc=" not in line:
+                    return 1  # one worker runs in the main process
+                if not line:
+                    break
+        raise AssertionError("alertd did not say how many workers it runs")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)
+
+
+def test_default_workers_follow_a_cpu_quota(tls_cert):
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one CPU: a quota cannot lower the default")
+    name = f"alertd-test-{os.getpid()}"
+    d = _quota_cgroup(name, 100000)  # one CPU's worth, whatever the CPUs
+    if d is None:
+        pytest.skip("cannot make a cgroup with a CPU quota here (needs root and a writable cgroupfs)")
+    try:
+        assert _default_workers(None, tls_cert) == len(os.sched_getaffinity(0))
+        assert _default_workers(d, tls_cert) == 1
+    finally:
+        os.rmdir(d)
