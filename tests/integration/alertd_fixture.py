@@ -386,6 +386,28 @@ async def recv_hello(ws, timeout=5.0):
     return frame
 
 
+async def connect_many(srv, n, concurrency=40, timeout=20.0):
+    """n WebSocket clients on srv, each past its hello; at most `concurrency`
+    handshakes at a time."""
+    sem = asyncio.Semaphore(concurrency)
+
+    async def open_one():
+        async with sem:
+            ws = await srv.connect()
+            await recv_hello(ws, timeout=timeout)
+            return ws
+
+    return await asyncio.gather(*(open_one() for _ in range(n)))
+
+
+def delivery_counters(srv):
+    """(alertd_deliveries_total, alertd_alert_writes_total) from srv's /metrics."""
+    _, _, body = https_get(srv.port, "/metrics", srv.ctx)
+    text = body.decode()
+    return tuple(int(float(re.search(rf"^alertd_{name} (\S+)", text, re.M).group(1)))
+                 for name in ("deliveries_total", "alert_writes_total"))
+
+
 async def recv_alert_ids(ws, n, timeout=10.0, allow=("replayed",)):
     """The ids of the next n `alert` frames. Other frames fail the test unless
     their type is in `allow` (a `replayed` with count 0 where no replay was

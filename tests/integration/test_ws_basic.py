@@ -6,11 +6,9 @@ alertd, a real redis-server and the real `alert` CLI.
 import asyncio
 import json
 
-import websockets
-
-from alertd_fixture import (ID_RE, alertd, alertd_factory, apush, load_frame,  # noqa: F401
-                            ping_pong, push, recv_alert_ids, recv_hello, recv_json, run,
-                            tls_cert)
+from alertd_fixture import (ID_RE, alertd, alertd_factory, apush, connect_many,  # noqa: F401
+                            delivery_counters, load_frame, ping_pong, push, recv_alert_ids,
+                            recv_hello, recv_json, run, tls_cert)
 from conftest import RedisServer, free_port
 
 
@@ -155,15 +153,7 @@ def test_ws_fanout_200_clients_each_exactly_once(alertd, redis_server):
     n = 200
 
     async def main():
-        sem = asyncio.Semaphore(40)
-
-        async def open_one():
-            async with sem:
-                ws = await alertd.connect()
-                await recv_hello(ws, timeout=10)
-                return ws
-
-        clients = await asyncio.gather(*(open_one() for _ in range(n)))
+        clients = await connect_many(alertd, n)
         try:
             a = await apush(redis_server, "To every reader")
             got = await asyncio.gather(*(recv_alert_ids(ws, 1, timeout=15) for ws in clients))
@@ -289,19 +279,10 @@ def test_ws_subscribe_with_since_replays_with_the_new_filter(alertd, redis_serve
 # batching: alerts that arrive together go out in one write per client
 # ---------------------------------------------------------------------------
 def test_ws_alerts_arriving_together_share_one_write(alertd, redis_server):
-    import re
-
-    def counters():
-        from alertd_fixture import https_get
-        _, _, body = https_get(alertd.port, "/metrics", alertd.ctx)
-        text = body.decode()
-        return (int(float(re.search(r"^alertd_deliveries_total (\S+)", text, re.M).group(1))),
-                int(float(re.search(r"^alertd_alert_writes_total (\S+)", text, re.M).group(1))))
-
     async def main():
         async with alertd.connect() as ws:
             await recv_hello(ws)
-            d0, w0 = counters()
+            d0, w0 = delivery_counters(alertd)
             # Five alerts in one transaction: Redis hands them to the node in
             # one read, as it would a burst while the node was busy.
             r = redis_server.client()
@@ -315,7 +296,7 @@ def test_ws_alerts_arriving_together_share_one_write(alertd, redis_server):
                 pipe.publish("alert:live", json.dumps({"id": alert_id, **item}))
             pipe.execute()
             assert await recv_alert_ids(ws, 5) == ids
-            d1, w1 = counters()
+            d1, w1 = delivery_counters(alertd)
             assert d1 - d0 == 5
             assert w1 - w0 == 1, f"{w1 - w0} writes for 5 alerts"
 
@@ -327,18 +308,10 @@ def test_ws_alert_arriving_during_a_fanout_joins_the_writes_still_due(alertd_fac
     slices of clients: an alert published while the first one is still
     going out reaches every client not yet written in the same write as
     the first, instead of waiting for the whole fan-out to end."""
-    import re
     import time
-    from alertd_fixture import https_get
 
     n = 1200
     alertd = alertd_factory("--max-per-ip", "5000")  # every client comes from 127.0.0.1
-
-    def counters():
-        _, _, body = https_get(alertd.port, "/metrics", alertd.ctx)
-        text = body.decode()
-        return (int(float(re.search(r"^alertd_deliveries_total (\S+)", text, re.M).group(1))),
-                int(float(re.search(r"^alertd_alert_writes_total (\S+)", text, re.M).group(1))))
 
     def publish(alert_id, headline):
         item = {"kind": "alert", "version": 1, "urgency": "bulletin", "headline": headline,
@@ -348,17 +321,9 @@ def test_ws_alert_arriving_during_a_fanout_joins_the_writes_still_due(alertd_fac
         r.publish("alert:live", json.dumps({"id": alert_id, **item}))
 
     async def main():
-        sem = asyncio.Semaphore(64)
-
-        async def open_one():
-            async with sem:
-                ws = await alertd.connect()
-                await recv_hello(ws, timeout=20)
-                return ws
-
-        clients = await asyncio.gather(*(open_one() for _ in range(n)))
+        clients = await connect_many(alertd, n, concurrency=64)
         try:
-            d0, w0 = counters()
+            d0, w0 = delivery_counters(alertd)
             first, second = "9100000000000-0", "9100000000001-0"
             publish(first, "First")
             # Separate reads for the node: the second arrives while the
@@ -367,7 +332,7 @@ def test_ws_alert_arriving_during_a_fanout_joins_the_writes_still_due(alertd_fac
             publish(second, "Second")
             got = await asyncio.gather(*(recv_alert_ids(ws, 2, timeout=30) for ws in clients))
             assert [g for g in got if g != [first, second]] == [], "a client missed or reordered"
-            d1, w1 = counters()
+            d1, w1 = delivery_counters(alertd)
             assert d1 - d0 == 2 * n
             # One write each for the clients written before the second alert
             # was read, one write carrying both for the rest.

@@ -12,8 +12,8 @@ import time
 import websockets
 
 from alertd_fixture import (alertd, alertd_factory, apush, assert_increasing,  # noqa: F401
-                            idkey, ping_pong, push, recv_alert_ids, recv_hello, recv_json,
-                            run, tls_cert)
+                            connect_many, idkey, ping_pong, push, recv_alert_ids, recv_hello,
+                            recv_json, run, tls_cert)
 
 
 def test_ws_resume_with_since_gets_exactly_the_missed_alerts(alertd, redis_server):
@@ -299,15 +299,7 @@ def test_ws_drain_window_is_a_setting(alertd_factory):
         srv = alertd_factory("--drain-seconds", str(window))
 
         async def main():
-            sem = asyncio.Semaphore(25)
-
-            async def open_one():
-                async with sem:
-                    ws = await srv.connect()
-                    await recv_hello(ws)
-                    return ws
-
-            clients = await asyncio.gather(*(open_one() for _ in range(100)))
+            clients = await connect_many(srv, 100, concurrency=25)
             loop = asyncio.get_running_loop()
             srv.proc.send_signal(signal.SIGTERM)
             sent = loop.time()
