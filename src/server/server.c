@@ -175,7 +175,8 @@ void server_attach(struct node *n, struct conn *c, struct hub_filter *filter,
     case HUB_LIVE:
         break;
     }
-    lws_callback_on_writable(c->wsi);
+    if (c->owe || hub_pending(&n->hub, &c->hc))
+        lws_callback_on_writable(c->wsi);
 }
 
 void server_wake(struct hub *hub, struct hub_client *hc)

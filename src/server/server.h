@@ -23,7 +23,8 @@ void server_drain(struct node *n, unsigned window_ms, void (*done)(struct node *
 
 /* Puts a client (WebSocket or SSE) on the hub with `filter` (now owned by
  * the connection; the previous one is freed) from `since` if given, owes it
- * a gap frame if since is too old, and asks for a write. */
+ * a gap frame if since is too old, and asks for a write if anything is
+ * owed or waiting. */
 void server_attach(struct node *n, struct conn *c, struct hub_filter *filter,
                    const struct item_id *since);
 

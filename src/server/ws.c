@@ -179,16 +179,21 @@ static int ws_write_alerts(struct node *n, struct conn *c)
     return 0;
 }
 
+static int ws_send_hello(const struct node *n, struct lws *wsi)
+{
+    char hello[sizeof(ws_scratch) - LWS_PRE];
+    int len = ws_format_hello(n, hello, sizeof(hello));
+    return len < 0 ? -1 : ws_send_text(wsi, hello, (size_t)len);
+}
+
 /* Writes the one thing most due, by priority. */
 static int ws_write_next(struct node *n, struct conn *c)
 {
     struct lws *wsi = c->wsi;
 
     if (c->owe & CONN_OWE_HELLO) {
-        char hello[sizeof(ws_scratch) - LWS_PRE];
-        int len = ws_format_hello(n, hello, sizeof(hello));
         c->owe &= (uint8_t)~CONN_OWE_HELLO;
-        return len < 0 ? -1 : ws_send_text(wsi, hello, (size_t)len);
+        return ws_send_hello(n, wsi);
     }
     if (c->owe & CONN_OWE_ERROR) {
         c->owe &= (uint8_t)~CONN_OWE_ERROR;
@@ -352,7 +357,13 @@ int ws_established(struct node *n, struct conn *c, struct lws *wsi)
         free(filter);
         return ws_refuse_query(c, "since must be an alert id like 1700000000000-0");
     }
-    c->owe |= CONN_OWE_HELLO;
+    /* The hello goes out right behind lws' 101 response: the client wakes
+     * once for both, and no poll round trip (two epoll_ctl calls and a
+     * loop pass) is spent per connection. After a partial 101, in order. */
+    if (lws_partial_buffered(wsi))
+        c->owe |= CONN_OWE_HELLO;
+    else if (ws_send_hello(n, wsi))
+        return -1;
     server_attach(n, c, filter, has_since ? &since : NULL);
     return 0;
 }
