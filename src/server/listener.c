@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -130,6 +131,11 @@ static void listener_adopt(struct node *n, int fd, const struct sockaddr *peer)
     /* A bounded send buffer: Linux would grow a stalled client's to
      * several MiB, hiding hundreds of alerts from the max-queue rule. */
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+    /* No Nagle: writes are already whole (a frame, or a batch of them),
+     * and an alert must not wait for the client's delayed ACK of the one
+     * before (up to 200 ms on some clients). lws does not set it on an
+     * adopted socket. */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
     struct lws *wsi = lws_adopt_socket_vhost(n->vhost, fd);
     if (wsi == NULL) { /* lws closed fd */
         ipcount_release(&listener_ips, slot);

@@ -341,3 +341,42 @@ def test_ws_alert_arriving_during_a_fanout_joins_the_writes_still_due(alertd_fac
             await asyncio.gather(*(ws.close() for ws in clients), return_exceptions=True)
 
     run(main(), timeout=180)
+
+
+def test_ws_an_alert_does_not_wait_for_the_ack_of_the_one_before(alertd, redis_server):
+    """Two alerts in quick succession to a client whose TCP ACKs are delayed
+    (as most clients' are; 200 ms on some): with Nagle's algorithm on the
+    server's socket the second waited for the ACK of the first (~40 ms
+    here). The socket has TCP_NODELAY: it leaves at once."""
+    import socket
+    import statistics
+    import time
+
+    r = redis_server.client()
+
+    def publish(i):
+        alert_id = f"{9200000000000 + i}-0"
+        item = {"kind": "alert", "version": 1, "urgency": "bulletin", "headline": f"N{i}",
+                "lang": "en", "published_at": "2026-01-01T00:00:00.000Z"}
+        r.xadd("alert:stream", {"item": json.dumps(item)}, id=alert_id)
+        r.publish("alert:live", json.dumps({"id": alert_id, **item}))
+
+    async def main():
+        gaps = []
+        async with alertd.connect() as ws:
+            await recv_hello(ws)
+            sock = ws.transport.get_extra_info("socket")
+            for i in range(0, 12, 2):
+                # Delayed ACKs from here on (Linux ACKs at once otherwise).
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 0)
+                publish(i)
+                await recv_json(ws)
+                sent = time.monotonic()
+                publish(i + 1)
+                await recv_json(ws)
+                gaps.append((time.monotonic() - sent) * 1000)
+                await asyncio.sleep(0.2)
+        return gaps
+
+    gaps = run(main())
+    assert statistics.median(gaps) < 20, f"second alert after {gaps} ms"
