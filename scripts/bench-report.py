@@ -194,7 +194,7 @@ def table(session, runs, tlsw, skipped):
         partly = ""
         if num(r["resumed"]) and num(r["resume_established"]) and r["resume_established"] \
                 and r["resumed"] < r["resume_established"]:
-            partly = f", {100 * r['resumed'] / r['resume_established']:.0f}% resumed"
+            partly = f", {r['resumed']:,} of {r['resume_established']:,} resumed"
         md = "—"
         if num(r["missing"]) or num(r["duplicates"]):
             md = f"{fmt(r['missing'] or 0)} / {fmt(r['duplicates'] or 0)}"
