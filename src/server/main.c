@@ -7,9 +7,9 @@
  * loop, Redis link, history and clients, and a worker that dies is started
  * again. Signals: TERM/INT drain gracefully, a second one stops at once;
  * HUP reloads the TLS certificate and session ticket keys (as does a change
- * of those files on disk, certwatch.h). Exit status: 0
- * stopped, 1 cannot start (port, memory), 2 bad configuration, 78 Redis
- * refused the configured access before the node was ever ready.
+ * of those files on disk, certwatch.h). Exit status: 0 stopped, 1 cannot
+ * start (port, memory), 2 bad configuration, 78 Redis refused the
+ * configured access before the node was ever ready.
  */
 #include "certwatch.h"
 #include "config.h"
