@@ -270,11 +270,7 @@ def test_ws_sigterm_drains_clients_with_1001(alertd_factory):
     srv = alertd_factory()
 
     async def main():
-        clients = []
-        for _ in range(5):
-            ws = await srv.connect()
-            await recv_hello(ws)
-            clients.append(ws)
+        clients = await connect_many(srv, 5)
         srv.proc.send_signal(signal.SIGTERM)
         codes = []
         for ws in clients:
@@ -331,11 +327,7 @@ def test_ws_second_sigterm_during_drain_stops_cleanly(alertd_factory):
     srv = alertd_factory()
 
     async def main():
-        clients = []
-        for _ in range(5):
-            ws = await srv.connect()
-            await recv_hello(ws)
-            clients.append(ws)
+        clients = await connect_many(srv, 5)
         srv.proc.send_signal(signal.SIGTERM)
         await asyncio.sleep(0.2)
         srv.proc.send_signal(signal.SIGTERM)
