@@ -245,3 +245,13 @@ void listener_release(struct node *n, struct lws *wsi)
         lws_set_opaque_user_data(wsi, NULL);
     }
 }
+
+void listener_cork(int fd, int on)
+{
+    setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
+}
+
+void listener_ack_now(int fd)
+{
+    setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &(int){1}, sizeof(int));
+}

@@ -35,6 +35,12 @@ void listener_close(struct node *n);
 /* 1 when wsi came in on the --metrics-listen port. */
 int listener_is_admin(struct lws *wsi);
 
+/* Holds (on = 1) or releases (on = 0) the small writes on connection fd so
+ * that they leave as one TCP segment (TCP_CORK). */
+void listener_cork(int fd, int on);
+/* Acknowledges what fd received now, not when the delayed-ACK timer fires. */
+void listener_ack_now(int fd);
+
 /* The accepted connection `wsi` is gone: releases its per-address count. */
 void listener_release(struct node *n, struct lws *wsi);
 

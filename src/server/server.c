@@ -32,6 +32,25 @@ static void server_tls_info(const SSL *ssl, int where, int ret)
         metrics->tls_failures++;
 }
 
+/* A TLS 1.3 server sends its session ticket after reading the client's
+ * Finished, before the request that usually follows. Sent alone, the
+ * ticket and then the answer were two small segments in flight: the client
+ * delayed its ACK and Linux sent a loss probe a few milliseconds later, a
+ * spurious retransmission for nearly every connection. So the ticket is
+ * held to leave in one segment with the answer (released by ws_established
+ * with the 101 and hello, after http_request, or by the close), and the
+ * Finished is acknowledged at once instead: a client using Nagle's
+ * algorithm holds its request until then. TLS 1.2 sends its ticket inside
+ * the handshake, where the client waits for what follows. */
+static void server_hold_ticket(SSL *ssl)
+{
+    if (SSL_version(ssl) == TLS1_3_VERSION) {
+        int fd = SSL_get_fd(ssl);
+        listener_cork(fd, 1);
+        listener_ack_now(fd);
+    }
+}
+
 static int server_tls_setup(SSL_CTX *ctx)
 {
     if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION))
@@ -40,7 +59,7 @@ static int server_tls_setup(SSL_CTX *ctx)
     /* One session ticket per handshake (OpenSSL sends two by default): a
      * reconnecting client needs one, and each costs an encryption. */
     SSL_CTX_set_num_tickets(ctx, 1);
-    return tickets_install(ctx);
+    return tickets_install(ctx, server_hold_ticket);
 }
 
 /* Loads the certificate and key into a scratch context first: lws reloads
@@ -87,18 +106,18 @@ int server_reload_tls(struct node *n)
  * The protocol callback
  * ---------------------------------------------------------------------- */
 
-static int server_upgrade_allowed(struct node *n, struct conn *c, struct lws *wsi)
+/* lws asks before any session data (struct conn) exists, so a refusal is
+ * lws' own status page, then close. */
+static int server_upgrade_allowed(struct lws *wsi)
 {
     char uri[64];
-    if (listener_is_admin(wsi)) {
-        /* lws gives a connection of the plain metrics vhost no session
-         * data (c) at this point: its own status page, then close. */
+    if (listener_is_admin(wsi))
         lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, "no WebSocket on the metrics port");
-        return 0;
-    }
-    if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) > 0 && strcmp(uri, "/v1/ws") == 0)
+    else if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) > 0 &&
+             strcmp(uri, "/v1/ws") == 0)
         return 1;
-    http_text(n, c, wsi, 404, "no WebSocket here: connect to /v1/ws\n");
+    else
+        lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, "no WebSocket here: connect to /v1/ws");
     return 0;
 }
 
@@ -127,17 +146,28 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
     n = lws_context_user(lws_get_context(wsi));
 
     switch (reason) {
-    case LWS_CALLBACK_HTTP:
-        return http_request(n, c, wsi, in) ? -1 : 0;
+    case LWS_CALLBACK_HTTP: {
+        int rc = http_request(n, c, wsi, in) ? -1 : 0;
+        listener_cork(lws_get_socket_fd(wsi), 0); /* a held ticket, with the answer */
+        return rc;
+    }
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return c->kind == CONN_SSE ? sse_writeable(n, c) : http_writeable(n, c);
     case LWS_CALLBACK_RECEIVE_PONG:
         c->last_rx = server_now_s(n);
         return 0;
-    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-        return server_upgrade_allowed(n, c, wsi) ? 0 : 1;
-    case LWS_CALLBACK_ESTABLISHED:
-        return ws_established(n, c, wsi);
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
+        /* Allowed: the 101 waits for the hello (ws_established releases
+         * both); refused: the answer goes out with any held ticket. */
+        int allowed = server_upgrade_allowed(wsi);
+        listener_cork(lws_get_socket_fd(wsi), allowed);
+        return !allowed;
+    }
+    case LWS_CALLBACK_ESTABLISHED: {
+        int rc = ws_established(n, c, wsi);
+        listener_cork(lws_get_socket_fd(wsi), 0);
+        return rc;
+    }
     case LWS_CALLBACK_RECEIVE:
         return ws_receive(n, c, in, len);
     case LWS_CALLBACK_SERVER_WRITEABLE:
@@ -208,11 +238,13 @@ void server_lagging(struct hub *hub, struct hub_client *hc)
     }
 }
 
-/* A small receive buffer (clients send only small control frames), and a
- * send limit that lets a batch of alerts go out in one write: without it
- * lws would cut every write at the receive buffer's size. */
+/* A small receive buffer, which lws allocates for every connection:
+ * clients send only small control frames, and larger ones arrive in parts
+ * that ws_receive joins. And a send limit that lets a batch of alerts go
+ * out in one write: without it lws would cut every write at the receive
+ * buffer's size. */
 static const struct lws_protocols server_protocols[] = {
-    {"alert.v1", server_callback, sizeof(struct conn), 512, 0, NULL, WS_BATCH_BYTES + 16},
+    {"alert.v1", server_callback, sizeof(struct conn), 128, 0, NULL, WS_BATCH_BYTES + 16},
     {NULL, NULL, 0, 0, 0, NULL, 0}};
 
 /* ------------------------------------------------------------------------

@@ -22,6 +22,7 @@ struct tickets_key {
 static struct tickets_key tickets_keys[TICKETS_MAX_KEYS];
 static int tickets_nkeys;
 static EVP_CIPHER *tickets_cipher; /* fetched once: an implicit fetch per ticket is slow */
+static tickets_issue_fn tickets_on_issue;
 
 static int tickets_fail(char *err, size_t errlen, const char *file, const char *why)
 {
@@ -124,11 +125,12 @@ static int tickets_set_mac(EVP_MAC_CTX *hctx, const struct tickets_key *k)
 static int tickets_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv, EVP_CIPHER_CTX *cctx,
                       EVP_MAC_CTX *hctx, int enc)
 {
-    (void)ssl;
     if (tickets_nkeys == 0)
         return 0; /* no keys: no ticket issued, none accepted */
     if (enc) {
         const struct tickets_key *k = &tickets_keys[0];
+        if (tickets_on_issue)
+            tickets_on_issue(ssl);
         if (RAND_bytes(iv, 16) != 1)
             return -1;
         memcpy(key_name, k->name, 16);
@@ -149,8 +151,9 @@ static int tickets_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv, E
     return 0;
 }
 
-int tickets_install(SSL_CTX *ctx)
+int tickets_install(SSL_CTX *ctx, tickets_issue_fn on_issue)
 {
+    tickets_on_issue = on_issue;
     return SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, tickets_cb) == 1 ? 0 : -1;
 }
 

@@ -30,8 +30,12 @@ int tickets_load(const char *file, char *err, size_t errlen);
 /* Number of keys in the table (0 before tickets_load). */
 int tickets_count(void);
 
-/* Makes ctx issue and accept tickets with the table's keys. */
-int tickets_install(SSL_CTX *ctx);
+/* Called as a ticket is about to be written to ssl's connection. */
+typedef void (*tickets_issue_fn)(SSL *ssl);
+
+/* Makes ctx issue and accept tickets with the table's keys; on_issue (may
+ * be NULL) hears of each ticket issued. */
+int tickets_install(SSL_CTX *ctx, tickets_issue_fn on_issue);
 
 /* Wipes the keys from memory and frees what tickets_load fetched. */
 void tickets_clear(void);

@@ -250,6 +250,27 @@ def test_ws_subscribe_replaces_the_filter(alertd, redis_server):
     run(main())
 
 
+def test_ws_subscribe_larger_than_the_receive_buffer_applies_whole(alertd, redis_server):
+    """lws hands a frame longer than its 128-byte receive buffer over in
+    parts: they are joined, and the subscribe applies as one."""
+    topics = [f"t{i:02d}-" + "x" * 28 for i in range(15)] + ["sports"]
+    msg = json.dumps({"type": "subscribe", "topics": topics, "lang": ["en"]})
+    assert 512 < len(msg) < 4096
+
+    async def main():
+        async with alertd.connect("topics=world", compression=None) as ws:
+            await recv_hello(ws)
+            await ws.send(msg)
+            await ping_pong(ws)
+            await apush(redis_server, "W1", topics=["world"])
+            await apush(redis_server, "S-de", topics=["sports"], lang="de")
+            s1 = await apush(redis_server, "S-en", topics=["sports"], lang="en")
+            t1 = await apush(redis_server, "T14", topics=[topics[14]])
+            assert await recv_alert_ids(ws, 2) == [s1, t1]
+
+    run(main())
+
+
 def test_ws_subscribe_with_since_replays_with_the_new_filter(alertd, redis_server):
     async def main():
         observer = await alertd.connect()
