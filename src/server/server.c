@@ -16,6 +16,7 @@
 #include <openssl/ssl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define SERVER_DRAIN_TICK_MS 50
 
@@ -106,12 +107,17 @@ int server_reload_tls(struct node *n)
  * The protocol callback
  * ---------------------------------------------------------------------- */
 
-/* lws asks before any session data (struct conn) exists, so a refusal is
- * lws' own status page, then close. */
-static int server_upgrade_allowed(struct lws *wsi)
+/* Only WebSocket upgrades, only on /v1/ws. lws would switch to HTTP/2 on
+ * an h2c upgrade (even inside TLS) and cannot ignore one, so that is
+ * refused too. lws asks before any session data (struct conn) exists, so
+ * a refusal is lws' own status page. `upgrade` is the Upgrade header. */
+static int server_upgrade_allowed(struct lws *wsi, const char *upgrade)
 {
     char uri[64];
-    if (listener_is_admin(wsi))
+    if (strcasecmp(upgrade, "websocket") != 0)
+        lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
+                               "only WebSocket upgrades are served (no HTTP/2)");
+    else if (listener_is_admin(wsi))
         lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, "no WebSocket on the metrics port");
     else if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) > 0 &&
              strcmp(uri, "/v1/ws") == 0)
@@ -159,7 +165,7 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
         /* Allowed: the 101 waits for the hello (ws_established releases
          * both); refused: the answer goes out with any held ticket. */
-        int allowed = server_upgrade_allowed(wsi);
+        int allowed = server_upgrade_allowed(wsi, in);
         listener_cork(lws_get_socket_fd(wsi), allowed);
         return !allowed;
     }

@@ -5,7 +5,8 @@ TCP segment: sent apart, they were small segments in flight together, the
 client delayed its ACK, and Linux sent a spurious loss probe for nearly
 every connection. A client with Nagle's algorithm (which waits for the ACK
 of its Finished before sending its request) is still answered at once.
-A WebSocket upgrade to any other path is refused without harming the server.
+A WebSocket upgrade to any other path, and any HTTP/2 (h2c) upgrade, is
+refused without harming the server.
 """
 import socket
 import ssl
@@ -88,3 +89,17 @@ def test_websocket_upgrade_elsewhere_is_refused_and_the_server_lives(alertd):
     with open_tls13(alertd, nodelay=True) as t:
         t.sendall(UPGRADE.format(path="/v1/ws").encode())
         assert read_until(t, HELLO).startswith(b"HTTP/1.1 101")
+
+
+def test_http2_upgrade_is_refused(alertd):
+    """lws would switch to HTTP/2 on an h2c upgrade, even inside TLS: a code
+    path nothing here serves or tests, so it is refused."""
+    for path in ("/v1/ws", "/healthz"):
+        with open_tls13(alertd, nodelay=True) as t:
+            t.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: h2c\r\n"
+                      "Connection: Upgrade, HTTP2-Settings\r\n"
+                      "HTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n".encode())
+            data = read_until(t, b"\r\n\r\n")
+            assert b" 400 " in data.split(b"\r\n", 1)[0], data[:80]
+    assert alertd.running(), alertd.tail()
+    assert alertd.get("/healthz")[0] == 200
