@@ -61,6 +61,8 @@ static const struct config_option config_options[] = {
      "alerts a client may fall behind before it is closed with 4001 (default 256)"},
     {"max-per-ip", CONFIG_INT, CONFIG_AT(max_per_ip), 1, 10000000, "N",
      "concurrent connections from one address, per worker (default 1000)"},
+    {"max-rate-per-ip", CONFIG_INT, CONFIG_AT(max_rate_per_ip), 0, 1000000, "N",
+     "new connections per second from one address, per worker; 0: no limit (default 0)"},
     {"allowed-origin", CONFIG_LIST, CONFIG_AT(origins), 0, 0, "ORIGIN",
      "browser Origin allowed to connect, repeatable (default: any)"},
     {"node", CONFIG_STR, CONFIG_AT(node), 0, 0, "NAME", "node name (default: the host name)"},

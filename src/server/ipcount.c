@@ -27,7 +27,7 @@ void ipcount_free(struct ipcount *t)
     t->slots = NULL;
 }
 
-static int ipcount_key(const struct sockaddr *sa, uint8_t key[16])
+int ipcount_key(const struct sockaddr *sa, uint8_t key[16])
 {
     if (sa->sa_family == AF_INET6) {
         memcpy(key, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
@@ -42,7 +42,7 @@ static int ipcount_key(const struct sockaddr *sa, uint8_t key[16])
     return -1;
 }
 
-static size_t ipcount_hash(const uint8_t key[16])
+size_t ipcount_hash(const uint8_t key[16])
 {
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
     for (int i = 0; i < 16; i++) {

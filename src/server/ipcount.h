@@ -35,4 +35,10 @@ void ipcount_free(struct ipcount *t);
 long ipcount_acquire(struct ipcount *t, const struct sockaddr *sa);
 void ipcount_release(struct ipcount *t, long slot);
 
+/* An address as the 16-byte key both tables use (IPv4 IPv6-mapped); -1 for
+ * a family that has none. */
+int ipcount_key(const struct sockaddr *sa, uint8_t key[16]);
+/* A hash of a key, for a table index. */
+size_t ipcount_hash(const uint8_t key[16]);
+
 #endif

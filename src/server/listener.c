@@ -4,6 +4,7 @@
 #include "listener.h"
 
 #include "ipcount.h"
+#include "iprate.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -21,6 +22,7 @@
 #define LISTENER_BACKLOG      4096 /* somaxconn on these machines */
 #define LISTENER_ACCEPT_BURST 256  /* accepts per wakeup, so TLS work interleaves */
 #define LISTENER_SNDBUF       (64 * 1024)
+#define LISTENER_RATE_SLOTS   (64 * 1024) /* addresses tracked for --max-rate-per-ip */
 /* The opaque user data of a connection: its per-address slot + 1, or this
  * for a metrics-port connection. */
 #define LISTENER_ADMIN_MARK ((intptr_t)-1)
@@ -36,6 +38,7 @@ struct listener {
 /* One of each per worker process. */
 static struct listener listener = {.fd = -1}, listener_admin = {.fd = -1, .admin = 1};
 static struct ipcount listener_ips; /* readers' connections per address */
+static struct iprate listener_rate; /* readers' new connections per address per second */
 
 static int listener_fail(char *err, size_t errlen, const char *what, const char *host, int port)
 {
@@ -122,6 +125,11 @@ int listener_open_all(const char *host, int port, int n, int *fds, char *err, si
 static void listener_adopt(struct node *n, int fd, const struct sockaddr *peer)
 {
     int sndbuf = LISTENER_SNDBUF;
+    if (!iprate_allow(&listener_rate, peer, (uint32_t)(uv_now(n->loop) / 1000))) {
+        metrics->rate_refused++;
+        close(fd);
+        return;
+    }
     long slot = ipcount_acquire(&listener_ips, peer);
     if (slot < 0) {
         metrics->per_ip_refused++;
@@ -192,7 +200,8 @@ static void listener_poll(struct listener *l, struct node *n, int fd)
 int listener_start(struct node *n, int fd, int admin_fd)
 {
     size_t addresses = (size_t)n->cfg->max_connections + 1024;
-    if (ipcount_init(&listener_ips, addresses, (uint32_t)n->cfg->max_per_ip))
+    if (ipcount_init(&listener_ips, addresses, (uint32_t)n->cfg->max_per_ip) ||
+        iprate_init(&listener_rate, LISTENER_RATE_SLOTS, (uint32_t)n->cfg->max_rate_per_ip))
         return -1;
     listener_poll(&listener, n, fd);
     if (admin_fd >= 0)
@@ -212,8 +221,10 @@ static void listener_on_closed(uv_handle_t *h)
     struct listener *l = h->data;
     close(l->fd);
     l->fd = -1;
-    if (!l->admin)
+    if (!l->admin) {
         ipcount_free(&listener_ips);
+        iprate_free(&listener_rate);
+    }
 }
 
 static void listener_stop(struct listener *l)

@@ -114,6 +114,8 @@ static const struct metrics_sum metrics_sums[] = {
     {"too_many_connections_total", 1, METRICS_FIELD(too_many), "Clients closed with 4029."},
     {"per_ip_refused_total", 1, METRICS_FIELD(per_ip_refused),
      "Connections refused at accept: over --max-per-ip."},
+    {"per_ip_rate_refused_total", 1, METRICS_FIELD(rate_refused),
+     "Connections refused at accept: over --max-rate-per-ip."},
     {"replays_total", 1, METRICS_FIELD(replays), "Replays after since."},
     {"gaps_total", 1, METRICS_FIELD(gaps), "since older than the history: gap frames."},
     {"bad_requests_total", 1, METRICS_FIELD(bad_requests), "Client frames answered bad_request."},

@@ -5,6 +5,8 @@ import os
 import re
 import selectors
 import signal
+import socket
+import ssl
 import subprocess
 import time
 
@@ -116,6 +118,30 @@ def test_connections_per_address_are_limited(alertd_factory):
 
     run(main())
     assert metric(srv, "alertd_per_ip_refused_total") >= 1
+
+
+def tls_connect(srv, source="127.0.0.1"):
+    """A TLS handshake from `source`: True if it completed, False if the
+    server closed the connection first."""
+    try:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=3,
+                                      source_address=(source, 0)) as raw:
+            with srv.ctx.wrap_socket(raw, server_hostname="localhost"):
+                return True
+    except (OSError, ssl.SSLError):
+        return False
+
+
+def test_new_connections_per_address_per_second_are_limited(alertd_factory):
+    srv = alertd_factory("--max-rate-per-ip", "5")
+    time.sleep(1.1)  # a fresh second: the readiness checks spent part of theirs
+    got = [tls_connect(srv) for _ in range(30)]
+    # 5 a second; the burst may straddle two of alertd's seconds.
+    assert 5 <= sum(got) <= 10, got
+    assert tls_connect(srv, source="127.0.0.2"), "another address has its own budget"
+    time.sleep(1.1)
+    assert tls_connect(srv), "the budget comes back the next second"
+    assert metric(srv, "alertd_per_ip_rate_refused_total") == got.count(False)
 
 
 def test_sigterm_while_a_worker_restarts_stops_everything(alertd_factory):
