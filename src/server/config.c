@@ -66,6 +66,8 @@ static const struct config_option config_options[] = {
     {"allowed-origin", CONFIG_LIST, CONFIG_AT(origins), 0, 0, "ORIGIN",
      "browser Origin allowed to connect, repeatable (default: any)"},
     {"node", CONFIG_STR, CONFIG_AT(node), 0, 0, "NAME", "node name (default: the host name)"},
+    {"user", CONFIG_STR, CONFIG_AT(user), 0, 0, "NAME",
+     "once the ports are open, run as this user (start as root; default: no change)"},
     {"log-level", CONFIG_STR, CONFIG_AT(log_level), 0, 0, "LEVEL",
      "debug, info, warn or error (default info)"},
     {"log-format", CONFIG_STR, CONFIG_AT(log_format), 0, 0, "FORMAT",

@@ -39,6 +39,7 @@ struct config {
     char *origins[CONFIG_MAX_ORIGINS]; /* allowed browser Origins; none = any */
     int norigins;
     char *node; /* node name in hello frames and metrics */
+    char *user; /* --user: who to become once the sockets are open; NULL: stay */
     char *log_level;
     char *log_format;
 };

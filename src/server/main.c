@@ -17,6 +17,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "node.h"
+#include "privdrop.h"
 #include "redisurl.h"
 #include "rsub.h"
 #include "server.h"
@@ -368,6 +369,30 @@ static void main_close_sockets(const struct config *cfg, struct main_sockets *so
 }
 
 /* Sockets are files: use all the descriptors the hard limit allows. */
+/* After the sockets are open and before the workers exist: --user, then
+ * the session ticket keys (which every worker inherits), read as the user
+ * that will read them again on each reload. 0, or the exit status. */
+static int main_become_user(const struct config *cfg, const struct privdrop_user *user)
+{
+    char err[512];
+    if (user && privdrop_apply(user, err, sizeof(err)))
+        goto fail;
+    if (user && !cfg->plain &&
+        (privdrop_check_readable("tls-cert", cfg->tls_cert, err, sizeof(err)) ||
+         privdrop_check_readable("tls-key", cfg->tls_key, err, sizeof(err)) ||
+         (cfg->tls_ticket_key &&
+          privdrop_check_readable("tls-ticket-key", cfg->tls_ticket_key, err, sizeof(err)))))
+        goto fail;
+    if (!cfg->plain && tickets_load(cfg->tls_ticket_key, err, sizeof(err)))
+        goto fail;
+    if (user)
+        log_info("running as", KV_S("user", user->name), KV_I("uid", user->uid));
+    return 0;
+fail:
+    fprintf(stderr, "alertd: %s\n", err);
+    return 2;
+}
+
 static void main_raise_fd_limit(void)
 {
     struct rlimit rl;
@@ -409,8 +434,8 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return 2;
     }
-    /* Before the workers exist: they all inherit the same ticket keys. */
-    if (!cfg.plain && tickets_load(cfg.tls_ticket_key, err, sizeof(err))) {
+    struct privdrop_user user;
+    if (cfg.user && privdrop_lookup(cfg.user, &user, err, sizeof(err))) {
         fprintf(stderr, "alertd: %s\n", err);
         config_free(&cfg);
         return 2;
@@ -420,7 +445,6 @@ int main(int argc, char **argv)
     srandom((unsigned)(time(NULL) ^ getpid()));
     if (metrics_init(cfg.workers)) {
         fprintf(stderr, "alertd: cannot map the metrics area\n");
-        tickets_clear();
         config_free(&cfg);
         return 1;
     }
@@ -428,9 +452,15 @@ int main(int argc, char **argv)
     if (main_open_sockets(&cfg, &socks, err, sizeof(err))) {
         fprintf(stderr, "alertd: %s\n", err);
         metrics_release();
-        tickets_clear();
         config_free(&cfg);
         return 1;
+    }
+    if ((rc = main_become_user(&cfg, cfg.user ? &user : NULL)) != 0) {
+        main_close_sockets(&cfg, &socks);
+        metrics_release();
+        tickets_clear();
+        config_free(&cfg);
+        return rc;
     }
     rc =
         cfg.workers > 1 ? main_supervise(&cfg, &url, &socks) : main_run_node(&cfg, &url, 0, &socks);
