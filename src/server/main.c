@@ -368,7 +368,6 @@ static void main_close_sockets(const struct config *cfg, struct main_sockets *so
     }
 }
 
-/* Sockets are files: use all the descriptors the hard limit allows. */
 /* After the sockets are open and before the workers exist: --user, then
  * the session ticket keys (which every worker inherits), read as the user
  * that will read them again on each reload. 0, or the exit status. */
@@ -393,6 +392,7 @@ fail:
     return 2;
 }
 
+/* Sockets are files: use all the descriptors the hard limit allows. */
 static void main_raise_fd_limit(void)
 {
     struct rlimit rl;
