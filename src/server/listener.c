@@ -23,12 +23,15 @@
 #define LISTENER_ACCEPT_BURST 256  /* accepts per wakeup, so TLS work interleaves */
 #define LISTENER_SNDBUF       (64 * 1024)
 #define LISTENER_RATE_SLOTS   (64 * 1024) /* addresses tracked for --max-rate-per-ip */
+#define LISTENER_EMFILE_MS    100         /* pause after running out of file descriptors */
 /* The opaque user data of a connection: its per-address slot + 1, or this
  * for a metrics-port connection. */
 #define LISTENER_ADMIN_MARK ((intptr_t)-1)
 
 struct listener {
     uv_poll_t poll;
+    uv_timer_t retry; /* out of file descriptors: accepting again later */
+    int paused;       /* draining: no accepts, not even after retry */
     struct node *n;
     int fd;
     int polling;
@@ -164,6 +167,27 @@ static void listener_adopt_admin(struct node *n, int fd)
         lws_set_opaque_user_data(wsi, (void *)LISTENER_ADMIN_MARK);
 }
 
+static void listener_on_readable(uv_poll_t *h, int status, int events);
+
+static void listener_on_retry(uv_timer_t *t)
+{
+    struct listener *l = t->data;
+    if (l->polling && !l->paused)
+        uv_poll_start(&l->poll, UV_READABLE, listener_on_readable);
+}
+
+/* The pending connection stays in the backlog and the socket readable:
+ * polling on would spin a core (and log each turn) until a descriptor is
+ * free. Stop for a moment instead; connections closing meanwhile make
+ * room, and the backlog waits. */
+static void listener_out_of_files(struct listener *l)
+{
+    log_warn("accept: out of file descriptors, pausing", KV_S("error", strerror(errno)),
+             KV_I("pause_ms", LISTENER_EMFILE_MS));
+    uv_poll_stop(&l->poll);
+    uv_timer_start(&l->retry, listener_on_retry, LISTENER_EMFILE_MS, 0);
+}
+
 static void listener_on_readable(uv_poll_t *h, int status, int events)
 {
     struct listener *l = h->data;
@@ -182,7 +206,7 @@ static void listener_on_readable(uv_poll_t *h, int status, int events)
             continue;
         }
         if (errno == EMFILE || errno == ENFILE)
-            log_warn("accept: out of file descriptors", KV_S("error", strerror(errno)));
+            listener_out_of_files(l);
         return; /* EAGAIN, or another worker took it, or an error: next time */
     }
 }
@@ -193,6 +217,8 @@ static void listener_poll(struct listener *l, struct node *n, int fd)
     l->fd = fd;
     uv_poll_init(n->loop, &l->poll, fd);
     l->poll.data = l;
+    uv_timer_init(n->loop, &l->retry);
+    l->retry.data = l;
     uv_poll_start(&l->poll, UV_READABLE, listener_on_readable);
     l->polling = 1;
 }
@@ -212,8 +238,11 @@ int listener_start(struct node *n, int fd, int admin_fd)
 void listener_pause(struct node *n)
 {
     (void)n; /* the metrics port keeps answering while readers are drained */
-    if (listener.polling)
+    listener.paused = 1;
+    if (listener.polling) {
         uv_poll_stop(&listener.poll);
+        uv_timer_stop(&listener.retry);
+    }
 }
 
 static void listener_on_closed(uv_handle_t *h)
@@ -232,6 +261,7 @@ static void listener_stop(struct listener *l)
     if (!l->polling)
         return;
     l->polling = 0;
+    uv_close((uv_handle_t *)&l->retry, NULL);
     uv_close((uv_handle_t *)&l->poll, listener_on_closed);
 }
 

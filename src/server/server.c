@@ -159,6 +159,18 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
     }
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return c->kind == CONN_SSE ? sse_writeable(n, c) : http_writeable(n, c);
+    case LWS_CALLBACK_HTTP_BODY:
+        return 0; /* no endpoint takes a body: read and dropped */
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        /* Not lws' default, which ends the transaction while the answer
+         * may still wait for a writeable callback; the answer ends it. */
+        return 0;
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+        /* A keep-alive connection's next request or upgrade: lws frees the
+         * session data after this, without LWS_CALLBACK_WSI_DESTROY. */
+        if (c != NULL)
+            server_release(n, c);
+        return 0;
     case LWS_CALLBACK_RECEIVE_PONG:
         c->last_rx = server_now_s(n);
         return 0;
@@ -352,7 +364,10 @@ int server_start(struct node *n)
     info.server_string = "alertd";
     /* Bounded headers, handshakes and idle HTTP connections. */
     info.max_http_header_data = 4096;
-    info.max_http_header_pool = 256;
+    /* A connection holds a header buffer from connect until its request
+     * is complete: with 256 of them, one address's silent connections
+     * (up to --max-per-ip, 1000 by default) made every new client wait. */
+    info.max_http_header_pool = 4096;
     info.timeout_secs = 10;
     info.timeout_secs_ah_idle = 10;
     info.retry_and_idle_policy = &server_no_validity_timers;
