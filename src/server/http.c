@@ -159,8 +159,12 @@ int http_request(struct node *n, struct conn *c, struct lws *wsi, const char *ur
     const struct web_asset *asset;
     int versioned;
 
-    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
-        return http_text(n, c, wsi, 405, "only GET is served here\n");
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
+        /* An answer to HEAD has no body: a keep-alive client would read
+         * one as the start of the next answer. */
+        int head = lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
+        return http_text(n, c, wsi, 405, head ? "" : "only GET is served here\n");
+    }
     if (strcmp(uri, "/healthz") == 0)
         return http_text(n, c, wsi, 200, "ok\n");
     if (strcmp(uri, "/readyz") == 0)

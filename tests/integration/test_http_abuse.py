@@ -1,7 +1,8 @@
 """HTTP clients that misbehave cost alertd nothing lasting: a request with a
 body still gets its whole answer (the session data was freed under it, and
-the answer leaked), silent half-sent requests do not lock new clients out,
-and running out of file descriptors does not spin a core."""
+the answer leaked), HEAD gets no body to desynchronise a keep-alive client,
+silent half-sent requests do not lock new clients out, and running out of
+file descriptors does not spin a core."""
 import os
 import resource
 import socket
@@ -60,6 +61,17 @@ def test_a_request_with_a_body_gets_its_whole_answer_and_leaks_nothing(alertd, r
     grown = rss_kib(alertd.proc.pid) - before
     # Each leaked answer was ~15 KiB: 150 of them would be over 2 MiB.
     assert grown < 1024, f"RSS grew {grown} KiB over 150 requests with a body"
+
+
+def test_head_gets_an_answer_without_a_body(alertd):
+    with tls_socket(alertd) as t:  # keep-alive: the next answer must parse
+        t.sendall(b"HEAD /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        head, body = read_response(t)
+        assert head.startswith(b"HTTP/1.1 405"), head
+        assert body == b""
+        t.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        head, body = read_response(t)
+        assert head.startswith(b"HTTP/1.1 200") and body == b"ok\n", (head, body)
 
 
 def start_plain(redis_server, tmp_path, *extra, **popen):
