@@ -107,10 +107,11 @@ int server_reload_tls(struct node *n)
  * The protocol callback
  * ---------------------------------------------------------------------- */
 
-/* Only WebSocket upgrades, only on /v1/ws. lws would switch to HTTP/2 on
- * an h2c upgrade (even inside TLS) and cannot ignore one, so that is
- * refused too. lws asks before any session data (struct conn) exists, so
- * a refusal is lws' own status page. `upgrade` is the Upgrade header. */
+/* Only WebSocket upgrades, only on /v1/ws, only with our subprotocol if
+ * any is offered. lws would switch to HTTP/2 on an h2c upgrade (even
+ * inside TLS) and cannot ignore one, so that is refused too. lws asks
+ * before any session data (struct conn) exists, so a refusal is lws' own
+ * status page. `upgrade` is the Upgrade header. */
 static int server_upgrade_allowed(struct lws *wsi, const char *upgrade)
 {
     char uri[64];
@@ -119,11 +120,16 @@ static int server_upgrade_allowed(struct lws *wsi, const char *upgrade)
                                "only WebSocket upgrades are served (no HTTP/2)");
     else if (listener_is_admin(wsi))
         lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, "no WebSocket on the metrics port");
-    else if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) > 0 &&
-             strcmp(uri, "/v1/ws") == 0)
-        return 1;
-    else
+    else if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 ||
+             strcmp(uri, "/v1/ws") != 0)
         lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, "no WebSocket here: connect to /v1/ws");
+    else if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0 &&
+             !http_header_contains(wsi, WSI_TOKEN_PROTOCOL, "alert.v1"))
+        /* lws would close without a word. */
+        lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
+                               "the WebSocket subprotocol here is alert.v1");
+    else
+        return 1;
     return 0;
 }
 

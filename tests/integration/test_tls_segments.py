@@ -103,3 +103,14 @@ def test_http2_upgrade_is_refused(alertd):
             assert b" 400 " in data.split(b"\r\n", 1)[0], data[:80]
     assert alertd.running(), alertd.tail()
     assert alertd.get("/healthz")[0] == 200
+
+
+def test_an_unknown_subprotocol_is_told_why(alertd):
+    with open_tls13(alertd, nodelay=True) as t:
+        t.sendall(UPGRADE.replace("alert.v1", "chat.v2").format(path="/v1/ws").encode())
+        data = read_until(t, b"\r\n\r\n")
+        assert b" 400 " in data.split(b"\r\n", 1)[0], data[:80]
+        assert b"subprotocol here is alert.v1" in data + t.recv(4096)
+    with open_tls13(alertd, nodelay=True) as t:  # several offered, ours among them
+        t.sendall(UPGRADE.replace("alert.v1", "chat.v2, alert.v1").format(path="/v1/ws").encode())
+        assert read_until(t, HELLO).startswith(b"HTTP/1.1 101")
