@@ -42,6 +42,8 @@ struct conn {
     uint8_t flush_queued; /* in the list above */
     uint32_t last_rx;     /* loop second the client last sent anything (WebSocket) */
     uint32_t last_ping;   /* loop second of our last ping or heartbeat comment */
+    uint32_t grants;      /* restricted topics its token opens (grant.h) */
+    int64_t token_exp;    /* wall-clock second its token expires; 0: no token */
 };
 
 #endif

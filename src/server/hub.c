@@ -3,6 +3,8 @@
  */
 #include "hub.h"
 
+#include "grant.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +119,8 @@ static int hub_msg_has_topic(const struct hub_msg *m, const char *topic)
 
 int hub_filter_match(const struct hub_filter *f, const struct hub_msg *m)
 {
+    if (m->restricted && (f == NULL || (m->restricted & f->grants) == 0))
+        return 0;
     if (f == NULL)
         return 1;
     if (f->nlangs) {
@@ -229,6 +233,7 @@ static int hub_msg_build(struct hub_msg *m, struct item_id id, const json_t *ite
         m->published_ms = 0;
     if (hub_msg_topics(m, item))
         goto fail;
+    m->restricted = grant_mask_of(m->topics);
 
     char *text = hub_encode_item(m->id_str, item, &item_len);
     if (text == NULL)

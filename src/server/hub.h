@@ -36,6 +36,7 @@ struct hub_msg {
     struct item_id id;
     char id_str[ITEM_ID_STRLEN];
     uint64_t topic_bloom; /* one bit per topic hash: a cheap first test */
+    uint32_t restricted;  /* its restricted topics (grant.h); 0: public */
     char *topics;         /* NUL-separated topics, ending in an empty one */
     char lang[36];
     int64_t published_ms; /* publisher's clock */
@@ -48,10 +49,12 @@ struct hub_msg {
     size_t item_len;
 };
 
-/* What a client wants: empty lists mean everything. */
+/* What a client wants: empty lists mean everything, but an alert with a
+ * restricted topic only when `grants` has one of them. */
 struct hub_filter {
     int ntopics, nlangs;
     uint64_t topic_bloom;
+    uint32_t grants; /* restricted topics the client's token opens (grant.h) */
     char topics[HUB_FILTER_MAX_TOPICS][33];
     char langs[HUB_FILTER_MAX_LANGS][36];
 };

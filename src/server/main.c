@@ -13,6 +13,7 @@
  */
 #include "certwatch.h"
 #include "config.h"
+#include "grant.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
@@ -369,8 +370,9 @@ static void main_close_sockets(const struct config *cfg, struct main_sockets *so
 }
 
 /* After the sockets are open and before the workers exist: --user, then
- * the session ticket keys (which every worker inherits), read as the user
- * that will read them again on each reload. 0, or the exit status. */
+ * the session ticket keys and the token key (which every worker inherits),
+ * read as the user that will read them again on each reload. 0, or the
+ * exit status. */
 static int main_become_user(const struct config *cfg, const struct privdrop_user *user)
 {
     char err[512];
@@ -383,6 +385,8 @@ static int main_become_user(const struct config *cfg, const struct privdrop_user
           privdrop_check_readable("tls-ticket-key", cfg->tls_ticket_key, err, sizeof(err)))))
         goto fail;
     if (!cfg->plain && tickets_load(cfg->tls_ticket_key, err, sizeof(err)))
+        goto fail;
+    if (grant_setup(cfg->restricted_topics, cfg->jwt_secret, err, sizeof(err)))
         goto fail;
     if (user)
         log_info("running as", KV_S("user", user->name), KV_I("uid", user->uid));
@@ -468,6 +472,7 @@ int main(int argc, char **argv)
         main_close_sockets(&cfg, &socks);
     metrics_release();
     tickets_clear();
+    grant_clear();
     config_free(&cfg);
     return rc;
 }

@@ -3,10 +3,13 @@
  */
 #include "query.h"
 
+#include "grant.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define QUERY_FRAGMENT_MAX 2048
 
@@ -34,7 +37,7 @@ int query_get(struct lws *wsi, const char *name, char *out, size_t outlen)
 
 struct hub_filter *query_filter_or_null(struct hub_filter *f)
 {
-    if (f && f->ntopics == 0 && f->nlangs == 0) {
+    if (f && f->ntopics == 0 && f->nlangs == 0 && f->grants == 0) {
         free(f);
         return NULL;
     }
@@ -96,4 +99,47 @@ long query_number(struct lws *wsi, const char *name, long min, long max, long df
     if (errno || *end != '\0' || end == value || v < min || v > max)
         return -1;
     return v;
+}
+
+int query_apply_grants(struct hub_filter **f, uint32_t grants, char *err, size_t errlen)
+{
+    if (*f == NULL && grants != 0 && (*f = calloc(1, sizeof(**f))) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (*f == NULL)
+        return 0;
+    (*f)->grants = grants;
+    for (int i = 0; i < (*f)->ntopics; i++) {
+        uint32_t bit = grant_bit((*f)->topics[i]);
+        if (bit && (bit & grants) == 0) {
+            snprintf(err, errlen, "topic %s is restricted: it needs a token that grants it",
+                     (*f)->topics[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int query_token_filter(struct lws *wsi, struct hub_filter **f, uint32_t *grants, int64_t *exp,
+                       char *err, size_t errlen)
+{
+    char token[GRANT_TOKEN_MAX];
+    int n = grant_enabled() ? query_get(wsi, "token", token, sizeof(token)) : QUERY_ABSENT;
+    int rc = 0;
+    *grants = 0;
+    *exp = 0;
+    if (n == QUERY_INVALID) {
+        snprintf(err, errlen, "token: too long or not text");
+        rc = -1;
+    } else if (n > 0) {
+        rc = grant_verify(token, (int64_t)time(NULL), grants, exp, err, errlen);
+    }
+    if (rc == 0)
+        rc = query_apply_grants(f, *grants, err, errlen);
+    if (rc != 0) {
+        free(*f);
+        *f = NULL;
+    }
+    return rc;
 }

@@ -69,17 +69,23 @@ static uint64_t rest_fnv1a(const char *s, size_t len)
     return h;
 }
 
-static int rest_bad_request(struct node *n, struct conn *c, struct lws *wsi, const char *what)
+static int rest_error(struct node *n, struct conn *c, struct lws *wsi, unsigned status,
+                      const char *code, const char *what)
 {
-    json_t *doc = json_pack("{s:s,s:s}", "error", "bad_request", "message", what);
+    json_t *doc = json_pack("{s:s,s:s}", "error", code, "message", what);
     char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(doc);
     if (text == NULL)
         return -1;
-    struct http_reply r = {400, "application/json", text, strlen(text), NULL, NULL, NULL, 0};
+    struct http_reply r = {status, "application/json", text, strlen(text), NULL, NULL, NULL, 0};
     int rc = http_send(n, c, wsi, &r);
     free(text);
     return rc;
+}
+
+static int rest_bad_request(struct node *n, struct conn *c, struct lws *wsi, const char *what)
+{
+    return rest_error(n, c, wsi, 400, "bad_request", what);
 }
 
 int rest_alerts(struct node *n, struct conn *c, struct lws *wsi)
@@ -98,6 +104,10 @@ int rest_alerts(struct node *n, struct conn *c, struct lws *wsi)
         return rest_bad_request(n, c, wsi, "since must be an alert id like 1700000000000-0");
     if (query_filter(wsi, &filter, err, sizeof(err)))
         return rest_bad_request(n, c, wsi, err);
+    uint32_t grants;
+    int64_t exp;
+    if (query_token_filter(wsi, &filter, &grants, &exp, err, sizeof(err)))
+        return rest_error(n, c, wsi, 403, "forbidden", err);
 
     rest_puts(&b, "{\"alerts\":[");
     rest_collect(&n->hub, filter, has_since ? &since : NULL, limit, &b);
@@ -110,8 +120,9 @@ int rest_alerts(struct node *n, struct conn *c, struct lws *wsi)
         return -1;
     }
     snprintf(etag, sizeof(etag), "\"%016llx\"", (unsigned long long)rest_fnv1a(b.p, b.len));
-    /* Short-lived caching: a CDN may absorb a crowd, readers stay fresh. */
-    const char *cache = "public, max-age=2, stale-while-revalidate=10";
+    /* Short-lived caching: a CDN may absorb a crowd, readers stay fresh.
+     * An answer opened by a token is for its holder only. */
+    const char *cache = exp ? "private, no-store" : "public, max-age=2, stale-while-revalidate=10";
     if (http_header_equals(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH, etag)) {
         struct http_reply r = {304, "application/json", "", 0, cache, etag, NULL, 0};
         rc = http_send(n, c, wsi, &r);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define SERVER_DRAIN_TICK_MS 50
 
@@ -290,15 +291,26 @@ uint32_t server_now_s(const struct node *n)
     return (uint32_t)(uv_now(n->loop) / 1000);
 }
 
-/* Once a second, every client on the hub: WebSocket pings and closes of
- * silent clients, SSE heartbeat comments and hung-up checks. O(clients)
- * once a second costs about as much as one alert's fan-out. */
+/* Once a second, every client on the hub: closes for expired tokens
+ * (4003), WebSocket pings and closes of silent clients, SSE heartbeat
+ * comments and hung-up checks. O(clients) once a second costs about as
+ * much as one alert's fan-out. */
 static void server_sweep(uv_timer_t *t)
 {
     struct node *n = t->data;
     uint32_t now = server_now_s(n);
-    for (struct hub_client *hc = n->hub.clients; hc; hc = hc->next) {
+    int64_t wall = (int64_t)time(NULL);
+    for (struct hub_client *hc = n->hub.clients, *next; hc; hc = next) {
         struct conn *c = (struct conn *)hc;
+        next = hc->next; /* a close may detach c */
+        if (c->token_exp != 0 && wall >= c->token_exp) {
+            c->token_exp = 0;
+            if (c->kind == CONN_SSE)
+                sse_close(c);
+            else
+                ws_refuse_token(c, "token: expired");
+            continue;
+        }
         if (c->kind == CONN_SSE)
             sse_heartbeat(n, c, now);
         else

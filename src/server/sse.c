@@ -91,6 +91,10 @@ int sse_start(struct node *n, struct conn *c, struct lws *wsi)
         free(filter);
         return sse_refuse(n, c, wsi, "since must be an alert id like 1700000000000-0\n");
     }
+    if (query_token_filter(wsi, &filter, &c->grants, &c->token_exp, err, sizeof(err))) {
+        strcat(err, "\n");
+        return http_text(n, c, wsi, 403, err);
+    }
     if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "text/event-stream",
                                     LWS_ILLEGAL_HTTP_CONTENT_LEN, &p, end) ||
         lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",

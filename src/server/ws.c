@@ -3,9 +3,10 @@
  */
 #include "ws.h"
 
+#include "grant.h"
+#include "http.h"
 #include "log.h"
 #include "metrics.h"
-#include "http.h"
 #include "query.h"
 #include "server.h"
 
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Control frames are formatted here, after LWS_PRE bytes of headroom. */
 static unsigned char ws_scratch[LWS_PRE + 1024];
@@ -286,11 +288,36 @@ static int ws_json_list(json_t *v, struct hub_filter *f,
 }
 
 /* {"type":"subscribe","topics":[...],"lang":[...],"since":"..."} */
+/* A subscribe's token, if it has one (else the connection's grants stay):
+ * 0, -1 for a token that is not a string, 1 when the token or a topic is
+ * refused. */
+static int ws_subscribe_grants(struct conn *c, json_t *msg, struct hub_filter **f, char *err,
+                               size_t errlen)
+{
+    json_t *token = json_object_get(msg, "token");
+    uint32_t grants = c->grants;
+    int64_t exp = c->token_exp;
+    if (token && grant_enabled()) {
+        if (!json_is_string(token))
+            return snprintf(err, errlen, "token must be a string"), -1;
+        if (grant_verify(json_string_value(token), (int64_t)time(NULL), &grants, &exp, err, errlen))
+            return 1;
+    }
+    if (query_apply_grants(f, grants, err, errlen))
+        return 1;
+    c->grants = grants;
+    c->token_exp = exp;
+    return 0;
+}
+
+/* 0; -1 for a malformed subscribe (err set); 1 when its token or a
+ * restricted topic is refused (err set). */
 static int ws_subscribe(struct node *n, struct conn *c, json_t *msg, char *err, size_t errlen)
 {
     struct hub_filter *f = calloc(1, sizeof(struct hub_filter));
     struct item_id since;
     json_t *s = json_object_get(msg, "since");
+    int rc = -1;
     if (f == NULL)
         return snprintf(err, errlen, "out of memory"), -1;
     if (ws_json_list(json_object_get(msg, "topics"), f, hub_filter_add_topic, "topics", err,
@@ -302,16 +329,26 @@ static int ws_subscribe(struct node *n, struct conn *c, json_t *msg, char *err, 
         snprintf(err, errlen, "since must be an alert id like 1700000000000-0");
         goto fail;
     }
+    if ((rc = ws_subscribe_grants(c, msg, &f, err, errlen)) != 0)
+        goto fail;
     server_attach(n, c, query_filter_or_null(f), s && json_is_string(s) ? &since : NULL);
     return 0;
 fail:
     free(f);
-    return -1;
+    return rc;
 }
 
 /* ------------------------------------------------------------------------
  * Connection life
  * ---------------------------------------------------------------------- */
+
+/* A token that is refused or expired, or a restricted topic it does not
+ * open: an error frame, then 4003. */
+void ws_refuse_token(struct conn *c, const char *message)
+{
+    ws_owe_error(c, "forbidden", message);
+    ws_close_with(c, 4003);
+}
 
 /* A handshake whose query is wrong gets an error frame, then 1008. */
 static int ws_refuse_query(struct conn *c, const char *message)
@@ -357,6 +394,10 @@ int ws_established(struct node *n, struct conn *c, struct lws *wsi)
         free(filter);
         return ws_refuse_query(c, "since must be an alert id like 1700000000000-0");
     }
+    if (query_token_filter(wsi, &filter, &c->grants, &c->token_exp, err, sizeof(err))) {
+        ws_refuse_token(c, err);
+        return 0;
+    }
     /* The hello goes out right behind lws' 101 response: the client wakes
      * once for both, and no poll round trip (two epoll_ctl calls and a
      * loop pass) is spent per connection. After a partial 101, in order. */
@@ -393,8 +434,11 @@ static int ws_handle_frame(struct node *n, struct conn *c, const char *text, siz
             c->pongs++;
         lws_callback_on_writable(c->wsi);
     } else if (strcmp(type, "subscribe") == 0) {
-        if (ws_subscribe(n, c, msg, err, sizeof(err)))
+        int sub = ws_subscribe(n, c, msg, err, sizeof(err));
+        if (sub < 0)
             rc = ws_bad_request(c, err);
+        else if (sub > 0)
+            ws_refuse_token(c, err);
     } else {
         rc = ws_bad_request(c, "unknown type: expected subscribe or ping");
     }

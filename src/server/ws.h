@@ -36,6 +36,9 @@ int ws_format_hello(const struct node *n, char *out, size_t len);
 
 /* Asks for the connection to close with `code` at its next write. */
 void ws_close_with(struct conn *c, uint16_t code);
+/* Refuses a token, or a restricted topic it does not open: an error frame
+ * with code "forbidden" and `message`, then close 4003. */
+void ws_refuse_token(struct conn *c, const char *message);
 
 /* Once a second: a ping to a client quiet for --heartbeat seconds, and a
  * close for one silent for two. */

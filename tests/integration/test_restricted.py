@@ -1,0 +1,139 @@
+"""Restricted topics (DESIGN "Security defaults"): an alert with a topic in
+--restricted-topics reaches only clients whose HS256 token (--jwt-secret)
+grants it, over WebSocket, SSE and REST; a refused or expired token closes
+a WebSocket with 4003 and answers HTTP with 403."""
+import base64
+import hashlib
+import hmac
+import json
+import subprocess
+import time
+
+import pytest
+
+from alertd_fixture import (ALERTD, alertd_factory, apush, expect_closed, https_get,  # noqa: F401
+                            recv_alert_ids, recv_hello, recv_json, run, tls_cert)
+from conftest import free_port
+
+KEY = b"an HS256 key for the tests, 32 bytes or more"
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def mint(topics=("premium",), exp_in=3600, key=KEY, alg="HS256"):
+    header = b64url(json.dumps({"alg": alg, "typ": "JWT"}).encode())
+    payload = b64url(json.dumps({"exp": int(time.time()) + exp_in,
+                                 "topics": list(topics)}).encode())
+    sig = hmac.new(key, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    return f"{header}.{payload}.{b64url(sig)}"
+
+
+@pytest.fixture
+def srv(alertd_factory, tmp_path):
+    key = tmp_path / "jwt.key"
+    key.write_bytes(KEY + b"\n")
+    return alertd_factory("--jwt-secret", str(key), "--restricted-topics", "premium,members")
+
+
+def rest_ids(srv, query=""):
+    status, _, body = https_get(srv.port, f"/v1/alerts?{query}", srv.ctx)
+    assert status == 200, (status, body)
+    return [a["id"] for a in json.loads(body)["alerts"]]
+
+
+async def refused(srv, query, code=4003):
+    ws = await srv.connect(query)
+    exc, frames = await expect_closed(ws)
+    assert exc.code == code, f"closed with {exc.code}, want {code}; frames {frames}"
+    errors = [json.loads(f) for f in frames if json.loads(f)["type"] == "error"]
+    assert errors and errors[-1]["code"] == "forbidden", frames
+    return errors[-1]["message"]
+
+
+def test_restricted_alerts_reach_only_token_holders(srv, redis_server):
+    async def main():
+        anon = await srv.connect()
+        holder = await srv.connect(f"token={mint()}")
+        other = await srv.connect(f"token={mint(topics=['members'])}")
+        for ws in (anon, holder, other):
+            await recv_hello(ws)
+        public = await apush(redis_server, "Public", topics=["world"])
+        paid = await apush(redis_server, "Paid", topics=["world", "premium"])
+        last = await apush(redis_server, "Public again", topics=["sport"])
+        assert await recv_alert_ids(anon, 2) == [public, last]
+        assert await recv_alert_ids(holder, 3) == [public, paid, last]
+        assert await recv_alert_ids(other, 2) == [public, last]
+        # A replay after `since` hides it the same way.
+        late = await srv.connect(f"since={public}")
+        await recv_hello(late)
+        assert await recv_alert_ids(late, 1) == [last]
+        for ws in (anon, holder, other, late):
+            await ws.close()
+        return public, paid, last
+
+    public, paid, last = run(main())
+    assert rest_ids(srv) == [last, public]
+    assert rest_ids(srv, f"token={mint()}") == [last, paid, public]
+    assert rest_ids(srv, f"topics=premium&token={mint()}") == [paid]
+    _, headers, _ = https_get(srv.port, f"/v1/alerts?token={mint()}", srv.ctx)
+    assert headers["cache-control"] == "private, no-store"  # not for a shared cache
+
+
+def test_asking_for_a_restricted_topic_needs_a_token_that_grants_it(srv):
+    message = run(refused(srv, "topics=premium"))
+    assert "premium is restricted" in message
+    run(refused(srv, f"topics=world,premium&token={mint(topics=['members'])}"))
+    status, _, body = https_get(srv.port, "/v1/alerts?topics=premium", srv.ctx)
+    assert status == 403 and json.loads(body)["error"] == "forbidden", (status, body)
+    status, _, body = https_get(srv.port, "/v1/sse?topics=members", srv.ctx)
+    assert status == 403 and b"restricted" in body, (status, body)
+
+
+def test_bad_and_expired_tokens_are_refused(srv):
+    for token, why in ((mint(key=b"not the key the server has, at all"), "bad signature"),
+                       (mint(exp_in=-5), "expired"),
+                       (mint(alg="none"), "HS256"),
+                       ("garbage", "not a JWT")):
+        assert why in run(refused(srv, f"token={token}")), token
+        status, _, body = https_get(srv.port, f"/v1/alerts?token={token}", srv.ctx)
+        assert status == 403 and why in json.loads(body)["message"], (status, body)
+
+
+def test_a_token_that_expires_closes_the_connection(srv):
+    async def main():
+        ws = await srv.connect(f"token={mint(exp_in=2)}")
+        await recv_hello(ws)
+        exc, frames = await expect_closed(ws, timeout=6)
+        assert exc.code == 4003, exc
+        assert any('"token: expired"' in f for f in frames), frames
+
+    run(main())
+
+
+def test_a_subscribe_can_bring_a_token(srv, redis_server):
+    async def main():
+        ws = await srv.connect("topics=world")
+        await recv_hello(ws)
+        await ws.send(json.dumps({"type": "subscribe", "topics": ["premium"],
+                                  "token": mint()}))
+        await ws.send(json.dumps({"type": "ping"}))
+        assert (await recv_json(ws))["type"] == "pong"
+        paid = await apush(redis_server, "Paid", topics=["premium"])
+        assert await recv_alert_ids(ws, 1) == [paid]
+        # The grant stays with the connection; asking beyond it is refused.
+        await ws.send(json.dumps({"type": "subscribe", "topics": ["members"]}))
+        exc, frames = await expect_closed(ws)
+        assert exc.code == 4003 and "members is restricted" in frames[-1], (exc, frames)
+
+    run(main())
+
+
+def test_restricted_topics_without_a_key_are_a_configuration_error(redis_server, tls_cert):
+    r = subprocess.run([ALERTD, "--listen", f"127.0.0.1:{free_port()}", "--redis", redis_server.url,
+                        "--tls-cert", tls_cert.cert, "--tls-key", tls_cert.key,
+                        "--restricted-topics", "premium"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2, r
+    assert "--restricted-topics needs --jwt-secret" in r.stderr

@@ -1,0 +1,137 @@
+/*
+ * test_grant — restricted topics and HS256 tokens (grant.h).
+ */
+#include "grant.h"
+#include "test.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define KEY "0123456789abcdef0123456789abcdef-test-key"
+
+/* base64url of len bytes, no padding, appended to out. */
+static void b64url(const unsigned char *in, size_t len, char *out)
+{
+    unsigned char tmp[1024];
+    int n = EVP_EncodeBlock(tmp, in, (int)len);
+    while (n > 0 && tmp[n - 1] == '=')
+        n--;
+    size_t o = strlen(out);
+    for (int i = 0; i < n; i++)
+        out[o++] = tmp[i] == '+' ? '-' : tmp[i] == '/' ? '_' : (char)tmp[i];
+    out[o] = '\0';
+}
+
+static void mint(char *out, const char *key, const char *header, const char *payload)
+{
+    unsigned char mac[32];
+    unsigned int maclen = 0;
+    out[0] = '\0';
+    b64url((const unsigned char *)header, strlen(header), out);
+    strcat(out, ".");
+    b64url((const unsigned char *)payload, strlen(payload), out);
+    HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)out, strlen(out), mac,
+         &maclen);
+    strcat(out, ".");
+    b64url(mac, maclen, out);
+}
+
+static void setup(void)
+{
+    char path[] = "/tmp/test_grant_XXXXXX", err[256];
+    int fd = mkstemp(path);
+    ASSERT_TRUE(fd >= 0);
+    ASSERT_EQ(write(fd, KEY "\n", strlen(KEY) + 1), (ssize_t)strlen(KEY) + 1);
+    close(fd);
+    ASSERT_EQ(grant_setup("premium,members", path, err, sizeof(err)), 0);
+    unlink(path);
+}
+
+static const char *HS256 = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+
+static int verify(const char *token, uint32_t *grants, char *err)
+{
+    int64_t exp;
+    return grant_verify(token, 1700000000, grants, &exp, err, 160);
+}
+
+static void test_a_valid_token_grants_its_restricted_topics(void)
+{
+    char tok[1024], err[160];
+    uint32_t grants = 99;
+    int64_t exp = 0;
+    setup();
+    mint(tok, KEY, HS256, "{\"exp\":1700000100,\"topics\":[\"members\",\"world\"]}");
+    ASSERT_EQ(grant_verify(tok, 1700000000, &grants, &exp, err, sizeof(err)), 0);
+    ASSERT_EQ(grants, grant_bit("members"));
+    ASSERT_EQ(exp, 1700000100);
+    ASSERT_EQ(grant_bit("premium"), 1u);
+    ASSERT_EQ(grant_bit("world"), 0u);
+    grant_clear();
+}
+
+static void test_restricted_mask_of_an_alerts_topics(void)
+{
+    setup();
+    ASSERT_EQ(grant_mask_of("world\0premium\0"), grant_bit("premium"));
+    ASSERT_EQ(grant_mask_of("world\0sport\0"), 0u);
+    ASSERT_EQ(grant_mask_of(""), 0u);
+    grant_clear();
+    ASSERT_EQ(grant_mask_of("premium\0"), 0u); /* nothing restricted */
+}
+
+static void test_refused_tokens_say_why(void)
+{
+    char tok[1024], err[160];
+    uint32_t grants;
+    setup();
+    mint(tok, "another key, not the one configured!", HS256, "{\"exp\":1700000100}");
+    ASSERT_EQ(verify(tok, &grants, err), -1);
+    ASSERT_TRUE(strstr(err, "bad signature") != NULL);
+    mint(tok, KEY, HS256, "{\"exp\":1700000000}");
+    ASSERT_EQ(verify(tok, &grants, err), -1);
+    ASSERT_TRUE(strstr(err, "expired") != NULL);
+    mint(tok, KEY, HS256, "{\"topics\":[\"premium\"]}");
+    ASSERT_EQ(verify(tok, &grants, err), -1);
+    ASSERT_TRUE(strstr(err, "exp") != NULL);
+    mint(tok, KEY, "{\"alg\":\"none\"}", "{\"exp\":1700000100}");
+    ASSERT_EQ(verify(tok, &grants, err), -1);
+    ASSERT_TRUE(strstr(err, "HS256") != NULL);
+    mint(tok, KEY, HS256, "{\"exp\":1700000100,\"nbf\":1700000050}");
+    ASSERT_EQ(verify(tok, &grants, err), -1);
+    mint(tok, KEY, HS256, "{\"exp\":1700000100,\"topics\":\"premium\"}");
+    ASSERT_EQ(verify(tok, &grants, err), -1);
+    ASSERT_EQ(verify("not-a-token", &grants, err), -1);
+    ASSERT_EQ(verify("a.b", &grants, err), -1);
+    ASSERT_EQ(verify("!!!.???.***", &grants, err), -1);
+    /* A tampered payload under the original signature. */
+    mint(tok, KEY, HS256, "{\"exp\":1700000100,\"topics\":[]}");
+    char forged[1024] = "";
+    strncat(forged, tok, (size_t)(strchr(tok, '.') - tok) + 1);
+    b64url((const unsigned char *)"{\"exp\":1700000100,\"topics\":[\"premium\"]}", 39, forged);
+    strcat(forged, strrchr(tok, '.'));
+    ASSERT_EQ(verify(forged, &grants, err), -1);
+    ASSERT_TRUE(strstr(err, "bad signature") != NULL);
+    grant_clear();
+}
+
+static void test_setup_errors(void)
+{
+    char err[256];
+    ASSERT_EQ(grant_setup("premium", NULL, err, sizeof(err)), -1);
+    ASSERT_TRUE(strstr(err, "--jwt-secret") != NULL);
+    ASSERT_EQ(grant_setup("Premium!", "/nonexistent", err, sizeof(err)), -1);
+    ASSERT_TRUE(strstr(err, "not a topic") != NULL);
+    ASSERT_EQ(grant_setup("premium", "/nonexistent/key", err, sizeof(err)), -1);
+    ASSERT_TRUE(strstr(err, "/nonexistent/key") != NULL);
+    ASSERT_EQ(grant_setup(NULL, NULL, err, sizeof(err)), 0);
+    ASSERT_EQ(grant_enabled(), 0);
+}
+
+TEST_MAIN(TEST_CASE(test_a_valid_token_grants_its_restricted_topics),
+          TEST_CASE(test_restricted_mask_of_an_alerts_topics),
+          TEST_CASE(test_refused_tokens_say_why), TEST_CASE(test_setup_errors))
