@@ -2,10 +2,13 @@
  * test_hub — the history ring, client cursors, filters, replay, gap and the
  * slow-consumer rule, without any sockets.
  */
+#include "grant.h"
 #include "hub.h"
 #include "test.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 struct woke {
     int wakes, lagging;
@@ -322,8 +325,34 @@ static void test_replay_backlog_is_not_lag_but_eviction_is(void)
     hub_free(&hub);
 }
 
+static void test_restricted_alerts_only_for_filters_that_grant_them(void)
+{
+    struct hub hub;
+    struct hub_client anyone = {0}, holder = {0};
+    struct hub_filter grants = {0};
+    char key[] = "/tmp/test_hub_key_XXXXXX", err[256];
+    int fd = mkstemp(key);
+    ASSERT_TRUE(fd >= 0);
+    ASSERT_EQ(write(fd, "0123456789abcdef0123456789abcdef", 32), 32);
+    close(fd);
+    ASSERT_EQ(grant_setup("premium", key, err, sizeof(err)), 0);
+    unlink(key);
+    setup(&hub, 8, 100);
+    grants.grants = grant_bit("premium");
+    hub_attach(&hub, &anyone, NULL, NULL);
+    hub_attach(&hub, &holder, &grants, NULL);
+    add(&hub, 1, "world", "en");
+    add(&hub, 2, "premium", "en");
+    add(&hub, 3, "world", "en");
+    ASSERT_EQ(hub_newest(&hub)->restricted, 0u);
+    ASSERT_EQ(hub_nth_newest(&hub, 1)->restricted, grant_bit("premium"));
+    ASSERT_EQ(drain(&hub, &anyone, NULL, NULL), 2);
+    ASSERT_EQ(drain(&hub, &holder, NULL, NULL), 3);
+    hub_free(&hub);
+    grant_clear();
+}
+
 TEST_MAIN(TEST_CASE(test_frame_is_encoded_once_with_id_first),
-          TEST_CASE(test_frame_headers_for_small_and_large_payloads),
           TEST_CASE(test_frame_headers_for_small_and_large_payloads),
           TEST_CASE(test_duplicates_and_old_ids_are_dropped), TEST_CASE(test_ring_keeps_the_newest),
           TEST_CASE(test_live_client_gets_only_new_alerts),
@@ -335,4 +364,5 @@ TEST_MAIN(TEST_CASE(test_frame_is_encoded_once_with_id_first),
           TEST_CASE(test_filter_parsing_rejects_bad_entries),
           TEST_CASE(test_unwanted_alerts_do_not_count_as_backlog),
           TEST_CASE(test_slow_consumer_is_detached),
-          TEST_CASE(test_replay_backlog_is_not_lag_but_eviction_is))
+          TEST_CASE(test_replay_backlog_is_not_lag_but_eviction_is),
+          TEST_CASE(test_restricted_alerts_only_for_filters_that_grant_them))
