@@ -20,6 +20,7 @@
 #define TAIL_PROTOCOL_VERSION 1  /* hello's "v" */
 #define TAIL_MAX_TOPICS       32 /* the server's limits per connection */
 #define TAIL_MAX_LANGS        8
+#define TAIL_TOKEN_MAX        2047 /* what alertd reads of token= */
 #define TAIL_COUNT_MAX        1000000000L
 #define TAIL_TIMEOUT_MAX      31536000L /* a year */
 
@@ -33,11 +34,13 @@ enum {
     TAIL_OPT_JSON,
     TAIL_OPT_COUNT,
     TAIL_OPT_TIMEOUT,
+    TAIL_OPT_TOKEN,
 };
 
 static const char tail_help[] =
     "Usage: alert tail [--server URL] [--topic T]... [--lang L]... [--since ID]\n"
-    "                  [--insecure] [--ca FILE] [--json] [--count N] [--timeout SECONDS]\n"
+    "                  [--token JWT] [--insecure] [--ca FILE] [--json] [--count N]\n"
+    "                  [--timeout SECONDS]\n"
     "Follows an alertd server live, as a WebSocket client, and prints each alert as\n"
     "it arrives, one line each:\n"
     "  <id>  <urgency>  <kind>  <headline>\n"
@@ -52,6 +55,7 @@ static const char tail_help[] =
     "  --topic T              only alerts with topic T; repeatable (at most 32)\n"
     "  --lang L               only alerts in language L; repeatable (at most 8)\n"
     "  --since ID             start with the alerts after ID still in the history\n"
+    "  --token JWT            a token that opens restricted topics (env ALERT_TOKEN)\n"
     "  --ca FILE              also trust the CA certificate(s) in FILE (PEM)\n"
     "  --insecure             do not verify the server's certificate (development)\n"
     "  --json                 print each alert as one line of JSON\n"
@@ -280,6 +284,15 @@ bad:
     return -1;
 }
 
+/* Appends name=value (if value) to the URL path's query. */
+static void tail_add_query(struct tailconn *c, const char *name, const char *value)
+{
+    size_t used = strlen(c->path);
+    if (value)
+        snprintf(c->path + used, sizeof(c->path) - used, "%s%s=%s",
+                 strchr(c->path, '?') ? "&" : "?", name, value);
+}
+
 static int tail_parse(struct tail *t, struct cli_common *common, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -292,6 +305,7 @@ static int tail_parse(struct tail *t, struct cli_common *common, int argc, char 
         {"json", no_argument, NULL, TAIL_OPT_JSON},
         {"count", required_argument, NULL, TAIL_OPT_COUNT},
         {"timeout", required_argument, NULL, TAIL_OPT_TIMEOUT},
+        {"token", required_argument, NULL, TAIL_OPT_TOKEN},
         {"version", no_argument, NULL, CLI_OPT_VERSION},
         {"help", no_argument, NULL, CLI_OPT_HELP},
         {NULL, 0, NULL, 0},
@@ -299,6 +313,7 @@ static int tail_parse(struct tail *t, struct cli_common *common, int argc, char 
     const char *shortopts = cli_getopt_begin("h");
     const char *env = getenv("ALERT_SERVER");
     const char *server = env && *env ? env : TAIL_SERVER_DEFAULT, *cmd = common->cmd;
+    const char *token = getenv("ALERT_TOKEN");
     char topics[TAIL_MAX_TOPICS * 33 + 1] = "", langs[TAIL_MAX_LANGS * 36 + 1] = "";
     char err[CLI_ERRLEN];
     int ntopics = 0, nlangs = 0, opt, status;
@@ -349,6 +364,9 @@ static int tail_parse(struct tail *t, struct cli_common *common, int argc, char 
             if (cli_parse_long(optarg, 1, TAIL_COUNT_MAX, &t->count) != 0)
                 return cli_usage(cmd, "--count must be 1-%ld, not '%.40s'", TAIL_COUNT_MAX, optarg);
             break;
+        case TAIL_OPT_TOKEN:
+            token = optarg;
+            break;
         case TAIL_OPT_TIMEOUT:
             if (cli_parse_long(optarg, 1, TAIL_TIMEOUT_MAX, &t->conn.timeout) != 0)
                 return cli_usage(cmd, "--timeout must be 1-%ld seconds, not '%.40s'",
@@ -365,10 +383,16 @@ static int tail_parse(struct tail *t, struct cli_common *common, int argc, char 
     if (tail_parse_server(&t->conn, server, err, sizeof(err)) != 0)
         return cli_usage(cmd, "%s", err);
     t->conn.server = server;
-    if (ntopics || nlangs)
-        snprintf(t->conn.path + strlen(t->conn.path), sizeof(t->conn.path) - strlen(t->conn.path),
-                 "?%s%s%s%s%s", ntopics ? "topics=" : "", topics, ntopics && nlangs ? "&" : "",
-                 nlangs ? "lang=" : "", langs);
+    if (token && *token &&
+        !tail_chars_ok(token, TAIL_TOKEN_MAX,
+                       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."))
+        return cli_usage(cmd,
+                         "--token must be a JWT (base64url parts joined by dots, at most %d "
+                         "bytes)",
+                         TAIL_TOKEN_MAX);
+    tail_add_query(&t->conn, "topics", ntopics ? topics : NULL);
+    tail_add_query(&t->conn, "lang", nlangs ? langs : NULL);
+    tail_add_query(&t->conn, "token", token && *token ? token : NULL);
     if (t->conn.ca && t->conn.tls && !t->conn.insecure) {
         FILE *f = fopen(t->conn.ca, "r");
         if (f == NULL)

@@ -21,7 +21,7 @@
 #include <stddef.h>
 
 #define TAILCONN_SUBPROTOCOL "alert.v1"
-#define TAILCONN_PATH_MAX    1024
+#define TAILCONN_PATH_MAX    4096 /* the filter and a token of up to 2047 bytes */
 #define TAILCONN_ERR_MAX     256
 
 struct tailconn {

@@ -12,8 +12,8 @@ import time
 import pytest
 
 from alertd_fixture import (ALERTD, alertd_factory, apush, expect_closed, https_get,  # noqa: F401
-                            recv_alert_ids, recv_hello, recv_json, run, tls_cert)
-from conftest import free_port
+                            push, recv_alert_ids, recv_hello, recv_json, run, tls_cert)
+from conftest import ALERT, free_port
 
 KEY = b"an HS256 key for the tests, 32 bytes or more"
 
@@ -137,3 +137,26 @@ def test_restricted_topics_without_a_key_are_a_configuration_error(redis_server,
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 2, r
     assert "--restricted-topics needs --jwt-secret" in r.stderr
+
+
+def test_alert_tail_with_a_token_follows_a_restricted_topic(srv, redis_server, tls_cert):
+    base = [ALERT, "tail", "--server", f"wss://localhost:{srv.port}", "--ca", tls_cert.cert,
+            "--topic", "premium", "--json"]
+    tail = subprocess.Popen(base + ["--token", mint(), "--count", "1", "--timeout", "20"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 10
+        while srv.get("/metrics")[2].find(b"\nalertd_connections 1") < 0:
+            assert time.monotonic() < deadline, "alert tail did not connect"
+            time.sleep(0.05)
+        paid = push(redis_server, "Paid", topics=["premium"])
+        out, err = tail.communicate(timeout=20)
+    finally:
+        if tail.poll() is None:
+            tail.kill()
+            tail.wait()
+    assert tail.returncode == 0, err
+    assert json.loads(out)["id"] == paid
+    r = subprocess.run(base + ["--timeout", "10"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 3, r  # refused: 4003, no retry loop
+    assert "premium is restricted" in r.stderr, r.stderr

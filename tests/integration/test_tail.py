@@ -297,6 +297,8 @@ def test_tail_keeps_retrying_until_timeout(tail):
     (("--server", "https://localhost"), "--server must start with wss:// or ws://"),
     (("--count", "0"), "--count must be"),
     (("--ca", "/nonexistent/ca.pem"), "--ca /nonexistent/ca.pem"),
+    (("--token", "not a token"), "--token must be a JWT"),
+    (("--token", "a" * 2048), "--token must be a JWT"),
 ])
 def test_tail_usage_errors(args, message):
     r = run_alert("tail", *args)
@@ -307,8 +309,8 @@ def test_tail_usage_errors(args, message):
 def test_tail_help_lists_options():
     r = run_alert("tail", "--help")
     assert r.returncode == 0
-    for opt in ("--server", "--topic", "--lang", "--since", "--insecure", "--ca", "--json",
-                "--count", "--timeout"):
+    for opt in ("--server", "--topic", "--lang", "--since", "--token", "--insecure", "--ca",
+                "--json", "--count", "--timeout"):
         assert opt in r.stdout
     r = run_alert("--help")
     assert "tail" in r.stdout
@@ -410,6 +412,15 @@ def test_tail_resumes_after_close(scripted, tail, code):
     assert srv.paths[0] == "/v1/ws?topics=world", srv.paths
     assert srv.paths[1] == "/v1/ws?topics=world&since=7-0", srv.paths
     assert f"({code} " in err, err
+
+
+def test_tail_sends_its_token_on_every_connection(scripted, tail):
+    srv = scripted([[HELLO, alert_frame("6-0"), 1001], [HELLO, alert_frame("7-0")]])
+    t = tail("--server", srv.url(), "--count", "2", "--topic", "premium", "--token", "h.p.s-_")
+    rc, lines, err = t.finish()
+    assert rc == 0, err
+    assert srv.paths == ["/v1/ws?topics=premium&token=h.p.s-_",
+                         "/v1/ws?topics=premium&token=h.p.s-_&since=6-0"], srv.paths
 
 
 def test_tail_backs_off_longer_on_4029(scripted, tail):
