@@ -370,10 +370,11 @@ static void main_close_sockets(const struct config *cfg, struct main_sockets *so
 }
 
 /* After the sockets are open and before the workers exist: --user, then
- * the session ticket keys and the token key (which every worker inherits),
- * read as the user that will read them again on each reload. 0, or the
- * exit status. */
-static int main_become_user(const struct config *cfg, const struct privdrop_user *user)
+ * the session ticket keys and the token key, which every worker inherits.
+ * Read as that user, as the TLS files are again on every reload. 0, or
+ * the exit status. */
+static int main_switch_user_and_load_keys(const struct config *cfg,
+                                          const struct privdrop_user *user)
 {
     char err[512];
     if (user && privdrop_apply(user, err, sizeof(err)))
@@ -459,7 +460,7 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return 1;
     }
-    if ((rc = main_become_user(&cfg, cfg.user ? &user : NULL)) != 0) {
+    if ((rc = main_switch_user_and_load_keys(&cfg, cfg.user ? &user : NULL)) != 0) {
         main_close_sockets(&cfg, &socks);
         metrics_release();
         tickets_clear();
