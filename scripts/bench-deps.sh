@@ -11,27 +11,7 @@ packages=(nginx libnginx-mod-nchan gnuplot-nox util-linux)
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
 
-mapfile -t missing < <("$scripts/apt-missing.sh" "${packages[@]}")
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "bench-deps: installing ${missing[*]}" >&2
-    sudo=
-    [ "$(id -u)" -eq 0 ] || sudo=sudo
-    export DEBIAN_FRONTEND=noninteractive
-    # nginx's package would start a system nginx on port 80 where an init
-    # system runs; the bench starts its own, so keep the package's from starting.
-    policy=/usr/sbin/policy-rc.d
-    made_policy=
-    if [ ! -e "$policy" ]; then
-        printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
-        $sudo chmod 0755 "$policy"
-        made_policy=1
-    fi
-    rc=0
-    { $sudo apt-get update -qq &&
-      $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } || rc=$?
-    [ -z "$made_policy" ] || $sudo rm -f "$policy"
-    [ $rc -eq 0 ] || exit $rc
-fi
+"$scripts/apt-install.sh" bench-deps "${packages[@]}"
 
 node_dir=$root/bench/peers/node
 if [ ! -d "$node_dir/node_modules/ws" ] || [ ! -d "$node_dir/node_modules/redis" ] ||

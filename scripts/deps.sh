@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs every build and test dependency, only when one is missing: quiet
 # and quick when everything is already there. Debian packages for the build,
-# Redis and the Python tests; Debian's Chromium and playwright-core (npm) for
-# the browser tests of the widget.
+# Redis, HAProxy and the Python tests; Debian's Chromium and playwright-core
+# (npm) for the browser tests of the widget.
 set -euo pipefail
 scripts=$(cd "$(dirname "$0")" && pwd)
 cd "$(dirname "$0")/.."
@@ -11,7 +11,7 @@ packages=(
     build-essential pkg-config
     libwebsockets-dev libwebsockets-evlib-uv libuv1-dev
     libhiredis-dev libjansson-dev libssl-dev zlib1g-dev openssl
-    redis-server
+    redis-server haproxy
     python3 python3-pytest python3-websockets python3-redis
     chromium
 )
@@ -19,15 +19,7 @@ packages=(
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 
-mapfile -t missing < <("$scripts/apt-missing.sh" "${packages[@]}")
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "deps: installing ${missing[*]}" >&2
-    sudo=
-    [ "$(id -u)" -eq 0 ] || sudo=sudo
-    export DEBIAN_FRONTEND=noninteractive
-    $sudo apt-get update -qq
-    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+"$scripts/apt-install.sh" deps "${packages[@]}"
 
 # playwright-core, pinned by tests/browser/package-lock.json; never a browser
 # download (the tests drive Debian's /usr/bin/chromium).

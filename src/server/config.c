@@ -63,6 +63,9 @@ static const struct config_option config_options[] = {
      "concurrent connections from one address, per worker (default 1000)"},
     {"max-rate-per-ip", CONFIG_INT, CONFIG_AT(max_rate_per_ip), 0, 1000000, "N",
      "new connections per second from one address, per worker; 0: no limit (default 0)"},
+    {"proxy-protocol", CONFIG_FLAG, CONFIG_AT(proxy_protocol), 0, 1, NULL,
+     "readers come through a balancer that starts each connection with a PROXY protocol "
+     "header (v1 or v2); the limits count the address it names"},
     {"jwt-secret", CONFIG_STR, CONFIG_AT(jwt_secret), 0, 0, "FILE",
      "HS256 key (32+ bytes) that signs tokens for restricted topics"},
     {"restricted-topics", CONFIG_STR, CONFIG_AT(restricted_topics), 0, 0, "T,...",

@@ -7,6 +7,7 @@
 #include "iprate.h"
 #include "log.h"
 #include "metrics.h"
+#include "proxyproto.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -24,6 +26,11 @@
 #define LISTENER_SNDBUF       (64 * 1024)
 #define LISTENER_RATE_SLOTS   (64 * 1024) /* addresses tracked for --max-rate-per-ip */
 #define LISTENER_EMFILE_MS    100         /* pause after running out of file descriptors */
+/* --proxy-protocol: a PROXY header not whole at accept is waited for this
+ * long (a balancer sends it at once), by at most this many connections. */
+#define LISTENER_PROXY_WAIT_MS  5000
+#define LISTENER_PROXY_WAITING  4096
+#define LISTENER_PROXY_SWEEP_MS 1000
 /* The opaque user data of a connection: its per-address slot + 1, or this
  * for a metrics-port connection. */
 #define LISTENER_ADMIN_MARK ((intptr_t)-1)
@@ -38,10 +45,32 @@ struct listener {
     int admin; /* --metrics-listen: plain HTTP, no per-address limit */
 };
 
+/* What has arrived of a connection's PROXY header (--proxy-protocol). */
+struct listener_header {
+    unsigned char buf[PROXYPROTO_MAX];
+    size_t have; /* bytes taken from the socket: all part of the header */
+};
+
+/* A reader's connection whose PROXY header had not all arrived at accept:
+ * watched until it has, or until its deadline. Freed in its poll handle's
+ * close callback. */
+struct listener_wait {
+    uv_poll_t poll;
+    struct listener_wait *prev, *next;
+    struct node *n;
+    uint64_t deadline;            /* uv_now() ms */
+    struct sockaddr_storage peer; /* the socket's own peer: the balancer */
+    struct listener_header h;
+    int fd;
+};
+
 /* One of each per worker process. */
 static struct listener listener = {.fd = -1}, listener_admin = {.fd = -1, .admin = 1};
-static struct ipcount listener_ips; /* readers' connections per address */
-static struct iprate listener_rate; /* readers' new connections per address per second */
+static struct ipcount listener_ips;          /* readers' connections per address */
+static struct iprate listener_rate;          /* readers' new connections per address per second */
+static struct listener_wait *listener_waits; /* newest first */
+static size_t listener_nwaits;
+static uv_timer_t listener_sweep; /* closes waits past their deadline */
 
 static int listener_fail(char *err, size_t errlen, const char *what, const char *host, int port)
 {
@@ -167,6 +196,170 @@ static void listener_adopt_admin(struct node *n, int fd)
         lws_set_opaque_user_data(wsi, (void *)LISTENER_ADMIN_MARK);
 }
 
+/* ------------------------------------------------------------------------
+ * --proxy-protocol: the client's address from the balancer's header
+ * ---------------------------------------------------------------------- */
+
+/* Reads what has arrived of fd's header into h, never a byte past it: the
+ * bytes are peeked at, and only those that belong to the header are taken
+ * (all of them while it is incomplete: it ends with its last byte). Returns
+ * the header's length (> 0) with *client set once it is whole, 0 while it
+ * is incomplete, or -1 with *why set (NULL: the connection closed or failed
+ * before its header was whole, as a balancer's plain TCP check does). */
+static long listener_header_read(int fd, struct listener_header *h, struct sockaddr_storage *client,
+                                 const char **why)
+{
+    *why = NULL;
+    ssize_t got = recv(fd, h->buf + h->have, sizeof(h->buf) - h->have, MSG_PEEK);
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return 0;
+    if (got <= 0)
+        return -1;
+    long len = proxyproto_parse(h->buf, h->have + (size_t)got, client, why);
+    if (len < 0)
+        return -1;
+    size_t take = len > 0 ? (size_t)len - h->have : (size_t)got;
+    if (recv(fd, h->buf + h->have, take, 0) != (ssize_t)take) {
+        *why = "PROXY header could not be read";
+        return -1;
+    }
+    h->have += take;
+    return len;
+}
+
+/* Ends a connection whose header could not be read. */
+static void listener_proxy_refuse(int fd, const char *why)
+{
+    if (why) {
+        metrics->proxy_refused++;
+        log_debug("connection closed", KV_S("reason", why));
+    }
+    close(fd);
+}
+
+/* Hands fd, its header taken, on under the client's address (the socket's
+ * own if the header names none). */
+static void listener_proxy_adopt(struct node *n, int fd, const struct sockaddr_storage *client,
+                                 const struct sockaddr_storage *peer)
+{
+    const struct sockaddr_storage *who = client->ss_family == AF_UNSPEC ? peer : client;
+    listener_adopt(n, fd, (const struct sockaddr *)who);
+}
+
+static void listener_wait_freed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+/* Stops watching w's fd, which stays open for the caller. */
+static void listener_wait_end(struct listener_wait *w)
+{
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        listener_waits = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    listener_nwaits--;
+    /* uv_close stops the poll at once (lws may watch fd next); frees later. */
+    uv_close((uv_handle_t *)&w->poll, listener_wait_freed);
+    if (listener_nwaits == 0)
+        uv_timer_stop(&listener_sweep);
+}
+
+static void listener_wait_on_readable(uv_poll_t *h, int status, int events)
+{
+    struct listener_wait *w = h->data;
+    struct sockaddr_storage client;
+    const char *why = NULL;
+    long len = status < 0 ? -1 : listener_header_read(w->fd, &w->h, &client, &why);
+    (void)events;
+    if (len == 0)
+        return; /* still incomplete: what came is taken, wait for more */
+    int fd = w->fd;
+    struct sockaddr_storage peer = w->peer;
+    struct node *n = w->n;
+    listener_wait_end(w);
+    if (len < 0)
+        listener_proxy_refuse(fd, why);
+    else
+        listener_proxy_adopt(n, fd, &client, &peer);
+}
+
+static void listener_on_sweep(uv_timer_t *t)
+{
+    uint64_t now = uv_now(t->loop);
+    struct listener_wait *w = listener_waits, *next;
+    for (; w; w = next) {
+        next = w->next;
+        if (now >= w->deadline) {
+            int fd = w->fd;
+            listener_wait_end(w);
+            listener_proxy_refuse(fd, "no whole PROXY header within 5 s");
+        }
+    }
+}
+
+/* Watches fd until its header is whole (h: what came of it so far); closes
+ * it if it cannot. */
+static void listener_wait_begin(struct node *n, int fd, const struct sockaddr_storage *peer,
+                                const struct listener_header *h)
+{
+    struct listener_wait *w = NULL;
+    if (listener_nwaits >= LISTENER_PROXY_WAITING) {
+        listener_proxy_refuse(fd, "too many connections waiting for their PROXY header");
+        return;
+    }
+    if ((w = malloc(sizeof(*w))) == NULL || uv_poll_init(n->loop, &w->poll, fd) != 0) {
+        free(w);
+        listener_proxy_refuse(fd, "cannot watch the connection for its PROXY header");
+        return;
+    }
+    w->poll.data = w;
+    w->n = n;
+    w->fd = fd;
+    w->peer = *peer;
+    w->h.have = h->have;
+    memcpy(w->h.buf, h->buf, h->have);
+    w->deadline = uv_now(n->loop) + LISTENER_PROXY_WAIT_MS;
+    w->prev = NULL;
+    w->next = listener_waits;
+    if (listener_waits)
+        listener_waits->prev = w;
+    listener_waits = w;
+    if (listener_nwaits++ == 0)
+        uv_timer_start(&listener_sweep, listener_on_sweep, LISTENER_PROXY_SWEEP_MS,
+                       LISTENER_PROXY_SWEEP_MS);
+    uv_poll_start(&w->poll, UV_READABLE, listener_wait_on_readable);
+}
+
+/* A reader's connection under --proxy-protocol: its header is usually
+ * whole at accept (the listener defers accepts until data arrives). */
+static void listener_proxy_accept(struct node *n, int fd, const struct sockaddr_storage *peer)
+{
+    struct listener_header h;
+    h.have = 0;
+    struct sockaddr_storage client;
+    const char *why;
+    long len = listener_header_read(fd, &h, &client, &why);
+    if (len > 0)
+        listener_proxy_adopt(n, fd, &client, peer);
+    else if (len == 0)
+        listener_wait_begin(n, fd, peer, &h);
+    else
+        listener_proxy_refuse(fd, why);
+}
+
+/* Closes every connection still waiting for its header (draining, stop). */
+static void listener_wait_cancel_all(void)
+{
+    while (listener_waits) {
+        int fd = listener_waits->fd;
+        listener_wait_end(listener_waits);
+        close(fd);
+    }
+}
+
 static void listener_on_readable(uv_poll_t *h, int status, int events);
 
 static void listener_on_retry(uv_timer_t *t)
@@ -201,6 +394,8 @@ static void listener_on_readable(uv_poll_t *h, int status, int events)
         if (fd >= 0) {
             if (l->admin)
                 listener_adopt_admin(l->n, fd);
+            else if (l->n->cfg->proxy_protocol)
+                listener_proxy_accept(l->n, fd, &peer);
             else
                 listener_adopt(l->n, fd, (struct sockaddr *)&peer);
             continue;
@@ -229,6 +424,12 @@ int listener_start(struct node *n, int fd, int admin_fd)
     if (ipcount_init(&listener_ips, addresses, (uint32_t)n->cfg->max_per_ip) ||
         iprate_init(&listener_rate, LISTENER_RATE_SLOTS, (uint32_t)n->cfg->max_rate_per_ip))
         return -1;
+    if (n->cfg->proxy_protocol) {
+        /* Accept once the first bytes (the PROXY header) are in. */
+        int secs = LISTENER_PROXY_WAIT_MS / 1000;
+        setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof(secs));
+    }
+    uv_timer_init(n->loop, &listener_sweep);
     listener_poll(&listener, n, fd);
     if (admin_fd >= 0)
         listener_poll(&listener_admin, n, admin_fd);
@@ -239,6 +440,7 @@ void listener_pause(struct node *n)
 {
     (void)n; /* the metrics port keeps answering while readers are drained */
     listener.paused = 1;
+    listener_wait_cancel_all();
     if (listener.polling) {
         uv_poll_stop(&listener.poll);
         uv_timer_stop(&listener.retry);
@@ -260,6 +462,10 @@ static void listener_stop(struct listener *l)
 {
     if (!l->polling)
         return;
+    if (!l->admin) {
+        listener_wait_cancel_all();
+        uv_close((uv_handle_t *)&listener_sweep, NULL);
+    }
     l->polling = 0;
     uv_close((uv_handle_t *)&l->retry, NULL);
     uv_close((uv_handle_t *)&l->poll, listener_on_closed);

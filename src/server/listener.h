@@ -5,8 +5,10 @@
  * share a port through it. Instead the listening sockets are made here and
  * every accepted connection is handed to lws (lws_adopt_socket_vhost) on a
  * vhost that does not listen itself. Owning accept() also gives the place
- * for what must happen before TLS: the per-address limit, the send-buffer
- * size, and pausing accepts while draining.
+ * for what must happen before TLS: the balancer's PROXY protocol header
+ * (--proxy-protocol: the client it names is the one the limits count), the
+ * per-address limits, the send-buffer size, and pausing accepts while
+ * draining.
  *
  * With several workers the supervisor opens one SO_REUSEPORT socket per
  * worker before forking (so a busy port is reported once, before anything

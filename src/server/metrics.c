@@ -116,6 +116,8 @@ static const struct metrics_sum metrics_sums[] = {
      "Connections refused at accept: over --max-per-ip."},
     {"per_ip_rate_refused_total", 1, METRICS_FIELD(rate_refused),
      "Connections refused at accept: over --max-rate-per-ip."},
+    {"proxy_header_refused_total", 1, METRICS_FIELD(proxy_refused),
+     "Connections closed for a missing, invalid or late PROXY protocol header."},
     {"replays_total", 1, METRICS_FIELD(replays), "Replays after since."},
     {"gaps_total", 1, METRICS_FIELD(gaps), "since older than the history: gap frames."},
     {"bad_requests_total", 1, METRICS_FIELD(bad_requests), "Client frames answered bad_request."},

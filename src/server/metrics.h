@@ -35,6 +35,7 @@ struct metrics_slot {
     uint64_t too_many;       /* 4029 */
     uint64_t per_ip_refused; /* connections over --max-per-ip */
     uint64_t rate_refused;   /* connections over --max-rate-per-ip */
+    uint64_t proxy_refused;  /* --proxy-protocol: no valid header in time */
     uint64_t latency_count;
     uint64_t latency_sum_us;
     uint64_t latency_buckets[METRICS_LATENCY_BUCKETS]; /* cumulative at render */

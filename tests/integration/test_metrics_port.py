@@ -2,11 +2,14 @@
 plain-HTTP port for the scraper, and no longer on the readers' port."""
 import asyncio
 import http.client
+import json
+import os
+import re
 import subprocess
 import time
 
 from alertd_fixture import alertd_factory, recv_hello, run, tls_cert  # noqa: F401
-from conftest import ALERTD, free_port
+from conftest import ALERTD, ROOT, free_port
 
 
 def plain_get(port, path, headers=None):
@@ -75,3 +78,18 @@ def test_metrics_port_errors_are_clear(tls_cert):
                        capture_output=True, text=True, timeout=10)
     assert r.returncode == 1, r.stderr
     assert f"cannot listen on 127.0.0.1:{port}" in r.stderr
+
+
+def test_the_dashboard_shows_every_metric_alertd_exports(alertd_factory):  # noqa: F811
+    mport = free_port()
+    alertd_factory("--metrics-listen", f"127.0.0.1:{mport}")
+    families = re.findall(r"^# TYPE (\S+) ", plain_get(mport, "/metrics")[1], re.M)
+    assert "alertd_proxy_header_refused_total" in families and len(families) > 15
+    with open(os.path.join(ROOT, "deploy", "grafana-dashboard.json")) as f:
+        board = json.load(f)
+    exprs = " ".join(t["expr"] for p in board["panels"] for t in p.get("targets", []))
+    exprs += " " + " ".join(v.get("query", {}).get("query", "") if isinstance(v.get("query"), dict)
+                            else str(v.get("query", ""))
+                            for v in board.get("templating", {}).get("list", []))
+    missing = [m for m in families if not re.search(rf"\b{m}(_bucket|_sum|_count)?\b", exprs)]
+    assert missing == [], f"metrics deploy/grafana-dashboard.json does not show: {missing}"
