@@ -17,7 +17,8 @@
 enum { SHOW_OPT_LIMIT = 400, SHOW_OPT_TOPIC, SHOW_OPT_LANG, SHOW_OPT_JSON };
 
 #define SHOW_COMMON_HELP                                                                           \
-    "  --redis URL            redis://[user:password@]host[:port][/db] or unix:///path\n"          \
+    "  --redis URL            redis://[user:password@]host[:port][/db], unix:///path, or\n"        \
+    "                         redis+sentinel://[user:password@]host[:port][,...]/MASTER[/db]\n"    \
     "                         (env ALERT_REDIS_URL; default redis://127.0.0.1:6379)\n"             \
     "  --prefix P             key prefix (env ALERT_PREFIX; default alert)\n"                      \
     "  -h, --help             this help;  --version  the version\n"                                \

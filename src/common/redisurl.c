@@ -109,8 +109,10 @@ static int redisurl_parse_userinfo(const char *s, size_t n, struct redis_url *u,
     return 0;
 }
 
-static int redisurl_parse_hostport(const char *s, size_t n, struct redis_url *u, char *err,
-                                   size_t errlen)
+/* host[:port] or [v6]:port into host (hostlen bytes) and *port (left as
+ * is when absent). */
+static int redisurl_parse_hostport(const char *s, size_t n, char *hostbuf, size_t hostlen,
+                                   int *portp, char *err, size_t errlen)
 {
     const char *host = s, *port = NULL;
     size_t hlen;
@@ -132,17 +134,121 @@ static int redisurl_parse_hostport(const char *s, size_t n, struct redis_url *u,
     }
     if (hlen == 0)
         return redisurl_fail(err, errlen, "Redis URL has no host");
-    if (hlen >= sizeof(u->host))
+    if (hlen >= hostlen)
         return redisurl_fail(err, errlen, "Redis URL host is too long");
-    memcpy(u->host, host, hlen);
-    u->host[hlen] = '\0';
+    memcpy(hostbuf, host, hlen);
+    hostbuf[hlen] = '\0';
     if (port) {
         long p;
         if (redisurl_number(port, (size_t)(s + n - port), 1, 65535, &p))
             return redisurl_fail(err, errlen, "Redis URL port must be 1-65535");
-        u->port = (int)p;
+        *portp = (int)p;
     }
     return 0;
+}
+
+/* The last '@' in [s, end) (credentials end there: a password may hold an
+ * unescaped '@'), or NULL. */
+static const char *redisurl_last_at(const char *s, const char *end)
+{
+    const char *at = NULL;
+    for (const char *p = s; p < end; p++)
+        if (*p == '@')
+            at = p;
+    return at;
+}
+
+static int redisurl_parse_db(const char *s, size_t n, struct redis_url *u, char *err, size_t errlen)
+{
+    long db;
+    if (redisurl_number(s, n, 0, 100000, &db))
+        return redisurl_fail(err, errlen, "Redis URL database must be a number (got \"%.*s\")",
+                             (int)n, s);
+    u->db = (int)db;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * redis+sentinel://[user:password@]host[:port][,host[:port]...]/MASTER[/db]
+ *     [?sentinel-password=P]
+ * ---------------------------------------------------------------------- */
+
+static int redisurl_parse_sentinels(const char *s, size_t n, struct redis_url *u, char *err,
+                                    size_t errlen)
+{
+    const char *end = s + n;
+    while (s <= end) {
+        const char *comma = memchr(s, ',', (size_t)(end - s));
+        const char *e = comma ? comma : end;
+        if (u->nsentinels == REDISURL_MAX_SENTINELS)
+            return redisurl_fail(err, errlen, "at most %d Sentinels in a Redis URL",
+                                 REDISURL_MAX_SENTINELS);
+        struct redisurl_addr *a = &u->sentinels[u->nsentinels++];
+        a->port = 26379;
+        if (redisurl_parse_hostport(s, (size_t)(e - s), a->host, sizeof(a->host), &a->port, err,
+                                    errlen))
+            return -1;
+        s = e + 1;
+    }
+    return 0;
+}
+
+/* A master name as Sentinel configurations write them. */
+static int redisurl_master_name_ok(const char *s, size_t n)
+{
+    if (n == 0 || n >= sizeof(((struct redis_url *)0)->master))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && !strchr("-_.:", s[i]))
+            return 0;
+    return 1;
+}
+
+static int redisurl_parse_sentinel_query(const char *q, struct redis_url *u, char *err,
+                                         size_t errlen)
+{
+    static const char key[] = "sentinel-password=";
+    if (strncmp(q, key, sizeof(key) - 1) != 0)
+        return redisurl_fail(
+            err, errlen, "redis+sentinel:// URL accepts only ?sentinel-password=P (got \"?%.40s\")",
+            q);
+    q += sizeof(key) - 1;
+    if (*q == '\0' ||
+        redisurl_unescape(q, strlen(q), u->sentinel_password, sizeof(u->sentinel_password)))
+        return redisurl_fail(err, errlen, "bad sentinel-password in Redis URL");
+    return 0;
+}
+
+static int redisurl_parse_sentinel(const char *rest, struct redis_url *u, char *err, size_t errlen)
+{
+    const char *q = strchr(rest, '?');
+    const char *end = q ? q : rest + strlen(rest);
+    const char *slash = memchr(rest, '/', (size_t)(end - rest));
+    if (slash == NULL)
+        return redisurl_fail(err, errlen,
+                             "redis+sentinel:// URL needs the master's name after the Sentinels "
+                             "(redis+sentinel://host:26379/mymaster)");
+    const char *at = redisurl_last_at(rest, slash), *hosts = rest;
+    if (at) {
+        if (redisurl_parse_userinfo(rest, (size_t)(at - rest), u, err, errlen))
+            return -1;
+        hosts = at + 1;
+    }
+    if (redisurl_parse_sentinels(hosts, (size_t)(slash - hosts), u, err, errlen))
+        return -1;
+    const char *name = slash + 1, *dbslash = memchr(name, '/', (size_t)(end - name));
+    const char *name_end = dbslash ? dbslash : end;
+    if (!redisurl_master_name_ok(name, (size_t)(name_end - name)))
+        return redisurl_fail(err, errlen,
+                             "Redis URL master name must be 1-127 letters, digits or -_.: "
+                             "(got \"%.*s\")",
+                             (int)(name_end - name), name);
+    memcpy(u->master, name, (size_t)(name_end - name));
+    u->master[name_end - name] = '\0';
+    u->host[0] = '\0'; /* until a Sentinel names it */
+    if (dbslash && redisurl_parse_db(dbslash + 1, (size_t)(end - dbslash - 1), u, err, errlen))
+        return -1;
+    return q ? redisurl_parse_sentinel_query(q + 1, u, err, errlen) : 0;
 }
 
 int redisurl_parse(const char *url, struct redis_url *u, char *err, size_t errlen)
@@ -153,45 +259,56 @@ int redisurl_parse(const char *url, struct redis_url *u, char *err, size_t errle
         return redisurl_fail(err, errlen, "empty Redis URL");
     if (strncmp(url, "unix://", 7) == 0)
         return redisurl_parse_unix(url + 7, u, err, errlen);
+    if (strncmp(url, "redis+sentinel://", 17) == 0)
+        return redisurl_parse_sentinel(url + 17, u, err, errlen);
     if (strncmp(url, "redis://", 8) != 0)
         return redisurl_fail(err, errlen,
-                             "Redis URL must start with redis:// or unix:// (got \"%.40s\")", url);
+                             "Redis URL must start with redis://, unix:// or redis+sentinel:// "
+                             "(got \"%.40s\")",
+                             url);
 
     const char *auth = url + 8;
     const char *slash = strchr(auth, '/');
     const char *end = slash ? slash : auth + strlen(auth);
-    /* The last '@' before the path separates credentials from the host, so
-     * a password may itself contain an unescaped '@'. */
-    const char *at = NULL;
-    for (const char *p = auth; p < end; p++)
-        if (*p == '@')
-            at = p;
-    const char *hp = auth;
+    const char *at = redisurl_last_at(auth, end), *hp = auth;
     if (at) {
         if (redisurl_parse_userinfo(auth, (size_t)(at - auth), u, err, errlen))
             return -1;
         hp = at + 1;
     }
-    if (redisurl_parse_hostport(hp, (size_t)(end - hp), u, err, errlen))
+    if (redisurl_parse_hostport(hp, (size_t)(end - hp), u->host, sizeof(u->host), &u->port, err,
+                                errlen))
         return -1;
-    if (slash && slash[1] != '\0') {
-        long db;
-        if (redisurl_number(slash + 1, strlen(slash + 1), 0, 100000, &db))
-            return redisurl_fail(err, errlen, "Redis URL database must be a number (got \"%s\")",
-                                 slash + 1);
-        u->db = (int)db;
-    }
+    if (slash && slash[1] != '\0' &&
+        redisurl_parse_db(slash + 1, strlen(slash + 1), u, err, errlen))
+        return -1;
     return 0;
+}
+
+int redisurl_format_addr(char *out, size_t outlen, const char *host, int port)
+{
+    return snprintf(out, outlen, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
 }
 
 void redisurl_describe(const struct redis_url *u, char *out, size_t outlen)
 {
-    if (u->path[0])
+    char addr[300];
+    if (u->path[0]) {
         snprintf(out, outlen, "unix://%s", u->path);
-    else if (strchr(u->host, ':'))
-        snprintf(out, outlen, "redis://[%s]:%d/%d", u->host, u->port, u->db);
-    else
-        snprintf(out, outlen, "redis://%s:%d/%d", u->host, u->port, u->db);
+        return;
+    }
+    if (!u->master[0]) {
+        redisurl_format_addr(addr, sizeof(addr), u->host, u->port);
+        snprintf(out, outlen, "redis://%s/%d", addr, u->db);
+        return;
+    }
+    size_t at = (size_t)snprintf(out, outlen, "redis+sentinel://");
+    for (int i = 0; i < u->nsentinels && at < outlen; i++) {
+        redisurl_format_addr(addr, sizeof(addr), u->sentinels[i].host, u->sentinels[i].port);
+        at += (size_t)snprintf(out + at, outlen - at, "%s%s", i ? "," : "", addr);
+    }
+    if (at < outlen)
+        snprintf(out + at, outlen - at, "/%s/%d", u->master, u->db);
 }
 
 /* Runs one command whose only acceptable answer is a status reply. */
@@ -207,10 +324,84 @@ static int redisurl_expect_ok(redisContext *c, char *err, size_t errlen, const c
     return rc;
 }
 
-redisContext *redisurl_connect(const struct redis_url *u, struct timeval timeout, char *err,
+int redisurl_sentinel_reply(struct redis_url *u, const redisReply *r, char *err, size_t errlen)
+{
+    long port;
+    if (r->type == REDIS_REPLY_NIL) {
+        snprintf(err, errlen, "knows no master \"%s\"", u->master);
+        return 1;
+    }
+    if (r->type == REDIS_REPLY_ERROR)
+        return redisurl_fail(err, errlen, "refused: %s", r->str);
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING ||
+        r->element[0]->len == 0 || r->element[0]->len >= sizeof(u->host) ||
+        redisurl_number(r->element[1]->str, r->element[1]->len, 1, 65535, &port))
+        return redisurl_fail(err, errlen, "answered something that is not an address");
+    memcpy(u->host, r->element[0]->str, r->element[0]->len + 1);
+    u->port = (int)port;
+    return 0;
+}
+
+/* Asks one Sentinel: 0, 1 (unknown master) or -1, with why set. */
+static int redisurl_ask_sentinel(struct redis_url *u, const struct redisurl_addr *s,
+                                 struct timeval timeout, char *why, size_t whylen)
+{
+    redisContext *c = redisConnectWithTimeout(s->host, s->port, timeout);
+    int rc = -1;
+    if (c == NULL) {
+        snprintf(why, whylen, "out of memory");
+    } else if (c->err) {
+        snprintf(why, whylen, "%s", c->errstr);
+    } else if (redisSetTimeout(c, timeout) != REDIS_OK) {
+        snprintf(why, whylen, "cannot set a timeout");
+    } else if (u->sentinel_password[0] &&
+               redisurl_expect_ok(c, why, whylen, "AUTH",
+                                  redisCommand(c, "AUTH %s", u->sentinel_password))) {
+        /* why is set */
+    } else {
+        redisReply *r = redisCommand(c, "SENTINEL get-master-addr-by-name %s", u->master);
+        if (r == NULL)
+            snprintf(why, whylen, "%s", c->errstr[0] ? c->errstr : "no reply");
+        else
+            rc = redisurl_sentinel_reply(u, r, why, whylen);
+        freeReplyObject(r);
+    }
+    redisFree(c);
+    return rc;
+}
+
+int redisurl_ask_sentinels(struct redis_url *u, struct timeval timeout, char *err, size_t errlen)
+{
+    int unknown = 0;
+    size_t at =
+        (size_t)snprintf(err, errlen, "no Sentinel gave the address of master \"%s\":", u->master);
+    for (int i = 0; i < u->nsentinels; i++) {
+        char why[300], addr[300];
+        int rc = redisurl_ask_sentinel(u, &u->sentinels[i], timeout, why, sizeof(why));
+        if (rc == 0)
+            return 0;
+        unknown |= rc == 1;
+        redisurl_format_addr(addr, sizeof(addr), u->sentinels[i].host, u->sentinels[i].port);
+        if (at < errlen)
+            at += (size_t)snprintf(err + at, errlen - at, "%s %s %s", i ? ";" : "", addr, why);
+    }
+    return unknown ? 1 : -1;
+}
+
+redisContext *redisurl_connect(const struct redis_url *url, struct timeval timeout, char *err,
                                size_t errlen)
 {
     char where[400];
+    struct redis_url master;
+    const struct redis_url *u = url;
+    if (url->master[0]) {
+        master = *url;
+        if (redisurl_ask_sentinels(&master, timeout, err, errlen) != 0)
+            return NULL;
+        master.master[0] = '\0'; /* from here on, a direct address */
+        u = &master;
+    }
     redisContext *c = u->path[0] ? redisConnectUnixWithTimeout(u->path, timeout)
                                  : redisConnectWithTimeout(u->host, u->port, timeout);
     redisurl_describe(u, where, sizeof(where));

@@ -37,7 +37,9 @@ static const struct config_option config_options[] = {
     {"metrics-listen", CONFIG_ADDR, CONFIG_AT(metrics_listen), 0, 0, "HOST:PORT",
      "serve /metrics (with /healthz, /readyz) here in plain HTTP, not on --listen"},
     {"redis", CONFIG_STR, CONFIG_AT(redis_url), 0, 0, "URL",
-     "redis://[user:password@]host[:port][/db] or unix:///path (default redis://127.0.0.1:6379)"},
+     "redis://[user:password@]host[:port][/db], unix:///path or "
+     "redis+sentinel://[user:password@]host[:port][,...]/MASTER[/db] "
+     "(default redis://127.0.0.1:6379)"},
     {"prefix", CONFIG_STR, CONFIG_AT(prefix), 0, 0, "P", "Redis key prefix (default alert)"},
     {"tls-cert", CONFIG_STR, CONFIG_AT(tls_cert), 0, 0, "FILE",
      "PEM certificate chain (default var/tls/localhost.crt)"},

@@ -84,7 +84,7 @@ static void main_on_redis_refused(void *user, const char *where, const char *why
 {
     struct node *n = user;
     log_error("stopping: Redis refuses the access configured by --redis; fix the credentials, "
-              "the ACL or the database number",
+              "the ACL, the database number or the Sentinel master name",
               KV_S("redis", where), KV_S("detail", why), KV_I("exit_status", MAIN_EXIT_REFUSED));
     n->exit_code = MAIN_EXIT_REFUSED;
     main_node_done(n);

@@ -5,6 +5,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "rsentinel.h"
 
 #include "uvredis.h"
 
@@ -36,6 +37,9 @@ struct rsub {
     struct hub *hub;
     size_t history;
     redisAsyncContext *sub, *cmd;
+    struct rsentinel *sentinel; /* asking where the master is (redis+sentinel://) */
+    int sentinel_next;          /* the Sentinel to ask first next time */
+    char master[300];           /* the master's address Sentinel gave last */
     enum rsub_phase phase;
     int subscribed;          /* SUBSCRIBE confirmations received */
     int live_during_catchup; /* a live message came during a catch-up page */
@@ -73,6 +77,14 @@ static void rsub_drop(redisAsyncContext **slot)
     *slot = NULL;
     ac->data = NULL;
     redisAsyncFree(ac);
+}
+
+static void rsub_forget_sentinel(struct rsub *r)
+{
+    if (r->sentinel) {
+        rsentinel_cancel(r->sentinel);
+        r->sentinel = NULL;
+    }
 }
 
 static uint64_t rsub_backoff_ms(struct rsub *r)
@@ -134,6 +146,7 @@ static void rsub_fail_as(struct rsub *r, const char *why, const char *detail, in
     if (r->phase == RSUB_STOPPED || r->phase == RSUB_WAITING)
         return;
     int was_ready = r->phase == RSUB_LIVE;
+    rsub_forget_sentinel(r);
     rsub_drop(&r->sub);
     rsub_drop(&r->cmd);
     r->phase = RSUB_WAITING;
@@ -437,11 +450,9 @@ static redisAsyncContext *rsub_open(struct rsub *r)
     return ac;
 }
 
-static void rsub_connect(struct rsub *r)
+/* Opens both connections to the address in r->url and subscribes. */
+static void rsub_open_both(struct rsub *r)
 {
-    r->phase = RSUB_CONNECTING;
-    r->subscribed = 0;
-    r->last_hb_ms = r->last_reply_ms = uv_now(r->loop);
     r->sub = rsub_open(r);
     r->cmd = r->sub ? rsub_open(r) : NULL;
     if (r->sub == NULL || r->cmd == NULL) {
@@ -449,6 +460,44 @@ static void rsub_connect(struct rsub *r)
         return;
     }
     redisAsyncCommand(r->sub, rsub_on_sub_reply, NULL, "SUBSCRIBE %s %s", r->live_chan, r->hb_chan);
+}
+
+/* A Sentinel said where the master is (status 0), that it knows no such
+ * master (1: a configuration error, like a refusal), or none answered. */
+static void rsub_on_master(void *user, int status, const char *detail, int next)
+{
+    struct rsub *r = user;
+    char master[sizeof(r->master)];
+    r->sentinel = NULL;
+    r->sentinel_next = next;
+    if (status != 0) {
+        rsub_fail_as(r, status > 0 ? "Sentinel knows no such master" : "no Sentinel answered",
+                     detail, status > 0);
+        return;
+    }
+    redisurl_format_addr(master, sizeof(master), r->url.host, r->url.port);
+    if (strcmp(master, r->master) != 0) {
+        log_info("redis master from sentinel", KV_S("redis", r->where), KV_S("master", master),
+                 KV_S("sentinel", detail));
+        memcpy(r->master, master, sizeof(master));
+    }
+    r->last_reply_ms = uv_now(r->loop);
+    rsub_open_both(r);
+}
+
+static void rsub_connect(struct rsub *r)
+{
+    r->phase = RSUB_CONNECTING;
+    r->subscribed = 0;
+    r->last_hb_ms = r->last_reply_ms = uv_now(r->loop);
+    if (r->url.master[0] == '\0') {
+        rsub_open_both(r);
+        return;
+    }
+    /* Where the master is now: it moves with every failover. */
+    r->sentinel = rsentinel_ask(r->loop, &r->url, r->sentinel_next, rsub_on_master, r);
+    if (r->sentinel == NULL)
+        rsub_fail(r, "connect failed", "cannot ask the Sentinels");
 }
 
 /* ------------------------------------------------------------------------
@@ -467,8 +516,8 @@ static void rsub_on_probe(uv_timer_t *t)
 {
     struct rsub *r = t->data;
     uint64_t now = uv_now(r->loop);
-    if (r->phase < RSUB_CONNECTING || r->phase == RSUB_STOPPED)
-        return;
+    if (r->phase < RSUB_CONNECTING || r->phase == RSUB_STOPPED || r->sentinel)
+        return; /* an ask of the Sentinels bounds itself */
     uint64_t limit = r->phase == RSUB_CONNECTING ? RSUB_CONNECT_MS : RSUB_SILENCE_MS;
     if (now - r->last_reply_ms > limit) {
         rsub_fail(r, "redis silent", "no reply on the command connection");
@@ -556,6 +605,7 @@ static void rsub_on_closed(uv_handle_t *h)
 void rsub_stop(struct rsub *r)
 {
     r->phase = RSUB_STOPPED;
+    rsub_forget_sentinel(r);
     rsub_drop(&r->sub);
     rsub_drop(&r->cmd);
     rsub_set_ready(r, 0);

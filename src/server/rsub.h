@@ -8,7 +8,9 @@
  * until a page ends with no live message having arrived meanwhile; only
  * then are live messages relayed directly and the node is ready. Every alert
  * reaches the hub in id order and the hub drops ids it already has, so
- * nothing is lost or doubled across a Redis outage.
+ * nothing is lost or doubled across a Redis outage. With a redis+sentinel://
+ * URL every (re)connect first asks the Sentinels where the master is now
+ * (rsentinel.h), so a failover is one more outage to catch up after.
  *
  * A half-open connection is noticed by a probe every RSUB_PROBE_MS: the
  * command connection publishes on the heartbeat channel and the subscriber
