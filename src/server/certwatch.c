@@ -10,8 +10,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define CERTWATCH_FILES 3
-
 struct certwatch_file {
     char path[PATH_MAX];
     struct stat st; /* as last seen; st_ino 0: missing */
@@ -54,7 +52,7 @@ static void certwatch_on_settled(uv_timer_t *t)
         }
     }
     if (changed) {
-        log_info("TLS files changed on disk: reloading");
+        log_info("key files changed on disk: reloading");
         certwatch.reload(certwatch.user);
     }
 }
@@ -96,8 +94,8 @@ static int certwatch_add_dir(uv_loop_t *loop, const char *dir)
     return 0;
 }
 
-int certwatch_start(uv_loop_t *loop, const char *const files[3], void (*reload)(void *user),
-                    void *user)
+int certwatch_start(uv_loop_t *loop, const char *const files[CERTWATCH_FILES],
+                    void (*reload)(void *user), void *user)
 {
     char dir[PATH_MAX];
     memset(&certwatch, 0, sizeof(certwatch));

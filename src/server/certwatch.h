@@ -1,11 +1,11 @@
 /*
- * certwatch — reloads the TLS files when they change on disk, without a
- * signal.
+ * certwatch — reloads the TLS files and the token key when they change on
+ * disk, without a signal.
  *
- * SIGHUP reloads the certificate, but on Kubernetes nothing sends one when
- * a renewed Secret appears in the pod, and cert-manager or certbot hooks
- * are easy to forget. Each worker watches the directories holding
- * --tls-cert, --tls-key and --tls-ticket-key (inotify through libuv). Any
+ * SIGHUP reloads them, but on Kubernetes nothing sends one when a renewed
+ * Secret appears in the pod, and cert-manager or certbot hooks are easy to
+ * forget. Each worker watches the directories holding --tls-cert,
+ * --tls-key, --tls-ticket-key and --jwt-secret (inotify through libuv). Any
  * change there is debounced for CERTWATCH_SETTLE_MS; then the files are
  * stat()ed, following links, and only when one of them is a different file
  * or has a different size or modification time does the reload run, the
@@ -20,12 +20,13 @@
 #include <uv.h>
 
 #define CERTWATCH_SETTLE_MS 1000
+#define CERTWATCH_FILES     4
 
-/* Watches the directories of `files` (NULL entries are skipped; at most 3)
- * and calls reload(user) after a change has settled. Returns 0, or -1 if
- * no directory could be watched (logged; the server runs without). */
-int certwatch_start(uv_loop_t *loop, const char *const files[3], void (*reload)(void *user),
-                    void *user);
+/* Watches the directories of `files` (NULL entries are skipped) and calls
+ * reload(user) after a change has settled. Returns 0, or -1 if no
+ * directory could be watched (logged; the server runs without). */
+int certwatch_start(uv_loop_t *loop, const char *const files[CERTWATCH_FILES],
+                    void (*reload)(void *user), void *user);
 
 /* Closes the watchers (asynchronously, on the loop). */
 void certwatch_stop(void);

@@ -21,28 +21,33 @@ static int grant_ntopics;
 static unsigned char grant_key[GRANT_KEY_MAX_BYTES];
 static size_t grant_key_len;
 
+/* Reads the key in file into grant_key; on any error the key there stays. */
 static int grant_read_key(const char *file, char *err, size_t errlen)
 {
+    unsigned char key[GRANT_KEY_MAX_BYTES];
     int fd = open(file, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         snprintf(err, errlen, "--jwt-secret %s: %s", file, strerror(errno));
         return -1;
     }
-    ssize_t got = read(fd, grant_key, sizeof(grant_key));
+    ssize_t got = read(fd, key, sizeof(key));
     close(fd);
     if (got < 0) {
         snprintf(err, errlen, "--jwt-secret %s: %s", file, strerror(errno));
         return -1;
     }
-    while (got > 0 && (grant_key[got - 1] == '\n' || grant_key[got - 1] == '\r'))
+    while (got > 0 && (key[got - 1] == '\n' || key[got - 1] == '\r'))
         got--; /* a key written with echo */
-    if (got < GRANT_KEY_MIN_BYTES || got == (ssize_t)sizeof(grant_key)) {
+    if (got < GRANT_KEY_MIN_BYTES || got == (ssize_t)sizeof(key)) {
         snprintf(err, errlen, "--jwt-secret %s: the key must be %d to %d bytes (got %zd)", file,
                  GRANT_KEY_MIN_BYTES, GRANT_KEY_MAX_BYTES - 1, got);
-        OPENSSL_cleanse(grant_key, sizeof(grant_key));
+        OPENSSL_cleanse(key, sizeof(key));
         return -1;
     }
+    OPENSSL_cleanse(grant_key, sizeof(grant_key));
+    memcpy(grant_key, key, (size_t)got);
     grant_key_len = (size_t)got;
+    OPENSSL_cleanse(key, sizeof(key));
     return 0;
 }
 
@@ -78,6 +83,11 @@ int grant_setup(const char *topics, const char *key_file, char *err, size_t errl
         t += len + (t[len] == ',');
     }
     return key_file ? grant_read_key(key_file, err, errlen) : 0;
+}
+
+int grant_reload_key(const char *key_file, char *err, size_t errlen)
+{
+    return grant_read_key(key_file, err, errlen);
 }
 
 void grant_clear(void)

@@ -10,7 +10,8 @@
  *
  * Restricted topics are bits of a 32-bit mask (their order in the list),
  * so the check per alert and client is one AND. The table and key
- * are process-global, set once at start before the workers fork.
+ * are process-global, set at start before the workers fork; each worker
+ * reloads the key on SIGHUP or when its file changes (grant_reload_key).
  */
 #ifndef ALERTD_GRANT_H
 #define ALERTD_GRANT_H
@@ -27,6 +28,11 @@
  * -1 with err set. */
 int grant_setup(const char *topics, const char *key_file, char *err, size_t errlen);
 void grant_clear(void);
+
+/* Replaces the key with the one key_file holds now. A bad file (missing,
+ * too short) leaves the key in use and sets err. Tokens accepted before
+ * keep their grants until they expire. */
+int grant_reload_key(const char *key_file, char *err, size_t errlen);
 
 /* 1 when tokens are checked (a key is loaded). */
 int grant_enabled(void);

@@ -93,12 +93,12 @@ static void main_on_redis_refused(void *user, const char *where, const char *why
 static void main_on_sighup(uv_signal_t *h, int signum)
 {
     (void)signum;
-    server_reload_tls(h->data);
+    server_reload(h->data);
 }
 
-static void main_on_tls_files_changed(void *user)
+static void main_on_key_files_changed(void *user)
 {
-    server_reload_tls(user);
+    server_reload(user);
 }
 
 static void main_log_listening(const struct config *cfg)
@@ -175,9 +175,11 @@ static int main_run_node(const struct config *cfg, const struct redis_url *url, 
     uv_signal_start(&main_sigterm, main_on_signal, SIGTERM);
     uv_signal_start(&main_sigint, main_on_signal, SIGINT);
     uv_signal_start(&main_sighup, main_on_sighup, SIGHUP);
-    if (!cfg->plain) {
-        const char *tls_files[3] = {cfg->tls_cert, cfg->tls_key, cfg->tls_ticket_key};
-        certwatch_start(&loop, tls_files, main_on_tls_files_changed, &n);
+    if (!cfg->plain || cfg->jwt_secret) {
+        const char *key_files[CERTWATCH_FILES] = {
+            cfg->plain ? NULL : cfg->tls_cert, cfg->plain ? NULL : cfg->tls_key,
+            cfg->plain ? NULL : cfg->tls_ticket_key, cfg->jwt_secret};
+        certwatch_start(&loop, key_files, main_on_key_files_changed, &n);
     }
     main_log_listening(cfg);
 

@@ -4,6 +4,7 @@
 #include "server.h"
 
 #include "conn.h"
+#include "grant.h"
 #include "http.h"
 #include "listener.h"
 #include "log.h"
@@ -80,11 +81,9 @@ static int server_tls_check(const char *cert, const char *key, char *err, size_t
     return ok ? 0 : -1;
 }
 
-int server_reload_tls(struct node *n)
+static int server_reload_tls(struct node *n)
 {
     char err[256] = "";
-    if (n->cfg->plain || n->lws == NULL)
-        return 0;
     if (server_tls_check(n->cfg->tls_cert, n->cfg->tls_key, err, sizeof(err))) {
         log_error("TLS reload refused: keeping the certificate in use",
                   KV_S("tls_cert", n->cfg->tls_cert), KV_S("tls_key", n->cfg->tls_key),
@@ -102,6 +101,27 @@ int server_reload_tls(struct node *n)
     log_info("session ticket keys reloaded", KV_S("tls_ticket_key", n->cfg->tls_ticket_key),
              KV_I("keys", tickets_count()));
     return 0;
+}
+
+static int server_reload_token_key(const struct node *n)
+{
+    char err[256];
+    if (grant_reload_key(n->cfg->jwt_secret, err, sizeof(err))) {
+        log_error("token key not reloaded: keeping the key in use", KV_S("error", err));
+        return -1;
+    }
+    log_info("token key reloaded", KV_S("jwt_secret", n->cfg->jwt_secret));
+    return 0;
+}
+
+int server_reload(struct node *n)
+{
+    int rc = 0;
+    if (!n->cfg->plain && n->lws != NULL)
+        rc |= server_reload_tls(n);
+    if (n->cfg->jwt_secret)
+        rc |= server_reload_token_key(n);
+    return rc ? -1 : 0;
 }
 
 /* ------------------------------------------------------------------------

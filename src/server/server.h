@@ -12,9 +12,11 @@
 /* Creates the context and starts listening; returns 0 or -1 (logged). */
 int server_start(struct node *n);
 
-/* SIGHUP: loads the certificate and key files again for new connections;
- * a file that does not load is refused and the old certificate stays. */
-int server_reload_tls(struct node *n);
+/* SIGHUP, or a key file changed: loads the certificate and key, the session
+ * ticket keys and the token key (--jwt-secret) again for new connections.
+ * A file that does not load is refused and what it would replace stays.
+ * -1 when something was refused (logged). */
+int server_reload(struct node *n);
 
 /* Stops accepting, closes WebSocket clients with 1001 and ends SSE
  * streams, spread over `window_ms`, then calls done(n). Clients reconnect

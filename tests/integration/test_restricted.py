@@ -5,7 +5,10 @@ a WebSocket with 4003 and answers HTTP with 403."""
 import base64
 import hashlib
 import hmac
+import asyncio
 import json
+import os
+import signal
 import subprocess
 import time
 
@@ -126,6 +129,57 @@ def test_a_subscribe_can_bring_a_token(srv, redis_server):
         await ws.send(json.dumps({"type": "subscribe", "topics": ["members"]}))
         exc, frames = await expect_closed(ws)
         assert exc.code == 4003 and "members is restricted" in frames[-1], (exc, frames)
+
+    run(main())
+
+
+def test_the_token_key_is_reloaded_on_sighup_and_when_its_file_changes(srv, redis_server,
+                                                                       tmp_path):
+    new_key = b"the key after the rotation, also 32 bytes or more"
+    newest = b"and the one after that: written over the file in place"
+
+    def wait_for_log(words, timeout=8.0):
+        deadline = time.monotonic() + timeout
+        while words not in open(srv.log).read():
+            assert time.monotonic() < deadline, f"no '{words}' in the log\n{srv.tail()}"
+            time.sleep(0.05)
+
+    async def main():
+        before = await srv.connect(f"token={mint()}")  # opened under the old key
+        await recv_hello(before)
+        (tmp_path / "jwt.key").write_bytes(new_key)
+        srv.proc.send_signal(signal.SIGHUP)
+        await asyncio.to_thread(wait_for_log, "token key reloaded")
+        assert "bad signature" in await refused(srv, f"token={mint()}")
+        after = await srv.connect(f"token={mint(key=new_key)}")
+        await recv_hello(after)
+        paid = await apush(redis_server, "Paid", topics=["premium"])
+        # The old token's connection keeps what it was granted.
+        assert await recv_alert_ids(before, 1) == [paid]
+        assert await recv_alert_ids(after, 1) == [paid]
+
+        # A file too short to be a key is refused: the new key stays.
+        (tmp_path / "jwt.key").write_bytes(b"short")
+        srv.proc.send_signal(signal.SIGHUP)
+        await asyncio.to_thread(wait_for_log, "token key not reloaded: keeping the key in use")
+        again = await srv.connect(f"token={mint(key=new_key)}")
+        await recv_hello(again)
+
+        # Without a signal: a file replaced on disk is picked up by itself.
+        staged = tmp_path / "jwt.key.new"
+        staged.write_bytes(newest)
+        os.rename(staged, tmp_path / "jwt.key")
+        deadline = time.monotonic() + 8
+        while True:
+            ws = await srv.connect(f"token={mint(key=newest)}")
+            frame = await recv_json(ws)
+            await ws.close()
+            if frame["type"] == "hello":
+                break
+            assert time.monotonic() < deadline, f"the replaced key file was not loaded: {frame}"
+            await asyncio.sleep(0.2)
+        for ws in (before, after, again):
+            await ws.close()
 
     run(main())
 

@@ -102,7 +102,7 @@ def test_replaced_files_are_reloaded_without_a_signal(alertd_factory, tmp_path):
     wait_served(srv.port, der_of(b_cert))
     with open(srv.log) as f:
         log = f.read()
-    assert "TLS files changed on disk: reloading" in log
+    assert "key files changed on disk: reloading" in log
     assert "TLS reload refused" not in log, "key and certificate were read as one change"
 
 

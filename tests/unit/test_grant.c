@@ -132,6 +132,44 @@ static void test_setup_errors(void)
     ASSERT_EQ(grant_enabled(), 0);
 }
 
+/* A key file at a fresh path holding `key`. */
+static void key_file(char *path, const char *key)
+{
+    strcpy(path, "/tmp/test_grant_XXXXXX");
+    int fd = mkstemp(path);
+    if (fd >= 0) {
+        if (write(fd, key, strlen(key)) != (ssize_t)strlen(key))
+            path[0] = '\0';
+        close(fd);
+    }
+}
+
+static void test_a_reload_replaces_the_key_and_a_bad_file_keeps_it(void)
+{
+    char tok[1024], path[64], err[256];
+    uint32_t grants;
+    const char *payload = "{\"exp\":1800000000,\"topics\":[\"premium\"]}";
+    const char *next = "the next key, also thirty-two bytes or more";
+    setup();
+    key_file(path, "short");
+    ASSERT_EQ(grant_reload_key(path, err, sizeof(err)), -1);
+    ASSERT_CONTAINS(err, "32 to");
+    unlink(path);
+    mint(tok, KEY, HS256, payload);
+    ASSERT_EQ(verify(tok, &grants, err), 0); /* the key in use stays */
+    ASSERT_EQ(grant_reload_key("/nonexistent/key", err, sizeof(err)), -1);
+    ASSERT_EQ(verify(tok, &grants, err), 0);
+    key_file(path, next);
+    ASSERT_EQ(grant_reload_key(path, err, sizeof(err)), 0);
+    unlink(path);
+    ASSERT_EQ(verify(tok, &grants, err), -1);
+    ASSERT_CONTAINS(err, "signature");
+    mint(tok, next, HS256, payload);
+    ASSERT_EQ(verify(tok, &grants, err), 0);
+    ASSERT_EQ(grants, grant_bit("premium"));
+}
+
 TEST_MAIN(TEST_CASE(test_a_valid_token_grants_its_restricted_topics),
+          TEST_CASE(test_a_reload_replaces_the_key_and_a_bad_file_keeps_it),
           TEST_CASE(test_restricted_mask_of_an_alerts_topics),
           TEST_CASE(test_refused_tokens_say_why), TEST_CASE(test_setup_errors))
