@@ -327,6 +327,7 @@ start_node() {
 bench_run() {
     local log=$1 pid tpid rc=0
     shift
+    : >"$log" # before tail opens it: the redirection below may come later
     timeout -k 10 "$BENCH_RUN_TIMEOUT" "$BUILD/alert-bench" "$@" </dev/null >"$log" 2>&1 &
     pid=$!
     STARTED+=("$pid")

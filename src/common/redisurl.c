@@ -371,8 +371,9 @@ static int redisurl_ask_sentinel(struct redis_url *u, const struct redisurl_addr
     return rc;
 }
 
-int redisurl_ask_sentinels(struct redis_url *u, struct timeval timeout, char *err, size_t errlen)
+int redisurl_ask_sentinels(struct redis_url *u, char *err, size_t errlen)
 {
+    struct timeval timeout = {REDISURL_SENTINEL_MS / 1000, (REDISURL_SENTINEL_MS % 1000) * 1000};
     int unknown = 0;
     size_t at =
         (size_t)snprintf(err, errlen, "no Sentinel gave the address of master \"%s\":", u->master);
@@ -397,7 +398,7 @@ redisContext *redisurl_connect(const struct redis_url *url, struct timeval timeo
     const struct redis_url *u = url;
     if (url->master[0]) {
         master = *url;
-        if (redisurl_ask_sentinels(&master, timeout, err, errlen) != 0)
+        if (redisurl_ask_sentinels(&master, err, errlen) != 0)
             return NULL;
         master.master[0] = '\0'; /* from here on, a direct address */
         u = &master;

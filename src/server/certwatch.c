@@ -86,7 +86,7 @@ static int certwatch_add_dir(uv_loop_t *loop, const char *dir)
     if (rc == 0 && (rc = uv_fs_event_start(h, certwatch_on_event, dir, 0)) != 0)
         uv_close((uv_handle_t *)h, NULL);
     if (rc != 0) {
-        log_warn("cannot watch a TLS directory: reload with SIGHUP", KV_S("dir", dir),
+        log_warn("cannot watch a key file directory: reload with SIGHUP", KV_S("dir", dir),
                  KV_S("error", uv_strerror(rc)));
         return -1;
     }

@@ -118,7 +118,9 @@ static long proxyproto_v1_line(const char *s, size_t len, struct sockaddr_storag
 static long proxyproto_v1(const unsigned char *buf, size_t len, struct sockaddr_storage *client,
                           const char **why)
 {
-    size_t scan = len < PROXYPROTO_V1_MAX ? len : PROXYPROTO_V1_MAX;
+    /* The CR is at most at PROXYPROTO_V1_MAX - 2, its LF right after it. */
+    size_t last_cr = PROXYPROTO_V1_MAX - 2;
+    size_t scan = len <= last_cr ? len : last_cr + 1;
     for (size_t i = sizeof(proxyproto_v1_sig); i < scan; i++) {
         if (buf[i] == '\r') {
             if (i + 1 == len)
@@ -132,7 +134,7 @@ static long proxyproto_v1(const unsigned char *buf, size_t len, struct sockaddr_
         if (buf[i] < 0x20 || buf[i] > 0x7e)
             return proxyproto_bad(why, "v1 header has a byte that is not printable ASCII");
     }
-    if (len >= PROXYPROTO_V1_MAX)
+    if (len > last_cr)
         return proxyproto_bad(why, "v1 header longer than 107 bytes");
     return 0;
 }

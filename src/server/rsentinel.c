@@ -131,7 +131,7 @@ static void rsentinel_on_reply(redisAsyncContext *ac, void *reply_, void *priv)
 
 static void rsentinel_on_timeout(uv_timer_t *t)
 {
-    rsentinel_failed(t->data, "did not answer within 1 s");
+    rsentinel_failed(t->data, "no answer in time");
 }
 
 static void rsentinel_on_start(uv_timer_t *t)
@@ -168,7 +168,7 @@ static void rsentinel_try(struct rsentinel *s)
         redisAsyncCommand(ac, rsentinel_on_auth, NULL, "AUTH %s", s->url->sentinel_password);
     redisAsyncCommand(ac, rsentinel_on_reply, NULL, "SENTINEL get-master-addr-by-name %s",
                       s->url->master);
-    uv_timer_start(&s->timer, rsentinel_on_timeout, RSENTINEL_ASK_MS, 0);
+    uv_timer_start(&s->timer, rsentinel_on_timeout, REDISURL_SENTINEL_MS, 0);
 }
 
 struct rsentinel *rsentinel_ask(uv_loop_t *loop, struct redis_url *url, int first,

@@ -5,8 +5,10 @@
  * rsub asks before every (re)connection, so after a failover the node
  * follows the master Sentinel promoted. The Sentinels are asked one at a
  * time, starting with the one after the last that failed, each within
- * RSENTINEL_ASK_MS: a Sentinel that is down or unreachable costs one
- * timeout, not an outage, as long as another one answers.
+ * REDISURL_SENTINEL_MS: a Sentinel that is down or unreachable costs one
+ * timeout, not an outage, as long as another one answers. hiredis resolves
+ * a host name before connecting, on the loop: name the Sentinels by
+ * address.
  *
  * Runs on the loop's thread. An ask frees itself after its callback, or
  * when cancelled (no callback then).
@@ -17,8 +19,6 @@
 #include "redisurl.h"
 
 #include <uv.h>
-
-#define RSENTINEL_ASK_MS 1000
 
 struct rsentinel;
 

@@ -133,23 +133,32 @@ def test_a_subscribe_can_bring_a_token(srv, redis_server):
     run(main())
 
 
-def test_the_token_key_is_reloaded_on_sighup_and_when_its_file_changes(srv, redis_server,
-                                                                       tmp_path):
-    new_key = b"the key after the rotation, also 32 bytes or more"
-    newest = b"and the one after that: written over the file in place"
+def wait_for_log(srv, words, timeout=8.0):
+    deadline = time.monotonic() + timeout
+    while words not in open(srv.log).read():
+        assert time.monotonic() < deadline, f"no '{words}' in the log\n{srv.tail()}"
+        time.sleep(0.05)
 
-    def wait_for_log(words, timeout=8.0):
-        deadline = time.monotonic() + timeout
-        while words not in open(srv.log).read():
-            assert time.monotonic() < deadline, f"no '{words}' in the log\n{srv.tail()}"
-            time.sleep(0.05)
+
+def test_the_token_key_is_reloaded_on_sighup_and_when_its_file_changes(alertd_factory,  # noqa: F811
+                                                                       redis_server, tmp_path):
+    # --jwt-secret is a link into a directory alertd does not watch: there,
+    # only SIGHUP can bring a rewritten key in.
+    keys, conf = tmp_path / "keys", tmp_path / "conf"
+    keys.mkdir()
+    conf.mkdir()
+    (keys / "jwt.key").write_bytes(KEY)
+    os.symlink(keys / "jwt.key", conf / "jwt.key")
+    srv = alertd_factory("--jwt-secret", str(conf / "jwt.key"), "--restricted-topics", "premium")
+    new_key = b"the key after the rotation, also 32 bytes or more"
+    newest = b"and the one after that, renamed over the link itself"
 
     async def main():
         before = await srv.connect(f"token={mint()}")  # opened under the old key
         await recv_hello(before)
-        (tmp_path / "jwt.key").write_bytes(new_key)
+        (keys / "jwt.key").write_bytes(new_key)
         srv.proc.send_signal(signal.SIGHUP)
-        await asyncio.to_thread(wait_for_log, "token key reloaded")
+        await asyncio.to_thread(wait_for_log, srv, "token key reloaded")
         assert "bad signature" in await refused(srv, f"token={mint()}")
         after = await srv.connect(f"token={mint(key=new_key)}")
         await recv_hello(after)
@@ -159,16 +168,17 @@ def test_the_token_key_is_reloaded_on_sighup_and_when_its_file_changes(srv, redi
         assert await recv_alert_ids(after, 1) == [paid]
 
         # A file too short to be a key is refused: the new key stays.
-        (tmp_path / "jwt.key").write_bytes(b"short")
+        (keys / "jwt.key").write_bytes(b"short")
         srv.proc.send_signal(signal.SIGHUP)
-        await asyncio.to_thread(wait_for_log, "token key not reloaded: keeping the key in use")
+        await asyncio.to_thread(wait_for_log, srv,
+                                "token key not reloaded: keeping the key in use")
         again = await srv.connect(f"token={mint(key=new_key)}")
         await recv_hello(again)
 
-        # Without a signal: a file replaced on disk is picked up by itself.
-        staged = tmp_path / "jwt.key.new"
+        # Without a signal: a file renamed over the watched one is picked up.
+        staged = conf / "jwt.key.new"
         staged.write_bytes(newest)
-        os.rename(staged, tmp_path / "jwt.key")
+        os.rename(staged, conf / "jwt.key")
         deadline = time.monotonic() + 8
         while True:
             ws = await srv.connect(f"token={mint(key=newest)}")
@@ -180,6 +190,43 @@ def test_the_token_key_is_reloaded_on_sighup_and_when_its_file_changes(srv, redi
             await asyncio.sleep(0.2)
         for ws in (before, after, again):
             await ws.close()
+
+    run(main())
+
+
+def test_a_worker_started_again_uses_the_key_in_force(alertd_factory, tmp_path):  # noqa: F811
+    keys, conf = tmp_path / "keys", tmp_path / "conf"
+    keys.mkdir()
+    conf.mkdir()
+    (keys / "jwt.key").write_bytes(KEY)
+    os.symlink(keys / "jwt.key", conf / "jwt.key")
+    srv = alertd_factory("--jwt-secret", str(conf / "jwt.key"), "--restricted-topics", "premium",
+                         "--workers", "2")
+    new_key = b"the key both workers must use after the rotation"
+    (keys / "jwt.key").write_bytes(new_key)
+    srv.proc.send_signal(signal.SIGHUP)  # the supervisor passes it on
+    deadline = time.monotonic() + 8
+    while open(srv.log).read().count("token key reloaded") < 2:
+        assert time.monotonic() < deadline, srv.tail()
+        time.sleep(0.05)
+    kids = [int(p) for p in open(f"/proc/{srv.proc.pid}/task/{srv.proc.pid}/children").read().split()]
+    os.kill(kids[0], signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while True:  # started again (after about a second) and serving
+        now = [int(p) for p in
+               open(f"/proc/{srv.proc.pid}/task/{srv.proc.pid}/children").read().split()]
+        if len(now) == 2 and kids[0] not in now and srv.get("/readyz")[0] == 200:
+            break
+        assert time.monotonic() < deadline, srv.tail()
+        time.sleep(0.1)
+
+    async def main():
+        # Connections spread over both workers by their source port.
+        for _ in range(12):
+            ws = await srv.connect(f"token={mint(key=new_key)}")
+            await recv_hello(ws)
+            await ws.close()
+            assert "bad signature" in await refused(srv, f"token={mint()}")
 
     run(main())
 

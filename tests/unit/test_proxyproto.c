@@ -121,9 +121,14 @@ static void test_v1_longer_than_107_bytes_is_refused(void)
     const char *why;
     memset(h, 'A', sizeof(h));
     memcpy(h, "PROXY UNKNOWN ", 14);
-    ASSERT_EQ(parse(h, 106, &c, &why), 0);
-    ASSERT_EQ(parse(h, 107, &c, &why), -1);
+    ASSERT_EQ(parse(h, 105, &c, &why), 0);
+    ASSERT_EQ(parse(h, 106, &c, &why), -1); /* no CR where one must be by now */
     ASSERT_CONTAINS(why, "107");
+    memcpy(h + 105, "\r\n", 2); /* exactly 107 bytes, CRLF included */
+    ASSERT_EQ(parse(h, 106, &c, &why), 0);
+    ASSERT_EQ(parse(h, 107, &c, &why), 107);
+    memcpy(h + 105, "A\r\n", 3); /* 108 */
+    ASSERT_EQ(parse(h, 108, &c, &why), -1);
 }
 
 static void test_v2_tcp4_with_tlvs_skipped(void)

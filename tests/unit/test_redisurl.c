@@ -125,7 +125,7 @@ static void test_what_a_sentinel_answer_means(void)
     ASSERT_EQ(redisurl_sentinel_reply(&u, &noauth, err, sizeof(err)), -1);
     ASSERT_CONTAINS(err, "NOAUTH");
 
-    redisReply *badport[2] = {str_reply("10.0.0.9"), str_reply("70000")};
+    redisReply *badport[2] = {str_reply("10.0.0.77"), str_reply("70000")};
     redisReply bad = {.type = REDIS_REPLY_ARRAY, .elements = 2, .element = badport};
     ASSERT_EQ(redisurl_sentinel_reply(&u, &bad, err, sizeof(err)), -1);
     ASSERT_CONTAINS(err, "not an address");
