@@ -20,8 +20,9 @@
 
 #define REDISURL_DEFAULT       "redis://127.0.0.1:6379"
 #define REDISURL_MAX_SENTINELS 8
-/* What a Sentinel gets to answer (connect included): it answers from
- * memory, and a dead one must not stall a reconnection for long. */
+/* How long a Sentinel has to answer (alertd: connect and answer together;
+ * alert: each of them): it answers from memory, and a dead one must not
+ * stall a reconnection for long. */
 #define REDISURL_SENTINEL_MS 1000
 
 struct redisurl_addr {
@@ -53,10 +54,10 @@ int redisurl_format_addr(char *out, size_t outlen, const char *host, int port);
 /* The address without credentials, for logs and messages. */
 void redisurl_describe(const struct redis_url *u, char *out, size_t outlen);
 
-/* Asks the Sentinels of u, in turn, each within REDISURL_SENTINEL_MS, for
- * the address of u->master and sets u->host and u->port to it. Returns 0;
- * 1 when none gave it and one said it knows no such master (a
- * configuration error: the Sentinels of one deployment share their
+/* Asks the Sentinels of u in turn (REDISURL_SENTINEL_MS to connect, as much
+ * to answer) for the address of u->master and sets u->host and u->port to
+ * it. Returns 0; 1 when none gave it and one said it knows no such master
+ * (a configuration error: the Sentinels of one deployment share their
  * masters' names); -1 when none gave it otherwise. err says what each one
  * said. */
 int redisurl_ask_sentinels(struct redis_url *u, char *err, size_t errlen);
