@@ -371,7 +371,13 @@ static int redisurl_ask_sentinel(struct redis_url *u, const struct redisurl_addr
     return rc;
 }
 
-int redisurl_ask_sentinels(struct redis_url *u, char *err, size_t errlen)
+/* Asks the Sentinels of u in turn (REDISURL_SENTINEL_MS to connect, as much
+ * to answer) for the address of u->master and sets u->host and u->port to
+ * it. Returns 0; 1 when none gave it and one said it knows no such master
+ * (a configuration error: the Sentinels of one deployment share their
+ * masters' names); -1 when none gave it otherwise. err says what each one
+ * said. */
+static int redisurl_ask_sentinels(struct redis_url *u, char *err, size_t errlen)
 {
     struct timeval timeout = {REDISURL_SENTINEL_MS / 1000, (REDISURL_SENTINEL_MS % 1000) * 1000};
     int unknown = 0;

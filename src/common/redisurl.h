@@ -54,14 +54,6 @@ int redisurl_format_addr(char *out, size_t outlen, const char *host, int port);
 /* The address without credentials, for logs and messages. */
 void redisurl_describe(const struct redis_url *u, char *out, size_t outlen);
 
-/* Asks the Sentinels of u in turn (REDISURL_SENTINEL_MS to connect, as much
- * to answer) for the address of u->master and sets u->host and u->port to
- * it. Returns 0; 1 when none gave it and one said it knows no such master
- * (a configuration error: the Sentinels of one deployment share their
- * masters' names); -1 when none gave it otherwise. err says what each one
- * said. */
-int redisurl_ask_sentinels(struct redis_url *u, char *err, size_t errlen);
-
 /* Checks one Sentinel's answer to SENTINEL GET-MASTER-ADDR-BY-NAME and
  * stores the address in u: 0; 1 for a nil answer (unknown master); -1 for
  * anything else, with err set. Shared with the server's asynchronous ask. */

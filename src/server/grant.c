@@ -22,7 +22,7 @@ static unsigned char grant_key[GRANT_KEY_MAX_BYTES];
 static size_t grant_key_len;
 
 /* Reads the key in file into grant_key; on any error the key there stays. */
-static int grant_read_key(const char *file, char *err, size_t errlen)
+int grant_reload_key(const char *file, char *err, size_t errlen)
 {
     unsigned char key[GRANT_KEY_MAX_BYTES];
     int fd = open(file, O_RDONLY | O_CLOEXEC);
@@ -82,12 +82,7 @@ int grant_setup(const char *topics, const char *key_file, char *err, size_t errl
         }
         t += len + (t[len] == ',');
     }
-    return key_file ? grant_read_key(key_file, err, errlen) : 0;
-}
-
-int grant_reload_key(const char *key_file, char *err, size_t errlen)
-{
-    return grant_read_key(key_file, err, errlen);
+    return key_file ? grant_reload_key(key_file, err, errlen) : 0;
 }
 
 void grant_clear(void)

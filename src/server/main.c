@@ -213,20 +213,6 @@ static void main_supervisor_signals(sigset_t *set)
     sigaddset(set, SIGCHLD);
 }
 
-/* A worker is forked from the supervisor, which read the key files once at
- * start: one started again after a SIGHUP or a changed file would use the
- * keys from before. So it reads them itself; if a file is bad now, it keeps
- * what it inherited (as a reload would). Random ticket keys (no
- * --tls-ticket-key) are the supervisor's, shared by every worker. */
-static void main_reload_key_files(const struct config *cfg)
-{
-    char err[512];
-    if (cfg->jwt_secret && grant_reload_key(cfg->jwt_secret, err, sizeof(err)))
-        log_error("token key not reloaded: keeping the key in use", KV_S("error", err));
-    if (!cfg->plain && cfg->tls_ticket_key && tickets_load(cfg->tls_ticket_key, err, sizeof(err)))
-        log_error("session ticket keys not reloaded: keeping the keys in use", KV_S("error", err));
-}
-
 static pid_t main_spawn(const struct config *cfg, const struct redis_url *url, int worker,
                         const struct main_sockets *socks)
 {
@@ -246,7 +232,12 @@ static pid_t main_spawn(const struct config *cfg, const struct redis_url *url, i
         snprintf(name, sizeof(name), "worker-%d", worker);
         log_set_proc(name);
         metrics_use_slot(worker);
-        main_reload_key_files(cfg);
+        /* Forked from the supervisor, which read the key files once at
+         * start: a worker started again after a SIGHUP or a changed file
+         * would use the keys from before. If a file is bad now, it keeps
+         * what it inherited. Random ticket keys (no --tls-ticket-key) are
+         * the supervisor's, shared by every worker. */
+        server_reload_keys(cfg, 0);
         _exit(main_run_node(cfg, url, worker, socks));
     }
     if (pid < 0)

@@ -81,7 +81,7 @@ static int server_tls_check(const char *cert, const char *key, char *err, size_t
     return ok ? 0 : -1;
 }
 
-static int server_reload_tls(struct node *n)
+static int server_reload_cert(struct node *n)
 {
     char err[256] = "";
     if (server_tls_check(n->cfg->tls_cert, n->cfg->tls_key, err, sizeof(err))) {
@@ -92,35 +92,40 @@ static int server_reload_tls(struct node *n)
     }
     lws_tls_cert_updated(n->lws, n->cfg->tls_cert, n->cfg->tls_key, NULL, 0, NULL, 0);
     log_info("TLS certificate reloaded", KV_S("tls_cert", n->cfg->tls_cert));
-    if (n->cfg->tls_ticket_key == NULL)
-        return 0;
-    if (tickets_load(n->cfg->tls_ticket_key, err, sizeof(err))) {
-        log_error("session ticket keys not reloaded: keeping the keys in use", KV_S("error", err));
-        return -1;
-    }
-    log_info("session ticket keys reloaded", KV_S("tls_ticket_key", n->cfg->tls_ticket_key),
-             KV_I("keys", tickets_count()));
     return 0;
 }
 
-static int server_reload_token_key(const struct node *n)
+int server_reload_keys(const struct config *cfg, int announce)
 {
     char err[256];
-    if (grant_reload_key(n->cfg->jwt_secret, err, sizeof(err))) {
-        log_error("token key not reloaded: keeping the key in use", KV_S("error", err));
-        return -1;
+    int rc = 0;
+    if (!cfg->plain && cfg->tls_ticket_key) {
+        if (tickets_load(cfg->tls_ticket_key, err, sizeof(err))) {
+            log_error("session ticket keys not reloaded: keeping the keys in use",
+                      KV_S("error", err));
+            rc = -1;
+        } else if (announce) {
+            log_info("session ticket keys reloaded", KV_S("tls_ticket_key", cfg->tls_ticket_key),
+                     KV_I("keys", tickets_count()));
+        }
     }
-    log_info("token key reloaded", KV_S("jwt_secret", n->cfg->jwt_secret));
-    return 0;
+    if (cfg->jwt_secret) {
+        if (grant_reload_key(cfg->jwt_secret, err, sizeof(err))) {
+            log_error("token key not reloaded: keeping the key in use", KV_S("error", err));
+            rc = -1;
+        } else if (announce) {
+            log_info("token key reloaded", KV_S("jwt_secret", cfg->jwt_secret));
+        }
+    }
+    return rc;
 }
 
 int server_reload(struct node *n)
 {
     int rc = 0;
     if (!n->cfg->plain && n->lws != NULL)
-        rc |= server_reload_tls(n);
-    if (n->cfg->jwt_secret)
-        rc |= server_reload_token_key(n);
+        rc |= server_reload_cert(n);
+    rc |= server_reload_keys(n->cfg, 1);
     return rc ? -1 : 0;
 }
 

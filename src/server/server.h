@@ -18,6 +18,11 @@ int server_start(struct node *n);
  * -1 when something was refused (logged). */
 int server_reload(struct node *n);
 
+/* The key files alone: --tls-ticket-key and --jwt-secret, those that are
+ * set; each that does not load is refused (logged) and its keys stay.
+ * `announce` logs each reload. -1 when something was refused. */
+int server_reload_keys(const struct config *cfg, int announce);
+
 /* Stops accepting, closes WebSocket clients with 1001 and ends SSE
  * streams, spread over `window_ms`, then calls done(n). Clients reconnect
  * elsewhere (or here, after a restart). */
