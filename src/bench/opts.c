@@ -3,6 +3,7 @@
  */
 #include "opts.h"
 
+#include "rkeys.h"
 #include "version.h"
 
 #include <arpa/inet.h>
@@ -273,7 +274,7 @@ static void opts_defaults(struct bench_opts *o)
     o->size = 600;
     o->via = VIA_ALERT_CLI;
     o->redis_url = "redis://127.0.0.1:6379";
-    o->prefix = "alert";
+    o->prefix = RKEYS_PREFIX_DEFAULT;
     o->drain = 10;
     o->settle = 1;
     o->duration = 3;

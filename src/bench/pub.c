@@ -6,6 +6,7 @@
 #include "clk.h"
 #include "msg.h"
 #include "redisurl.h"
+#include "rkeys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -120,9 +121,10 @@ int pub_open(struct pub *p, const struct bench_opts *o, int64_t run_id, char *er
         return (p->http = hpub_open(o->publish_url, err, errlen)) ? 0 : -1;
     if (redisurl_parse(o->redis_url, &u, err, errlen) != 0)
         return -1;
-    snprintf(p->channel, sizeof(p->channel), "%s%s",
-             o->via == VIA_ALERT_CLI ? o->prefix : o->channel,
-             o->via == VIA_ALERT_CLI ? ":live" : "");
+    if (o->via == VIA_ALERT_CLI)
+        rkeys_name(p->channel, sizeof(p->channel), o->prefix, RKEYS_LIVE, NULL);
+    else
+        snprintf(p->channel, sizeof(p->channel), "%s", o->channel);
     if ((p->sub = redisurl_connect(&u, tv, err, errlen)) == NULL)
         return -1;
     if (o->via == VIA_REDIS && (p->cmd = redisurl_connect(&u, tv, err, errlen)) == NULL)

@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include "redisurl.h"
+#include "rkeys.h"
 #include "version.h"
 
 #include <errno.h>
@@ -74,7 +75,7 @@ void cli_common_init(struct cli_common *c, const char *cmd)
     memset(c, 0, sizeof(*c));
     c->cmd = cmd;
     c->redis_url = url && *url ? url : REDISURL_DEFAULT;
-    c->prefix = prefix && *prefix ? prefix : CLI_PREFIX_DEFAULT;
+    c->prefix = prefix && *prefix ? prefix : RKEYS_PREFIX_DEFAULT;
 }
 
 int cli_common_option(struct cli_common *c, int opt, const char *arg)
@@ -188,10 +189,4 @@ redisContext *cli_connect(const struct cli_common *c, int *status, char *where, 
         return NULL;
     }
     return ctx;
-}
-
-int cli_key(char *out, size_t outlen, const char *prefix, const char *name)
-{
-    int n = snprintf(out, outlen, "%s:%s", prefix, name);
-    return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }

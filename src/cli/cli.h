@@ -23,7 +23,6 @@
 
 #define CLI_ERRLEN         512
 #define CLI_TIMEOUT_SEC    5 /* connect and per-command timeout */
-#define CLI_PREFIX_DEFAULT "alert"
 #define CLI_PREFIX_MAX     64
 
 /* getopt_long codes of the common options; item options use 256-299. */
@@ -86,9 +85,6 @@ int cli_parse_long(const char *s, long min, long max, long *out);
  * status to return (CLI_EXIT_USAGE for a malformed URL, else
  * CLI_EXIT_REDIS). `where` (may be NULL) gets the address for messages. */
 redisContext *cli_connect(const struct cli_common *c, int *status, char *where, size_t wherelen);
-
-/* The key "<prefix>:<name>" into out; -1 if it does not fit. */
-int cli_key(char *out, size_t outlen, const char *prefix, const char *name);
 
 /* Flushes stdout; CLI_EXIT_FAIL with a message if the output was lost. */
 int cli_flush_stdout(int status);

@@ -4,6 +4,8 @@
  */
 #include "publish.h"
 
+#include "rkeys.h"
+
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,11 +161,10 @@ static int publish_prepare(const struct publish_request *req, struct publish_cal
 {
     const char *p = req->prefix;
     int nkeys = req->idem_key ? 3 : 2;
-    int bad = snprintf(k->stream, PUBLISH_KEYLEN, "%s:stream", p) >= PUBLISH_KEYLEN ||
-              snprintf(k->live, PUBLISH_KEYLEN, "%s:live", p) >= PUBLISH_KEYLEN ||
-              snprintf(k->ver, PUBLISH_KEYLEN, "%s:ver:", p) >= PUBLISH_KEYLEN ||
-              (req->idem_key &&
-               snprintf(k->idem, PUBLISH_KEYLEN, "%s:idem:%s", p, req->idem_key) >= PUBLISH_KEYLEN);
+    int bad = rkeys_name(k->stream, PUBLISH_KEYLEN, p, RKEYS_STREAM, NULL) ||
+              rkeys_name(k->live, PUBLISH_KEYLEN, p, RKEYS_LIVE, NULL) ||
+              rkeys_name(k->ver, PUBLISH_KEYLEN, p, RKEYS_VER, NULL) ||
+              (req->idem_key && rkeys_name(k->idem, PUBLISH_KEYLEN, p, RKEYS_IDEM, req->idem_key));
     if (bad)
         return -1;
     snprintf(k->maxlen, sizeof(k->maxlen), "%ld", req->maxlen);

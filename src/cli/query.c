@@ -4,6 +4,8 @@
  */
 #include "query.h"
 
+#include "rkeys.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,7 +73,7 @@ int query_fetch(redisContext *c, const char *prefix, const char *id, json_t **ou
 {
     char key[QUERY_KEYLEN], got[ITEM_ID_STRLEN];
     *out = NULL;
-    snprintf(key, sizeof(key), "%s:stream", prefix);
+    rkeys_name(key, sizeof(key), prefix, RKEYS_STREAM, NULL);
     redisReply *r = redisCommand(c, "XRANGE %s %s %s", key, id, id);
     if (query_reply_failed(c, r, err, errlen)) {
         freeReplyObject(r);
@@ -196,7 +198,7 @@ json_t *query_recent(redisContext *c, const char *prefix, const struct query_fil
     long scanned = 0;
     int more = 1;
     *skipped = 0;
-    snprintf(key, sizeof(key), "%s:stream", prefix);
+    rkeys_name(key, sizeof(key), prefix, RKEYS_STREAM, NULL);
     if (out == NULL) {
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -268,8 +270,8 @@ int query_status(redisContext *c, const char *prefix, struct query_status *out, 
 {
     char stream[QUERY_KEYLEN], live[QUERY_KEYLEN];
     memset(out, 0, sizeof(*out));
-    snprintf(stream, sizeof(stream), "%s:stream", prefix);
-    snprintf(live, sizeof(live), "%s:live", prefix);
+    rkeys_name(stream, sizeof(stream), prefix, RKEYS_STREAM, NULL);
+    rkeys_name(live, sizeof(live), prefix, RKEYS_LIVE, NULL);
     if (query_integer(c, redisCommand(c, "PUBSUB NUMSUB %s", live), 1, &out->nodes, err, errlen) !=
             0 ||
         query_integer(c, redisCommand(c, "XLEN %s", stream), 0, &out->length, err, errlen) != 0)

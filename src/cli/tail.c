@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "item.h"
+#include "rkeys.h"
 #include "tailconn.h"
 
 #include <errno.h>
@@ -420,7 +421,7 @@ int tail_cmd(int argc, char **argv)
         return CLI_EXIT_FAIL;
     }
     cli_common_init(&common, argv[0]);
-    common.prefix = CLI_PREFIX_DEFAULT; /* tail does not use Redis */
+    common.prefix = RKEYS_PREFIX_DEFAULT; /* tail does not use Redis */
     t->conn.on_message = tail_on_message;
     if ((status = tail_parse(t, &common, argc, argv)) < 0)
         status = tailconn_run(&t->conn);

@@ -6,12 +6,18 @@
  * item lives as a jansson object; this module checks it, normalises it
  * (defaults, dropped fields) and encodes it compactly.
  *
+ * Ids (itemid.h) and times (itemtime.h) are modules of their own; this
+ * header includes both, as every user of an item needs them.
+ *
  * Ownership: item_parse returns a new reference (json_decref it);
  * item_encode returns malloc'd text (free it). item_validate changes the
  * object it is given in place.
  */
 #ifndef ALERT_ITEM_H
 #define ALERT_ITEM_H
+
+#include "itemid.h"
+#include "itemtime.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -20,27 +26,14 @@
 #define ITEM_MAX_BYTES     (16 * 1024) /* encoded item, whole */
 #define ITEM_EXT_MAX_BYTES 2048        /* encoded `ext` object */
 
-/* ------------------------------------------------------------------------
- * Ids: a Redis stream entry id "<ms>-<seq>"; ids compare as (ms, seq).
- * ---------------------------------------------------------------------- */
-struct item_id {
-    uint64_t ms, seq;
-};
-#define ITEM_ID_STRLEN 42 /* "<20 digits>-<20 digits>" and NUL */
+/* Topics: slugs of [a-z0-9-], at most ITEM_TOPIC_MAX_LEN bytes, at most
+ * ITEM_MAX_TOPICS per item. Filters and restricted topics use the same rule. */
+#define ITEM_TOPIC_MAX_LEN 32
+#define ITEM_MAX_TOPICS    16
+#define ITEM_TOPIC_RULE    "[a-z0-9-]{1,32}" /* for messages */
 
-/* Strict: both parts decimal digits without sign, each fitting 64 bits. */
-int item_id_parse(const char *s, struct item_id *out);
-int item_id_cmp(struct item_id a, struct item_id b); /* <0, 0, >0 */
-void item_id_format(struct item_id id, char out[ITEM_ID_STRLEN]);
-
-/* ------------------------------------------------------------------------
- * Time: RFC 3339. published_at is always "YYYY-MM-DDTHH:MM:SS.mmmZ".
- * ---------------------------------------------------------------------- */
-#define ITEM_TIME_STRLEN 32
-/* Accepts any RFC 3339 date-time (fraction optional, Z or ±hh:mm). */
-int item_time_parse(const char *s, int64_t *unix_ms);
-void item_time_format(int64_t unix_ms, char out[ITEM_TIME_STRLEN]); /* UTC, milliseconds */
-int64_t item_time_now_ms(void);
+/* 1 when s[0..len) is a topic slug. */
+int item_topic_ok(const char *s, size_t len);
 
 /* ------------------------------------------------------------------------
  * Validation

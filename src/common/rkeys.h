@@ -1,0 +1,31 @@
+/*
+ * rkeys — the names alertd's data has in Redis, for a key prefix P
+ * (default "alert"; `alert --prefix`, `alertd --prefix`):
+ *
+ *   P:stream       Stream: the history, one entry per item (field `item`)
+ *   P:live         pub/sub channel: each item as published, with its id
+ *   P:idem:<key>   idempotency key -> id, 24 h
+ *   P:ver:<root>   the last version of an alert and its updates, 30 days
+ *   P:hb:<tag>     pub/sub channel: one node worker's liveness probe
+ *
+ * Every program builds these names here, so that they cannot drift apart;
+ * ARCHITECTURE.md ("Redis") says what each holds and who writes it.
+ */
+#ifndef ALERT_RKEYS_H
+#define ALERT_RKEYS_H
+
+#include <stddef.h>
+
+#define RKEYS_PREFIX_DEFAULT "alert"
+
+#define RKEYS_STREAM ":stream"
+#define RKEYS_LIVE   ":live"
+#define RKEYS_IDEM   ":idem:"
+#define RKEYS_VER    ":ver:"
+#define RKEYS_HB     ":hb:"
+
+/* prefix, then one of the suffixes above, then `tail` (NULL: none), into
+ * out: 0, or -1 when it does not fit (out then holds "" ). */
+int rkeys_name(char *out, size_t outlen, const char *prefix, const char *suffix, const char *tail);
+
+#endif
