@@ -2,8 +2,10 @@
  * config — see config.h.
  */
 #include "config.h"
-#include "cpus.h"
 
+#include "cpus.h"
+#include "redisurl.h"
+#include "rkeys.h"
 #include "version.h"
 
 #include <ctype.h>
@@ -27,61 +29,72 @@ struct config_option {
     int min, max;  /* CONFIG_INT bounds */
     const char *metavar;
     const char *help;
+    /* The default, as a value written in a config file: applied first, and
+     * shown by --help. NULL: none, or one that config_defaults computes;
+     * dflt_doc then says what it is. */
+    const char *dflt;
+    const char *dflt_doc;
 };
 
 #define CONFIG_AT(field) offsetof(struct config, field)
 
 static const struct config_option config_options[] = {
     {"listen", CONFIG_ADDR, CONFIG_AT(listen), 0, 0, "HOST:PORT",
-     "address to serve on (default 127.0.0.1:8443; [::]:443 for IPv6)"},
+     "address to serve readers on ([::]:443 for IPv6)", "127.0.0.1:8443", NULL},
     {"metrics-listen", CONFIG_ADDR, CONFIG_AT(metrics_listen), 0, 0, "HOST:PORT",
-     "serve /metrics (with /healthz, /readyz) here in plain HTTP, not on --listen"},
+     "serve /metrics (with /healthz, /readyz) here in plain HTTP, not on --listen", NULL,
+     "none (/metrics on --listen)"},
     {"redis", CONFIG_STR, CONFIG_AT(redis_url), 0, 0, "URL",
      "redis://[user:password@]host[:port][/db], unix:///path or "
-     "redis+sentinel://[user:password@]host[:port][,...]/MASTER[/db] "
-     "(default redis://127.0.0.1:6379)"},
-    {"prefix", CONFIG_STR, CONFIG_AT(prefix), 0, 0, "P", "Redis key prefix (default alert)"},
-    {"tls-cert", CONFIG_STR, CONFIG_AT(tls_cert), 0, 0, "FILE",
-     "PEM certificate chain (default var/tls/localhost.crt)"},
-    {"tls-key", CONFIG_STR, CONFIG_AT(tls_key), 0, 0, "FILE",
-     "PEM private key (default var/tls/localhost.key)"},
+     "redis+sentinel://[user:password@]host[:port][,...]/MASTER[/db]",
+     REDISURL_DEFAULT, NULL},
+    {"prefix", CONFIG_STR, CONFIG_AT(prefix), 0, 0, "P", "Redis key prefix", RKEYS_PREFIX_DEFAULT,
+     NULL},
+    {"tls-cert", CONFIG_STR, CONFIG_AT(tls_cert), 0, 0, "FILE", "PEM certificate chain",
+     "var/tls/localhost.crt", NULL},
+    {"tls-key", CONFIG_STR, CONFIG_AT(tls_key), 0, 0, "FILE", "PEM private key",
+     "var/tls/localhost.key", NULL},
     {"tls-ticket-key", CONFIG_STR, CONFIG_AT(tls_ticket_key), 0, 0, "FILE",
-     "session ticket keys, 80 bytes each, first one current (default: random at start)"},
+     "session ticket keys, 80 bytes each, first one current", NULL, "random keys made at start"},
     {"plain", CONFIG_FLAG, CONFIG_AT(plain), 0, 1, NULL,
-     "serve plain HTTP/WebSocket, only behind a TLS-terminating balancer"},
+     "serve plain HTTP/WebSocket, only behind a TLS-terminating balancer", "off", NULL},
     {"history", CONFIG_INT, CONFIG_AT(history), 1, 1000000, "N",
-     "alerts kept in memory for replay and REST (default 10000)"},
+     "alerts kept in memory for replay and REST", "10000", NULL},
     {"heartbeat", CONFIG_INT, CONFIG_AT(heartbeat), 1, 3600, "SECONDS",
-     "ping interval; silent connections close after two (default 25)"},
-    {"workers", CONFIG_INT, CONFIG_AT(workers), 1, 256, "N",
-     "processes sharing the port (default: the CPUs available, within a CPU quota)"},
+     "ping interval; silent connections close after two", "25", NULL},
+    {"workers", CONFIG_INT, CONFIG_AT(workers), 1, CONFIG_MAX_WORKERS, "N",
+     "processes sharing the port", NULL, "the CPUs available, within a CPU quota"},
     {"drain-seconds", CONFIG_INT, CONFIG_AT(drain_seconds), 0, 600, "SECONDS",
-     "on SIGTERM, close clients spread over this window, then exit (default 3)"},
+     "on SIGTERM, close clients spread over this window, then exit", "3", NULL},
     {"max-connections", CONFIG_INT, CONFIG_AT(max_connections), 1, 10000000, "N",
-     "connections per worker before new ones get 4029 (default 19000)"},
+     "connections per worker before new ones get 4029", "19000", NULL},
     {"max-queue", CONFIG_INT, CONFIG_AT(max_queue), 1, 1000000, "N",
-     "alerts a client may fall behind before it is closed with 4001 (default 256)"},
+     "alerts a client may fall behind before it is closed with 4001", "256", NULL},
     {"max-per-ip", CONFIG_INT, CONFIG_AT(max_per_ip), 1, 10000000, "N",
-     "concurrent connections from one address, per worker (default 1000)"},
+     "concurrent connections from one address, per worker", "1000", NULL},
     {"max-rate-per-ip", CONFIG_INT, CONFIG_AT(max_rate_per_ip), 0, 1000000, "N",
-     "new connections per second from one address, per worker; 0: no limit (default 0)"},
+     "new connections per second from one address, per worker; 0: no limit", "0", NULL},
     {"proxy-protocol", CONFIG_FLAG, CONFIG_AT(proxy_protocol), 0, 1, NULL,
      "readers come through a balancer that starts each connection with a PROXY protocol "
-     "header (v1 or v2); the limits count the address it names"},
+     "header (v1 or v2); the limits count the address it names",
+     "off", NULL},
     {"jwt-secret", CONFIG_STR, CONFIG_AT(jwt_secret), 0, 0, "FILE",
-     "HS256 key (32+ bytes) that signs tokens for restricted topics"},
+     "HS256 key (32+ bytes) that signs tokens for restricted topics", NULL,
+     "none (no tokens checked)"},
     {"restricted-topics", CONFIG_STR, CONFIG_AT(restricted_topics), 0, 0, "T,...",
-     "topics whose alerts only token holders receive (needs --jwt-secret)"},
+     "topics whose alerts only token holders receive (needs --jwt-secret)", NULL, "none"},
     {"allowed-origin", CONFIG_LIST, CONFIG_AT(origins), 0, 0, "ORIGIN",
-     "browser Origin allowed to connect, repeatable (default: any)"},
-    {"node", CONFIG_STR, CONFIG_AT(node), 0, 0, "NAME", "node name (default: the host name)"},
+     "browser Origin allowed to connect, repeatable", NULL, "any origin"},
+    {"node", CONFIG_STR, CONFIG_AT(node), 0, 0, "NAME", "node name in hello frames and metrics",
+     NULL, "the host name"},
     {"user", CONFIG_STR, CONFIG_AT(user), 0, 0, "NAME",
-     "once the ports are open, run as this user (start as root; default: no change)"},
-    {"log-level", CONFIG_STR, CONFIG_AT(log_level), 0, 0, "LEVEL",
-     "debug, info, warn or error (default info)"},
-    {"log-format", CONFIG_STR, CONFIG_AT(log_format), 0, 0, "FORMAT",
-     "logfmt or json (default logfmt)"},
-    {"config", CONFIG_FILE, 0, 0, 0, "FILE", "read settings from FILE (lines: name = value)"},
+     "once the ports are open, run as this user (start as root)", NULL, "none (stay as started)"},
+    {"log-level", CONFIG_STR, CONFIG_AT(log_level), 0, 0, "LEVEL", "debug, info, warn or error",
+     "info", NULL},
+    {"log-format", CONFIG_STR, CONFIG_AT(log_format), 0, 0, "FORMAT", "logfmt or json", "logfmt",
+     NULL},
+    {"config", CONFIG_FILE, 0, 0, 0, "FILE", "read settings from FILE (lines: name = value)", NULL,
+     "none"},
 };
 #define CONFIG_NOPTIONS (sizeof(config_options) / sizeof(config_options[0]))
 
@@ -223,9 +236,10 @@ static int config_apply(struct config *cfg, const struct config_option *o, const
         return 0;
     case CONFIG_FLAG:
         if (value == NULL || strcmp(value, "1") == 0 || strcmp(value, "true") == 0 ||
-            strcmp(value, "yes") == 0)
+            strcmp(value, "yes") == 0 || strcmp(value, "on") == 0)
             *config_int_at(cfg, o) = 1;
-        else if (strcmp(value, "0") == 0 || strcmp(value, "false") == 0 || strcmp(value, "no") == 0)
+        else if (strcmp(value, "0") == 0 || strcmp(value, "false") == 0 ||
+                 strcmp(value, "no") == 0 || strcmp(value, "off") == 0)
             *config_int_at(cfg, o) = 0;
         else
             return config_fail(err, errlen, "--%s: expected true or false, got \"%s\"", o->name,
@@ -337,41 +351,28 @@ static void config_usage(FILE *out)
         config_env_name(o, env, sizeof(env));
         snprintf(flag, sizeof(flag), "--%s%s%s", o->name, o->metavar ? " " : "",
                  o->metavar ? o->metavar : "");
-        fprintf(out, "  %-26s %s\n  %-26s [%s]\n", flag, o->help, "", env);
+        fprintf(out, "  %-26s %s\n  %-26s default: %s; env %s\n", flag, o->help, "",
+                o->dflt ? o->dflt : o->dflt_doc, env);
     }
     fprintf(out, "  %-26s %s\n  %-26s %s\n", "--help", "show this help", "--version",
             "print the version");
 }
 
-static void config_defaults(struct config *cfg)
+/* Every default of the table, then the two that depend on the machine. */
+static int config_defaults(struct config *cfg, char *err, size_t errlen)
 {
     int cpus = cpus_available(); /* not the host's: affinity, then CPU quota */
-    memset(cfg, 0, sizeof(*cfg));
-    cfg->listen.host = strdup("127.0.0.1");
-    cfg->listen.port = 8443;
-    cfg->redis_url = strdup("redis://127.0.0.1:6379");
-    cfg->prefix = strdup("alert");
-    cfg->tls_cert = strdup("var/tls/localhost.crt");
-    cfg->tls_key = strdup("var/tls/localhost.key");
-    cfg->history = 10000;
-    cfg->heartbeat = 25;
-    cfg->drain_seconds = 3;
-    cfg->workers = cpus > 256 ? 256 : cpus;
-    cfg->max_connections = 19000;
-    cfg->max_queue = 256;
-    cfg->max_per_ip = 1000;
-    cfg->log_level = strdup("info");
-    cfg->log_format = strdup("logfmt");
     char host[256] = "alertd";
+    memset(cfg, 0, sizeof(*cfg));
+    for (size_t i = 0; i < CONFIG_NOPTIONS; i++) {
+        const struct config_option *o = &config_options[i];
+        if (o->dflt && config_apply(cfg, o, o->dflt, 1, err, errlen))
+            return -1;
+    }
+    cfg->workers = cpus > CONFIG_MAX_WORKERS ? CONFIG_MAX_WORKERS : cpus;
     gethostname(host, sizeof(host) - 1);
     host[sizeof(host) - 1] = '\0';
-    cfg->node = strdup(host);
-}
-
-static int config_defaults_ok(const struct config *cfg)
-{
-    return cfg->listen.host && cfg->redis_url && cfg->prefix && cfg->tls_cert && cfg->tls_key &&
-           cfg->log_level && cfg->log_format && cfg->node;
+    return config_set_str(&cfg->node, host) ? config_fail(err, errlen, "out of memory") : 0;
 }
 
 /* --config FILE may come as a flag or from ALERTD_CONFIG: find it first. */
@@ -437,11 +438,8 @@ static enum config_result config_load_flags(struct config *cfg, int argc, char *
 enum config_result config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
     const char *file = config_file_arg(argc, argv);
-    config_defaults(cfg);
-    if (!config_defaults_ok(cfg)) {
-        config_fail(err, errlen, "out of memory");
+    if (config_defaults(cfg, err, errlen))
         return CONFIG_ERROR;
-    }
     if (file && config_load_file(cfg, file, err, errlen))
         return CONFIG_ERROR;
     if (config_load_env(cfg, err, errlen))

@@ -2,8 +2,9 @@
  * config — alertd's settings: defaults, a config file, ALERTD_* environment
  * variables and command-line flags, in rising order of precedence.
  *
- * One table describes every setting once; --help, the environment names and
- * the config-file keys all come from it, so they cannot drift apart.
+ * One table describes every setting once, its default included; --help, the
+ * environment names, the config-file keys and the defaults applied all come
+ * from it, so they cannot drift apart.
  * config_load owns the strings it stores and config_free releases them.
  */
 #ifndef ALERTD_CONFIG_H
@@ -12,6 +13,7 @@
 #include <stddef.h>
 
 #define CONFIG_MAX_ORIGINS 32
+#define CONFIG_MAX_WORKERS 256 /* --workers, and the sockets main opens for them */
 
 /* An address to listen on; host first (config_free frees it as a string). */
 struct config_addr {

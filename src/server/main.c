@@ -120,8 +120,8 @@ static void main_log_listening(const struct config *cfg)
 /* The listening sockets, opened before any worker: one per worker for
  * readers, and one per worker for --metrics-listen (admin[i] = -1 without). */
 struct main_sockets {
-    int readers[256];
-    int admin[256];
+    int readers[CONFIG_MAX_WORKERS];
+    int admin[CONFIG_MAX_WORKERS];
 };
 
 /* Runs one worker on its listening sockets until it is stopped. */
@@ -293,7 +293,7 @@ static void main_signal_workers(const struct main_worker *w, int nworkers, int s
 static int main_supervise(const struct config *cfg, const struct redis_url *url,
                           const struct main_sockets *socks)
 {
-    struct main_worker w[256];
+    struct main_worker w[CONFIG_MAX_WORKERS];
     int nworkers = cfg->workers, stopping = 0, refused = 0;
     sigset_t set;
 
