@@ -53,9 +53,20 @@ CLI_OBJ    := $(call obj,$(CLI_SRC))
 # The static web files are embedded into alertd (scripts/embed.py).
 SERVER_OBJ := $(call obj,$(SERVER_SRC)) $(BUILD)/obj/gen/web_assets.o
 BENCH_OBJ  := $(call obj,$(BENCH_SRC))
-# Unit tests link the server's modules without its main().
-SERVER_LIB_OBJ := $(filter-out $(BUILD)/obj/src/server/main.o,$(SERVER_OBJ))
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+# Each unit test links the modules it tests and those they call, nothing
+# else: a module that cannot be linked alone has a dependency to remove.
+ITEM_SRC := src/common/item.c src/common/itemid.c src/common/itemtime.c
+TEST_test_config    := src/server/config.c src/server/cpus.c
+TEST_test_cpus      := src/server/cpus.c
+TEST_test_grant     := src/server/grant.c
+TEST_test_hub       := src/server/hub.c src/server/grant.c $(ITEM_SRC)
+TEST_test_ipcount   := src/server/ipcount.c
+TEST_test_iprate    := src/server/iprate.c src/server/ipcount.c
+TEST_test_item      := $(ITEM_SRC)
+TEST_test_proxyproto := src/server/proxyproto.c
+TEST_test_redisurl  := src/common/redisurl.c
 
 PROGRAMS := $(BUILD)/alert
 ifneq ($(SERVER_SRC),)
@@ -74,7 +85,7 @@ $(BUILD)/obj/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) $(if $(filter src/server/%,$<),-Isrc/server) \
 	    $(if $(filter src/cli/%,$<),-Isrc/cli) $(if $(filter src/bench/%,$<),-Isrc/bench) \
-	    $(if $(filter tests/%,$<),-Isrc/server -Itests) -c -o $@ $<
+	    $(if $(filter tests/%,$<),-Isrc -Isrc/server -Itests) -c -o $@ $<
 
 $(BUILD)/gen/web_assets.c: scripts/embed.py $(WEB_FILES)
 	@mkdir -p $(dir $@)
@@ -98,7 +109,8 @@ $(BUILD)/alert-bench: $(BENCH_OBJ) $(COMMON_OBJ)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(COMMON_OBJ) $(SERVER_LIB_OBJ)
+.SECONDEXPANSION:
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $$(call obj,$$(TEST_$$*))
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
