@@ -5,7 +5,7 @@
 #   make sanitize   the same tests against an ASan+UBSan build (build-san/)
 #   make bench      alertd against nginx+nchan and Node ws (bench/README.md)
 #   make run        the embedded default: private redis-server + alertd
-#   make install PREFIX=/usr/local DESTDIR=
+#   make install PREFIX=/usr/local DESTDIR=   the programs and their manual pages
 #   V=1             show full command lines
 #   SANITIZER=address,undefined   build instrumented into build-san/
 
@@ -67,6 +67,9 @@ TEST_test_iprate    := src/server/iprate.c src/server/ipcount.c
 TEST_test_item      := $(ITEM_SRC)
 TEST_test_proxyproto := src/server/proxyproto.c
 TEST_test_redisurl  := src/common/redisurl.c
+TEST_test_options   := src/cli/options.c $(ITEM_SRC)
+TEST_test_hist      := src/bench/hist.c
+TEST_test_wsp       := src/bench/wsp.c
 
 PROGRAMS := $(BUILD)/alert
 ifneq ($(SERVER_SRC),)
@@ -151,9 +154,16 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/bench.sh $(abspath $(BUILD))
 
+# Manual pages: section 1 for alert, 8 for the daemons.
+MAN1 := $(sort $(wildcard man/*.1))
+MAN8 := $(sort $(wildcard man/*.8))
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0755 $(filter-out $(BUILD)/alert-bench,$(PROGRAMS)) $(DESTDIR)$(PREFIX)/bin/
+	$(if $(MAN1),install -m 0644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/)
+	$(if $(MAN8),install -m 0644 $(MAN8) $(DESTDIR)$(PREFIX)/share/man/man8/)
 
 format:
 	clang-format -i $(shell find src tests -name '*.[ch]')
