@@ -20,10 +20,14 @@
 #define CLI_EXIT_FAIL  1 /* local failure: out of memory, stdout closed */
 #define CLI_EXIT_USAGE 2 /* usage error or invalid item; nothing was sent */
 #define CLI_EXIT_REDIS 3 /* Redis unreachable or refused; nothing was published */
+/* `alert tail`: the server refused us (close 1008/4003, certificate not
+ * trusted) or, with --timeout, no connection was up when the time ran out.
+ * The same "unreachable or refused" as CLI_EXIT_REDIS. */
+#define CLI_EXIT_REFUSED 3
 
-#define CLI_ERRLEN         512
-#define CLI_TIMEOUT_SEC    5 /* connect and per-command timeout */
-#define CLI_PREFIX_MAX     64
+#define CLI_ERRLEN      512
+#define CLI_TIMEOUT_SEC 5 /* connect and per-command timeout */
+#define CLI_PREFIX_MAX  64
 
 /* getopt_long codes of the common options; item options use 256-299. */
 enum {

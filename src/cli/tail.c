@@ -162,7 +162,7 @@ static void tail_hello(struct tail *t, const json_t *f)
     if (v != TAIL_PROTOCOL_VERSION) {
         cli_error("%s speaks protocol version %lld; this alert knows %d: update alert",
                   t->conn.server, (long long)v, TAIL_PROTOCOL_VERSION);
-        tailconn_finish(&t->conn, TAIL_EXIT_REFUSED);
+        tailconn_finish(&t->conn, CLI_EXIT_REFUSED);
         return;
     }
     t->conn.hello = 1;

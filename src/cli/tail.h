@@ -11,15 +11,10 @@
  * Ctrl-C ends the run.
  *
  * Takes the subcommand's argv (argv[0] is its name) and returns the process
- * exit status (cli.h; TAIL_EXIT_REFUSED below).
+ * exit status (cli.h; CLI_EXIT_REFUSED when the server refuses us).
  */
 #ifndef ALERT_TAIL_H
 #define ALERT_TAIL_H
-
-/* The server refused us (close 1008/4003, certificate not trusted) or, with
- * --timeout, no connection was up when the time ran out. Same value as
- * CLI_EXIT_REDIS: "unreachable or refused". */
-#define TAIL_EXIT_REFUSED 3
 
 int tail_cmd(int argc, char **argv);
 

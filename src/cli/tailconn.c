@@ -8,7 +8,6 @@
 #include "tailconn.h"
 
 #include "cli.h"
-#include "tail.h"
 
 #include <openssl/x509v3.h>
 #include <signal.h>
@@ -113,7 +112,7 @@ static void tailconn_timeout(lws_sorted_usec_list_t *sul)
     }
     cli_error("not connected to %s after %ld s%s%s", c->server, c->timeout,
               c->last_error[0] ? ": " : "", c->last_error);
-    tailconn_finish(c, TAIL_EXIT_REFUSED);
+    tailconn_finish(c, CLI_EXIT_REFUSED);
 }
 
 /* ------------------------------------------------------------------------
@@ -167,7 +166,7 @@ static void tailconn_dropped(struct tailconn *c, const char *why)
     if (code == 1008 || code == 4003) {
         cli_error("%s refused this client (close %d %s%s%s)", c->server, code,
                   tailconn_close_name(code), c->close_reason[0] ? ": " : "", c->close_reason);
-        tailconn_finish(c, TAIL_EXIT_REFUSED);
+        tailconn_finish(c, CLI_EXIT_REFUSED);
         return;
     }
     if (c->cert_error[0] && !c->ever_up) {
@@ -180,7 +179,7 @@ static void tailconn_dropped(struct tailconn *c, const char *why)
         else
             cli_error("to trust it, give its CA with --ca FILE (or, for a development "
                       "certificate, --insecure)");
-        tailconn_finish(c, TAIL_EXIT_REFUSED);
+        tailconn_finish(c, CLI_EXIT_REFUSED);
         return;
     }
     unsigned delay = tailconn_delay_ms(c, code);
