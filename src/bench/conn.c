@@ -1,17 +1,10 @@
 /*
- * conn — see conn.h.
- *
- * Reading: epoll is level-triggered and OpenSSL reads ahead (one read(2)
- * takes what the socket holds). After a record, a connection reads again
- * only while OpenSSL still holds bytes (SSL_has_pending): whatever is left
- * in the kernel wakes epoll again, so the read(2) that would only say
- * EAGAIN is never made. What OpenSSL holds is at most one read-ahead
- * buffer (about 16 KiB), so one connection cannot keep the others waiting.
+ * conn — see conn.h. How the reading is paced (once per wake-up, then only
+ * while OpenSSL holds bytes) is in inbox.c, which drives conn_read.
  */
 #include "conn.h"
 
 #include "clk.h"
-#include "inbox.h"
 #include "tlsc.h"
 #include "wsp.h"
 
@@ -305,76 +298,86 @@ void conn_opened(struct conn_env *e, struct conn *c)
     e->cs->handshake_us += (now - c->t_start) / CLK_NS_PER_US;
 }
 
-static void conn_read(struct conn_env *e, struct conn *c)
+/* A read that returned r <= 0: puts back the `have` bytes carried into
+ * the scratch buffer and tells why. Returns 0 (nothing to read now) or -1
+ * (c failed or was dropped). */
+static int conn_read_stopped(struct conn_env *e, struct conn *c, int r, size_t have)
 {
-    unsigned char *buf = e->scratch;
-    do {
-        size_t have = c->carry_len;
-        if (have) {
-            memcpy(buf, c->carry, have);
-            free(c->carry);
-            c->carry = NULL;
-            c->carry_len = 0;
-        }
-        ERR_clear_error();
-        int r = SSL_read(c->ssl, buf + have, CONN_SCRATCH - (int)have);
-        int64_t rx_ns = clk_real_ns();
-        if (r <= 0) {
-            int err = SSL_get_error(c->ssl, r);
-            if (have && (c->carry = malloc(have)) != NULL) {
-                memcpy(c->carry, buf, have);
-                c->carry_len = (uint32_t)have;
-            }
-            if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-                if (err == SSL_ERROR_WANT_WRITE)
-                    conn_watch(e, c, 1);
-                return;
-            }
-            char detail[STATS_ERR_LEN];
-            if (err == SSL_ERROR_SSL)
-                tlsc_error(detail, sizeof(detail), "read");
-            else
-                snprintf(detail, sizeof(detail), "%s",
-                         err == SSL_ERROR_ZERO_RETURN ? "TLS close_notify"
-                         : errno                      ? strerror(errno)
-                                                      : "connection closed");
-            if (c->state == CONN_OPEN)
-                conn_drop(e, c, 1006, detail);
-            else
-                conn_fail(e, c, FAIL_CLOSED, "upgrade", detail);
-            return;
-        }
-        if (have + (size_t)r > CONN_MSG_MAX + 16 + CONN_RECORD_MAX) {
-            conn_drop(e, c, 1009, "message too big");
-            return;
-        }
-        if (inbox_consume(e, c, buf, have + (size_t)r, rx_ns) != 0)
-            return;
-    } while (SSL_has_pending(c->ssl));
+    int err = SSL_get_error(c->ssl, r);
+    char detail[STATS_ERR_LEN];
+    if (have && (c->carry = malloc(have)) != NULL) {
+        memcpy(c->carry, e->scratch, have);
+        c->carry_len = (uint32_t)have;
+    }
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+        if (err == SSL_ERROR_WANT_WRITE)
+            conn_watch(e, c, 1);
+        return 0;
+    }
+    if (err == SSL_ERROR_SSL)
+        tlsc_error(detail, sizeof(detail), "read");
+    else
+        snprintf(detail, sizeof(detail), "%s",
+                 err == SSL_ERROR_ZERO_RETURN ? "TLS close_notify"
+                 : errno                      ? strerror(errno)
+                                              : "connection closed");
+    if (c->state == CONN_OPEN)
+        conn_drop(e, c, 1006, detail);
+    else
+        conn_fail(e, c, FAIL_CLOSED, "upgrade", detail);
+    return -1;
 }
 
-void conn_io(struct conn_env *e, struct conn *c, uint32_t events)
+int conn_read(struct conn_env *e, struct conn *c, unsigned char **buf, size_t *n, int64_t *rx_ns)
+{
+    size_t have = c->carry_len;
+    if (have) {
+        memcpy(e->scratch, c->carry, have);
+        free(c->carry);
+        c->carry = NULL;
+        c->carry_len = 0;
+    }
+    ERR_clear_error();
+    int r = SSL_read(c->ssl, e->scratch + have, CONN_SCRATCH - (int)have);
+    *rx_ns = clk_real_ns();
+    if (r <= 0)
+        return conn_read_stopped(e, c, r, have);
+    if (have + (size_t)r > CONN_MSG_MAX + 16 + CONN_RECORD_MAX) {
+        conn_drop(e, c, 1009, "message too big");
+        return -1;
+    }
+    *buf = e->scratch;
+    *n = have + (size_t)r;
+    return 1;
+}
+
+int conn_pending(const struct conn *c)
+{
+    return c->ssl != NULL && SSL_has_pending(c->ssl);
+}
+
+int conn_io(struct conn_env *e, struct conn *c, uint32_t events)
 {
     if (c->state == CONN_TCP) {
         if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
-            return;
+            return 0;
         conn_tcp_done(e, c);
         if (c->state != CONN_TLS)
-            return;
+            return 0;
     }
     if (c->state == CONN_TLS) {
         conn_handshake(e, c);
         if (c->state != CONN_UPGRADE)
-            return;
+            return 0;
     }
     if ((events & EPOLLOUT) && conn_flush(e, c) != 0) {
         if (c->state == CONN_OPEN)
             conn_drop(e, c, 1006, "write failed");
         else
             conn_fail(e, c, FAIL_CLOSED, "upgrade request", "write failed");
-        return;
+        return 0;
     }
-    conn_read(e, c);
+    return c->state == CONN_UPGRADE || c->state == CONN_OPEN;
 }
 
 /* ------------------------------------------------------------------------

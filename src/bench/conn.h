@@ -7,7 +7,9 @@
  *
  * Everything runs on the worker's single thread, driven by its epoll
  * (events carry the struct conn pointer). A connection counts itself in the
- * env's stats as it fails, opens, receives and drops.
+ * env's stats as it fails, opens, receives and drops. This is the transport
+ * only: what the bytes read mean is inbox's (inbox.h), which reads them
+ * with conn_read.
  *
  * Ownership: a struct conn lives in the worker's array; conn_close frees
  * what it holds except its receipts (rx, kept for the report until the next
@@ -75,8 +77,11 @@ int conn_on_ticket(SSL *ssl, SSL_SESSION *sess);
 
 /* Starts connecting; a failure is counted and leaves the conn CONN_IDLE. */
 void conn_start(struct conn_env *e, struct conn *c, uint32_t index);
-/* Handles epoll events for c. */
-void conn_io(struct conn_env *e, struct conn *c, uint32_t events);
+/* Handles epoll events for c as far as the transport goes: the TCP
+ * connect, the TLS handshake (then the upgrade request), writing what
+ * waits. Returns 1 when c may have bytes to read (conn_read), else 0 (not
+ * yet, or c was closed meanwhile). */
+int conn_io(struct conn_env *e, struct conn *c, uint32_t events);
 /* Fails c with FAIL_TIMEOUT if it is still not open at `now` (monotonic ns). */
 void conn_check_timeout(struct conn_env *e, struct conn *c, int64_t now);
 /* Closes c: a close frame (1000) and TLS close_notify if open, then the
@@ -86,6 +91,13 @@ void conn_close(struct conn_env *e, struct conn *c, int keep_ticket);
 void conn_forget(struct conn *c);
 
 /* For inbox.c, which handles what a connection reads:
+ * conn_read     reads what OpenSSL has for c into e->scratch, after the
+ *               bytes c->carry held: on 1, *buf and *n are all of them,
+ *               read at *rx_ns (CLOCK_REALTIME), and what the reader does
+ *               not consume goes back into c->carry. Returns 0 when there
+ *               is nothing to read now, -1 when c was closed (failed or
+ *               dropped);
+ * conn_pending  whether OpenSSL still holds bytes conn_read would return;
  * conn_opened   the upgrade was accepted: c is CONN_OPEN;
  * conn_fail     c never opened: counted as `kind`, released;
  * conn_drop     an open c ended (close `code`, 1006 when lost), released;
@@ -93,6 +105,8 @@ void conn_forget(struct conn *c);
  *               waits in c->out; a second one while one waits is dropped
  *               (only control frames come after the upgrade request).
  *               Returns 0, or -1 when the connection is broken. */
+int conn_read(struct conn_env *e, struct conn *c, unsigned char **buf, size_t *n, int64_t *rx_ns);
+int conn_pending(const struct conn *c);
 void conn_opened(struct conn_env *e, struct conn *c);
 void conn_fail(struct conn_env *e, struct conn *c, enum stats_fail kind, const char *what,
                const char *detail);

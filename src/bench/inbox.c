@@ -106,9 +106,11 @@ static int inbox_frame(struct conn_env *e, struct conn *c, const struct wsp_fram
     }
 }
 
-/* Consumes buf[0..n): the upgrade answer, then frames. Keeps what is not
- * whole in c->carry. Returns 0, or -1 when c was closed. */
-int inbox_consume(struct conn_env *e, struct conn *c, unsigned char *buf, size_t n, int64_t rx_ns)
+/* Consumes buf[0..n), read at rx_ns (CLOCK_REALTIME): the upgrade answer,
+ * then frames. Keeps what is not whole in c->carry. Returns 0, or -1 when
+ * c was closed (failed or dropped) meanwhile. */
+static int inbox_consume(struct conn_env *e, struct conn *c, unsigned char *buf, size_t n,
+                         int64_t rx_ns)
 {
     size_t off = 0;
     if (c->state == CONN_UPGRADE) {
@@ -148,4 +150,24 @@ keep:
         c->carry_len = (uint32_t)(n - off);
     }
     return 0;
+}
+
+/* Epoll is level-triggered and OpenSSL reads ahead (one read(2) takes what
+ * the socket holds). After a record, a connection reads again only while
+ * OpenSSL still holds bytes (conn_pending): whatever is left in the kernel
+ * wakes epoll again, so the read(2) that would only say EAGAIN is never
+ * made. What OpenSSL holds is at most one read-ahead buffer (about 16 KiB),
+ * so one connection cannot keep the others waiting. */
+void inbox_io(struct conn_env *e, struct conn *c, uint32_t events)
+{
+    unsigned char *buf;
+    size_t n;
+    int64_t rx_ns;
+
+    if (!conn_io(e, c, events))
+        return;
+    do {
+        if (conn_read(e, c, &buf, &n, &rx_ns) <= 0 || inbox_consume(e, c, buf, n, rx_ns) != 0)
+            return;
+    } while (conn_pending(c));
 }

@@ -16,6 +16,7 @@
 
 #include "clk.h"
 #include "conn.h"
+#include "inbox.h"
 #include "ipc.h"
 #include "stats.h"
 #include "tlsc.h"
@@ -231,7 +232,7 @@ static void worker_loop(struct worker *w)
             if (ev[i].data.ptr == NULL)
                 worker_command(w);
             else
-                conn_io(&w->env, ev[i].data.ptr, ev[i].events);
+                inbox_io(&w->env, ev[i].data.ptr, ev[i].events);
         }
     }
 }
