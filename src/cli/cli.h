@@ -4,9 +4,11 @@
  * the way messages reach the terminal.
  *
  * Subcommands parse their own arguments with getopt_long; they hand the
- * common options to cli_common_option. Library-like modules (options,
- * publish, query) never print: they return -1 with a message in a caller's
- * buffer, and the subcommand prints it with cli_error.
+ * common options to cli_common_option. Common options given before the
+ * command reach them the same way: main moves them after the command's
+ * name (cmdline.h). Library-like modules (options, publish, query) never
+ * print: they return -1 with a message in a caller's buffer, and the
+ * subcommand prints it with cli_error.
  */
 #ifndef ALERT_CLI_H
 #define ALERT_CLI_H

@@ -1,15 +1,18 @@
 /*
  * main — the `alert` command: the subcommand table, `alert --help`,
- * `alert help [COMMAND]`, `alert --version`, and dispatch. Each subcommand
- * parses its own options and returns the exit status (cli.h).
+ * `alert help [COMMAND]`, `alert --version`, and dispatch. The common
+ * options may come before the command (cmdline.h puts them after it); each
+ * subcommand parses its own options and returns the exit status (cli.h).
  */
 #include "cli.h"
+#include "cmdline.h"
 #include "push.h"
 #include "show.h"
 #include "tail.h"
 #include "version.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct main_command {
@@ -32,19 +35,32 @@ static const struct main_command main_commands[] = {
 
 static void main_help(FILE *out)
 {
-    fputs("Usage: alert COMMAND [OPTIONS]\n"
+    fputs("Usage: alert [COMMON OPTIONS] COMMAND [OPTIONS]\n"
           "Publishes breaking-news alerts into Redis for alertd to push to readers.\n\n"
           "Commands:\n",
           out);
     for (size_t i = 0; i < MAIN_NCOMMANDS; i++)
         fprintf(out, "  %-8s%-44s %s\n", main_commands[i].name, main_commands[i].args,
                 main_commands[i].what);
-    fputs("\nCommon options: --redis URL (env ALERT_REDIS_URL; default redis://127.0.0.1:6379),\n"
-          "  --prefix P (env ALERT_PREFIX; default alert), --help, --version\n"
+    fputs("\nCommon options, which may come before or after the command (after it, they\n"
+          "win): --redis URL (env ALERT_REDIS_URL; default redis://127.0.0.1:6379),\n"
+          "  --prefix P (env ALERT_PREFIX; default alert), -h, --help, --version\n"
           "'alert COMMAND --help' or 'alert help COMMAND' describes a command.\n\n"
           "Exit status: 0 done, 2 usage error or invalid item, 3 Redis unreachable or\n"
           "refused (nothing was published).\n",
           out);
+}
+
+static int main_print_help(void)
+{
+    main_help(stdout);
+    return cli_flush_stdout(CLI_EXIT_OK);
+}
+
+static int main_print_version(void)
+{
+    printf("alert %s\n", ALERT_VERSION);
+    return cli_flush_stdout(CLI_EXIT_OK);
 }
 
 static const struct main_command *main_find(const char *name)
@@ -55,38 +71,63 @@ static const struct main_command *main_find(const char *name)
     return NULL;
 }
 
-/* `alert help [COMMAND]`. */
+/* `alert help [COMMAND]`; argv holds what followed "help". */
 static int main_help_command(int argc, char **argv)
 {
-    if (argc < 3) {
-        main_help(stdout);
-        return cli_flush_stdout(CLI_EXIT_OK);
-    }
-    const struct main_command *cmd = main_find(argv[2]);
+    if (argc < 1)
+        return main_print_help();
+    const struct main_command *cmd = main_find(argv[0]);
     if (cmd == NULL)
-        return cli_usage(NULL, "unknown command '%s'", argv[2]);
+        return cli_usage(NULL, "unknown command '%s'", argv[0]);
     char *sub[] = {(char *)cmd->name, "--help", NULL};
     return cmd->run(2, sub);
 }
 
+/* Runs what the sorted command line (cmdline.h) asks for. */
+static int main_dispatch(const struct cmdline *cl, char **argv)
+{
+    if (cl->command == NULL) {
+        if (cl->help)
+            return main_print_help();
+        if (cl->version)
+            return main_print_version();
+        return cli_usage(NULL, "missing a command (push, update, retract, list, status, tail)");
+    }
+    if (strcmp(cl->command, "help") == 0) {
+        /* As for every command, --help before it wins over --version. */
+        if (cl->version && !cl->help)
+            return main_print_version();
+        return main_help_command(cl->argc - cl->own, argv + cl->own);
+    }
+    const struct main_command *cmd = main_find(cl->command);
+    if (cmd == NULL)
+        return cli_usage(NULL, "unknown command '%s'", cl->command);
+    return cmd->run(cl->argc, argv);
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 2)
-        return cli_usage(NULL, "missing a command (push, update, retract, list, status, tail)");
-    const char *name = argv[1];
-    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
-        main_help(stdout);
-        return cli_flush_stdout(CLI_EXIT_OK);
+    struct cmdline cl;
+    char **sorted = calloc((size_t)argc + 1, sizeof(*sorted));
+    int status;
+
+    if (sorted == NULL) {
+        cli_error("out of memory");
+        return CLI_EXIT_FAIL;
     }
-    if (strcmp(name, "--version") == 0) {
-        printf("alert %s\n", ALERT_VERSION);
-        return cli_flush_stdout(CLI_EXIT_OK);
+    switch (cmdline_sort(argc, argv, sorted, &cl)) {
+    case CMDLINE_UNKNOWN:
+        status = cli_usage(NULL,
+                           "unknown option '%s' before the command (only --redis, --prefix, "
+                           "--help and --version may come first)",
+                           cl.bad);
+        break;
+    case CMDLINE_NEEDS_ARG:
+        status = cli_usage(NULL, "option '%s' needs an argument", cl.bad);
+        break;
+    default:
+        status = main_dispatch(&cl, sorted);
     }
-    if (strcmp(name, "help") == 0)
-        return main_help_command(argc, argv);
-    const struct main_command *cmd = main_find(name);
-    if (cmd == NULL)
-        return name[0] == '-' ? cli_usage(NULL, "unknown option '%s' (a command comes first)", name)
-                              : cli_usage(NULL, "unknown command '%s'", name);
-    return cmd->run(argc - 1, argv + 1);
+    free(sorted);
+    return status;
 }

@@ -62,7 +62,10 @@ static const char tail_help[] =
     "  --json                 print each alert as one line of JSON\n"
     "  --count N              exit after N alerts\n"
     "  --timeout SECONDS      exit after SECONDS\n"
-    "  -h, --help             this help;  --version  the version\n\n"
+    "  -h, --help             this help;  --version  the version\n"
+    "  --redis URL, --prefix P\n"
+    "                         accepted as by every command, but unused: tail reads\n"
+    "                         alertd, not Redis\n\n"
     "Exit status: 0 done (--count, --timeout, Ctrl-C), 2 usage error, 3 refused by the\n"
     "server (close 1008 or 4003), its certificate not trusted, or not connected when\n"
     "--timeout ran out.\n";
@@ -307,8 +310,7 @@ static int tail_parse(struct tail *t, struct cli_common *common, int argc, char 
         {"count", required_argument, NULL, TAIL_OPT_COUNT},
         {"timeout", required_argument, NULL, TAIL_OPT_TIMEOUT},
         {"token", required_argument, NULL, TAIL_OPT_TOKEN},
-        {"version", no_argument, NULL, CLI_OPT_VERSION},
-        {"help", no_argument, NULL, CLI_OPT_HELP},
+        CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     const char *shortopts = cli_getopt_begin("h");
