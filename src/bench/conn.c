@@ -150,7 +150,11 @@ void conn_start(struct conn_env *e, struct conn *c, uint32_t index)
     }
     c->state = CONN_TCP;
     /* The port is chosen at connect(), per destination, rather than at
-     * bind(), per source address alone: see PITFALLS.md. */
+     * bind(), per source address alone: a port bind() picks is taken for
+     * every destination, so the ephemeral range would cap the clients of
+     * one source address however many servers they reach, while connect()
+     * only needs the whole address pair to be unique (bench/README.md,
+     * --sources). */
     setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (bind(c->fd, (struct sockaddr *)&src, sizeof(src)) != 0) {

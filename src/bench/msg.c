@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MSG_SUMMARY_MAX 1000 /* DESIGN.md: summary ≤ 1000 characters */
+#define MSG_SUMMARY_MAX 1000 /* proto/alert.schema.json: summary maxLength */
 
 /* Writes `n` filler characters; the pad is plain ASCII so that a character
  * is a byte. */

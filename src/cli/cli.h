@@ -17,7 +17,7 @@
 #include <hiredis.h>
 #include <stddef.h>
 
-/* Exit statuses (DESIGN.md, "The CLI"). */
+/* Exit statuses (ARCHITECTURE.md, "The CLI"). */
 #define CLI_EXIT_OK    0 /* done (published: the id is on stdout) */
 #define CLI_EXIT_FAIL  1 /* local failure: out of memory, stdout closed */
 #define CLI_EXIT_USAGE 2 /* usage error or invalid item; nothing was sent */
