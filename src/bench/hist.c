@@ -64,8 +64,11 @@ uint64_t hist_quantile(const struct hist *h, double q)
     if (h->count == 0)
         return 0;
     /* The rank of the value wanted, 1-based: the smallest value with at
-     * least q of all values at or below it. */
-    uint64_t rank = (uint64_t)ceil(q * (double)h->count);
+     * least q of all values at or below it. A product that lands a hair
+     * above a whole number (0.07 * 100 is 7.000000000000001 in binary
+     * floating point) is that number, not the next one up. */
+    double exact = q * (double)h->count;
+    uint64_t rank = (uint64_t)ceil(exact - exact * 1e-12);
     if (rank < 1)
         rank = 1;
     uint64_t seen = 0;
