@@ -16,13 +16,13 @@
  * Upgrade
  * ---------------------------------------------------------------------- */
 
-static void wsp_accept_for(const char key[24], char accept[WSP_ACCEPT_LEN + 1])
+void wsp_accept(const char key[WSP_KEY_LEN], char accept[WSP_ACCEPT_LEN + 1])
 {
-    char buf[24 + sizeof(WSP_GUID)];
+    char buf[WSP_KEY_LEN + sizeof(WSP_GUID)];
     unsigned char md[SHA_DIGEST_LENGTH];
-    memcpy(buf, key, 24);
-    memcpy(buf + 24, WSP_GUID, sizeof(WSP_GUID) - 1);
-    SHA1((const unsigned char *)buf, 24 + sizeof(WSP_GUID) - 1, md);
+    memcpy(buf, key, WSP_KEY_LEN);
+    memcpy(buf + WSP_KEY_LEN, WSP_GUID, sizeof(WSP_GUID) - 1);
+    SHA1((const unsigned char *)buf, WSP_KEY_LEN + sizeof(WSP_GUID) - 1, md);
     EVP_EncodeBlock((unsigned char *)accept, md, SHA_DIGEST_LENGTH);
 }
 
@@ -30,11 +30,11 @@ int wsp_request(char *out, size_t cap, const char *host, int port, const char *p
                 const char *subprotocol, char accept[WSP_ACCEPT_LEN + 1])
 {
     unsigned char nonce[16];
-    char key[25];
+    char key[WSP_KEY_LEN + 1];
     if (RAND_bytes(nonce, sizeof(nonce)) != 1)
         return -1;
     EVP_EncodeBlock((unsigned char *)key, nonce, sizeof(nonce));
-    wsp_accept_for(key, accept);
+    wsp_accept(key, accept);
     int n = snprintf(out, cap,
                      "GET %s HTTP/1.1\r\n"
                      "Host: %s:%d\r\n"

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define WSP_KEY_LEN      24   /* Sec-WebSocket-Key: base64 of 16 random bytes */
 #define WSP_ACCEPT_LEN   28   /* base64 of a SHA-1 */
 #define WSP_REQUEST_MAX  2048 /* upgrade request, whole */
 #define WSP_RESPONSE_MAX 8192 /* an upgrade answer longer than this is refused */
@@ -33,6 +34,10 @@ enum wsp_opcode {
  * if it does not fit cap. */
 int wsp_request(char *out, size_t cap, const char *host, int port, const char *path,
                 const char *subprotocol, char accept[WSP_ACCEPT_LEN + 1]);
+
+/* The Sec-WebSocket-Accept a server answers `key` with (RFC 6455, 4.2.2):
+ * base64(SHA-1(key + the protocol's GUID)), NUL-terminated. */
+void wsp_accept(const char key[WSP_KEY_LEN], char accept[WSP_ACCEPT_LEN + 1]);
 
 /* Looks at the first n bytes the server sent. Returns the length of the
  * response head (through the empty line) when it is "101" with the right
