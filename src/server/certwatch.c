@@ -5,26 +5,9 @@
 
 #include "log.h"
 
-#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-
-struct certwatch_file {
-    char path[PATH_MAX];
-    struct stat st; /* as last seen; st_ino 0: missing */
-};
-
-static struct {
-    uv_fs_event_t dirs[CERTWATCH_FILES];
-    int ndirs;
-    uv_timer_t settle;
-    int running;
-    struct certwatch_file files[CERTWATCH_FILES];
-    int nfiles;
-    void (*reload)(void *user);
-    void *user;
-} certwatch;
 
 static void certwatch_stat(struct certwatch_file *f, struct stat *out)
 {
@@ -41,27 +24,28 @@ static int certwatch_same(const struct stat *a, const struct stat *b)
 /* The directory events have settled: reload if a watched file changed. */
 static void certwatch_on_settled(uv_timer_t *t)
 {
+    struct certwatch *w = t->data;
     int changed = 0;
-    (void)t;
-    for (int i = 0; i < certwatch.nfiles; i++) {
+    for (int i = 0; i < w->nfiles; i++) {
         struct stat now;
-        certwatch_stat(&certwatch.files[i], &now);
-        if (!certwatch_same(&now, &certwatch.files[i].st)) {
+        certwatch_stat(&w->files[i], &now);
+        if (!certwatch_same(&now, &w->files[i].st)) {
             changed = 1;
-            certwatch.files[i].st = now;
+            w->files[i].st = now;
         }
     }
     if (changed) {
         log_info("key files changed on disk: reloading");
-        certwatch.reload(certwatch.user);
+        w->reload(w->user);
     }
 }
 
 static void certwatch_on_event(uv_fs_event_t *h, const char *name, int events, int status)
 {
-    (void)h, (void)name, (void)events, (void)status;
+    struct certwatch *w = h->data;
+    (void)name, (void)events, (void)status;
     /* Restarted by every event: a renewal writes several files. */
-    uv_timer_start(&certwatch.settle, certwatch_on_settled, CERTWATCH_SETTLE_MS, 0);
+    uv_timer_start(&w->settle, certwatch_on_settled, CERTWATCH_SETTLE_MS, 0);
 }
 
 /* The directory part of path ("." for a bare name). */
@@ -76,13 +60,14 @@ static void certwatch_dir(const char *path, char *dir, size_t len)
         snprintf(dir, len, "%.*s", (int)(slash - path), path);
 }
 
-static int certwatch_add_dir(uv_loop_t *loop, const char *dir)
+static int certwatch_add_dir(struct certwatch *w, uv_loop_t *loop, const char *dir)
 {
-    for (int i = 0; i < certwatch.ndirs; i++)
-        if (strcmp(certwatch.dirs[i].path, dir) == 0)
+    for (int i = 0; i < w->ndirs; i++)
+        if (strcmp(w->dirs[i].path, dir) == 0)
             return 0;
-    uv_fs_event_t *h = &certwatch.dirs[certwatch.ndirs];
+    uv_fs_event_t *h = &w->dirs[w->ndirs];
     int rc = uv_fs_event_init(loop, h);
+    h->data = w;
     if (rc == 0 && (rc = uv_fs_event_start(h, certwatch_on_event, dir, 0)) != 0)
         uv_close((uv_handle_t *)h, NULL);
     if (rc != 0) {
@@ -90,37 +75,38 @@ static int certwatch_add_dir(uv_loop_t *loop, const char *dir)
                  KV_S("error", uv_strerror(rc)));
         return -1;
     }
-    certwatch.ndirs++;
+    w->ndirs++;
     return 0;
 }
 
-int certwatch_start(uv_loop_t *loop, const char *const files[CERTWATCH_FILES],
+int certwatch_start(struct certwatch *w, uv_loop_t *loop, const char *const files[CERTWATCH_FILES],
                     void (*reload)(void *user), void *user)
 {
     char dir[PATH_MAX];
-    memset(&certwatch, 0, sizeof(certwatch));
-    certwatch.reload = reload;
-    certwatch.user = user;
-    uv_timer_init(loop, &certwatch.settle);
-    certwatch.running = 1;
+    memset(w, 0, sizeof(*w));
+    w->reload = reload;
+    w->user = user;
+    uv_timer_init(loop, &w->settle);
+    w->settle.data = w;
+    w->running = 1;
     for (int i = 0; i < CERTWATCH_FILES; i++) {
         if (files[i] == NULL)
             continue;
-        struct certwatch_file *f = &certwatch.files[certwatch.nfiles++];
+        struct certwatch_file *f = &w->files[w->nfiles++];
         snprintf(f->path, sizeof(f->path), "%s", files[i]);
         certwatch_stat(f, &f->st);
         certwatch_dir(files[i], dir, sizeof(dir));
-        certwatch_add_dir(loop, dir);
+        certwatch_add_dir(w, loop, dir);
     }
-    return certwatch.ndirs > 0 ? 0 : -1;
+    return w->ndirs > 0 ? 0 : -1;
 }
 
-void certwatch_stop(void)
+void certwatch_stop(struct certwatch *w)
 {
-    if (!certwatch.running)
+    if (!w->running)
         return;
-    certwatch.running = 0;
-    for (int i = 0; i < certwatch.ndirs; i++)
-        uv_close((uv_handle_t *)&certwatch.dirs[i], NULL);
-    uv_close((uv_handle_t *)&certwatch.settle, NULL);
+    w->running = 0;
+    for (int i = 0; i < w->ndirs; i++)
+        uv_close((uv_handle_t *)&w->dirs[i], NULL);
+    uv_close((uv_handle_t *)&w->settle, NULL);
 }

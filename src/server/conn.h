@@ -1,14 +1,23 @@
 /*
- * conn — the per-connection state lws allocates for every connection on the
- * alertd protocol (lws frees it; what it points to is freed on close by the
- * module that allocated it). Kept small on purpose: an idle WebSocket
- * client costs this struct plus lws's and OpenSSL's own state, nothing
- * more. The filter and any receive or error buffers exist only while needed.
+ * conn — a client connection, whatever its transport: the per-connection
+ * state lws allocates for every connection on the alertd protocol, and the
+ * life every client shares: admission (admit.h applied, counted), its
+ * place on the hub (attach, replay, gap), the close timer, and the loop's
+ * clock.
+ *
+ * struct conn is kept small on purpose: an idle WebSocket client costs
+ * this struct plus lws's and OpenSSL's own state, nothing more. The filter
+ * and any receive, error or body buffers exist only while needed; lws
+ * frees the struct, and what it points to is freed on close by the module
+ * that allocated it (conn_release, ws_release, reply_release).
+ * Runs on the loop's thread.
  */
 #ifndef ALERTD_CONN_H
 #define ALERTD_CONN_H
 
+#include "admit.h"
 #include "hub.h"
+#include "node.h"
 
 #include <libwebsockets.h>
 #include <stddef.h>
@@ -26,10 +35,10 @@ struct conn {
     struct hub_client hc; /* first: the hub hands this pointer back */
     struct lws *wsi;
     struct hub_filter *filter;            /* malloc'd when the client filters; NULL: all */
-    struct conn *flush_prev, *flush_next; /* in ws.c's list of clients to write */
+    struct conn *flush_prev, *flush_next; /* in the node's flush list (ws.c) */
     char *rx;                             /* a fragmented client frame being assembled */
     char *error;                          /* the JSON error frame owed (malloc'd) */
-    char *body;                           /* HTTP: the response body (malloc'd) */
+    char *body;                           /* HTTP: the answer, after LWS_PRE bytes (malloc'd) */
     size_t rx_len, body_len;
     struct item_id gap_since;
     uint16_t close_code; /* close with this code at the next write */
@@ -39,11 +48,35 @@ struct conn {
     uint8_t abuse;        /* bad frames received so far */
     uint8_t counted;      /* included in node->connections */
     uint8_t close_sent;   /* our close frame is out: awaiting the client's */
-    uint8_t flush_queued; /* in the list above */
+    uint8_t flush_queued; /* in the flush list */
     uint32_t last_rx;     /* loop second the client last sent anything (WebSocket) */
     uint32_t last_ping;   /* loop second of our last ping or heartbeat comment */
     uint32_t grants;      /* restricted topics its token opens (grant.h) */
     int64_t token_exp;    /* wall-clock second its token expires; 0: no token */
 };
+
+/* Reads what admission needs from the request (Origin, query and, for
+ * SSE, Last-Event-ID) and decides (admit.h). A refusal is counted in the
+ * metrics; an admitted client is counted in the node's connections and
+ * takes the token's grants. The caller attaches it (conn_attach) with
+ * a->filter, or answers the refusal in its transport's words. */
+void conn_admit(struct node *n, struct conn *c, struct lws *wsi, int sse, struct admission *a);
+
+/* Puts a client on the hub with `filter` (now owned by the connection;
+ * the previous one is freed) from `since` if given, owes it a gap frame if
+ * since is too old, and asks for a write if anything is owed or waiting. */
+void conn_attach(struct node *n, struct conn *c, struct hub_filter *filter,
+                 const struct item_id *since);
+
+/* Takes the client off the hub, frees its filter and stops counting it.
+ * The transport frees its own buffers (ws_release, reply_release). */
+void conn_release(struct node *n, struct conn *c);
+
+/* Closes a connection after `secs` (0: at once, without a close frame);
+ * safe outside lws callbacks. */
+void conn_close_in(struct lws *wsi, int secs);
+
+/* Seconds of the node's loop clock (heartbeat bookkeeping). */
+uint32_t conn_now_s(const struct node *n);
 
 #endif

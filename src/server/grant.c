@@ -14,15 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define GRANT_KEY_MAX_BYTES 1024
-
-static char grant_topics[GRANT_MAX_TOPICS][33];
-static int grant_ntopics;
-static unsigned char grant_key[GRANT_KEY_MAX_BYTES];
-static size_t grant_key_len;
-
-/* Reads the key in file into grant_key; on any error the key there stays. */
-int grant_reload_key(const char *file, char *err, size_t errlen)
+/* Reads the key in file into g; on any error the key there stays. */
+int grant_load_key(struct grant *g, const char *file, char *err, size_t errlen)
 {
     unsigned char key[GRANT_KEY_MAX_BYTES];
     int fd = open(file, O_RDONLY | O_CLOEXEC);
@@ -44,74 +37,82 @@ int grant_reload_key(const char *file, char *err, size_t errlen)
         OPENSSL_cleanse(key, sizeof(key));
         return -1;
     }
-    OPENSSL_cleanse(grant_key, sizeof(grant_key));
-    memcpy(grant_key, key, (size_t)got);
-    grant_key_len = (size_t)got;
+    OPENSSL_cleanse(g->key, sizeof(g->key));
+    memcpy(g->key, key, (size_t)got);
+    g->key_len = (size_t)got;
     OPENSSL_cleanse(key, sizeof(key));
     return 0;
 }
 
-static int grant_add_topic(const char *t, size_t len, char *err, size_t errlen)
+static int grant_add_topic(struct grant *g, const char *t, size_t len, char *err, size_t errlen)
 {
-    if (len == 0 || len > 32 || strspn(t, "abcdefghijklmnopqrstuvwxyz0123456789-") < len) {
-        snprintf(err, errlen, "--restricted-topics: \"%.*s\" is not a topic (1-32 of a-z, 0-9, -)",
-                 (int)(len > 64 ? 64 : len), t);
+    if (!item_topic_ok(t, len)) {
+        snprintf(err, errlen, "--restricted-topics: \"%.*s\" is not a topic (%s)",
+                 (int)(len > 64 ? 64 : len), t, ITEM_TOPIC_RULE);
         return -1;
     }
-    if (grant_ntopics == GRANT_MAX_TOPICS) {
+    if (g->ntopics == GRANT_MAX_TOPICS) {
         snprintf(err, errlen, "--restricted-topics: at most %d topics", GRANT_MAX_TOPICS);
         return -1;
     }
-    memcpy(grant_topics[grant_ntopics], t, len);
-    grant_topics[grant_ntopics++][len] = '\0';
+    memcpy(g->topics[g->ntopics], t, len);
+    g->topics[g->ntopics++][len] = '\0';
     return 0;
 }
 
-int grant_setup(const char *topics, const char *key_file, char *err, size_t errlen)
+int grant_set_topics(struct grant *g, const char *topics, char *err, size_t errlen)
 {
-    grant_clear();
-    if (topics && key_file == NULL) {
-        snprintf(err, errlen, "--restricted-topics needs --jwt-secret, the key that signs tokens");
-        return -1;
-    }
+    g->ntopics = 0;
     for (const char *t = topics; t && *t;) {
         size_t len = strcspn(t, ",");
-        if (grant_add_topic(t, len, err, errlen)) {
-            grant_clear();
+        if (grant_add_topic(g, t, len, err, errlen)) {
+            g->ntopics = 0;
             return -1;
         }
         t += len + (t[len] == ',');
     }
-    return key_file ? grant_reload_key(key_file, err, errlen) : 0;
+    return 0;
 }
 
-void grant_clear(void)
+int grant_setup(struct grant *g, const char *topics, const char *key_file, char *err, size_t errlen)
 {
-    OPENSSL_cleanse(grant_key, sizeof(grant_key));
-    grant_key_len = 0;
-    grant_ntopics = 0;
+    grant_clear(g);
+    if (topics && key_file == NULL) {
+        snprintf(err, errlen, "--restricted-topics needs --jwt-secret, the key that signs tokens");
+        return -1;
+    }
+    if (grant_set_topics(g, topics, err, errlen))
+        return -1;
+    return key_file ? grant_load_key(g, key_file, err, errlen) : 0;
 }
 
-int grant_enabled(void)
+void grant_clear(struct grant *g)
 {
-    return grant_key_len > 0;
+    OPENSSL_cleanse(g->key, sizeof(g->key));
+    g->key_len = 0;
+    g->ntopics = 0;
 }
 
-uint32_t grant_bit(const char *topic)
+int grant_enabled(const struct grant *g)
 {
-    for (int i = 0; i < grant_ntopics; i++)
-        if (strcmp(grant_topics[i], topic) == 0)
+    return g->key_len > 0;
+}
+
+uint32_t grant_bit(const struct grant *g, const char *topic)
+{
+    for (int i = 0; i < g->ntopics; i++)
+        if (strcmp(g->topics[i], topic) == 0)
             return (uint32_t)1 << i;
     return 0;
 }
 
-uint32_t grant_mask_of(const char *topics)
+uint32_t grant_mask_of(const struct grant *g, const char *topics)
 {
     uint32_t mask = 0;
-    if (grant_ntopics == 0)
+    if (g == NULL || g->ntopics == 0)
         return 0;
     for (const char *t = topics; *t; t += strlen(t) + 1)
-        mask |= grant_bit(t);
+        mask |= grant_bit(g, t);
     return mask;
 }
 
@@ -161,19 +162,20 @@ static int grant_fail(char *err, size_t errlen, const char *why)
 }
 
 /* The signature over "header.payload", compared in constant time. */
-static int grant_signature_ok(const char *token, size_t signed_len, const char *sig, size_t sig_len)
+static int grant_signature_ok(const struct grant *g, const char *token, size_t signed_len,
+                              const char *sig, size_t sig_len)
 {
     unsigned char want[EVP_MAX_MD_SIZE], got[64];
     unsigned int want_len = 0;
     long n = grant_b64url(sig, sig_len, got, sizeof(got));
-    if (HMAC(EVP_sha256(), grant_key, (int)grant_key_len, (const unsigned char *)token, signed_len,
-             want, &want_len) == NULL)
+    if (HMAC(EVP_sha256(), g->key, (int)g->key_len, (const unsigned char *)token, signed_len, want,
+             &want_len) == NULL)
         return 0;
     return n == (long)want_len && CRYPTO_memcmp(want, got, want_len) == 0;
 }
 
-static int grant_claims(json_t *payload, int64_t now, uint32_t *grants, int64_t *exp, char *err,
-                        size_t errlen)
+static int grant_claims(const struct grant *g, json_t *payload, int64_t now, uint32_t *grants,
+                        int64_t *exp, char *err, size_t errlen)
 {
     json_t *e = json_object_get(payload, "exp"), *topics = json_object_get(payload, "topics");
     json_t *nbf = json_object_get(payload, "nbf"), *t;
@@ -190,18 +192,18 @@ static int grant_claims(json_t *payload, int64_t now, uint32_t *grants, int64_t 
     json_array_foreach (topics, i, t) {
         if (!json_is_string(t))
             return grant_fail(err, errlen, "topics must be an array of topics");
-        *grants |= grant_bit(json_string_value(t));
+        *grants |= grant_bit(g, json_string_value(t));
     }
     *exp = json_integer_value(e);
     return 0;
 }
 
-int grant_verify(const char *token, int64_t now, uint32_t *grants, int64_t *exp, char *err,
-                 size_t errlen)
+int grant_verify(const struct grant *g, const char *token, int64_t now, uint32_t *grants,
+                 int64_t *exp, char *err, size_t errlen)
 {
     size_t len = strlen(token);
     const char *dot1 = memchr(token, '.', len), *dot2;
-    if (!grant_enabled())
+    if (!grant_enabled(g))
         return grant_fail(err, errlen, "this server checks no tokens");
     if (len >= GRANT_TOKEN_MAX || dot1 == NULL ||
         (dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token))) == NULL)
@@ -212,11 +214,11 @@ int grant_verify(const char *token, int64_t now, uint32_t *grants, int64_t *exp,
     json_decref(header);
     if (!hs256)
         return grant_fail(err, errlen, "the algorithm must be HS256");
-    if (!grant_signature_ok(token, (size_t)(dot2 - token), dot2 + 1,
+    if (!grant_signature_ok(g, token, (size_t)(dot2 - token), dot2 + 1,
                             len - (size_t)(dot2 + 1 - token)))
         return grant_fail(err, errlen, "bad signature");
     json_t *payload = grant_json_part(dot1 + 1, (size_t)(dot2 - dot1 - 1));
-    int rc = json_is_object(payload) ? grant_claims(payload, now, grants, exp, err, errlen)
+    int rc = json_is_object(payload) ? grant_claims(g, payload, now, grants, exp, err, errlen)
                                      : grant_fail(err, errlen, "the payload is not a JSON object");
     json_decref(payload);
     return rc;

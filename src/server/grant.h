@@ -9,12 +9,15 @@
  * is required; "topics" lists the restricted topics it grants.
  *
  * Restricted topics are bits of a 32-bit mask (their order in the list),
- * so the check per alert and client is one AND. The table and key
- * are process-global, set at start before the workers fork; each worker
- * reloads the key on SIGHUP or when its file changes (grant_reload_key).
+ * so the check per alert and client is one AND. A struct grant is set up
+ * by main before the workers fork, and each worker then owns its copy:
+ * it reloads the key on SIGHUP or when its file changes (grant_load_key).
+ * Nothing here touches sockets or lws.
  */
 #ifndef ALERTD_GRANT_H
 #define ALERTD_GRANT_H
+
+#include "item.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -22,29 +25,42 @@
 #define GRANT_MAX_TOPICS    32
 #define GRANT_TOKEN_MAX     2048 /* longer tokens are refused */
 #define GRANT_KEY_MIN_BYTES 32
+#define GRANT_KEY_MAX_BYTES 1024
 
-/* Marks the topics of a comma-separated list restricted and reads the
- * HS256 key from key_file (both NULL: nothing restricted, no tokens).
- * -1 with err set. */
-int grant_setup(const char *topics, const char *key_file, char *err, size_t errlen);
-void grant_clear(void);
+struct grant {
+    char topics[GRANT_MAX_TOPICS][ITEM_TOPIC_MAX_LEN + 1]; /* restricted, in bit order */
+    int ntopics;
+    unsigned char key[GRANT_KEY_MAX_BYTES]; /* the HS256 key; key_len 0: no tokens */
+    size_t key_len;
+};
+
+/* Marks the topics of a comma-separated list restricted (the list before
+ * is forgotten); -1 with err set and nothing restricted. */
+int grant_set_topics(struct grant *g, const char *topics, char *err, size_t errlen);
+
+/* Both, as configured: topics (may be NULL) need key_file. -1 with err set. */
+int grant_setup(struct grant *g, const char *topics, const char *key_file, char *err,
+                size_t errlen);
+/* Wipes the key and forgets the topics. */
+void grant_clear(struct grant *g);
 
 /* Replaces the key with the one key_file holds now. A bad file (missing,
  * too short) leaves the key in use and sets err. Tokens accepted before
  * keep their grants until they expire. */
-int grant_reload_key(const char *key_file, char *err, size_t errlen);
+int grant_load_key(struct grant *g, const char *key_file, char *err, size_t errlen);
 
 /* 1 when tokens are checked (a key is loaded). */
-int grant_enabled(void);
+int grant_enabled(const struct grant *g);
 
-/* The restricted topics among a NUL-separated list ending in an empty one. */
-uint32_t grant_mask_of(const char *topics);
+/* The restricted topics among a NUL-separated list ending in an empty one;
+ * 0 for g NULL (nothing restricted). */
+uint32_t grant_mask_of(const struct grant *g, const char *topics);
 /* The mask bit of one topic; 0 when it is not restricted. */
-uint32_t grant_bit(const char *topic);
+uint32_t grant_bit(const struct grant *g, const char *topic);
 
 /* Checks token at wall-clock time `now`: 0 with *grants and *exp set, or
  * -1 with err saying why (bad form, signature, algorithm, expired). */
-int grant_verify(const char *token, int64_t now, uint32_t *grants, int64_t *exp, char *err,
-                 size_t errlen);
+int grant_verify(const struct grant *g, const char *token, int64_t now, uint32_t *grants,
+                 int64_t *exp, char *err, size_t errlen);
 
 #endif

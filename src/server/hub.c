@@ -3,8 +3,6 @@
  */
 #include "hub.h"
 
-#include "grant.h"
-
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,15 +30,8 @@ static int hub_fail(char *err, size_t errlen, const char *what, const char *s, s
 
 int hub_filter_add_topic(struct hub_filter *f, const char *t, size_t len, char *err, size_t errlen)
 {
-    if (len == 0 || len > 32)
-        return hub_fail(err, errlen, "topics: each must be 1-32 characters of a-z, 0-9 and -:", t,
-                        len);
-    for (size_t i = 0; i < len; i++) {
-        char c = t[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
-            return hub_fail(err, errlen,
-                            "topics: each must be 1-32 characters of a-z, 0-9 and -:", t, len);
-    }
+    if (!item_topic_ok(t, len))
+        return hub_fail(err, errlen, "topics: each must match " ITEM_TOPIC_RULE ":", t, len);
     for (int i = 0; i < f->ntopics; i++)
         if (strlen(f->topics[i]) == len && memcmp(f->topics[i], t, len) == 0)
             return 0;
@@ -216,7 +207,8 @@ static unsigned char *hub_frame_header(unsigned char *payload, size_t len)
 
 #define HUB_FRAME_HEADER_MAX 10
 
-static int hub_msg_build(struct hub_msg *m, struct item_id id, const json_t *item)
+static int hub_msg_build(struct hub_msg *m, const struct grant *grant, struct item_id id,
+                         const json_t *item)
 {
     static const char pre[] = "{\"type\":\"alert\",\"alert\":";
     size_t item_len;
@@ -233,7 +225,7 @@ static int hub_msg_build(struct hub_msg *m, struct item_id id, const json_t *ite
         m->published_ms = 0;
     if (hub_msg_topics(m, item))
         goto fail;
-    m->restricted = grant_mask_of(m->topics);
+    m->restricted = grant_mask_of(grant, m->topics);
 
     char *text = hub_encode_item(m->id_str, item, &item_len);
     if (text == NULL)
@@ -265,9 +257,10 @@ fail:
  * The ring
  * ---------------------------------------------------------------------- */
 
-int hub_init(struct hub *hub, size_t capacity, size_t max_queue)
+int hub_init(struct hub *hub, size_t capacity, size_t max_queue, const struct grant *grant)
 {
     memset(hub, 0, sizeof(*hub));
+    hub->grant = grant;
     hub->ring = calloc(capacity, sizeof(*hub->ring));
     if (hub->ring == NULL)
         return -1;
@@ -373,7 +366,7 @@ int hub_add(struct hub *hub, struct item_id id, const json_t *item)
     struct hub_msg m;
     if (newest && item_id_cmp(id, newest->id) <= 0)
         return 0;
-    if (hub_msg_build(&m, id, item))
+    if (hub_msg_build(&m, hub->grant, id, item))
         return -1;
     if (hub->count == hub->capacity) {
         hub_msg_clear(hub_at(hub, hub_oldest_seq(hub)));

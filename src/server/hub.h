@@ -20,6 +20,7 @@
 #ifndef ALERTD_HUB_H
 #define ALERTD_HUB_H
 
+#include "grant.h"
 #include "item.h"
 
 #include <stddef.h>
@@ -36,7 +37,7 @@ struct hub_msg {
     struct item_id id;
     char id_str[ITEM_ID_STRLEN];
     uint64_t topic_bloom; /* one bit per topic hash: a cheap first test */
-    uint32_t restricted;  /* its restricted topics (grant.h); 0: public */
+    uint32_t restricted;  /* its restricted topics (hub->grant); 0: public */
     char *topics;         /* NUL-separated topics, ending in an empty one */
     char lang[36];
     int64_t published_ms; /* publisher's clock */
@@ -55,7 +56,7 @@ struct hub_filter {
     int ntopics, nlangs;
     uint64_t topic_bloom;
     uint32_t grants; /* restricted topics the client's token opens (grant.h) */
-    char topics[HUB_FILTER_MAX_TOPICS][33];
+    char topics[HUB_FILTER_MAX_TOPICS][ITEM_TOPIC_MAX_LEN + 1];
     char langs[HUB_FILTER_MAX_LANGS][36];
 };
 
@@ -81,12 +82,14 @@ struct hub {
     size_t max_queue;
     struct hub_client *clients;
     size_t nclients;
-    hub_client_cb wake;    /* a client has something to send */
-    hub_client_cb lagging; /* a client fell max_queue behind: detached already */
+    const struct grant *grant; /* which topics are restricted; NULL: none */
+    hub_client_cb wake;        /* a client has something to send */
+    hub_client_cb lagging;     /* a client fell max_queue behind: detached already */
     void *user;
 };
 
-int hub_init(struct hub *hub, size_t capacity, size_t max_queue);
+/* `grant` (may be NULL) must outlive the hub. */
+int hub_init(struct hub *hub, size_t capacity, size_t max_queue, const struct grant *grant);
 void hub_free(struct hub *hub);
 
 /* Adds an item (a validated jansson object without or with `id`) under id.

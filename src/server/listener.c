@@ -35,16 +35,6 @@
  * for a metrics-port connection. */
 #define LISTENER_ADMIN_MARK ((intptr_t)-1)
 
-struct listener {
-    uv_poll_t poll;
-    uv_timer_t retry; /* out of file descriptors: accepting again later */
-    int paused;       /* draining: no accepts, not even after retry */
-    struct node *n;
-    int fd;
-    int polling;
-    int admin; /* --metrics-listen: plain HTTP, no per-address limit */
-};
-
 /* What has arrived of a connection's PROXY header (--proxy-protocol). */
 struct listener_header {
     unsigned char buf[PROXYPROTO_MAX];
@@ -57,20 +47,12 @@ struct listener_header {
 struct listener_wait {
     uv_poll_t poll;
     struct listener_wait *prev, *next;
-    struct node *n;
+    struct listener *l;
     uint64_t deadline;            /* uv_now() ms */
     struct sockaddr_storage peer; /* the socket's own peer: the balancer */
     struct listener_header h;
     int fd;
 };
-
-/* One of each per worker process. */
-static struct listener listener = {.fd = -1}, listener_admin = {.fd = -1, .admin = 1};
-static struct ipcount listener_ips;          /* readers' connections per address */
-static struct iprate listener_rate;          /* readers' new connections per address per second */
-static struct listener_wait *listener_waits; /* newest first */
-static size_t listener_nwaits;
-static uv_timer_t listener_sweep; /* closes waits past their deadline */
 
 static int listener_fail(char *err, size_t errlen, const char *what, const char *host, int port)
 {
@@ -154,15 +136,15 @@ int listener_open_all(const char *host, int port, int n, int *fds, char *err, si
 }
 
 /* Runs on the loop's thread for every reader connection accepted. */
-static void listener_adopt(struct node *n, int fd, const struct sockaddr *peer)
+static void listener_adopt(struct listener *l, int fd, const struct sockaddr *peer)
 {
     int sndbuf = LISTENER_SNDBUF;
-    if (!iprate_allow(&listener_rate, peer, (uint32_t)(uv_now(n->loop) / 1000))) {
+    if (!iprate_allow(&l->rate, peer, (uint32_t)(uv_now(l->readers.poll.loop) / 1000))) {
         metrics->rate_refused++;
         close(fd);
         return;
     }
-    long slot = ipcount_acquire(&listener_ips, peer);
+    long slot = ipcount_acquire(&l->ips, peer);
     if (slot < 0) {
         metrics->per_ip_refused++;
         close(fd);
@@ -176,9 +158,9 @@ static void listener_adopt(struct node *n, int fd, const struct sockaddr *peer)
      * before (up to 200 ms on some clients). lws does not set it on an
      * adopted socket. */
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
-    struct lws *wsi = lws_adopt_socket_vhost(n->vhost, fd);
+    struct lws *wsi = lws_adopt_socket_vhost(l->vhost, fd);
     if (wsi == NULL) { /* lws closed fd */
-        ipcount_release(&listener_ips, slot);
+        ipcount_release(&l->ips, slot);
         return;
     }
     lws_set_opaque_user_data(wsi, (void *)(intptr_t)(slot + 1));
@@ -187,9 +169,9 @@ static void listener_adopt(struct node *n, int fd, const struct sockaddr *peer)
 /* A metrics-port connection: into the plain vhost (lws may move it to the
  * readers' vhost by its Host header once the request is read, so it is
  * marked instead; see listener_is_admin). */
-static void listener_adopt_admin(struct node *n, int fd)
+static void listener_adopt_admin(struct listener *l, int fd)
 {
-    struct lws *wsi = lws_adopt_socket_vhost(n->admin_vhost, fd);
+    struct lws *wsi = lws_adopt_socket_vhost(l->admin_vhost, fd);
     if (wsi == NULL) /* lws closed fd */
         log_warn("cannot take a metrics connection");
     else
@@ -239,11 +221,11 @@ static void listener_proxy_refuse(int fd, const char *why)
 
 /* Hands fd, its header taken, on under the client's address (the socket's
  * own if the header names none). */
-static void listener_proxy_adopt(struct node *n, int fd, const struct sockaddr_storage *client,
+static void listener_proxy_adopt(struct listener *l, int fd, const struct sockaddr_storage *client,
                                  const struct sockaddr_storage *peer)
 {
     const struct sockaddr_storage *who = client->ss_family == AF_UNSPEC ? peer : client;
-    listener_adopt(n, fd, (const struct sockaddr *)who);
+    listener_adopt(l, fd, (const struct sockaddr *)who);
 }
 
 static void listener_wait_freed(uv_handle_t *h)
@@ -254,17 +236,18 @@ static void listener_wait_freed(uv_handle_t *h)
 /* Stops watching w's fd, which stays open for the caller. */
 static void listener_wait_end(struct listener_wait *w)
 {
+    struct listener *l = w->l;
     if (w->prev)
         w->prev->next = w->next;
     else
-        listener_waits = w->next;
+        l->waits = w->next;
     if (w->next)
         w->next->prev = w->prev;
-    listener_nwaits--;
+    l->nwaits--;
     /* uv_close stops the poll at once (lws may watch fd next); frees later. */
     uv_close((uv_handle_t *)&w->poll, listener_wait_freed);
-    if (listener_nwaits == 0)
-        uv_timer_stop(&listener_sweep);
+    if (l->nwaits == 0)
+        uv_timer_stop(&l->sweep);
 }
 
 static void listener_wait_on_readable(uv_poll_t *h, int status, int events)
@@ -278,18 +261,19 @@ static void listener_wait_on_readable(uv_poll_t *h, int status, int events)
         return; /* still incomplete: what came is taken, wait for more */
     int fd = w->fd;
     struct sockaddr_storage peer = w->peer;
-    struct node *n = w->n;
+    struct listener *l = w->l;
     listener_wait_end(w);
     if (len < 0)
         listener_proxy_refuse(fd, why);
     else
-        listener_proxy_adopt(n, fd, &client, &peer);
+        listener_proxy_adopt(l, fd, &client, &peer);
 }
 
 static void listener_on_sweep(uv_timer_t *t)
 {
+    struct listener *l = t->data;
     uint64_t now = uv_now(t->loop);
-    struct listener_wait *w = listener_waits, *next;
+    struct listener_wait *w = l->waits, *next;
     for (; w; w = next) {
         next = w->next;
         if (now >= w->deadline) {
@@ -302,40 +286,41 @@ static void listener_on_sweep(uv_timer_t *t)
 
 /* Watches fd until its header is whole (h: what came of it so far); closes
  * it if it cannot. */
-static void listener_wait_begin(struct node *n, int fd, const struct sockaddr_storage *peer,
+static void listener_wait_begin(struct listener *l, int fd, const struct sockaddr_storage *peer,
                                 const struct listener_header *h)
 {
+    uv_loop_t *loop = l->readers.poll.loop;
     struct listener_wait *w = NULL;
-    if (listener_nwaits >= LISTENER_PROXY_WAITING) {
+    if (l->nwaits >= LISTENER_PROXY_WAITING) {
         listener_proxy_refuse(fd, "too many connections waiting for their PROXY header");
         return;
     }
-    if ((w = malloc(sizeof(*w))) == NULL || uv_poll_init(n->loop, &w->poll, fd) != 0) {
+    if ((w = malloc(sizeof(*w))) == NULL || uv_poll_init(loop, &w->poll, fd) != 0) {
         free(w);
         listener_proxy_refuse(fd, "cannot watch the connection for its PROXY header");
         return;
     }
     w->poll.data = w;
-    w->n = n;
+    w->l = l;
     w->fd = fd;
     w->peer = *peer;
     w->h.have = h->have;
     memcpy(w->h.buf, h->buf, h->have);
-    w->deadline = uv_now(n->loop) + LISTENER_PROXY_WAIT_MS;
+    w->deadline = uv_now(loop) + LISTENER_PROXY_WAIT_MS;
     w->prev = NULL;
-    w->next = listener_waits;
-    if (listener_waits)
-        listener_waits->prev = w;
-    listener_waits = w;
-    if (listener_nwaits++ == 0)
-        uv_timer_start(&listener_sweep, listener_on_sweep, LISTENER_PROXY_SWEEP_MS,
+    w->next = l->waits;
+    if (l->waits)
+        l->waits->prev = w;
+    l->waits = w;
+    if (l->nwaits++ == 0)
+        uv_timer_start(&l->sweep, listener_on_sweep, LISTENER_PROXY_SWEEP_MS,
                        LISTENER_PROXY_SWEEP_MS);
     uv_poll_start(&w->poll, UV_READABLE, listener_wait_on_readable);
 }
 
 /* A reader's connection under --proxy-protocol: its header is usually
  * whole at accept (the listener defers accepts until data arrives). */
-static void listener_proxy_accept(struct node *n, int fd, const struct sockaddr_storage *peer)
+static void listener_proxy_accept(struct listener *l, int fd, const struct sockaddr_storage *peer)
 {
     struct listener_header h;
     h.have = 0;
@@ -343,19 +328,19 @@ static void listener_proxy_accept(struct node *n, int fd, const struct sockaddr_
     const char *why;
     long len = listener_header_read(fd, &h, &client, &why);
     if (len > 0)
-        listener_proxy_adopt(n, fd, &client, peer);
+        listener_proxy_adopt(l, fd, &client, peer);
     else if (len == 0)
-        listener_wait_begin(n, fd, peer, &h);
+        listener_wait_begin(l, fd, peer, &h);
     else
         listener_proxy_refuse(fd, why);
 }
 
 /* Closes every connection still waiting for its header (draining, stop). */
-static void listener_wait_cancel_all(void)
+static void listener_wait_cancel_all(struct listener *l)
 {
-    while (listener_waits) {
-        int fd = listener_waits->fd;
-        listener_wait_end(listener_waits);
+    while (l->waits) {
+        int fd = l->waits->fd;
+        listener_wait_end(l->waits);
         close(fd);
     }
 }
@@ -364,118 +349,129 @@ static void listener_on_readable(uv_poll_t *h, int status, int events);
 
 static void listener_on_retry(uv_timer_t *t)
 {
-    struct listener *l = t->data;
-    if (l->polling && !l->paused)
-        uv_poll_start(&l->poll, UV_READABLE, listener_on_readable);
+    struct listener_port *p = t->data;
+    if (p->polling && !p->paused)
+        uv_poll_start(&p->poll, UV_READABLE, listener_on_readable);
 }
 
 /* The pending connection stays in the backlog and the socket readable:
  * polling on would spin a core (and log each turn) until a descriptor is
  * free. Stop for a moment instead; connections closing meanwhile make
  * room, and the backlog waits. */
-static void listener_out_of_files(struct listener *l)
+static void listener_out_of_files(struct listener_port *p)
 {
     log_warn("accept: out of file descriptors, pausing", KV_S("error", strerror(errno)),
              KV_I("pause_ms", LISTENER_EMFILE_MS));
-    uv_poll_stop(&l->poll);
-    uv_timer_start(&l->retry, listener_on_retry, LISTENER_EMFILE_MS, 0);
+    uv_poll_stop(&p->poll);
+    uv_timer_start(&p->retry, listener_on_retry, LISTENER_EMFILE_MS, 0);
 }
 
 static void listener_on_readable(uv_poll_t *h, int status, int events)
 {
-    struct listener *l = h->data;
+    struct listener_port *p = h->data;
+    struct listener *l = p->owner;
     (void)events;
     if (status < 0)
         return;
     for (int i = 0; i < LISTENER_ACCEPT_BURST; i++) {
         struct sockaddr_storage peer;
         socklen_t plen = sizeof(peer);
-        int fd = accept4(l->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = accept4(p->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
-            if (l->admin)
-                listener_adopt_admin(l->n, fd);
-            else if (l->n->cfg->proxy_protocol)
-                listener_proxy_accept(l->n, fd, &peer);
+            if (p->admin)
+                listener_adopt_admin(l, fd);
+            else if (l->cfg->proxy_protocol)
+                listener_proxy_accept(l, fd, &peer);
             else
-                listener_adopt(l->n, fd, (struct sockaddr *)&peer);
+                listener_adopt(l, fd, (struct sockaddr *)&peer);
             continue;
         }
         if (errno == EMFILE || errno == ENFILE)
-            listener_out_of_files(l);
+            listener_out_of_files(p);
         return; /* EAGAIN, or another worker took it, or an error: next time */
     }
 }
 
-static void listener_poll(struct listener *l, struct node *n, int fd)
+static void listener_poll(struct listener *l, struct listener_port *p, uv_loop_t *loop, int fd,
+                          int admin)
 {
-    l->n = n;
-    l->fd = fd;
-    uv_poll_init(n->loop, &l->poll, fd);
-    l->poll.data = l;
-    uv_timer_init(n->loop, &l->retry);
-    l->retry.data = l;
-    uv_poll_start(&l->poll, UV_READABLE, listener_on_readable);
-    l->polling = 1;
+    p->owner = l;
+    p->fd = fd;
+    p->admin = admin;
+    uv_poll_init(loop, &p->poll, fd);
+    p->poll.data = p;
+    uv_timer_init(loop, &p->retry);
+    p->retry.data = p;
+    uv_poll_start(&p->poll, UV_READABLE, listener_on_readable);
+    p->polling = 1;
 }
 
-int listener_start(struct node *n, int fd, int admin_fd)
+int listener_start(struct listener *l, uv_loop_t *loop, const struct config *cfg,
+                   struct lws_vhost *vhost, struct lws_vhost *admin_vhost, int fd, int admin_fd)
 {
-    size_t addresses = (size_t)n->cfg->max_connections + 1024;
-    if (ipcount_init(&listener_ips, addresses, (uint32_t)n->cfg->max_per_ip) ||
-        iprate_init(&listener_rate, LISTENER_RATE_SLOTS, (uint32_t)n->cfg->max_rate_per_ip))
+    size_t addresses = (size_t)cfg->max_connections + 1024;
+    memset(l, 0, sizeof(*l));
+    l->cfg = cfg;
+    l->vhost = vhost;
+    l->admin_vhost = admin_vhost;
+    l->readers.fd = l->admin.fd = -1;
+    if (ipcount_init(&l->ips, addresses, (uint32_t)cfg->max_per_ip) ||
+        iprate_init(&l->rate, LISTENER_RATE_SLOTS, (uint32_t)cfg->max_rate_per_ip)) {
+        ipcount_free(&l->ips);
         return -1;
-    if (n->cfg->proxy_protocol) {
+    }
+    if (cfg->proxy_protocol) {
         /* Accept once the first bytes (the PROXY header) are in. */
         int secs = LISTENER_PROXY_WAIT_MS / 1000;
         setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof(secs));
     }
-    uv_timer_init(n->loop, &listener_sweep);
-    listener_poll(&listener, n, fd);
+    uv_timer_init(loop, &l->sweep);
+    l->sweep.data = l;
+    listener_poll(l, &l->readers, loop, fd, 0);
     if (admin_fd >= 0)
-        listener_poll(&listener_admin, n, admin_fd);
+        listener_poll(l, &l->admin, loop, admin_fd, 1);
     return 0;
 }
 
-void listener_pause(struct node *n)
+void listener_pause(struct listener *l)
 {
-    (void)n; /* the metrics port keeps answering while readers are drained */
-    listener.paused = 1;
-    listener_wait_cancel_all();
-    if (listener.polling) {
-        uv_poll_stop(&listener.poll);
-        uv_timer_stop(&listener.retry);
+    /* The metrics port keeps answering while readers are drained. */
+    l->readers.paused = 1;
+    listener_wait_cancel_all(l);
+    if (l->readers.polling) {
+        uv_poll_stop(&l->readers.poll);
+        uv_timer_stop(&l->readers.retry);
     }
 }
 
 static void listener_on_closed(uv_handle_t *h)
 {
-    struct listener *l = h->data;
-    close(l->fd);
-    l->fd = -1;
-    if (!l->admin) {
-        ipcount_free(&listener_ips);
-        iprate_free(&listener_rate);
+    struct listener_port *p = h->data;
+    close(p->fd);
+    p->fd = -1;
+    if (!p->admin) {
+        ipcount_free(&p->owner->ips);
+        iprate_free(&p->owner->rate);
     }
 }
 
-static void listener_stop(struct listener *l)
+static void listener_stop(struct listener_port *p)
 {
-    if (!l->polling)
+    if (!p->polling)
         return;
-    if (!l->admin) {
-        listener_wait_cancel_all();
-        uv_close((uv_handle_t *)&listener_sweep, NULL);
+    if (!p->admin) {
+        listener_wait_cancel_all(p->owner);
+        uv_close((uv_handle_t *)&p->owner->sweep, NULL);
     }
-    l->polling = 0;
-    uv_close((uv_handle_t *)&l->retry, NULL);
-    uv_close((uv_handle_t *)&l->poll, listener_on_closed);
+    p->polling = 0;
+    uv_close((uv_handle_t *)&p->retry, NULL);
+    uv_close((uv_handle_t *)&p->poll, listener_on_closed);
 }
 
-void listener_close(struct node *n)
+void listener_close(struct listener *l)
 {
-    (void)n;
-    listener_stop(&listener);
-    listener_stop(&listener_admin);
+    listener_stop(&l->readers);
+    listener_stop(&l->admin);
 }
 
 int listener_is_admin(struct lws *wsi)
@@ -483,12 +479,11 @@ int listener_is_admin(struct lws *wsi)
     return (intptr_t)lws_get_opaque_user_data(wsi) == LISTENER_ADMIN_MARK;
 }
 
-void listener_release(struct node *n, struct lws *wsi)
+void listener_release(struct listener *l, struct lws *wsi)
 {
     intptr_t slot = (intptr_t)lws_get_opaque_user_data(wsi);
-    (void)n;
-    if (slot > 0 && listener_ips.slots) {
-        ipcount_release(&listener_ips, (long)(slot - 1));
+    if (slot > 0 && l->ips.slots) {
+        ipcount_release(&l->ips, (long)(slot - 1));
         lws_set_opaque_user_data(wsi, NULL);
     }
 }

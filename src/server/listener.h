@@ -17,22 +17,55 @@
 #ifndef ALERTD_LISTENER_H
 #define ALERTD_LISTENER_H
 
-#include "node.h"
+#include "config.h"
+#include "ipcount.h"
+#include "iprate.h"
 
+#include <libwebsockets.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct listener_wait;
+
+/* One listening socket and its accept loop. */
+struct listener_port {
+    uv_poll_t poll;
+    uv_timer_t retry; /* out of file descriptors: accepting again later */
+    struct listener *owner;
+    int fd;      /* -1: none */
+    int polling; /* the handles are initialised and not closed */
+    int paused;  /* draining: no accepts, not even after retry */
+    int admin;   /* --metrics-listen: plain HTTP, no per-address limit */
+};
+
+/* A worker's listener: its readers' port and its metrics port. */
+struct listener {
+    const struct config *cfg;
+    struct lws_vhost *vhost;       /* readers' connections are handed to it */
+    struct lws_vhost *admin_vhost; /* metrics-port connections; NULL: none */
+    struct listener_port readers, admin;
+    struct ipcount ips;          /* readers' connections per address */
+    struct iprate rate;          /* readers' new connections per address per second */
+    struct listener_wait *waits; /* --proxy-protocol: headers awaited, newest first */
+    size_t nwaits;
+    uv_timer_t sweep; /* closes waits past their deadline */
+};
 
 /* n bound, listening, non-blocking sockets on host:port in fds (sharing it
  * through SO_REUSEPORT when n > 1, after checking nothing else listens
  * there); -1 with err set and nothing left open. */
 int listener_open_all(const char *host, int port, int n, int *fds, char *err, size_t errlen);
 
-/* Accepts on fd (owned from now on) into the node's lws vhost, and on
- * admin_fd (if >= 0; --metrics-listen) into its admin vhost. */
-int listener_start(struct node *n, int fd, int admin_fd);
+/* Accepts on fd (owned from now on) into `vhost`, and on admin_fd (if >= 0;
+ * --metrics-listen) into `admin_vhost`. 0, or -1 (out of memory). */
+int listener_start(struct listener *l, uv_loop_t *loop, const struct config *cfg,
+                   struct lws_vhost *vhost, struct lws_vhost *admin_vhost, int fd, int admin_fd);
 /* Stops accepting readers: new connections wait in the backlog (drain).
  * The metrics port keeps answering. */
-void listener_pause(struct node *n);
-void listener_close(struct node *n);
+void listener_pause(struct listener *l);
+/* Closes both ports (asynchronously, on the loop). */
+void listener_close(struct listener *l);
 
 /* 1 when wsi came in on the --metrics-listen port. */
 int listener_is_admin(struct lws *wsi);
@@ -44,6 +77,6 @@ void listener_cork(int fd, int on);
 void listener_ack_now(int fd);
 
 /* The accepted connection `wsi` is gone: releases its per-address count. */
-void listener_release(struct node *n, struct lws *wsi);
+void listener_release(struct listener *l, struct lws *wsi);
 
 #endif

@@ -1,199 +1,61 @@
 /*
  * alertd — the fan-out server's entry point.
  *
- * Loads the configuration, then runs one worker in this process, or (with
- * --workers N > 1) supervises N worker processes that share the listening
- * port through SO_REUSEPORT: each worker is a whole node with its own event
- * loop, Redis link, history and clients, and a worker that dies is started
- * again. Signals: TERM/INT drain gracefully, a second one stops at once;
- * HUP reloads the TLS certificate and session ticket keys (as does a change
- * of those files on disk, certwatch.h). Exit status: 0 stopped, 1 cannot
- * start (port, memory), 2 bad configuration, 78 Redis refused the
- * configured access before the node was ever ready.
+ * The process: loads the configuration, opens the listening sockets,
+ * becomes --user, loads the keys, then runs one worker in this process
+ * (worker.h), or (with --workers N > 1) supervises N worker processes that
+ * share the port through SO_REUSEPORT: each worker is a whole node with
+ * its own event loop, Redis link, history and clients, and a worker that
+ * dies is started again. Signals: TERM/INT drain gracefully, a second one
+ * stops at once; HUP reloads the TLS certificate, the session ticket keys
+ * and the token key (as does a change of those files on disk, certwatch.h).
+ * Exit status: 0 stopped, 1 cannot start (port, memory), 2 bad
+ * configuration (a certificate or key file that does not load included),
+ * 78 Redis refused the configured access before the node was ever ready.
  */
-#include "certwatch.h"
 #include "config.h"
 #include "grant.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
-#include "node.h"
 #include "privdrop.h"
 #include "redisurl.h"
-#include "rsub.h"
-#include "server.h"
 #include "tickets.h"
-#include "web.h"
-#include "ws.h"
+#include "tls.h"
+#include "worker.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <stdint.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-/* Exit status when Redis refuses the configured access (sysexits'
- * EX_CONFIG): a supervisor must not restart a worker into the same wall. */
-#define MAIN_EXIT_REFUSED 78
+/* Exit statuses besides a worker's (worker.h): settings that are wrong. */
+#define MAIN_EXIT_CONFIG 2
 
-/* ------------------------------------------------------------------------
- * One worker
- * ---------------------------------------------------------------------- */
-
-static uv_signal_t main_sigterm, main_sigint, main_sighup;
-
-/* Stops everything on the loop; runs once, whether the drain finished or
- * a second signal cut it short. */
-static void main_node_done(struct node *n)
-{
-    if (n->stopping)
-        return;
-    n->stopping = 1;
-    server_stop(n);
-    if (n->rsub) {
-        rsub_stop(n->rsub);
-        n->rsub = NULL;
-    }
-    certwatch_stop();
-    uv_close((uv_handle_t *)&main_sigterm, NULL);
-    uv_close((uv_handle_t *)&main_sigint, NULL);
-    uv_close((uv_handle_t *)&main_sighup, NULL);
-}
-
-static void main_on_signal(uv_signal_t *h, int signum)
-{
-    struct node *n = h->data;
-    if (n->draining) {
-        log_warn("second signal: stopping now", KV_I("signal", signum));
-        main_node_done(n);
-        return;
-    }
-    log_info("signal received: draining", KV_I("signal", signum));
-    server_drain(n, (unsigned)n->cfg->drain_seconds * 1000, main_node_done);
-}
-
-/* Redis refused this node before it was ever ready (rsub.h): a wrong
- * password or ACL does not fix itself, so stop now and say why, rather
- * than retry forever looking like an outage. */
-static void main_on_redis_refused(void *user, const char *where, const char *why)
-{
-    struct node *n = user;
-    log_error("stopping: Redis refuses the access configured by --redis; fix the credentials, "
-              "the ACL, the database number or the Sentinel master name",
-              KV_S("redis", where), KV_S("detail", why), KV_I("exit_status", MAIN_EXIT_REFUSED));
-    n->exit_code = MAIN_EXIT_REFUSED;
-    main_node_done(n);
-}
-
-static void main_on_sighup(uv_signal_t *h, int signum)
-{
-    (void)signum;
-    server_reload(h->data);
-}
-
-static void main_on_key_files_changed(void *user)
-{
-    server_reload(user);
-}
-
-static void main_log_listening(const struct config *cfg)
-{
-    char msg[300];
-    int v6 = strchr(cfg->listen.host, ':') != NULL;
-    snprintf(msg, sizeof(msg), "listening on %s://%s%s%s:%d", cfg->plain ? "http" : "https",
-             v6 ? "[" : "", cfg->listen.host, v6 ? "]" : "", cfg->listen.port);
-    log_info(msg, KV_S("tls", cfg->plain ? "off" : "on"), KV_I("pid", getpid()),
-             KV_I("heartbeat", cfg->heartbeat), KV_I("history", cfg->history));
-    if (cfg->metrics_listen.host) {
-        v6 = strchr(cfg->metrics_listen.host, ':') != NULL;
-        snprintf(msg, sizeof(msg), "metrics on http://%s%s%s:%d/metrics", v6 ? "[" : "",
-                 cfg->metrics_listen.host, v6 ? "]" : "", cfg->metrics_listen.port);
-        log_info(msg, KV_I("pid", getpid()));
-    }
-}
-
-/* The listening sockets, opened before any worker: one per worker for
- * readers, and one per worker for --metrics-listen (admin[i] = -1 without). */
-struct main_sockets {
+/* What the process makes before any worker exists, and every worker
+ * inherits: the listening sockets (one per worker for readers, and one per
+ * worker for --metrics-listen; admin[i] = -1 without) and the keys. */
+struct main_process {
+    const struct config *cfg;
+    struct redis_url redis;
     int readers[CONFIG_MAX_WORKERS];
     int admin[CONFIG_MAX_WORKERS];
+    struct grant grant;
+    struct tickets tickets;
 };
 
-/* Runs one worker on its listening sockets until it is stopped. */
-static int main_run_node(const struct config *cfg, const struct redis_url *url, int worker,
-                         const struct main_sockets *socks)
+/* Runs worker `index` on its sockets until it stops. */
+static int main_run_worker(struct main_process *p, int index)
 {
-    int fd = socks->readers[worker], admin_fd = socks->admin[worker];
-    struct node n;
-    uv_loop_t loop;
-    char tag[128];
-    int rc = 1;
-
-    memset(&n, 0, sizeof(n));
-    n.cfg = cfg;
-    n.loop = &loop;
-    n.worker = worker;
-    if (uv_loop_init(&loop) != 0)
-        return 1;
-    if (hub_init(&n.hub, (size_t)cfg->history, (size_t)cfg->max_queue) || ws_init(&n) ||
-        web_init()) {
-        log_error("out of memory", KV_I("history", cfg->history));
-        goto out;
-    }
-    n.hub.wake = server_wake;
-    n.hub.lagging = server_lagging;
-    n.hub.user = &n;
-
-    snprintf(tag, sizeof(tag), "%s:%d:%ld", cfg->node, (int)getpid(), (long)time(NULL));
-    if (server_start(&n) || listener_start(&n, fd, admin_fd)) {
-        close(fd);
-        if (admin_fd >= 0)
-            close(admin_fd);
-        server_stop(&n);
-        uv_run(&loop, UV_RUN_DEFAULT);
-        server_finish(&n);
-        goto out;
-    }
-    n.rsub = rsub_start(&loop, url, cfg->prefix, tag, &n.hub, (size_t)cfg->history,
-                        main_on_redis_refused, &n);
-    if (n.rsub == NULL) {
-        log_error("out of memory", KV_S("stage", "redis"));
-        server_stop(&n);
-        uv_run(&loop, UV_RUN_DEFAULT);
-        server_finish(&n);
-        goto out;
-    }
-    uv_signal_init(&loop, &main_sigterm);
-    uv_signal_init(&loop, &main_sigint);
-    uv_signal_init(&loop, &main_sighup);
-    main_sigterm.data = main_sigint.data = main_sighup.data = &n;
-    uv_signal_start(&main_sigterm, main_on_signal, SIGTERM);
-    uv_signal_start(&main_sigint, main_on_signal, SIGINT);
-    uv_signal_start(&main_sighup, main_on_sighup, SIGHUP);
-    if (!cfg->plain || cfg->jwt_secret) {
-        const char *key_files[CERTWATCH_FILES] = {
-            cfg->plain ? NULL : cfg->tls_cert, cfg->plain ? NULL : cfg->tls_key,
-            cfg->plain ? NULL : cfg->tls_ticket_key, cfg->jwt_secret};
-        certwatch_start(&loop, key_files, main_on_key_files_changed, &n);
-    }
-    main_log_listening(cfg);
-
-    uv_run(&loop, UV_RUN_DEFAULT);
-    server_finish(&n);
-    log_info("stopped", KV_I("pid", getpid()));
-    rc = n.exit_code;
-out:
-    hub_free(&n.hub);
-    ws_cleanup();
-    web_free();
-    if (uv_loop_close(&loop) != 0)
-        log_warn("event loop closed with handles open", KV_I("pid", getpid()));
-    return rc;
+    struct worker_args a = {p->cfg, &p->redis,         &p->grant,      &p->tickets,
+                            index,  p->readers[index], p->admin[index]};
+    return worker_run(&a);
 }
 
 /* ------------------------------------------------------------------------
@@ -213,19 +75,18 @@ static void main_supervisor_signals(sigset_t *set)
     sigaddset(set, SIGCHLD);
 }
 
-static pid_t main_spawn(const struct config *cfg, const struct redis_url *url, int worker,
-                        const struct main_sockets *socks)
+static pid_t main_spawn(struct main_process *p, int worker)
 {
     pid_t pid = fork();
     if (pid == 0) {
         sigset_t set;
         char name[32];
-        for (int i = 0; i < cfg->workers; i++) { /* each worker keeps its own */
+        for (int i = 0; i < p->cfg->workers; i++) { /* each worker keeps its own */
             if (i == worker)
                 continue;
-            close(socks->readers[i]);
-            if (socks->admin[i] >= 0)
-                close(socks->admin[i]);
+            close(p->readers[i]);
+            if (p->admin[i] >= 0)
+                close(p->admin[i]);
         }
         main_supervisor_signals(&set);
         sigprocmask(SIG_UNBLOCK, &set, NULL);
@@ -237,8 +98,8 @@ static pid_t main_spawn(const struct config *cfg, const struct redis_url *url, i
          * would use the keys from before. If a file is bad now, it keeps
          * what it inherited. Random ticket keys (no --tls-ticket-key) are
          * the supervisor's, shared by every worker. */
-        server_reload_keys(cfg, 0);
-        _exit(main_run_node(cfg, url, worker, socks));
+        tls_reload_keys(p->cfg, &p->tickets, &p->grant, 0);
+        _exit(main_run_worker(p, worker));
     }
     if (pid < 0)
         log_error("cannot start a worker", KV_I("worker", worker), KV_S("error", strerror(errno)));
@@ -268,7 +129,7 @@ static int main_reap(struct main_worker *w, int nworkers, int stopping, int *ref
             if (w[i].pid != pid)
                 continue;
             w[i].pid = 0;
-            if (WIFEXITED(status) && WEXITSTATUS(status) == MAIN_EXIT_REFUSED) {
+            if (WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_REFUSED) {
                 *refused = 1;
             } else if (!stopping) {
                 log_error(
@@ -290,11 +151,10 @@ static void main_signal_workers(const struct main_worker *w, int nworkers, int s
             kill(w[i].pid, signum);
 }
 
-static int main_supervise(const struct config *cfg, const struct redis_url *url,
-                          const struct main_sockets *socks)
+static int main_supervise(struct main_process *p)
 {
     struct main_worker w[CONFIG_MAX_WORKERS];
-    int nworkers = cfg->workers, stopping = 0, refused = 0;
+    int nworkers = p->cfg->workers, stopping = 0, refused = 0;
     sigset_t set;
 
     main_supervisor_signals(&set);
@@ -302,7 +162,7 @@ static int main_supervise(const struct config *cfg, const struct redis_url *url,
     log_set_proc("master");
     memset(w, 0, sizeof(w));
     for (int i = 0; i < nworkers; i++)
-        w[i].pid = main_spawn(cfg, url, i, socks);
+        w[i].pid = main_spawn(p, i);
     log_info("workers started", KV_I("workers", nworkers), KV_I("pid", getpid()));
 
     while (main_reap(w, nworkers, stopping, &refused) > 0) {
@@ -319,7 +179,7 @@ static int main_supervise(const struct config *cfg, const struct redis_url *url,
                 continue;
             if (w[i].restart_at <= now) {
                 w[i].restart_at = 0;
-                w[i].pid = main_spawn(cfg, url, i, socks);
+                w[i].pid = main_spawn(p, i);
             } else if (w[i].restart_at - now < wait_ms) {
                 wait_ms = w[i].restart_at - now;
             }
@@ -339,7 +199,7 @@ static int main_supervise(const struct config *cfg, const struct redis_url *url,
         }
     }
     log_info("stopped", KV_I("pid", getpid()));
-    return refused ? MAIN_EXIT_REFUSED : 0;
+    return refused ? WORKER_EXIT_REFUSED : 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -348,43 +208,43 @@ static int main_supervise(const struct config *cfg, const struct redis_url *url,
 
 /* The listening sockets exist before any worker: a busy port is one clear
  * error here, and a restarted worker takes over its sockets. */
-static int main_open_sockets(const struct config *cfg, struct main_sockets *socks, char *err,
-                             size_t errlen)
+static int main_open_sockets(struct main_process *p, char *err, size_t errlen)
 {
+    const struct config *cfg = p->cfg;
     for (int i = 0; i < cfg->workers; i++)
-        socks->admin[i] = -1;
-    if (listener_open_all(cfg->listen.host, cfg->listen.port, cfg->workers, socks->readers, err,
+        p->admin[i] = -1;
+    if (listener_open_all(cfg->listen.host, cfg->listen.port, cfg->workers, p->readers, err,
                           errlen))
         return -1;
     if (cfg->metrics_listen.host &&
         listener_open_all(cfg->metrics_listen.host, cfg->metrics_listen.port, cfg->workers,
-                          socks->admin, err, errlen)) {
+                          p->admin, err, errlen)) {
         for (int i = 0; i < cfg->workers; i++) {
-            close(socks->readers[i]);
-            socks->admin[i] = -1;
+            close(p->readers[i]);
+            p->admin[i] = -1;
         }
         return -1;
     }
     return 0;
 }
 
-static void main_close_sockets(const struct config *cfg, struct main_sockets *socks)
+static void main_close_sockets(struct main_process *p)
 {
-    for (int i = 0; i < cfg->workers; i++) {
-        close(socks->readers[i]);
-        if (socks->admin[i] >= 0)
-            close(socks->admin[i]);
+    for (int i = 0; i < p->cfg->workers; i++) {
+        close(p->readers[i]);
+        if (p->admin[i] >= 0)
+            close(p->admin[i]);
     }
 }
 
 /* After the sockets are open and before the workers exist: --user, then
- * the session ticket keys and the token key, which every worker inherits.
- * Read as that user, as the TLS files are again on every reload. 0, or
- * the exit status. */
-static int main_switch_user_and_load_keys(const struct config *cfg,
-                                          const struct privdrop_user *user)
+ * the session ticket keys and the token key, which every worker inherits,
+ * and the certificate and key (checked: a worker could not start without). Read
+ * as that user, as they are again on every reload. 0, or the exit status. */
+static int main_switch_user_and_load_keys(struct main_process *p, const struct privdrop_user *user)
 {
-    char err[512];
+    const struct config *cfg = p->cfg;
+    char err[600], why[128];
     if (user && privdrop_apply(user, err, sizeof(err)))
         goto fail;
     if (user && !cfg->plain &&
@@ -393,16 +253,21 @@ static int main_switch_user_and_load_keys(const struct config *cfg,
          (cfg->tls_ticket_key &&
           privdrop_check_readable("tls-ticket-key", cfg->tls_ticket_key, err, sizeof(err)))))
         goto fail;
-    if (!cfg->plain && tickets_load(cfg->tls_ticket_key, err, sizeof(err)))
+    if (!cfg->plain && tickets_load(&p->tickets, cfg->tls_ticket_key, err, sizeof(err)))
         goto fail;
-    if (grant_setup(cfg->restricted_topics, cfg->jwt_secret, err, sizeof(err)))
+    if (grant_setup(&p->grant, cfg->restricted_topics, cfg->jwt_secret, err, sizeof(err)))
         goto fail;
+    if (!cfg->plain && tls_check_files(cfg, why, sizeof(why))) {
+        snprintf(err, sizeof(err), "--tls-cert %.200s / --tls-key %.200s do not load: %.100s",
+                 cfg->tls_cert, cfg->tls_key, why);
+        goto fail;
+    }
     if (user)
         log_info("running as", KV_S("user", user->name), KV_I("uid", user->uid));
     return 0;
 fail:
     fprintf(stderr, "alertd: %s\n", err);
-    return 2;
+    return MAIN_EXIT_CONFIG;
 }
 
 /* Sockets are files: use all the descriptors the hard limit allows. */
@@ -415,14 +280,35 @@ static void main_raise_fd_limit(void)
     }
 }
 
+/* Runs the node to its end, with its sockets open and keys loaded. */
+static int main_serve(struct main_process *p, const struct privdrop_user *user)
+{
+    char err[512];
+    int rc;
+    if (main_open_sockets(p, err, sizeof(err))) {
+        fprintf(stderr, "alertd: %s\n", err);
+        return WORKER_EXIT_FAILED;
+    }
+    if ((rc = main_switch_user_and_load_keys(p, user)) != 0) {
+        main_close_sockets(p);
+        return rc;
+    }
+    if (p->cfg->workers == 1)
+        return main_run_worker(p, 0); /* the worker owns the sockets */
+    rc = main_supervise(p);
+    main_close_sockets(p);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
+    static struct main_process p; /* the keys are large: not on the stack */
     struct config cfg;
-    struct redis_url url;
+    struct privdrop_user user;
     char err[512];
     enum log_level level;
     enum log_format format;
-    int rc;
+    int rc = MAIN_EXIT_CONFIG;
 
     switch (config_load(&cfg, argc, argv, err, sizeof(err))) {
     case CONFIG_EXIT_OK:
@@ -430,58 +316,37 @@ int main(int argc, char **argv)
         return 0;
     case CONFIG_ERROR:
         fprintf(stderr, "alertd: %s\n", err);
-        config_free(&cfg);
-        return 2;
+        goto out;
     case CONFIG_OK:
         break;
     }
+    p.cfg = &cfg;
     if (log_level_parse(cfg.log_level, &level) || log_format_parse(cfg.log_format, &format)) {
         fprintf(stderr, "alertd: --log-level must be debug|info|warn|error and --log-format "
                         "logfmt|json\n");
-        config_free(&cfg);
-        return 2;
+        goto out;
     }
     log_setup(level, format);
-    if (redisurl_parse(cfg.redis_url, &url, err, sizeof(err))) {
+    if (redisurl_parse(cfg.redis_url, &p.redis, err, sizeof(err))) {
         fprintf(stderr, "alertd: --redis: %s\n", err);
-        config_free(&cfg);
-        return 2;
+        goto out;
     }
-    struct privdrop_user user;
     if (cfg.user && privdrop_lookup(cfg.user, &user, err, sizeof(err))) {
         fprintf(stderr, "alertd: %s\n", err);
-        config_free(&cfg);
-        return 2;
+        goto out;
     }
     signal(SIGPIPE, SIG_IGN);
     main_raise_fd_limit();
-    srandom((unsigned)(time(NULL) ^ getpid()));
     if (metrics_init(cfg.workers)) {
         fprintf(stderr, "alertd: cannot map the metrics area\n");
-        config_free(&cfg);
-        return 1;
+        rc = WORKER_EXIT_FAILED;
+        goto out;
     }
-    struct main_sockets socks;
-    if (main_open_sockets(&cfg, &socks, err, sizeof(err))) {
-        fprintf(stderr, "alertd: %s\n", err);
-        metrics_release();
-        config_free(&cfg);
-        return 1;
-    }
-    if ((rc = main_switch_user_and_load_keys(&cfg, cfg.user ? &user : NULL)) != 0) {
-        main_close_sockets(&cfg, &socks);
-        metrics_release();
-        tickets_clear();
-        config_free(&cfg);
-        return rc;
-    }
-    rc =
-        cfg.workers > 1 ? main_supervise(&cfg, &url, &socks) : main_run_node(&cfg, &url, 0, &socks);
-    if (cfg.workers > 1)
-        main_close_sockets(&cfg, &socks);
+    rc = main_serve(&p, cfg.user ? &user : NULL);
     metrics_release();
-    tickets_clear();
-    grant_clear();
+out:
+    tickets_clear(&p.tickets);
+    grant_clear(&p.grant);
     config_free(&cfg);
     return rc;
 }

@@ -1,31 +1,89 @@
 /*
- * node — the state one alertd worker process runs on, shared by the modules
- * that serve clients (server, ws, http). One per process, owned by main;
- * reached from lws callbacks through lws_context_user().
+ * node — everything one alertd worker process runs on, in one place: what
+ * it was given by the process (settings, keys), its loop and what runs on
+ * it (lws, the listener, the hub, the Redis link, the file watcher), and
+ * the state of serving clients. One per worker, made and owned by
+ * worker.c, reached from lws callbacks through lws_context_user().
+ *
+ * Each member says which module owns it; the others only read it. Nothing
+ * a worker keeps for its lifetime lives anywhere else, but the metrics
+ * slot (metrics.h), which is shared memory by design, and the log's
+ * settings (log.h).
  */
 #ifndef ALERTD_NODE_H
 #define ALERTD_NODE_H
 
+#include "certwatch.h"
 #include "config.h"
+#include "grant.h"
 #include "hub.h"
+#include "listener.h"
+#include "redisurl.h"
 #include "rsub.h"
+#include "tickets.h"
+#include "web.h"
 
 #include <libwebsockets.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
+/* Every write to a client is formatted in one buffer, one write at a
+ * time: a batch of alert frames, a control frame or a batch of SSE events
+ * (the loop runs one callback at a time, and lws copies what a socket does
+ * not take). A batch holds many alerts, and always one whole item. */
+#define NODE_OUT_BYTES (64 * 1024)
+
+struct conn;
+struct node;
+
+/* ws.c: WebSocket clients woken by new alerts, first in, first out,
+ * written from an idle handle a slice at a time (ws.h). */
+struct node_flush {
+    uv_idle_t idle;
+    struct conn *head, *tail;
+};
+
+/* sweep.c: the SIGTERM drain, closing clients in batches over a window. */
+struct node_drain {
+    uv_timer_t timer;
+    int running; /* the timer is started and not closed */
+    size_t batch;
+    uint64_t deadline; /* uv_now() ms */
+    void (*done)(struct node *n);
+};
+
 struct node {
+    /* Given by the process; outlive the worker. The keys are this
+     * worker's copies: it reloads them itself (tls.h). */
     const struct config *cfg;
+    const struct redis_url *redis;
+    struct grant *grant;
+    struct tickets *tickets;
+    int worker; /* 0-based index of this worker process */
+
+    /* The loop and what runs on it. */
     uv_loop_t *loop;
-    struct lws_context *lws;
-    struct lws_vhost *vhost;
-    struct lws_vhost *admin_vhost; /* --metrics-listen: plain HTTP; NULL: none */
-    struct hub hub;
-    struct rsub *rsub;
-    int worker;         /* 0-based index of this worker process */
+    struct lws_context *lws;             /* server.c */
+    struct lws_vhost *vhost;             /* server.c: readers */
+    struct lws_vhost *admin_vhost;       /* server.c: --metrics-listen; NULL: none */
+    struct listener listener;            /* listener.c */
+    struct hub hub;                      /* fed by rsub, read by the transports */
+    struct rsub *rsub;                   /* rsub.c */
+    struct certwatch certwatch;          /* certwatch.c */
+    struct web web;                      /* web.c: the embedded files */
+    uv_signal_t sigterm, sigint, sighup; /* worker.c */
+
+    /* Serving clients. */
+    char *node_json;    /* the node name as a JSON string, for hello frames */
+    unsigned char *out; /* LWS_PRE + NODE_OUT_BYTES bytes: see NODE_OUT_BYTES */
+    struct node_flush flush;
+    uv_timer_t sweep_timer; /* sweep.c: heartbeats and token expiry, once a second */
+    struct node_drain drain;
+    size_t connections; /* open WebSocket and SSE clients (conn.c counts) */
     int draining;       /* SIGTERM: closing clients with 1001, then exiting */
     int stopping;       /* shutting the loop's handles down */
-    int exit_code;      /* the worker's exit status once stopped (MAIN_EXIT_REFUSED...) */
-    size_t connections; /* open WebSocket and SSE clients in this worker */
+    int exit_code;      /* the worker's exit status once stopped */
 };
 
 #endif

@@ -3,12 +3,15 @@
  */
 #include "rest.h"
 
-#include "http.h"
+#include "admit.h"
 #include "query.h"
+#include "reply.h"
+#include "request.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* A growable text buffer for one response. */
 struct rest_buf {
@@ -69,23 +72,24 @@ static uint64_t rest_fnv1a(const char *s, size_t len)
     return h;
 }
 
-static int rest_error(struct node *n, struct conn *c, struct lws *wsi, unsigned status,
-                      const char *code, const char *what)
+/* The query's filter with the grants of its token; 0, or -1 with the
+ * refusal answered (*rc). */
+static int rest_filter(struct node *n, struct conn *c, struct lws *wsi, const struct query *q,
+                       struct hub_filter **filter, int64_t *token_exp, int *rc)
 {
-    json_t *doc = json_pack("{s:s,s:s}", "error", code, "message", what);
-    char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(doc);
-    if (text == NULL)
+    char err[160];
+    uint32_t grants = 0;
+    *token_exp = 0;
+    if (query_filter(q, filter, err, sizeof(err))) {
+        *rc = reply_error(n, c, wsi, 400, "bad_request", err);
         return -1;
-    struct http_reply r = {status, "application/json", text, strlen(text), NULL, NULL, NULL, 0};
-    int rc = http_send(n, c, wsi, &r);
-    free(text);
-    return rc;
-}
-
-static int rest_bad_request(struct node *n, struct conn *c, struct lws *wsi, const char *what)
-{
-    return rest_error(n, c, wsi, 400, "bad_request", what);
+    }
+    if (admit_query_token(n->grant, q, (int64_t)time(NULL), filter, &grants, token_exp, err,
+                          sizeof(err))) {
+        *rc = reply_error(n, c, wsi, 403, "forbidden", err);
+        return -1;
+    }
+    return 0;
 }
 
 int rest_alerts(struct node *n, struct conn *c, struct lws *wsi)
@@ -93,21 +97,23 @@ int rest_alerts(struct node *n, struct conn *c, struct lws *wsi)
     struct hub_filter *filter = NULL;
     struct item_id since;
     struct rest_buf b = {0};
-    char err[160], etag[24];
+    struct query q;
+    char etag[24];
     const struct hub_msg *newest = hub_newest(&n->hub);
-    long limit = query_number(wsi, "limit", 1, REST_LIMIT_MAX, REST_LIMIT_DEFAULT);
-    int has_since = query_since(wsi, &since), rc;
+    int64_t token_exp;
+    int rc;
 
+    request_query(wsi, &q);
+    long limit = query_number(&q, "limit", 1, REST_LIMIT_MAX, REST_LIMIT_DEFAULT);
+    int has_since = query_since(&q, &since);
     if (limit < 0)
-        return rest_bad_request(n, c, wsi, "limit must be a whole number from 1 to 200");
+        return reply_error(n, c, wsi, 400, "bad_request",
+                           "limit must be a whole number from 1 to 200");
     if (has_since < 0)
-        return rest_bad_request(n, c, wsi, "since must be an alert id like 1700000000000-0");
-    if (query_filter(wsi, &filter, err, sizeof(err)))
-        return rest_bad_request(n, c, wsi, err);
-    uint32_t grants;
-    int64_t exp;
-    if (query_token_filter(wsi, &filter, &grants, &exp, err, sizeof(err)))
-        return rest_error(n, c, wsi, 403, "forbidden", err);
+        return reply_error(n, c, wsi, 400, "bad_request",
+                           "since must be an alert id like 1700000000000-0");
+    if (rest_filter(n, c, wsi, &q, &filter, &token_exp, &rc))
+        return rc;
 
     rest_puts(&b, "{\"alerts\":[");
     rest_collect(&n->hub, filter, has_since ? &since : NULL, limit, &b);
@@ -122,13 +128,14 @@ int rest_alerts(struct node *n, struct conn *c, struct lws *wsi)
     snprintf(etag, sizeof(etag), "\"%016llx\"", (unsigned long long)rest_fnv1a(b.p, b.len));
     /* Short-lived caching: a CDN may absorb a crowd, readers stay fresh.
      * An answer opened by a token is for its holder only. */
-    const char *cache = exp ? "private, no-store" : "public, max-age=2, stale-while-revalidate=10";
-    if (http_header_equals(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH, etag)) {
-        struct http_reply r = {304, "application/json", "", 0, cache, etag, NULL, 0};
-        rc = http_send(n, c, wsi, &r);
+    const char *cache =
+        token_exp ? "private, no-store" : "public, max-age=2, stale-while-revalidate=10";
+    if (request_header_is(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH, etag)) {
+        struct reply r = {304, REPLY_JSON, "", 0, cache, etag, NULL, 0};
+        rc = reply_send(n, c, wsi, &r);
     } else {
-        struct http_reply r = {200, "application/json", b.p, b.len, cache, etag, NULL, 0};
-        rc = http_send(n, c, wsi, &r);
+        struct reply r = {200, REPLY_JSON, b.p, b.len, cache, etag, NULL, 0};
+        rc = reply_send(n, c, wsi, &r);
     }
     free(b.p);
     return rc;

@@ -3,10 +3,11 @@
  */
 #include "rsub.h"
 
+#include "backoff.h"
 #include "log.h"
 #include "metrics.h"
+#include "rkeys.h"
 #include "rsentinel.h"
-
 #include "uvredis.h"
 
 #include <async.h>
@@ -43,7 +44,7 @@ struct rsub {
     enum rsub_phase phase;
     int subscribed;          /* SUBSCRIBE confirmations received */
     int live_during_catchup; /* a live message came during a catch-up page */
-    unsigned attempt;        /* failed attempts since the last success */
+    struct backoff backoff;  /* its attempts: failed ones since the last success */
     uint64_t last_hb_ms;     /* loop time a heartbeat was last heard */
     uint64_t last_reply_ms;  /* loop time the command link last answered */
     uv_timer_t retry_timer, probe_timer;
@@ -85,18 +86,6 @@ static void rsub_forget_sentinel(struct rsub *r)
         rsentinel_cancel(r->sentinel);
         r->sentinel = NULL;
     }
-}
-
-static uint64_t rsub_backoff_ms(struct rsub *r)
-{
-    uint64_t cap = RSUB_BACKOFF_MIN;
-    for (unsigned i = 0; i < r->attempt && cap < RSUB_BACKOFF_MAX; i++)
-        cap *= 2;
-    if (cap > RSUB_BACKOFF_MAX)
-        cap = RSUB_BACKOFF_MAX;
-    r->attempt++;
-    /* Full jitter, with a floor so a flapping Redis is not hammered. */
-    return RSUB_BACKOFF_MIN / 2 + (uint64_t)random() % cap;
 }
 
 static void rsub_on_retry(uv_timer_t *t)
@@ -162,12 +151,15 @@ static void rsub_fail_as(struct rsub *r, const char *why, const char *detail, in
     }
     /* One line per outage and per new refusal; the retries behind it are
      * debug lines. */
-    enum log_level level = new_refusal ? LOG_ERROR : r->attempt == 0 ? LOG_WARN : LOG_DEBUG;
-    uint64_t delay = rsub_backoff_ms(r);
+    enum log_level level = new_refusal                ? LOG_ERROR
+                           : r->backoff.attempts == 0 ? LOG_WARN
+                                                      : LOG_DEBUG;
+    uint64_t delay = backoff_next_ms(&r->backoff);
     log_emit(level, refused ? "redis refused this node" : "redis unavailable",
              (const struct log_kv[]){KV_S("redis", r->where), KV_S("reason", why),
                                      KV_S("detail", detail), KV_I("retry_ms", delay),
-                                     KV_I("attempt", r->attempt), KV_I("was_ready", was_ready)},
+                                     KV_I("attempt", r->backoff.attempts),
+                                     KV_I("was_ready", was_ready)},
              6);
     uv_timer_start(&r->retry_timer, rsub_on_retry, delay, 0);
 }
@@ -265,8 +257,9 @@ static void rsub_caught_up(struct rsub *r)
     r->refusal[0] = '\0';
     rsub_set_ready(r, 1);
     log_info("redis caught up", KV_S("redis", r->where), KV_I("history", r->hub->count),
-             KV_S("last_id", newest ? newest->id_str : ""), KV_I("after_attempts", r->attempt));
-    r->attempt = 0;
+             KV_S("last_id", newest ? newest->id_str : ""),
+             KV_I("after_attempts", r->backoff.attempts));
+    backoff_reset(&r->backoff);
 }
 
 static int rsub_reply_ok(struct rsub *r, const redisReply *reply, const char *what)
@@ -536,12 +529,13 @@ static void rsub_on_probe(uv_timer_t *t)
  * Life cycle
  * ---------------------------------------------------------------------- */
 
-static char *rsub_key(const char *prefix, const char *suffix)
+/* prefix + suffix + tail, malloc'd. */
+static char *rsub_key(const char *prefix, const char *suffix, const char *tail)
 {
-    size_t n = strlen(prefix) + strlen(suffix) + 2;
+    size_t n = strlen(prefix) + strlen(suffix) + (tail ? strlen(tail) : 0) + 1;
     char *s = malloc(n);
     if (s)
-        snprintf(s, n, "%s:%s", prefix, suffix);
+        rkeys_name(s, n, prefix, suffix, tail);
     return s;
 }
 
@@ -553,25 +547,22 @@ static void rsub_free(struct rsub *r)
     free(r);
 }
 
-struct rsub *rsub_start(uv_loop_t *loop, const struct redis_url *url, const char *prefix,
-                        const char *tag, struct hub *hub, size_t history, rsub_refused_fn *refused,
-                        void *user)
+struct rsub *rsub_start(uv_loop_t *loop, struct hub *hub, const struct rsub_options *o)
 {
     struct rsub *r = calloc(1, sizeof(*r));
-    char hb[256];
     if (r == NULL)
         return NULL;
-    snprintf(hb, sizeof(hb), "hb:%s", tag);
     r->loop = loop;
-    r->url = *url;
-    redisurl_describe(url, r->where, sizeof(r->where));
+    r->url = *o->url;
+    redisurl_describe(o->url, r->where, sizeof(r->where));
     r->hub = hub;
-    r->history = history;
-    r->refused = refused;
-    r->refused_user = user;
-    r->stream_key = rsub_key(prefix, "stream");
-    r->live_chan = rsub_key(prefix, "live");
-    r->hb_chan = rsub_key(prefix, hb);
+    r->history = o->history;
+    r->refused = o->refused;
+    r->refused_user = o->user;
+    backoff_init(&r->backoff, RSUB_BACKOFF_MIN, RSUB_BACKOFF_MAX, o->seed);
+    r->stream_key = rsub_key(o->prefix, RKEYS_STREAM, NULL);
+    r->live_chan = rsub_key(o->prefix, RKEYS_LIVE, NULL);
+    r->hb_chan = rsub_key(o->prefix, RKEYS_HB, o->tag);
     if (!r->stream_key || !r->live_chan || !r->hb_chan) {
         rsub_free(r);
         return NULL;

@@ -30,6 +30,7 @@
 #include "redisurl.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 struct rsub;
@@ -39,10 +40,18 @@ struct rsub;
  * command and Redis' error. */
 typedef void rsub_refused_fn(void *user, const char *where, const char *why);
 
-/* `tag` names this node's heartbeat channel; it must be unique per process. */
-struct rsub *rsub_start(uv_loop_t *loop, const struct redis_url *url, const char *prefix,
-                        const char *tag, struct hub *hub, size_t history, rsub_refused_fn *refused,
-                        void *user);
+struct rsub_options {
+    const struct redis_url *url; /* kept by the caller while rsub runs */
+    const char *prefix;          /* the Redis key prefix (rkeys.h) */
+    const char *tag;             /* names the heartbeat channel: unique per process */
+    size_t history;              /* entries read at start */
+    uint64_t seed;               /* for the retry jitter: differs per worker (backoff.h) */
+    rsub_refused_fn *refused;
+    void *user; /* for refused */
+};
+
+/* Starts feeding `hub`; NULL when out of memory. */
+struct rsub *rsub_start(uv_loop_t *loop, struct hub *hub, const struct rsub_options *o);
 int rsub_ready(const struct rsub *r);
 /* While not ready because Redis answered with an error: that error. */
 const char *rsub_refusal(const struct rsub *r);

@@ -3,135 +3,65 @@
  */
 #include "server.h"
 
+#include "admin.h"
 #include "conn.h"
-#include "grant.h"
-#include "http.h"
+#include "files.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
+#include "reply.h"
+#include "request.h"
+#include "rest.h"
 #include "sse.h"
-#include "tickets.h"
+#include "tls.h"
 #include "ws.h"
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
-#define SERVER_DRAIN_TICK_MS 50
-
-/* ------------------------------------------------------------------------
- * TLS
- * ---------------------------------------------------------------------- */
-
-/* Counts handshakes that ended in failure (bad version, plain HTTP on the
- * TLS port, bad client hello...). */
-static void server_tls_info(const SSL *ssl, int where, int ret)
-{
-    (void)ssl;
-    if ((where & SSL_CB_ACCEPT_EXIT) && ret == 0)
-        metrics->tls_failures++;
-}
-
-/* A TLS 1.3 server sends its session ticket after reading the client's
- * Finished, before the request that usually follows. Sent alone, the
- * ticket and then the answer were two small segments in flight: the client
- * delayed its ACK and Linux sent a loss probe a few milliseconds later, a
- * spurious retransmission for nearly every connection. So the ticket is
- * held to leave in one segment with the answer (released by ws_established
- * with the 101 and hello, after http_request, or by the close), and the
- * Finished is acknowledged at once instead: a client using Nagle's
- * algorithm holds its request until then. TLS 1.2 sends its ticket inside
- * the handshake, where the client waits for what follows. */
-static void server_hold_ticket(SSL *ssl)
-{
-    if (SSL_version(ssl) == TLS1_3_VERSION) {
-        int fd = SSL_get_fd(ssl);
-        listener_cork(fd, 1);
-        listener_ack_now(fd);
-    }
-}
-
-static int server_tls_setup(SSL_CTX *ctx)
-{
-    if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION))
-        return -1;
-    SSL_CTX_set_info_callback(ctx, server_tls_info);
-    /* One session ticket per handshake (OpenSSL sends two by default): a
-     * reconnecting client needs one, and each costs an encryption. */
-    SSL_CTX_set_num_tickets(ctx, 1);
-    return tickets_install(ctx, server_hold_ticket);
-}
-
-/* Loads the certificate and key into a scratch context first: lws reloads
- * in place and reports nothing, so a broken file must be caught here, and
- * the certificate in use then stays. */
-static int server_tls_check(const char *cert, const char *key, char *err, size_t errlen)
-{
-    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-    int ok = ctx && SSL_CTX_use_certificate_chain_file(ctx, cert) == 1 &&
-             SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) == 1 &&
-             SSL_CTX_check_private_key(ctx) == 1;
-    if (!ok)
-        ERR_error_string_n(ERR_get_error(), err, errlen);
-    ERR_clear_error();
-    SSL_CTX_free(ctx);
-    return ok ? 0 : -1;
-}
-
-static int server_reload_cert(struct node *n)
-{
-    char err[256] = "";
-    if (server_tls_check(n->cfg->tls_cert, n->cfg->tls_key, err, sizeof(err))) {
-        log_error("TLS reload refused: keeping the certificate in use",
-                  KV_S("tls_cert", n->cfg->tls_cert), KV_S("tls_key", n->cfg->tls_key),
-                  KV_S("error", err));
-        return -1;
-    }
-    lws_tls_cert_updated(n->lws, n->cfg->tls_cert, n->cfg->tls_key, NULL, 0, NULL, 0);
-    log_info("TLS certificate reloaded", KV_S("tls_cert", n->cfg->tls_cert));
-    return 0;
-}
-
-int server_reload_keys(const struct config *cfg, int announce)
-{
-    char err[256];
-    int rc = 0;
-    if (!cfg->plain && cfg->tls_ticket_key) {
-        if (tickets_load(cfg->tls_ticket_key, err, sizeof(err))) {
-            log_error("session ticket keys not reloaded: keeping the keys in use",
-                      KV_S("error", err));
-            rc = -1;
-        } else if (announce) {
-            log_info("session ticket keys reloaded", KV_S("tls_ticket_key", cfg->tls_ticket_key),
-                     KV_I("keys", tickets_count()));
-        }
-    }
-    if (cfg->jwt_secret) {
-        if (grant_reload_key(cfg->jwt_secret, err, sizeof(err))) {
-            log_error("token key not reloaded: keeping the key in use", KV_S("error", err));
-            rc = -1;
-        } else if (announce) {
-            log_info("token key reloaded", KV_S("jwt_secret", cfg->jwt_secret));
-        }
-    }
-    return rc;
-}
-
-int server_reload(struct node *n)
-{
-    int rc = 0;
-    if (!n->cfg->plain && n->lws != NULL)
-        rc |= server_reload_cert(n);
-    rc |= server_reload_keys(n->cfg, 1);
-    return rc ? -1 : 0;
-}
+#define SERVER_SUBPROTOCOL "alert.v1"
+/* Bounded headers, handshakes and idle HTTP connections. */
+#define SERVER_HEADER_BYTES 4096
+/* A connection holds a header buffer from connect until its request is
+ * complete: with 256 of them, one address's silent connections (up to
+ * --max-per-ip, 1000 by default) made every new client wait. */
+#define SERVER_HEADER_POOL  4096
+#define SERVER_TIMEOUT_SECS 10
 
 /* ------------------------------------------------------------------------
- * The protocol callback
+ * Routing
  * ---------------------------------------------------------------------- */
+
+/* LWS_CALLBACK_HTTP: `uri` is the request path. 0, or -1 to drop. */
+static int server_http(struct node *n, struct conn *c, struct lws *wsi, const char *uri)
+{
+    int admin = listener_is_admin(wsi), rc;
+    if (request_method(wsi) != 1) {
+        /* An answer to HEAD has no body: a keep-alive client would read
+         * one as the start of the next answer. */
+        int head = request_method(wsi) == 2;
+        return reply_text(n, c, wsi, 405, head ? "" : "only GET is served here\n");
+    }
+    if (strcmp(uri, "/healthz") == 0)
+        return admin_healthz(n, c, wsi);
+    if (strcmp(uri, "/readyz") == 0)
+        return admin_readyz(n, c, wsi);
+    /* With --metrics-listen, /metrics is served there only, and that port
+     * serves nothing for readers. */
+    if (strcmp(uri, "/metrics") == 0 && (admin || n->admin_vhost == NULL))
+        return admin_metrics(n, c, wsi);
+    if (admin)
+        return reply_text(n, c, wsi, 404, "this port serves /metrics, /healthz and /readyz only\n");
+    if (strcmp(uri, "/v1/alerts") == 0)
+        return rest_alerts(n, c, wsi);
+    if (strcmp(uri, "/v1/sse") == 0)
+        return sse_start(n, c, wsi);
+    if (strcmp(uri, "/v1/ws") == 0)
+        return reply_text(n, c, wsi, 426, "this is a WebSocket endpoint: upgrade required\n");
+    if (files_serve(n, c, wsi, uri, &rc))
+        return rc;
+    return reply_text(n, c, wsi, 404, "not found\n");
+}
 
 /* Only WebSocket upgrades, only on /v1/ws, only with our subprotocol if
  * any is offered. lws would switch to HTTP/2 on an h2c upgrade (even
@@ -140,57 +70,50 @@ int server_reload(struct node *n)
  * status page. `upgrade` is the Upgrade header. */
 static int server_upgrade_allowed(struct lws *wsi, const char *upgrade)
 {
-    char uri[64];
+    char uri[64], protocols[512];
+    int plen = request_header(wsi, WSI_TOKEN_PROTOCOL, protocols, sizeof(protocols));
     if (strcasecmp(upgrade, "websocket") != 0)
         lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
                                "only WebSocket upgrades are served (no HTTP/2)");
     else if (listener_is_admin(wsi))
         lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, "no WebSocket on the metrics port");
-    else if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 ||
+    else if (request_header(wsi, WSI_TOKEN_GET_URI, uri, sizeof(uri)) <= 0 ||
              strcmp(uri, "/v1/ws") != 0)
         lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, "no WebSocket here: connect to /v1/ws");
-    else if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0 &&
-             !http_header_contains(wsi, WSI_TOKEN_PROTOCOL, "alert.v1"))
+    else if (plen != REQUEST_ABSENT &&
+             (plen < 0 || !request_list_has(protocols, SERVER_SUBPROTOCOL)))
         /* lws would close without a word. */
         lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
-                               "the WebSocket subprotocol here is alert.v1");
+                               "the WebSocket subprotocol here is " SERVER_SUBPROTOCOL);
     else
         return 1;
     return 0;
 }
 
+/* A connection's end: what its transport holds, then its client state. */
 static void server_release(struct node *n, struct conn *c)
 {
-    hub_detach(&n->hub, &c->hc);
-    free(c->filter);
-    c->filter = NULL;
-    ws_release(c);
-    http_release(c);
-    if (c->counted) {
-        c->counted = 0;
-        n->connections--;
-        metrics->connections--;
-    }
+    ws_release(n, c);
+    reply_release(c);
+    conn_release(n, c);
 }
 
 static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                            size_t len)
 {
     struct conn *c = user;
-    struct node *n;
-
-    if (reason == LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS)
-        return server_tls_setup(user); /* user is the SSL_CTX; wsi is a stand-in */
-    n = lws_context_user(lws_get_context(wsi));
+    struct node *n = lws_context_user(lws_get_context(wsi));
 
     switch (reason) {
+    case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+        return tls_setup(user, n->tickets); /* user is the SSL_CTX; wsi is a stand-in */
     case LWS_CALLBACK_HTTP: {
-        int rc = http_request(n, c, wsi, in) ? -1 : 0;
+        int rc = server_http(n, c, wsi, in) ? -1 : 0;
         listener_cork(lws_get_socket_fd(wsi), 0); /* a held ticket, with the answer */
         return rc;
     }
     case LWS_CALLBACK_HTTP_WRITEABLE:
-        return c->kind == CONN_SSE ? sse_writeable(n, c) : http_writeable(n, c);
+        return c->kind == CONN_SSE ? sse_writeable(n, c) : reply_writeable(c);
     case LWS_CALLBACK_HTTP_BODY:
         return 0; /* no endpoint takes a body: read and dropped */
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
@@ -204,7 +127,7 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
             server_release(n, c);
         return 0;
     case LWS_CALLBACK_RECEIVE_PONG:
-        c->last_rx = server_now_s(n);
+        c->last_rx = conn_now_s(n);
         return 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
         /* Allowed: the 101 waits for the hello (ws_established releases
@@ -223,9 +146,9 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return ws_writeable(n, c);
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-        return ws_peer_closed(n, c);
+        return ws_peer_closed(c);
     case LWS_CALLBACK_WSI_DESTROY:
-        listener_release(n, wsi);
+        listener_release(&n->listener, wsi);
         if (c != NULL)
             server_release(n, c);
         return 0;
@@ -234,32 +157,20 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
     }
 }
 
+/* A small receive buffer, which lws allocates for every connection:
+ * clients send only small control frames, and larger ones arrive in parts
+ * that ws_receive joins. And a send limit that lets a batch of alerts go
+ * out in one write: without it lws would cut every write at the receive
+ * buffer's size. */
+static const struct lws_protocols server_protocols[] = {
+    {SERVER_SUBPROTOCOL, server_callback, sizeof(struct conn), 128, 0, NULL, WS_BATCH_BYTES + 16},
+    {NULL, NULL, 0, 0, 0, NULL, 0}};
+
 /* ------------------------------------------------------------------------
  * Hub callbacks: WebSocket and SSE clients alike
  * ---------------------------------------------------------------------- */
 
-void server_attach(struct node *n, struct conn *c, struct hub_filter *filter,
-                   const struct item_id *since)
-{
-    free(c->filter);
-    c->filter = filter;
-    switch (hub_attach(&n->hub, &c->hc, filter, since)) {
-    case HUB_GAP:
-        c->gap_since = *since;
-        c->owe |= CONN_OWE_GAP;
-        metrics->gaps++;
-        break;
-    case HUB_REPLAY:
-        metrics->replays++;
-        break;
-    case HUB_LIVE:
-        break;
-    }
-    if (c->owe || hub_pending(&n->hub, &c->hc))
-        lws_callback_on_writable(c->wsi);
-}
-
-void server_wake(struct hub *hub, struct hub_client *hc)
+static void server_wake(struct hub *hub, struct hub_client *hc)
 {
     struct conn *c = (struct conn *)hc;
     if (c->kind == CONN_WS)
@@ -268,15 +179,7 @@ void server_wake(struct hub *hub, struct hub_client *hc)
         lws_callback_on_writable(c->wsi);
 }
 
-static void server_close_client(struct conn *c, uint16_t code)
-{
-    if (c->kind == CONN_SSE)
-        sse_close(c);
-    else
-        ws_close_with(c, code);
-}
-
-void server_lagging(struct hub *hub, struct hub_client *hc)
+static void server_lagging(struct hub *hub, struct hub_client *hc)
 {
     struct conn *c = (struct conn *)hc;
     (void)hub;
@@ -288,61 +191,6 @@ void server_lagging(struct hub *hub, struct hub_client *hc)
     }
 }
 
-/* A small receive buffer, which lws allocates for every connection:
- * clients send only small control frames, and larger ones arrive in parts
- * that ws_receive joins. And a send limit that lets a batch of alerts go
- * out in one write: without it lws would cut every write at the receive
- * buffer's size. */
-static const struct lws_protocols server_protocols[] = {
-    {"alert.v1", server_callback, sizeof(struct conn), 128, 0, NULL, WS_BATCH_BYTES + 16},
-    {NULL, NULL, 0, 0, 0, NULL, 0}};
-
-/* ------------------------------------------------------------------------
- * Heartbeat sweep
- * ---------------------------------------------------------------------- */
-
-static uv_timer_t server_sweep_timer;
-
-void server_close_in(struct lws *wsi, int secs)
-{
-    lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, secs ? secs : LWS_TO_KILL_ASYNC);
-    /* From outside an lws callback, lws would not notice the new timer
-     * until its next I/O; waking it re-arms its timer now. */
-    lws_cancel_service(lws_get_context(wsi));
-}
-
-uint32_t server_now_s(const struct node *n)
-{
-    return (uint32_t)(uv_now(n->loop) / 1000);
-}
-
-/* Once a second, every client on the hub: closes for expired tokens
- * (4003), WebSocket pings and closes of silent clients, SSE heartbeat
- * comments and hung-up checks. O(clients) once a second costs about as
- * much as one alert's fan-out. */
-static void server_sweep(uv_timer_t *t)
-{
-    struct node *n = t->data;
-    uint32_t now = server_now_s(n);
-    int64_t wall = (int64_t)time(NULL);
-    for (struct hub_client *hc = n->hub.clients, *next; hc; hc = next) {
-        struct conn *c = (struct conn *)hc;
-        next = hc->next; /* a close may detach c */
-        if (c->token_exp != 0 && wall >= c->token_exp) {
-            c->token_exp = 0;
-            if (c->kind == CONN_SSE)
-                sse_close(c);
-            else
-                ws_refuse_token(c, "token: expired");
-            continue;
-        }
-        if (c->kind == CONN_SSE)
-            sse_heartbeat(n, c, now);
-        else
-            ws_heartbeat(n, c, now);
-    }
-}
-
 /* ------------------------------------------------------------------------
  * Start and stop
  * ---------------------------------------------------------------------- */
@@ -350,8 +198,8 @@ static void server_sweep(uv_timer_t *t)
 /* No lws validity timers (its pings): lws keeps every timer in one sorted
  * list and inserts by walking it, so with tens of thousands of clients each
  * handshake's timeout and each pong's timer reset walked every client: a
- * third of the server's CPU at 10k clients. server_sweep does the
- * heartbeat instead, once a second over the hub's clients. */
+ * third of the server's CPU at 10k clients. sweep.c does the heartbeat
+ * instead, once a second over the hub's clients. */
 static const lws_retry_bo_t server_no_validity_timers;
 
 static void server_lws_log(int level, const char *line)
@@ -367,9 +215,9 @@ static void server_lws_log(int level, const char *line)
         log_debug("lws", KV_S("detail", msg));
 }
 
-/* --metrics-listen: a second vhost, plain HTTP, that listener.c hands the
- * metrics port's connections to; http.c serves only /metrics, /healthz and
- * /readyz on it. */
+/* --metrics-listen: a second vhost, plain HTTP, that the listener hands
+ * the metrics port's connections to; only /metrics, /healthz and /readyz
+ * are served on it. */
 static int server_start_admin(struct node *n)
 {
     struct lws_context_creation_info info;
@@ -378,7 +226,7 @@ static int server_start_admin(struct node *n)
     info.protocols = server_protocols;
     info.vhost_name = "alertd-metrics";
     info.server_string = "alertd";
-    info.timeout_secs = 10;
+    info.timeout_secs = SERVER_TIMEOUT_SECS;
     info.retry_and_idle_policy = &server_no_validity_timers;
     n->admin_vhost = lws_create_vhost(n->lws, &info);
     if (n->admin_vhost == NULL) {
@@ -388,50 +236,48 @@ static int server_start_admin(struct node *n)
     return 0;
 }
 
+static void server_tls_info(struct lws_context_creation_info *info, const struct config *cfg)
+{
+    info->options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info->ssl_cert_filepath = cfg->tls_cert;
+    info->ssl_private_key_filepath = cfg->tls_key;
+    /* ALLOW_NO_DHE_KEX: a TLS 1.3 client resuming with a ticket may skip
+     * the key exchange (psk_ke), which makes a reconnect storm after a
+     * restart cost a fraction of full handshakes. Clients that want
+     * forward secrecy for resumed sessions offer psk_dhe_ke and get it. */
+    info->ssl_options_set =
+        SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 | SSL_OP_NO_RENEGOTIATION | SSL_OP_ALLOW_NO_DHE_KEX;
+    info->alpn = "http/1.1";
+}
+
 int server_start(struct node *n)
 {
     struct lws_context_creation_info info;
     void *foreign_loops[1] = {n->loop};
     const struct config *cfg = n->cfg;
 
+    n->hub.wake = server_wake;
+    n->hub.lagging = server_lagging;
+    n->hub.user = n;
     lws_set_log_level(LLL_ERR | LLL_WARN | (log_enabled(LOG_DEBUG) ? LLL_NOTICE : 0),
                       server_lws_log);
     memset(&info, 0, sizeof(info));
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
     info.foreign_loops = foreign_loops;
-    /* listener.c accepts and hands connections over to this vhost. */
+    /* The listener accepts and hands connections over to this vhost. */
     info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     info.protocols = server_protocols;
     info.user = n;
     info.vhost_name = "alertd";
     info.server_string = "alertd";
-    /* Bounded headers, handshakes and idle HTTP connections. */
-    info.max_http_header_data = 4096;
-    /* A connection holds a header buffer from connect until its request
-     * is complete: with 256 of them, one address's silent connections
-     * (up to --max-per-ip, 1000 by default) made every new client wait. */
-    info.max_http_header_pool = 4096;
-    info.timeout_secs = 10;
-    info.timeout_secs_ah_idle = 10;
+    info.max_http_header_data = SERVER_HEADER_BYTES;
+    info.max_http_header_pool = SERVER_HEADER_POOL;
+    info.timeout_secs = SERVER_TIMEOUT_SECS;
+    info.timeout_secs_ah_idle = SERVER_TIMEOUT_SECS;
     info.retry_and_idle_policy = &server_no_validity_timers;
-    if (!cfg->plain) {
-        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-        info.ssl_cert_filepath = cfg->tls_cert;
-        info.ssl_private_key_filepath = cfg->tls_key;
-        /* ALLOW_NO_DHE_KEX: a TLS 1.3 client resuming with a ticket may
-         * skip the key exchange (psk_ke), which makes a reconnect storm
-         * after a restart cost a fraction of full handshakes. Clients that
-         * want forward secrecy for resumed sessions offer psk_dhe_ke and
-         * get it. */
-        info.ssl_options_set =
-            SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 | SSL_OP_NO_RENEGOTIATION | SSL_OP_ALLOW_NO_DHE_KEX;
-        info.alpn = "http/1.1";
-    }
-
+    if (!cfg->plain)
+        server_tls_info(&info, cfg);
     info.pcontext = &n->lws;
-    uv_timer_init(n->loop, &server_sweep_timer);
-    server_sweep_timer.data = n;
-    uv_timer_start(&server_sweep_timer, server_sweep, 1000, 1000);
     n->lws = lws_create_context(&info);
     if (n->lws == NULL || (n->vhost = lws_get_vhost_by_name(n->lws, "alertd")) == NULL) {
         log_error("cannot start the server", KV_S("tls_cert", cfg->plain ? "" : cfg->tls_cert),
@@ -442,15 +288,17 @@ int server_start(struct node *n)
     return cfg->metrics_listen.host ? server_start_admin(n) : 0;
 }
 
-static void server_drain_cancel(void);
+int server_reload(struct node *n)
+{
+    int rc = 0;
+    if (!n->cfg->plain && n->lws != NULL)
+        rc |= tls_reload_cert(n->lws, n->cfg);
+    rc |= tls_reload_keys(n->cfg, n->tickets, n->grant, 1);
+    return rc ? -1 : 0;
+}
 
 void server_stop(struct node *n)
 {
-    server_drain_cancel();
-    listener_close(n);
-    if (!uv_is_closing((uv_handle_t *)&server_sweep_timer))
-        uv_close((uv_handle_t *)&server_sweep_timer, NULL);
-    ws_stop();
     if (n->lws)
         lws_context_destroy(n->lws); /* starts closing its loop handles */
 }
@@ -463,62 +311,4 @@ void server_finish(struct node *n)
         lws_context_destroy(n->lws);
         uv_run(n->loop, UV_RUN_NOWAIT);
     }
-}
-
-/* ------------------------------------------------------------------------
- * Drain
- * ---------------------------------------------------------------------- */
-
-static uv_timer_t server_drain_timer;
-static int server_drain_running; /* the timer is started and not closed */
-static size_t server_drain_batch;
-static uint64_t server_drain_deadline;
-static void (*server_drain_done)(struct node *n);
-
-static void server_drain_closed(uv_handle_t *h)
-{
-    struct node *n = h->data;
-    server_drain_done(n);
-}
-
-static void server_drain_cancel(void)
-{
-    if (server_drain_running) {
-        server_drain_running = 0;
-        uv_close((uv_handle_t *)&server_drain_timer, NULL);
-    }
-}
-
-static void server_drain_tick(uv_timer_t *t)
-{
-    struct node *n = t->data;
-    for (size_t i = 0; i < server_drain_batch && n->hub.clients; i++) {
-        struct conn *c = (struct conn *)n->hub.clients;
-        hub_detach(&n->hub, &c->hc);
-        server_close_client(c, 1001);
-    }
-    /* Done when every client is gone, or a second after the window. */
-    if (n->connections == 0 || uv_now(n->loop) > server_drain_deadline) {
-        server_drain_running = 0;
-        uv_close((uv_handle_t *)t, server_drain_closed);
-    }
-}
-
-void server_drain(struct node *n, unsigned window_ms, void (*done)(struct node *n))
-{
-    if (n->draining)
-        return;
-    n->draining = 1;
-    listener_pause(n); /* new connections go to other nodes meanwhile */
-    size_t ticks = window_ms / SERVER_DRAIN_TICK_MS + 1;
-    server_drain_batch = (n->hub.nclients + ticks - 1) / ticks;
-    if (server_drain_batch == 0)
-        server_drain_batch = 1;
-    server_drain_deadline = uv_now(n->loop) + window_ms + 1000;
-    server_drain_done = done;
-    log_info("draining", KV_I("clients", n->connections), KV_I("window_ms", window_ms));
-    uv_timer_init(n->loop, &server_drain_timer);
-    server_drain_timer.data = n;
-    uv_timer_start(&server_drain_timer, server_drain_tick, 0, SERVER_DRAIN_TICK_MS);
-    server_drain_running = 1;
 }

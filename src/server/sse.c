@@ -3,11 +3,9 @@
  */
 #include "sse.h"
 
-#include "http.h"
+#include "frames.h"
 #include "metrics.h"
-#include "query.h"
-#include "server.h"
-#include "ws.h"
+#include "reply.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -16,10 +14,14 @@
 #include <string.h>
 #include <sys/socket.h>
 
-/* Events are gathered here before one write: room for the largest item. */
-#define SSE_BATCH (32 * 1024)
-static unsigned char sse_scratch[LWS_PRE + SSE_BATCH];
+/* The longest event around an item: "id: <id>\nevent: alert\ndata: " and
+ * "\n\n". A batch always has room for one whole item. */
+#define SSE_EVENT_OVERHEAD (ITEM_ID_STRLEN + 32)
+#define SSE_RETRY_MS       2000
+_Static_assert(NODE_OUT_BYTES >= ITEM_MAX_BYTES + SSE_EVENT_OVERHEAD,
+               "an SSE batch must hold the largest item");
 
+/* A batch of events being formatted into the node's write buffer. */
 struct sse_out {
     char *p;
     size_t len, cap;
@@ -39,101 +41,74 @@ static int sse_printf(struct sse_out *o, const char *fmt, ...)
     return 0;
 }
 
+/* One control event: the frame text as its data. */
+static int sse_event(struct sse_out *o, const char *event, const char *data, int len)
+{
+    return len < 0 ? -1 : sse_printf(o, "event: %s\ndata: %s\n\n", event, data);
+}
+
 static const char *sse_last_id(const struct node *n)
 {
     const struct hub_msg *newest = hub_newest(&n->hub);
     return newest ? newest->id_str : "";
 }
 
-/* Last-Event-ID (EventSource's reconnect) wins over ?since=. */
-static int sse_since(struct lws *wsi, struct item_id *since)
+/* The refusal in HTTP's words. */
+static int sse_refuse(struct node *n, struct conn *c, struct lws *wsi, const struct admission *a)
 {
-    char value[ITEM_ID_STRLEN + 8];
-    int len = lws_hdr_custom_length(wsi, "last-event-id:", 14);
-    if (len > 0) {
-        if (len >= (int)sizeof(value) ||
-            lws_hdr_custom_copy(wsi, value, sizeof(value), "last-event-id:", 14) < 0 ||
-            item_id_parse(value, since))
-            return -1;
-        return 1;
-    }
-    return query_since(wsi, since);
+    static const unsigned status[] = {
+        [ADMIT_DRAINING] = 503,    [ADMIT_ORIGIN] = 403,    [ADMIT_FULL] = 503,
+        [ADMIT_BAD_REQUEST] = 400, [ADMIT_FORBIDDEN] = 403,
+    };
+    char text[sizeof(a->message) + 2];
+    snprintf(text, sizeof(text), "%s\n", a->message);
+    return reply_text(n, c, wsi, status[a->verdict], text);
 }
 
-static int sse_refuse(struct node *n, struct conn *c, struct lws *wsi, const char *message)
+static int sse_headers(struct node *n, struct lws *wsi)
 {
-    metrics->bad_requests++;
-    return http_text(n, c, wsi, 400, message);
+    unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start;
+    unsigned char *end = hdr + sizeof(hdr) - 1;
+    return lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "text/event-stream",
+                                       LWS_ILLEGAL_HTTP_CONTENT_LEN, &p, end) ||
+           lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+                                       (const unsigned char *)"no-store", 8, &p, end) ||
+           reply_add_cors(n, wsi, &p, end) || lws_finalize_write_http_header(wsi, start, &p, end);
 }
 
 int sse_start(struct node *n, struct conn *c, struct lws *wsi)
 {
-    unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start;
-    unsigned char *end = hdr + sizeof(hdr) - 1;
-    struct hub_filter *filter = NULL;
-    struct item_id since;
-    char err[160];
-    int has_since;
-
-    if (n->draining)
-        return http_text(n, c, wsi, 503, "draining\n");
-    if (!http_origin_allowed(n, wsi, NULL, 0))
-        return http_text(n, c, wsi, 403, "origin not allowed\n");
-    if (n->connections >= (size_t)n->cfg->max_connections) {
-        metrics->too_many++;
-        return http_text(n, c, wsi, 503, "too many connections\n");
-    }
-    if (query_filter(wsi, &filter, err, sizeof(err))) {
-        strcat(err, "\n");
-        return sse_refuse(n, c, wsi, err);
-    }
-    if ((has_since = sse_since(wsi, &since)) < 0) {
-        free(filter);
-        return sse_refuse(n, c, wsi, "since must be an alert id like 1700000000000-0\n");
-    }
-    if (query_token_filter(wsi, &filter, &c->grants, &c->token_exp, err, sizeof(err))) {
-        strcat(err, "\n");
-        return http_text(n, c, wsi, 403, err);
-    }
-    if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "text/event-stream",
-                                    LWS_ILLEGAL_HTTP_CONTENT_LEN, &p, end) ||
-        lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-                                    (const unsigned char *)"no-store", 8, &p, end) ||
-        http_add_cors(n, wsi, &p, end) || lws_finalize_write_http_header(wsi, start, &p, end)) {
-        free(filter);
+    struct admission a;
+    conn_admit(n, c, wsi, 1, &a);
+    if (a.verdict != ADMIT_OK)
+        return sse_refuse(n, c, wsi, &a);
+    c->kind = CONN_SSE;
+    if (sse_headers(n, wsi)) {
+        free(a.filter);
         return -1;
     }
     lws_http_mark_sse(wsi);
-
-    c->kind = CONN_SSE;
-    c->wsi = wsi;
-    c->counted = 1;
-    n->connections++;
-    metrics->connections++;
-    metrics->connections_total++;
     c->owe |= CONN_OWE_HELLO;
-    c->last_ping = server_now_s(n);
-    server_attach(n, c, filter, has_since ? &since : NULL);
+    c->last_ping = conn_now_s(n);
+    conn_attach(n, c, a.filter, a.has_since ? &a.since : NULL);
     return 0;
 }
 
 /* Control events first, then as many alerts as fit the batch. */
-static int sse_fill(struct node *n, struct conn *c, struct sse_out *o)
+static void sse_fill(struct node *n, struct conn *c, struct sse_out *o)
 {
+    char text[FRAMES_MAX];
     const struct hub_msg *m;
     if (c->owe & CONN_OWE_HELLO) {
-        char hello[1024];
-        if (ws_format_hello(n, hello, sizeof(hello)) < 0 ||
-            sse_printf(o, "retry: 2000\nevent: hello\ndata: %s\n\n", hello) == 0)
+        /* EventSource reconnects after `retry` ms, resuming by itself. */
+        if (frames_hello(text, sizeof(text), n->node_json, n->cfg->heartbeat, sse_last_id(n)) < 0 ||
+            sse_printf(o, "retry: %d\nevent: hello\ndata: %s\n\n", SSE_RETRY_MS, text) == 0)
             c->owe &= (uint8_t)~CONN_OWE_HELLO;
     }
     if (c->owe & CONN_OWE_GAP) {
-        char since[ITEM_ID_STRLEN];
         const struct hub_msg *oldest = hub_oldest(&n->hub);
-        item_id_format(c->gap_since, since);
-        if (sse_printf(
-                o, "event: gap\ndata: {\"type\":\"gap\",\"since\":\"%s\",\"oldest\":\"%s\"}\n\n",
-                since, oldest ? oldest->id_str : "") == 0)
+        int len = frames_gap(text, sizeof(text), c->gap_since, oldest ? oldest->id_str : "");
+        if (sse_event(o, "gap", text, len) == 0)
             c->owe &= (uint8_t)~CONN_OWE_GAP;
     }
     if ((c->owe & CONN_OWE_PING) && sse_printf(o, ": ping\n\n") == 0)
@@ -141,17 +116,15 @@ static int sse_fill(struct node *n, struct conn *c, struct sse_out *o)
     for (;;) {
         enum hub_next_kind k = hub_next(&n->hub, &c->hc, &m);
         if (k == HUB_NONE)
-            return 0;
+            return;
         if (k == HUB_REPLAYED) {
-            if (sse_printf(o,
-                           "event: replayed\ndata: {\"type\":\"replayed\",\"count\":%u,"
-                           "\"last_id\":\"%s\"}\n\n",
-                           c->hc.replayed, sse_last_id(n)))
-                return 0;
+            int len = frames_replayed(text, sizeof(text), c->hc.replayed, sse_last_id(n));
+            if (sse_event(o, "replayed", text, len))
+                return;
         } else {
             if (sse_printf(o, "id: %s\nevent: alert\ndata: %.*s\n\n", m->id_str, (int)m->item_len,
                            m->item))
-                return 0;
+                return;
             metrics->deliveries++;
         }
         hub_advance(&n->hub, &c->hc, k);
@@ -160,9 +133,9 @@ static int sse_fill(struct node *n, struct conn *c, struct sse_out *o)
 
 int sse_writeable(struct node *n, struct conn *c)
 {
-    struct sse_out o = {(char *)sse_scratch + LWS_PRE, 0, SSE_BATCH};
+    struct sse_out o = {(char *)n->out + LWS_PRE, 0, NODE_OUT_BYTES};
     sse_fill(n, c, &o);
-    if (o.len && lws_write(c->wsi, sse_scratch + LWS_PRE, o.len, LWS_WRITE_HTTP) < (int)o.len)
+    if (o.len && lws_write(c->wsi, n->out + LWS_PRE, o.len, LWS_WRITE_HTTP) < (int)o.len)
         return -1;
     if (c->owe || hub_pending(&n->hub, &c->hc))
         lws_callback_on_writable(c->wsi);
@@ -195,5 +168,5 @@ void sse_heartbeat(struct node *n, struct conn *c, uint32_t now)
 
 void sse_close(struct conn *c)
 {
-    server_close_in(c->wsi, 0);
+    conn_close_in(c->wsi, 0);
 }

@@ -1,9 +1,10 @@
 /*
  * sse — GET /v1/sse, the Server-Sent Events fallback for browsers and
- * networks where WebSocket fails. The same hub cursor, filter, replay and
- * bounded-queue rule as the WebSocket path; events carry `id:` = the alert
- * id so EventSource resumes by itself with Last-Event-ID. Events waiting
- * for a client go out together in one write. Runs on the loop's thread.
+ * networks where WebSocket fails. The same admission, hub cursor, filter,
+ * replay and bounded-queue rule as the WebSocket path; events carry `id:`
+ * = the alert id so EventSource resumes by itself with Last-Event-ID.
+ * Events waiting for a client go out together in one write.
+ * Runs on the loop's thread.
  */
 #ifndef ALERTD_SSE_H
 #define ALERTD_SSE_H
@@ -11,13 +12,14 @@
 #include "conn.h"
 #include "node.h"
 
-/* Starts the stream (headers, hello, attach); 0, or -1 to drop. */
+/* Admits the client and starts the stream (headers, hello, attach), or
+ * answers the refusal; 0, or -1 to drop the connection. */
 int sse_start(struct node *n, struct conn *c, struct lws *wsi);
 int sse_writeable(struct node *n, struct conn *c);
 /* Once a second: ends the stream of a client that hung up, and sends a
  * heartbeat comment every --heartbeat seconds. */
 void sse_heartbeat(struct node *n, struct conn *c, uint32_t now);
-/* Ends the stream now (drain, slow consumer). */
+/* Ends the stream now (drain, slow consumer, expired token). */
 void sse_close(struct conn *c);
 
 #endif

@@ -13,16 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct tickets_key {
-    unsigned char name[16];
-    unsigned char hmac[32];
-    unsigned char aes[32];
-};
-
-static struct tickets_key tickets_keys[TICKETS_MAX_KEYS];
-static int tickets_nkeys;
-static EVP_CIPHER *tickets_cipher; /* fetched once: an implicit fetch per ticket is slow */
-static tickets_issue_fn tickets_on_issue;
+/* Where OpenSSL keeps a context's struct tickets: an index it hands out
+ * once per process (a registration, not state). */
+static int tickets_ex_index = -1;
 
 static int tickets_fail(char *err, size_t errlen, const char *file, const char *why)
 {
@@ -65,19 +58,18 @@ static ssize_t tickets_read(const char *file, unsigned char *buf, size_t cap, ch
     return (ssize_t)got;
 }
 
-static void tickets_wipe(void)
+static void tickets_wipe(struct tickets *t)
 {
-    OPENSSL_cleanse(tickets_keys, sizeof(tickets_keys));
-    tickets_nkeys = 0;
+    OPENSSL_cleanse(t->keys, sizeof(t->keys));
+    t->nkeys = 0;
 }
 
-int tickets_load(const char *file, char *err, size_t errlen)
+int tickets_load(struct tickets *t, const char *file, char *err, size_t errlen)
 {
     unsigned char buf[TICKETS_MAX_KEYS * TICKETS_KEY_BYTES];
     ssize_t len = TICKETS_KEY_BYTES;
 
-    if (tickets_cipher == NULL &&
-        (tickets_cipher = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL)) == NULL) {
+    if (t->cipher == NULL && (t->cipher = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL)) == NULL) {
         snprintf(err, errlen, "OpenSSL has no AES-256-CBC for session tickets");
         return -1;
     }
@@ -89,21 +81,21 @@ int tickets_load(const char *file, char *err, size_t errlen)
     } else if ((len = tickets_read(file, buf, sizeof(buf), err, errlen)) < 0) {
         return -1;
     }
-    tickets_wipe();
-    tickets_nkeys = (int)(len / TICKETS_KEY_BYTES);
-    for (int i = 0; i < tickets_nkeys; i++) {
+    tickets_wipe(t);
+    t->nkeys = (int)(len / TICKETS_KEY_BYTES);
+    for (int i = 0; i < t->nkeys; i++) {
         const unsigned char *k = buf + (size_t)i * TICKETS_KEY_BYTES;
-        memcpy(tickets_keys[i].name, k, 16);
-        memcpy(tickets_keys[i].hmac, k + 16, 32);
-        memcpy(tickets_keys[i].aes, k + 48, 32);
+        memcpy(t->keys[i].name, k, 16);
+        memcpy(t->keys[i].hmac, k + 16, 32);
+        memcpy(t->keys[i].aes, k + 48, 32);
     }
     OPENSSL_cleanse(buf, sizeof(buf));
     return 0;
 }
 
-int tickets_count(void)
+int tickets_count(const struct tickets *t)
 {
-    return tickets_nkeys;
+    return t->nkeys;
 }
 
 static int tickets_set_mac(EVP_MAC_CTX *hctx, const struct tickets_key *k)
@@ -125,41 +117,45 @@ static int tickets_set_mac(EVP_MAC_CTX *hctx, const struct tickets_key *k)
 static int tickets_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv, EVP_CIPHER_CTX *cctx,
                       EVP_MAC_CTX *hctx, int enc)
 {
-    if (tickets_nkeys == 0)
+    const struct tickets *t = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), tickets_ex_index);
+    if (t == NULL || t->nkeys == 0)
         return 0; /* no keys: no ticket issued, none accepted */
     if (enc) {
-        const struct tickets_key *k = &tickets_keys[0];
-        if (tickets_on_issue)
-            tickets_on_issue(ssl);
+        const struct tickets_key *k = &t->keys[0];
+        if (t->on_issue)
+            t->on_issue(ssl);
         if (RAND_bytes(iv, 16) != 1)
             return -1;
         memcpy(key_name, k->name, 16);
-        return tickets_set_mac(hctx, k) &&
-                       EVP_EncryptInit_ex(cctx, tickets_cipher, NULL, k->aes, iv)
+        return tickets_set_mac(hctx, k) && EVP_EncryptInit_ex(cctx, t->cipher, NULL, k->aes, iv)
                    ? 1
                    : -1;
     }
-    for (int i = 0; i < tickets_nkeys; i++) {
-        const struct tickets_key *k = &tickets_keys[i];
+    for (int i = 0; i < t->nkeys; i++) {
+        const struct tickets_key *k = &t->keys[i];
         if (memcmp(key_name, k->name, 16) != 0)
             continue;
-        if (!tickets_set_mac(hctx, k) ||
-            !EVP_DecryptInit_ex(cctx, tickets_cipher, NULL, k->aes, iv))
+        if (!tickets_set_mac(hctx, k) || !EVP_DecryptInit_ex(cctx, t->cipher, NULL, k->aes, iv))
             return -1;
         return 2;
     }
     return 0;
 }
 
-int tickets_install(SSL_CTX *ctx, tickets_issue_fn on_issue)
+int tickets_install(struct tickets *t, SSL_CTX *ctx, tickets_issue_fn on_issue)
 {
-    tickets_on_issue = on_issue;
+    if (tickets_ex_index < 0 &&
+        (tickets_ex_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL)) < 0)
+        return -1;
+    t->on_issue = on_issue;
+    if (!SSL_CTX_set_ex_data(ctx, tickets_ex_index, t))
+        return -1;
     return SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, tickets_cb) == 1 ? 0 : -1;
 }
 
-void tickets_clear(void)
+void tickets_clear(struct tickets *t)
 {
-    tickets_wipe();
-    EVP_CIPHER_free(tickets_cipher);
-    tickets_cipher = NULL;
+    tickets_wipe(t);
+    EVP_CIPHER_free(t->cipher);
+    t->cipher = NULL;
 }

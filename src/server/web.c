@@ -9,8 +9,6 @@
 #include <string.h>
 #include <zlib.h>
 
-static struct web_asset *web_assets;
-
 /* gzip (not zlib) framing at the best compression: done once per file. */
 static int web_gzip(const unsigned char *in, size_t len, unsigned char **out, size_t *out_len)
 {
@@ -50,13 +48,13 @@ static int web_hash(const unsigned char *data, size_t len, char hex[65])
     return 0;
 }
 
-int web_init(void)
+int web_init(struct web *w)
 {
-    web_assets = calloc(web_nfiles ? web_nfiles : 1, sizeof(*web_assets));
-    if (web_assets == NULL)
+    w->assets = calloc(web_nfiles ? web_nfiles : 1, sizeof(*w->assets));
+    if (w->assets == NULL)
         return -1;
     for (size_t i = 0; i < web_nfiles; i++) {
-        struct web_asset *a = &web_assets[i];
+        struct web_asset *a = &w->assets[i];
         char hex[65];
         a->file = &web_files[i];
         if (web_hash(a->file->data, a->file->len, hex))
@@ -72,19 +70,19 @@ int web_init(void)
     return 0;
 }
 
-void web_free(void)
+void web_free(struct web *w)
 {
-    for (size_t i = 0; web_assets && i < web_nfiles; i++)
-        free(web_assets[i].gz);
-    free(web_assets);
-    web_assets = NULL;
+    for (size_t i = 0; w->assets && i < web_nfiles; i++)
+        free(w->assets[i].gz);
+    free(w->assets);
+    w->assets = NULL;
 }
 
-const struct web_asset *web_find(const char *path, int *versioned)
+const struct web_asset *web_find(const struct web *w, const char *path, int *versioned)
 {
     *versioned = strncmp(path, "/v/", 3) == 0;
-    for (size_t i = 0; web_assets && i < web_nfiles; i++) {
-        const struct web_asset *a = &web_assets[i];
+    for (size_t i = 0; w->assets && i < web_nfiles; i++) {
+        const struct web_asset *a = &w->assets[i];
         if (*versioned ? strcmp(path, a->vpath) == 0
                        : (path[0] == '/' && strcmp(path + 1, a->file->name) == 0) ||
                              (strcmp(path, "/") == 0 && strcmp(a->file->name, "index.html") == 0))

@@ -5,7 +5,8 @@
  * At start each file gets its gzip form, a strong ETag (a SHA-256 prefix)
  * and a versioned path /v/<hash>/<name> that may be cached for a year;
  * the plain path /<name> is cached briefly so pages pick up new versions.
- * Everything here is made once and read-only afterwards.
+ * A worker makes its struct web once at start; it is read-only afterwards.
+ * files.c serves them. No sockets, no lws.
  */
 #ifndef ALERTD_WEB_H
 #define ALERTD_WEB_H
@@ -30,11 +31,15 @@ struct web_asset {
     char vpath[64]; /* /v/<12 hex>/<name> */
 };
 
-int web_init(void);
-void web_free(void);
+struct web {
+    struct web_asset *assets; /* one per web_files entry */
+};
+
+int web_init(struct web *w);
+void web_free(struct web *w);
 
 /* The asset a request path names ("/" is index.html); *versioned is set
  * when the path was the versioned one. NULL if none. */
-const struct web_asset *web_find(const char *path, int *versioned);
+const struct web_asset *web_find(const struct web *w, const char *path, int *versioned);
 
 #endif

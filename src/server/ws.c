@@ -3,95 +3,71 @@
  */
 #include "ws.h"
 
-#include "grant.h"
-#include "http.h"
-#include "log.h"
+#include "frames.h"
 #include "metrics.h"
-#include "query.h"
-#include "server.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-/* Control frames are formatted here, after LWS_PRE bytes of headroom. */
-static unsigned char ws_scratch[LWS_PRE + 1024];
-static unsigned char ws_batch[WS_BATCH_BYTES];
-static char *ws_hello_prefix; /* {"type":"hello","v":1,"node":...,"heartbeat":N,"last_id":" */
-
-/* Clients woken by new alerts wait in a first-in, first-out list and are
+/* ------------------------------------------------------------------------
+ * The flush list
+ *
+ * Clients woken by new alerts wait in a first-in, first-out list and are
  * written from an idle handle, WS_FLUSH_SLICE at a time; the loop polls
  * between slices. So a fan-out to many clients is a round robin: an alert
  * that arrives meanwhile is read at once, a client still waiting gets it in
  * the same TLS write as the one before (a backlog costs less per alert, not
  * more), and a client already written goes to the back of the line. No
  * client waits longer than one pass over the list, and connections,
- * pings and Redis are served during a long fan-out. */
-static uv_idle_t ws_flush_idle;
-static struct conn *ws_flush_head, *ws_flush_tail;
+ * pings and Redis are served during a long fan-out.
+ * ---------------------------------------------------------------------- */
 
-static void ws_flush_unlink(struct conn *c)
+static void ws_flush_unlink(struct node_flush *f, struct conn *c)
 {
     if (c->flush_prev)
         c->flush_prev->flush_next = c->flush_next;
     else
-        ws_flush_head = c->flush_next;
+        f->head = c->flush_next;
     if (c->flush_next)
         c->flush_next->flush_prev = c->flush_prev;
     else
-        ws_flush_tail = c->flush_prev;
+        f->tail = c->flush_prev;
     c->flush_prev = c->flush_next = NULL;
     c->flush_queued = 0;
 }
 
-int ws_init(struct node *n)
+void ws_init(struct node *n)
 {
-    uv_idle_init(n->loop, &ws_flush_idle);
-    json_t *name = json_string(n->cfg->node);
-    char *quoted = name ? json_dumps(name, JSON_ENCODE_ANY) : NULL;
-    size_t len = quoted ? strlen(quoted) + 96 : 0;
-    json_decref(name);
-    if (quoted == NULL || len > 512 || (ws_hello_prefix = malloc(len)) == NULL) {
-        free(quoted);
-        return -1;
-    }
-    snprintf(ws_hello_prefix, len, "{\"type\":\"hello\",\"v\":1,\"node\":%s,\"heartbeat\":%d,",
-             quoted, n->cfg->heartbeat);
-    free(quoted);
-    return 0;
+    uv_idle_init(n->loop, &n->flush.idle);
+    n->flush.idle.data = n;
 }
 
-void ws_cleanup(void)
+void ws_stop(struct node *n)
 {
-    free(ws_hello_prefix);
-    ws_hello_prefix = NULL;
+    while (n->flush.head)
+        ws_flush_unlink(&n->flush, n->flush.head);
+    uv_close((uv_handle_t *)&n->flush.idle, NULL);
 }
 
 /* ------------------------------------------------------------------------
  * Writing
  * ---------------------------------------------------------------------- */
 
-static int ws_send_text(struct lws *wsi, const char *text, size_t len)
+/* One text frame through lws, from the node's write buffer. */
+static int ws_send_text(struct node *n, struct lws *wsi, const char *text, size_t len)
 {
-    if (len > sizeof(ws_scratch) - LWS_PRE)
+    if (len > NODE_OUT_BYTES)
         return -1;
-    memcpy(ws_scratch + LWS_PRE, text, len);
-    return lws_write(wsi, ws_scratch + LWS_PRE, len, LWS_WRITE_TEXT) < (int)len ? -1 : 0;
+    memcpy(n->out + LWS_PRE, text, len);
+    return lws_write(wsi, n->out + LWS_PRE, len, LWS_WRITE_TEXT) < (int)len ? -1 : 0;
 }
 
-static int ws_sendf(struct lws *wsi, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int ws_sendf(struct lws *wsi, const char *fmt, ...)
+/* A control frame frames.c formatted (len < 0: it did not fit). */
+static int ws_send_frame(struct node *n, struct lws *wsi, const char *text, int len)
 {
-    char text[sizeof(ws_scratch) - LWS_PRE];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(text, sizeof(text), fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof(text))
-        return -1;
-    return ws_send_text(wsi, text, (size_t)n);
+    return len < 0 ? -1 : ws_send_text(n, wsi, text, (size_t)len);
 }
 
 static const char *ws_last_id(const struct node *n)
@@ -100,19 +76,18 @@ static const char *ws_last_id(const struct node *n)
     return newest ? newest->id_str : "";
 }
 
-int ws_format_hello(const struct node *n, char *out, size_t len)
+static int ws_send_hello(struct node *n, struct lws *wsi)
 {
-    int w = snprintf(out, len, "%s\"last_id\":\"%s\"}", ws_hello_prefix, ws_last_id(n));
-    return w < 0 || (size_t)w >= len ? -1 : w;
+    char text[FRAMES_MAX];
+    return ws_send_frame(
+        n, wsi, text,
+        frames_hello(text, sizeof(text), n->node_json, n->cfg->heartbeat, ws_last_id(n)));
 }
 
-/* Queues an error frame {"type":"error","code":...,"message":...}; the
- * newest error replaces one not yet sent. */
+/* Queues an error frame; the newest error replaces one not yet sent. */
 static void ws_owe_error(struct conn *c, const char *code, const char *message)
 {
-    json_t *frame = json_pack("{s:s,s:s,s:s}", "type", "error", "code", code, "message", message);
-    char *text = frame ? json_dumps(frame, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(frame);
+    char *text = frames_error(code, message);
     if (text == NULL)
         return;
     free(c->error);
@@ -135,6 +110,14 @@ static int ws_has_more(const struct node *n, const struct conn *c)
     return c->owe || c->pongs || c->close_code || hub_pending(&n->hub, &c->hc);
 }
 
+static void ws_observe_latency(const struct hub_msg *const *batch, size_t nmsgs)
+{
+    int64_t now_ms = item_time_now_ms();
+    for (size_t i = 0; i < nmsgs; i++)
+        if (batch[i]->published_ms > 0 && now_ms >= batch[i]->published_ms)
+            metrics_observe_latency((uint64_t)(now_ms - batch[i]->published_ms) * 1000);
+}
+
 /* Writes the alerts (and the replayed frame) waiting for a client. Frames
  * are stored ready to send (hub.h), so one alert is written straight from
  * the shared message, and several are gathered into one TLS write: a
@@ -154,10 +137,11 @@ static int ws_write_alerts(struct node *n, struct conn *c)
         hub_advance(&n->hub, &c->hc, HUB_MSG);
     }
     if (nmsgs == 0) {
+        char text[FRAMES_MAX];
         if (hub_next(&n->hub, &c->hc, &m) != HUB_REPLAYED)
             return 0;
-        int rc = ws_sendf(c->wsi, "{\"type\":\"replayed\",\"count\":%u,\"last_id\":\"%s\"}",
-                          c->hc.replayed, ws_last_id(n));
+        int rc = ws_send_frame(n, c->wsi, text,
+                               frames_replayed(text, sizeof(text), c->hc.replayed, ws_last_id(n)));
         hub_advance(&n->hub, &c->hc, HUB_REPLAYED);
         return rc;
     }
@@ -165,87 +149,66 @@ static int ws_write_alerts(struct node *n, struct conn *c)
     if (nmsgs > 1) {
         size_t at = 0;
         for (size_t i = 0; i < nmsgs; i++) {
-            memcpy(ws_batch + at, batch[i]->frame, batch[i]->frame_len);
+            memcpy(n->out + at, batch[i]->frame, batch[i]->frame_len);
             at += batch[i]->frame_len;
         }
-        out = ws_batch;
+        out = n->out;
     }
     if (lws_write(c->wsi, (unsigned char *)out, bytes, LWS_WRITE_RAW) < (int)bytes)
         return -1;
     metrics->deliveries += nmsgs;
     metrics->alert_writes++;
-    int64_t now_ms = item_time_now_ms();
-    for (size_t i = 0; i < nmsgs; i++)
-        if (batch[i]->published_ms > 0 && now_ms >= batch[i]->published_ms)
-            metrics_observe_latency((uint64_t)(now_ms - batch[i]->published_ms) * 1000);
+    ws_observe_latency(batch, nmsgs);
     return 0;
 }
 
-static int ws_send_hello(const struct node *n, struct lws *wsi)
+/* Our close frame: framed here and sent raw, because lws 4.1 loses a
+ * reason set with lws_close_reason when the close starts in a writeable
+ * callback. The socket stays open, ignoring input, until the client's
+ * close arrives (ws_peer_closed) or the timeout: closing at once would
+ * reset a connection whose client is still sending, and lose the frame. */
+static int ws_send_close(struct node *n, struct conn *c)
 {
-    char hello[sizeof(ws_scratch) - LWS_PRE];
-    int len = ws_format_hello(n, hello, sizeof(hello));
-    return len < 0 ? -1 : ws_send_text(wsi, hello, (size_t)len);
+    unsigned char *f = n->out + LWS_PRE;
+    size_t len = frames_close(f, c->close_code);
+    c->close_sent = 1;
+    hub_detach(&n->hub, &c->hc);
+    conn_close_in(c->wsi, WS_CLOSE_WAIT_SECS);
+    return lws_write(c->wsi, f, len, LWS_WRITE_RAW) < (int)len ? -1 : 0;
+}
+
+static int ws_send_gap(struct node *n, struct conn *c)
+{
+    char text[FRAMES_MAX];
+    const struct hub_msg *oldest = hub_oldest(&n->hub);
+    c->owe &= (uint8_t)~CONN_OWE_GAP;
+    return ws_send_frame(
+        n, c->wsi, text,
+        frames_gap(text, sizeof(text), c->gap_since, oldest ? oldest->id_str : ""));
 }
 
 /* Writes the one thing most due, by priority. */
 static int ws_write_next(struct node *n, struct conn *c)
 {
-    struct lws *wsi = c->wsi;
-
     if (c->owe & CONN_OWE_HELLO) {
         c->owe &= (uint8_t)~CONN_OWE_HELLO;
-        return ws_send_hello(n, wsi);
+        return ws_send_hello(n, c->wsi);
     }
     if (c->owe & CONN_OWE_ERROR) {
         c->owe &= (uint8_t)~CONN_OWE_ERROR;
-        int rc = ws_send_text(wsi, c->error, strlen(c->error));
+        int rc = ws_send_text(n, c->wsi, c->error, strlen(c->error));
         free(c->error);
         c->error = NULL;
         return rc;
     }
-    if (c->close_code) {
-        static const char *const reasons[] = {
-            "going away",    "policy violation",     "frame over 4096 bytes",
-            "slow consumer", "too many connections", "text frames only"};
-        const char *why = c->close_code == 1001   ? reasons[0]
-                          : c->close_code == 1009 ? reasons[2]
-                          : c->close_code == 4001 ? reasons[3]
-                          : c->close_code == 4029 ? reasons[4]
-                          : c->close_code == 1003 ? reasons[5]
-                                                  : reasons[1];
-        /* lws 4.1 loses a reason set with lws_close_reason when the close
-         * starts in a writeable callback, so the close frame is framed
-         * here (FIN + opcode 8, code, reason) and sent raw. The socket
-         * stays open, ignoring input, until the client's close arrives
-         * (ws_peer_closed) or the timeout: closing at once would reset a
-         * connection whose client is still sending, and lose the frame. */
-        if (c->close_sent)
-            return 0;
-        size_t wlen = strlen(why);
-        unsigned char *f = ws_scratch + LWS_PRE;
-        f[0] = 0x88;
-        f[1] = (unsigned char)(wlen + 2);
-        f[2] = (unsigned char)(c->close_code >> 8);
-        f[3] = (unsigned char)(c->close_code & 0xff);
-        memcpy(f + 4, why, wlen);
-        c->close_sent = 1;
-        hub_detach(&n->hub, &c->hc);
-        server_close_in(wsi, WS_CLOSE_WAIT_SECS);
-        return lws_write(wsi, f, wlen + 4, LWS_WRITE_RAW) < (int)wlen + 4 ? -1 : 0;
-    }
+    if (c->close_code)
+        return c->close_sent ? 0 : ws_send_close(n, c);
     if (c->pongs) {
         c->pongs--;
-        return ws_send_text(wsi, "{\"type\":\"pong\"}", 15);
+        return ws_send_text(n, c->wsi, FRAMES_PONG, sizeof(FRAMES_PONG) - 1);
     }
-    if (c->owe & CONN_OWE_GAP) {
-        char since[ITEM_ID_STRLEN];
-        const struct hub_msg *oldest = hub_oldest(&n->hub);
-        c->owe &= (uint8_t)~CONN_OWE_GAP;
-        item_id_format(c->gap_since, since);
-        return ws_sendf(wsi, "{\"type\":\"gap\",\"since\":\"%s\",\"oldest\":\"%s\"}", since,
-                        oldest ? oldest->id_str : "");
-    }
+    if (c->owe & CONN_OWE_GAP)
+        return ws_send_gap(n, c);
     if (!c->hc.attached)
         return 0;
     return ws_write_alerts(n, c);
@@ -287,30 +250,29 @@ static int ws_json_list(json_t *v, struct hub_filter *f,
     return 0;
 }
 
-/* {"type":"subscribe","topics":[...],"lang":[...],"since":"..."} */
 /* A subscribe's token, if it has one (else the connection's grants stay):
  * 0, -1 for a token that is not a string, 1 when the token or a topic is
- * refused. */
-static int ws_subscribe_grants(struct conn *c, json_t *msg, struct hub_filter **f, char *err,
-                               size_t errlen)
+ * refused (*f then freed). */
+static int ws_subscribe_grants(struct node *n, struct conn *c, json_t *msg, struct hub_filter **f,
+                               char *err, size_t errlen)
 {
     json_t *token = json_object_get(msg, "token");
     uint32_t grants = c->grants;
     int64_t exp = c->token_exp;
-    if (token && grant_enabled()) {
-        if (!json_is_string(token))
-            return snprintf(err, errlen, "token must be a string"), -1;
-        if (grant_verify(json_string_value(token), (int64_t)time(NULL), &grants, &exp, err, errlen))
-            return 1;
-    }
-    if (query_apply_grants(f, grants, err, errlen))
+    if (token && !grant_enabled(n->grant))
+        token = NULL; /* no tokens checked here: ignored, as in the URL */
+    if (token && !json_is_string(token))
+        return snprintf(err, errlen, "token must be a string"), -1;
+    if (admit_grants(n->grant, token ? json_string_value(token) : NULL, (int64_t)time(NULL), f,
+                     &grants, &exp, err, errlen))
         return 1;
     c->grants = grants;
     c->token_exp = exp;
     return 0;
 }
 
-/* 0; -1 for a malformed subscribe (err set); 1 when its token or a
+/* {"type":"subscribe","topics":[...],"lang":[...],"since":"...","token":"..."}:
+ * 0; -1 for a malformed subscribe (err set); 1 when its token or a
  * restricted topic is refused (err set). */
 static int ws_subscribe(struct node *n, struct conn *c, json_t *msg, char *err, size_t errlen)
 {
@@ -329,9 +291,9 @@ static int ws_subscribe(struct node *n, struct conn *c, json_t *msg, char *err, 
         snprintf(err, errlen, "since must be an alert id like 1700000000000-0");
         goto fail;
     }
-    if ((rc = ws_subscribe_grants(c, msg, &f, err, errlen)) != 0)
+    if ((rc = ws_subscribe_grants(n, c, msg, &f, err, errlen)) != 0)
         goto fail;
-    server_attach(n, c, query_filter_or_null(f), s && json_is_string(s) ? &since : NULL);
+    conn_attach(n, c, query_filter_or_null(f), s && json_is_string(s) ? &since : NULL);
     return 0;
 fail:
     free(f);
@@ -342,60 +304,47 @@ fail:
  * Connection life
  * ---------------------------------------------------------------------- */
 
-/* A token that is refused or expired, or a restricted topic it does not
- * open: an error frame, then 4003. */
 void ws_refuse_token(struct conn *c, const char *message)
 {
     ws_owe_error(c, "forbidden", message);
     ws_close_with(c, 4003);
 }
 
-/* A handshake whose query is wrong gets an error frame, then 1008. */
-static int ws_refuse_query(struct conn *c, const char *message)
+/* The refusal in WebSocket's words: an error frame (but for a draining or
+ * full node), then the close code. */
+static void ws_refuse(struct conn *c, const struct admission *a)
 {
-    metrics->bad_requests++;
-    ws_owe_error(c, "bad_request", message);
-    ws_close_with(c, 1008);
-    return 0;
+    switch (a->verdict) {
+    case ADMIT_DRAINING:
+        ws_close_with(c, 1001);
+        break;
+    case ADMIT_FULL:
+        ws_close_with(c, 4029);
+        break;
+    case ADMIT_ORIGIN:
+        ws_owe_error(c, "forbidden", a->message);
+        ws_close_with(c, 1008);
+        break;
+    case ADMIT_BAD_REQUEST:
+        ws_owe_error(c, "bad_request", a->message);
+        ws_close_with(c, 1008);
+        break;
+    case ADMIT_FORBIDDEN:
+    case ADMIT_OK:
+        ws_refuse_token(c, a->message);
+        break;
+    }
 }
 
 int ws_established(struct node *n, struct conn *c, struct lws *wsi)
 {
-    char err[160];
-    struct hub_filter *filter = NULL;
-    struct item_id since;
-    int has_since;
-
+    struct admission a;
     c->kind = CONN_WS;
     c->wsi = wsi;
-    c->counted = 1;
-    c->last_rx = server_now_s(n);
-    n->connections++;
-    metrics->connections++;
-    metrics->connections_total++;
-
-    if (n->draining) {
-        ws_close_with(c, 1001);
-        return 0;
-    }
-    if (n->connections > (size_t)n->cfg->max_connections) {
-        metrics->too_many++;
-        ws_close_with(c, 4029);
-        return 0;
-    }
-    if (!http_origin_allowed(n, wsi, NULL, 0)) {
-        ws_owe_error(c, "forbidden", "origin not allowed");
-        ws_close_with(c, 1008);
-        return 0;
-    }
-    if (query_filter(wsi, &filter, err, sizeof(err)))
-        return ws_refuse_query(c, err);
-    if ((has_since = query_since(wsi, &since)) < 0) {
-        free(filter);
-        return ws_refuse_query(c, "since must be an alert id like 1700000000000-0");
-    }
-    if (query_token_filter(wsi, &filter, &c->grants, &c->token_exp, err, sizeof(err))) {
-        ws_refuse_token(c, err);
+    c->last_rx = conn_now_s(n);
+    conn_admit(n, c, wsi, 0, &a);
+    if (a.verdict != ADMIT_OK) {
+        ws_refuse(c, &a);
         return 0;
     }
     /* The hello goes out right behind lws' 101 response: the client wakes
@@ -403,9 +352,11 @@ int ws_established(struct node *n, struct conn *c, struct lws *wsi)
      * loop pass) is spent per connection. After a partial 101, in order. */
     if (lws_partial_buffered(wsi))
         c->owe |= CONN_OWE_HELLO;
-    else if (ws_send_hello(n, wsi))
+    else if (ws_send_hello(n, wsi)) {
+        free(a.filter);
         return -1;
-    server_attach(n, c, filter, has_since ? &since : NULL);
+    }
+    conn_attach(n, c, a.filter, a.has_since ? &a.since : NULL);
     return 0;
 }
 
@@ -413,9 +364,8 @@ static int ws_bad_request(struct conn *c, const char *message)
 {
     metrics->bad_requests++;
     ws_owe_error(c, "bad_request", message);
-    if (++c->abuse >= WS_MAX_ABUSE) {
+    if (++c->abuse >= WS_MAX_ABUSE)
         ws_close_with(c, 1008);
-    }
     return 0;
 }
 
@@ -451,7 +401,7 @@ int ws_receive(struct node *n, struct conn *c, const void *in, size_t len)
     struct lws *wsi = c->wsi;
     int final = lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0;
 
-    c->last_rx = server_now_s(n);
+    c->last_rx = conn_now_s(n);
     if (c->close_code)
         return 0; /* closing: ignore what else arrives */
     if (lws_frame_is_binary(wsi)) {
@@ -477,18 +427,17 @@ int ws_receive(struct node *n, struct conn *c, const void *in, size_t len)
     return rc;
 }
 
-int ws_peer_closed(struct node *n, struct conn *c)
+int ws_peer_closed(struct conn *c)
 {
-    (void)n;
     /* Our close went first: this is its answer, the connection ends now.
      * Otherwise lws echoes the client's close. */
     return c->close_sent ? -1 : 0;
 }
 
-void ws_release(struct conn *c)
+void ws_release(struct node *n, struct conn *c)
 {
     if (c->flush_queued)
-        ws_flush_unlink(c);
+        ws_flush_unlink(&n->flush, c);
     free(c->rx);
     free(c->error);
     c->rx = c->error = NULL;
@@ -505,7 +454,7 @@ static void ws_write_now(struct node *n, struct conn *c)
         return;
     }
     if (ws_write_alerts(n, c) < 0) {
-        server_close_in(c->wsi, 0);
+        conn_close_in(c->wsi, 0);
         return;
     }
     if (hub_pending(&n->hub, &c->hc))
@@ -515,38 +464,30 @@ static void ws_write_now(struct node *n, struct conn *c)
 static void ws_flush(uv_idle_t *h)
 {
     struct node *n = h->data;
-    for (unsigned i = 0; i < WS_FLUSH_SLICE && ws_flush_head; i++) {
-        struct conn *c = ws_flush_head;
-        ws_flush_unlink(c);
+    for (unsigned i = 0; i < WS_FLUSH_SLICE && n->flush.head; i++) {
+        struct conn *c = n->flush.head;
+        ws_flush_unlink(&n->flush, c);
         ws_write_now(n, c);
     }
-    if (ws_flush_head == NULL)
+    if (n->flush.head == NULL)
         uv_idle_stop(h);
 }
 
 void ws_wake(struct node *n, struct conn *c)
 {
+    struct node_flush *f = &n->flush;
     if (c->flush_queued)
         return;
     c->flush_queued = 1;
     c->flush_next = NULL;
-    c->flush_prev = ws_flush_tail;
-    if (ws_flush_tail)
-        ws_flush_tail->flush_next = c;
+    c->flush_prev = f->tail;
+    if (f->tail)
+        f->tail->flush_next = c;
     else
-        ws_flush_head = c;
-    ws_flush_tail = c;
-    if (!uv_is_active((uv_handle_t *)&ws_flush_idle)) {
-        ws_flush_idle.data = n;
-        uv_idle_start(&ws_flush_idle, ws_flush);
-    }
-}
-
-void ws_stop(void)
-{
-    while (ws_flush_head)
-        ws_flush_unlink(ws_flush_head);
-    uv_close((uv_handle_t *)&ws_flush_idle, NULL);
+        f->head = c;
+    f->tail = c;
+    if (!uv_is_active((uv_handle_t *)&f->idle))
+        uv_idle_start(&f->idle, ws_flush);
 }
 
 void ws_heartbeat(struct node *n, struct conn *c, uint32_t now)
@@ -556,7 +497,7 @@ void ws_heartbeat(struct node *n, struct conn *c, uint32_t now)
         return;
     if (now - c->last_rx >= 2 * hb) {
         /* Silent for two heartbeats: gone, or stuck behind a dead link. */
-        server_close_in(c->wsi, 0);
+        conn_close_in(c->wsi, 0);
         return;
     }
     if (now - c->last_rx >= hb && now - c->last_ping >= hb && !lws_partial_buffered(c->wsi)) {
@@ -564,7 +505,7 @@ void ws_heartbeat(struct node *n, struct conn *c, uint32_t now)
         static unsigned char ping[4] = {0x89, 0x02, 'h', 'b'};
         c->last_ping = now;
         if (lws_write(c->wsi, ping, sizeof(ping), LWS_WRITE_RAW) < (int)sizeof(ping))
-            server_close_in(c->wsi, 0);
+            conn_close_in(c->wsi, 0);
     }
 }
 
@@ -573,5 +514,5 @@ void ws_lagging(struct conn *c)
     metrics->slow_closes++;
     ws_close_with(c, 4001);
     /* A stalled socket may never become writable to carry the close. */
-    server_close_in(c->wsi, WS_CLOSE_WAIT_SECS);
+    conn_close_in(c->wsi, WS_CLOSE_WAIT_SECS);
 }

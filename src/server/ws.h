@@ -1,9 +1,15 @@
 /*
  * ws — the WebSocket side of alertd's wire protocol (proto/PROTOCOL.md):
- * the handshake's query (topics, lang, since), the hello / alert / replayed
- * / gap / error / pong frames, client subscribe and ping frames, the limits
- * on client frames, and the close codes. Called from server.c's protocol
- * callback on the loop's thread.
+ * admission at the handshake, the hello / alert / replayed / gap / error /
+ * pong frames, client subscribe and ping frames, the limits on client
+ * frames, heartbeats and the close codes.
+ *
+ * Alert frames are written raw (LWS_WRITE_RAW), straight from the hub's
+ * one encoding per alert, and for an idle client outside a writeable
+ * callback: see ARCHITECTURE.md ("Rules") for why, and for what that
+ * forbids (any lws extension, such as permessage-deflate, would corrupt
+ * every frame). Called from server.c's protocol callback and sweep.c, on
+ * the loop's thread.
  */
 #ifndef ALERTD_WS_H
 #define ALERTD_WS_H
@@ -11,28 +17,25 @@
 #include "conn.h"
 #include "node.h"
 
-#define WS_MAX_CLIENT_FRAME 4096  /* larger client frames close with 1009 */
-#define WS_MAX_ABUSE        8     /* bad frames before a 1008 close */
-#define WS_CLOSE_WAIT_SECS  3     /* after our close frame, wait this long for the client's */
-#define WS_BATCH_BYTES      65536 /* alerts gathered into one write, at most */
+#define WS_MAX_CLIENT_FRAME 4096 /* larger client frames close with 1009 */
+#define WS_MAX_ABUSE        8    /* bad frames before a 1008 close */
+#define WS_CLOSE_WAIT_SECS  3    /* after our close frame, wait this long for the client's */
+#define WS_BATCH_BYTES      NODE_OUT_BYTES /* alerts gathered into one write, at most */
 #define WS_BATCH_FRAMES     64
 #define WS_FLUSH_SLICE      256 /* clients written per loop iteration */
 
-/* Prepares what every connection shares (the hello prefix, the flush
- * handle); ws_stop closes the handle before the loop ends. */
-int ws_init(struct node *n);
-void ws_stop(void);
-void ws_cleanup(void);
+/* The node's flush handle; ws_stop closes it before the loop ends. */
+void ws_init(struct node *n);
+void ws_stop(struct node *n);
 
+/* LWS_CALLBACK_ESTABLISHED: admission, the hello, the hub. */
 int ws_established(struct node *n, struct conn *c, struct lws *wsi);
 int ws_receive(struct node *n, struct conn *c, const void *in, size_t len);
 int ws_writeable(struct node *n, struct conn *c);
 /* LWS_CALLBACK_WS_PEER_INITIATED_CLOSE */
-int ws_peer_closed(struct node *n, struct conn *c);
+int ws_peer_closed(struct conn *c);
 /* Frees what a WebSocket connection holds besides its hub place. */
-void ws_release(struct conn *c);
-/* The hello frame (also sent as SSE's hello event); returns its length. */
-int ws_format_hello(const struct node *n, char *out, size_t len);
+void ws_release(struct node *n, struct conn *c);
 
 /* Asks for the connection to close with `code` at its next write. */
 void ws_close_with(struct conn *c, uint16_t code);

@@ -324,9 +324,12 @@ def test_alertd_page_mentions_no_option_alertd_lacks(alertd_page):
 
 
 def test_alertd_exit_statuses_are_the_codes(alertd_page):
-    with open(os.path.join(ROOT, "src", "server", "main.c")) as f:
-        defined = {int(v) for v in re.findall(r"#define MAIN_EXIT_\w+\s+(\d+)", f.read())}
-    assert defined, "src/server/main.c defines no MAIN_EXIT_* status any more"
+    defined = set()
+    for name in ("main.c", "worker.h"):
+        with open(os.path.join(ROOT, "src", "server", name)) as f:
+            defined |= {int(v) for v in
+                        re.findall(r"#define (?:MAIN|WORKER)_EXIT_\w+\s+(\d+)", f.read())}
+    assert {2, 78} <= defined, f"src/server defines no longer the exit statuses: {defined}"
     documented = {e.tag for e in alertd_page.section_entries("EXIT STATUS")}
     missing = sorted(({0, 1, 2} | defined) - {int(t) for t in documented if t.isdigit()})
     assert missing == [], f"alertd.8's EXIT STATUS lacks {missing}"

@@ -13,6 +13,8 @@
 
 #define KEY "0123456789abcdef0123456789abcdef-test-key"
 
+static struct grant g;
+
 /* base64url of len bytes, no padding, appended to out. */
 static void b64url(const unsigned char *in, size_t len, char *out)
 {
@@ -47,7 +49,7 @@ static void setup(void)
     ASSERT_TRUE(fd >= 0);
     ASSERT_EQ(write(fd, KEY "\n", strlen(KEY) + 1), (ssize_t)strlen(KEY) + 1);
     close(fd);
-    ASSERT_EQ(grant_setup("premium,members", path, err, sizeof(err)), 0);
+    ASSERT_EQ(grant_setup(&g, "premium,members", path, err, sizeof(err)), 0);
     unlink(path);
 }
 
@@ -56,7 +58,7 @@ static const char *HS256 = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
 static int verify(const char *token, uint32_t *grants, char *err)
 {
     int64_t exp;
-    return grant_verify(token, 1700000000, grants, &exp, err, 160);
+    return grant_verify(&g, token, 1700000000, grants, &exp, err, 160);
 }
 
 static void test_a_valid_token_grants_its_restricted_topics(void)
@@ -66,22 +68,22 @@ static void test_a_valid_token_grants_its_restricted_topics(void)
     int64_t exp = 0;
     setup();
     mint(tok, KEY, HS256, "{\"exp\":1700000100,\"topics\":[\"members\",\"world\"]}");
-    ASSERT_EQ(grant_verify(tok, 1700000000, &grants, &exp, err, sizeof(err)), 0);
-    ASSERT_EQ(grants, grant_bit("members"));
+    ASSERT_EQ(grant_verify(&g, tok, 1700000000, &grants, &exp, err, sizeof(err)), 0);
+    ASSERT_EQ(grants, grant_bit(&g, "members"));
     ASSERT_EQ(exp, 1700000100);
-    ASSERT_EQ(grant_bit("premium"), 1u);
-    ASSERT_EQ(grant_bit("world"), 0u);
-    grant_clear();
+    ASSERT_EQ(grant_bit(&g, "premium"), 1u);
+    ASSERT_EQ(grant_bit(&g, "world"), 0u);
+    grant_clear(&g);
 }
 
 static void test_restricted_mask_of_an_alerts_topics(void)
 {
     setup();
-    ASSERT_EQ(grant_mask_of("world\0premium\0"), grant_bit("premium"));
-    ASSERT_EQ(grant_mask_of("world\0sport\0"), 0u);
-    ASSERT_EQ(grant_mask_of(""), 0u);
-    grant_clear();
-    ASSERT_EQ(grant_mask_of("premium\0"), 0u); /* nothing restricted */
+    ASSERT_EQ(grant_mask_of(&g, "world\0premium\0"), grant_bit(&g, "premium"));
+    ASSERT_EQ(grant_mask_of(&g, "world\0sport\0"), 0u);
+    ASSERT_EQ(grant_mask_of(&g, ""), 0u);
+    grant_clear(&g);
+    ASSERT_EQ(grant_mask_of(&g, "premium\0"), 0u); /* nothing restricted */
 }
 
 static void test_refused_tokens_say_why(void)
@@ -116,20 +118,20 @@ static void test_refused_tokens_say_why(void)
     strcat(forged, strrchr(tok, '.'));
     ASSERT_EQ(verify(forged, &grants, err), -1);
     ASSERT_TRUE(strstr(err, "bad signature") != NULL);
-    grant_clear();
+    grant_clear(&g);
 }
 
 static void test_setup_errors(void)
 {
     char err[256];
-    ASSERT_EQ(grant_setup("premium", NULL, err, sizeof(err)), -1);
+    ASSERT_EQ(grant_setup(&g, "premium", NULL, err, sizeof(err)), -1);
     ASSERT_TRUE(strstr(err, "--jwt-secret") != NULL);
-    ASSERT_EQ(grant_setup("Premium!", "/nonexistent", err, sizeof(err)), -1);
+    ASSERT_EQ(grant_setup(&g, "Premium!", "/nonexistent", err, sizeof(err)), -1);
     ASSERT_TRUE(strstr(err, "not a topic") != NULL);
-    ASSERT_EQ(grant_setup("premium", "/nonexistent/key", err, sizeof(err)), -1);
+    ASSERT_EQ(grant_setup(&g, "premium", "/nonexistent/key", err, sizeof(err)), -1);
     ASSERT_TRUE(strstr(err, "/nonexistent/key") != NULL);
-    ASSERT_EQ(grant_setup(NULL, NULL, err, sizeof(err)), 0);
-    ASSERT_EQ(grant_enabled(), 0);
+    ASSERT_EQ(grant_setup(&g, NULL, NULL, err, sizeof(err)), 0);
+    ASSERT_EQ(grant_enabled(&g), 0);
 }
 
 /* A key file at a fresh path holding `key`. */
@@ -152,24 +154,43 @@ static void test_a_reload_replaces_the_key_and_a_bad_file_keeps_it(void)
     const char *next = "the next key, also thirty-two bytes or more";
     setup();
     key_file(path, "short");
-    ASSERT_EQ(grant_reload_key(path, err, sizeof(err)), -1);
+    ASSERT_EQ(grant_load_key(&g, path, err, sizeof(err)), -1);
     ASSERT_CONTAINS(err, "32 to");
     unlink(path);
     mint(tok, KEY, HS256, payload);
     ASSERT_EQ(verify(tok, &grants, err), 0); /* the key in use stays */
-    ASSERT_EQ(grant_reload_key("/nonexistent/key", err, sizeof(err)), -1);
+    ASSERT_EQ(grant_load_key(&g, "/nonexistent/key", err, sizeof(err)), -1);
     ASSERT_EQ(verify(tok, &grants, err), 0);
     key_file(path, next);
-    ASSERT_EQ(grant_reload_key(path, err, sizeof(err)), 0);
+    ASSERT_EQ(grant_load_key(&g, path, err, sizeof(err)), 0);
     unlink(path);
     ASSERT_EQ(verify(tok, &grants, err), -1);
     ASSERT_CONTAINS(err, "signature");
     mint(tok, next, HS256, payload);
     ASSERT_EQ(verify(tok, &grants, err), 0);
-    ASSERT_EQ(grants, grant_bit("premium"));
+    ASSERT_EQ(grants, grant_bit(&g, "premium"));
+}
+
+/* Topics can be restricted without a key (a hub's view), and two tables
+ * are independent: nothing is process-wide. */
+static void test_tables_are_values_of_their_own(void)
+{
+    struct grant a = {0}, b = {0};
+    char err[256];
+    ASSERT_EQ(grant_set_topics(&a, "premium,members", err, sizeof(err)), 0);
+    ASSERT_EQ(grant_set_topics(&b, "members", err, sizeof(err)), 0);
+    ASSERT_EQ(grant_bit(&a, "members"), 2u);
+    ASSERT_EQ(grant_bit(&b, "members"), 1u);
+    ASSERT_EQ(grant_bit(&b, "premium"), 0u);
+    ASSERT_EQ(grant_enabled(&a), 0);
+    ASSERT_EQ(grant_mask_of(NULL, "premium\0"), 0u);
+    ASSERT_EQ(grant_set_topics(&a, "ok,Not-A-Topic", err, sizeof(err)), -1);
+    ASSERT_CONTAINS(err, "Not-A-Topic");
+    ASSERT_EQ(grant_bit(&a, "ok"), 0u); /* a refused list restricts nothing */
 }
 
 TEST_MAIN(TEST_CASE(test_a_valid_token_grants_its_restricted_topics),
+          TEST_CASE(test_tables_are_values_of_their_own),
           TEST_CASE(test_a_reload_replaces_the_key_and_a_bad_file_keeps_it),
           TEST_CASE(test_restricted_mask_of_an_alerts_topics),
           TEST_CASE(test_refused_tokens_say_why), TEST_CASE(test_setup_errors))

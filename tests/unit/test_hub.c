@@ -2,7 +2,6 @@
  * test_hub — the history ring, client cursors, filters, replay, gap and the
  * slow-consumer rule, without any sockets.
  */
-#include "grant.h"
 #include "hub.h"
 #include "test.h"
 
@@ -31,7 +30,7 @@ static void on_lagging(struct hub *hub, struct hub_client *c)
 
 static void setup(struct hub *hub, size_t capacity, size_t max_queue)
 {
-    hub_init(hub, capacity, max_queue);
+    hub_init(hub, capacity, max_queue, NULL);
     hub->wake = on_wake;
     hub->lagging = on_lagging;
     woke = (struct woke){0, 0};
@@ -330,26 +329,22 @@ static void test_restricted_alerts_only_for_filters_that_grant_them(void)
     struct hub hub;
     struct hub_client anyone = {0}, holder = {0};
     struct hub_filter grants = {0};
-    char key[] = "/tmp/test_hub_key_XXXXXX", err[256];
-    int fd = mkstemp(key);
-    ASSERT_TRUE(fd >= 0);
-    ASSERT_EQ(write(fd, "0123456789abcdef0123456789abcdef", 32), 32);
-    close(fd);
-    ASSERT_EQ(grant_setup("premium", key, err, sizeof(err)), 0);
-    unlink(key);
+    struct grant g = {0};
+    char err[256];
+    ASSERT_EQ(grant_set_topics(&g, "premium", err, sizeof(err)), 0);
     setup(&hub, 8, 100);
-    grants.grants = grant_bit("premium");
+    hub.grant = &g;
+    grants.grants = grant_bit(&g, "premium");
     hub_attach(&hub, &anyone, NULL, NULL);
     hub_attach(&hub, &holder, &grants, NULL);
     add(&hub, 1, "world", "en");
     add(&hub, 2, "premium", "en");
     add(&hub, 3, "world", "en");
     ASSERT_EQ(hub_newest(&hub)->restricted, 0u);
-    ASSERT_EQ(hub_nth_newest(&hub, 1)->restricted, grant_bit("premium"));
+    ASSERT_EQ(hub_nth_newest(&hub, 1)->restricted, grant_bit(&g, "premium"));
     ASSERT_EQ(drain(&hub, &anyone, NULL, NULL), 2);
     ASSERT_EQ(drain(&hub, &holder, NULL, NULL), 3);
     hub_free(&hub);
-    grant_clear();
 }
 
 TEST_MAIN(TEST_CASE(test_frame_is_encoded_once_with_id_first),

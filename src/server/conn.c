@@ -1,0 +1,97 @@
+/*
+ * conn — see conn.h.
+ */
+#include "conn.h"
+
+#include "metrics.h"
+#include "request.h"
+
+#include <stdlib.h>
+#include <time.h>
+
+#define CONN_ORIGIN_MAX 256 /* a longer Origin is refused */
+
+void conn_admit(struct node *n, struct conn *c, struct lws *wsi, int sse, struct admission *a)
+{
+    char origin[CONN_ORIGIN_MAX], last_id[ITEM_ID_STRLEN + 8];
+    struct query q;
+    const struct config *cfg = n->cfg;
+    struct admit_node node = {n->draining,        n->connections, (size_t)cfg->max_connections,
+                              cfg->origins,       cfg->norigins,  n->grant,
+                              (int64_t)time(NULL)};
+    int olen = request_header(wsi, WSI_TOKEN_ORIGIN, origin, sizeof(origin));
+    int llen = sse ? request_custom_header(wsi, "last-event-id:", last_id, sizeof(last_id))
+                   : REQUEST_ABSENT;
+    struct admit_request r = {olen >= 0 ? origin : NULL, olen == REQUEST_TOO_LONG, &q,
+                              llen >= 0                  ? last_id
+                              : llen == REQUEST_TOO_LONG ? ""
+                                                         : NULL};
+
+    request_query(wsi, &q);
+    admit_client(&node, &r, a);
+    switch (a->verdict) {
+    case ADMIT_OK:
+        c->wsi = wsi;
+        c->counted = 1;
+        c->grants = a->grants;
+        c->token_exp = a->token_exp;
+        n->connections++;
+        metrics->connections++;
+        metrics->connections_total++;
+        break;
+    case ADMIT_FULL:
+        metrics->too_many++;
+        break;
+    case ADMIT_BAD_REQUEST:
+        metrics->bad_requests++;
+        break;
+    default:
+        break;
+    }
+}
+
+void conn_attach(struct node *n, struct conn *c, struct hub_filter *filter,
+                 const struct item_id *since)
+{
+    free(c->filter);
+    c->filter = filter;
+    switch (hub_attach(&n->hub, &c->hc, filter, since)) {
+    case HUB_GAP:
+        c->gap_since = *since;
+        c->owe |= CONN_OWE_GAP;
+        metrics->gaps++;
+        break;
+    case HUB_REPLAY:
+        metrics->replays++;
+        break;
+    case HUB_LIVE:
+        break;
+    }
+    if (c->owe || hub_pending(&n->hub, &c->hc))
+        lws_callback_on_writable(c->wsi);
+}
+
+void conn_release(struct node *n, struct conn *c)
+{
+    hub_detach(&n->hub, &c->hc);
+    free(c->filter);
+    c->filter = NULL;
+    if (c->counted) {
+        c->counted = 0;
+        n->connections--;
+        metrics->connections--;
+    }
+}
+
+void conn_close_in(struct lws *wsi, int secs)
+{
+    lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, secs ? secs : LWS_TO_KILL_ASYNC);
+    /* From outside an lws callback, lws would not notice the new timer
+     * until its next I/O; waking it re-arms its timer now. */
+    lws_cancel_service(lws_get_context(wsi));
+}
+
+uint32_t conn_now_s(const struct node *n)
+{
+    return (uint32_t)(uv_now(n->loop) / 1000);
+}

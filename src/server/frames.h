@@ -1,0 +1,49 @@
+/*
+ * frames — what the server says besides the alerts themselves: the text of
+ * the hello, gap, replayed, error and pong frames (proto/PROTOCOL.md), the
+ * same JSON whether a WebSocket text frame or an SSE `data:` line carries
+ * it, and the WebSocket close frame with the reason for each close code.
+ *
+ * Alert frames are not made here: the hub encodes each alert once, ready
+ * to write (hub.h). Pure: functions write into the caller's buffer and
+ * return the length, or -1 when it does not fit. No sockets, no lws.
+ */
+#ifndef ALERTD_FRAMES_H
+#define ALERTD_FRAMES_H
+
+#include "itemid.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Room for any control frame's text: the longest is a hello with a node
+ * name of up to FRAMES_NODE_MAX bytes once quoted, or an error. */
+#define FRAMES_MAX      1024
+#define FRAMES_NODE_MAX 512
+/* A close frame: 2 header bytes, the code, a reason of at most 123 bytes. */
+#define FRAMES_CLOSE_MAX 127
+
+#define FRAMES_PONG "{\"type\":\"pong\"}"
+
+/* The node name as a JSON string (quotes included), for frames_hello;
+ * malloc'd, NULL when out of memory or longer than FRAMES_NODE_MAX. */
+char *frames_quote_node(const char *node);
+
+/* {"type":"hello","v":1,"node":<node_json>,"heartbeat":N,"last_id":"…"} */
+int frames_hello(char *out, size_t len, const char *node_json, int heartbeat, const char *last_id);
+/* {"type":"gap","since":"…","oldest":"…"}: history after since is gone. */
+int frames_gap(char *out, size_t len, struct item_id since, const char *oldest);
+/* {"type":"replayed","count":N,"last_id":"…"}: the replay after since ended. */
+int frames_replayed(char *out, size_t len, unsigned count, const char *last_id);
+/* {"type":"error","code":"…","message":"…"}, the message JSON-escaped;
+ * malloc'd (a connection may hold one until it can be written). */
+char *frames_error(const char *code, const char *message);
+
+/* The reason a close frame gives for `code`: 1001, 1003, 1009, 4001 and
+ * 4029 have their own; every other code is a "policy violation". */
+const char *frames_close_reason(uint16_t code);
+/* The whole WebSocket close frame (FIN, opcode 8, unmasked) carrying code
+ * and its reason into out; returns its length. */
+size_t frames_close(unsigned char out[FRAMES_CLOSE_MAX], uint16_t code);
+
+#endif

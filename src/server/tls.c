@@ -1,0 +1,103 @@
+/*
+ * tls — see tls.h.
+ */
+#include "tls.h"
+
+#include "listener.h"
+#include "log.h"
+#include "metrics.h"
+
+#include <openssl/err.h>
+
+/* Counts handshakes that ended in failure (bad version, plain HTTP on the
+ * TLS port, bad client hello...). */
+static void tls_info(const SSL *ssl, int where, int ret)
+{
+    (void)ssl;
+    if ((where & SSL_CB_ACCEPT_EXIT) && ret == 0)
+        metrics->tls_failures++;
+}
+
+/* A TLS 1.3 server sends its session ticket after reading the client's
+ * Finished, before the request that usually follows. Sent alone, the
+ * ticket and then the answer were two small segments in flight: the client
+ * delayed its ACK and Linux sent a loss probe a few milliseconds later, a
+ * spurious retransmission for nearly every connection. So the ticket is
+ * held to leave in one segment with the answer (released by ws_established
+ * with the 101 and hello, after an HTTP answer, or by the close), and the
+ * Finished is acknowledged at once instead: a client using Nagle's
+ * algorithm holds its request until then. TLS 1.2 sends its ticket inside
+ * the handshake, where the client waits for what follows. */
+static void tls_hold_ticket(SSL *ssl)
+{
+    if (SSL_version(ssl) == TLS1_3_VERSION) {
+        int fd = SSL_get_fd(ssl);
+        listener_cork(fd, 1);
+        listener_ack_now(fd);
+    }
+}
+
+int tls_setup(SSL_CTX *ctx, struct tickets *tickets)
+{
+    if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION))
+        return -1;
+    SSL_CTX_set_info_callback(ctx, tls_info);
+    /* One session ticket per handshake (OpenSSL sends two by default): a
+     * reconnecting client needs one, and each costs an encryption. */
+    SSL_CTX_set_num_tickets(ctx, 1);
+    return tickets_install(tickets, ctx, tls_hold_ticket);
+}
+
+/* Loads the certificate and key into a scratch context. */
+int tls_check_files(const struct config *cfg, char *err, size_t errlen)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    int ok = ctx && SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) == 1 &&
+             SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key, SSL_FILETYPE_PEM) == 1 &&
+             SSL_CTX_check_private_key(ctx) == 1;
+    if (!ok)
+        ERR_error_string_n(ERR_get_error(), err, errlen);
+    ERR_clear_error();
+    SSL_CTX_free(ctx);
+    return ok ? 0 : -1;
+}
+
+int tls_reload_cert(struct lws_context *lws, const struct config *cfg)
+{
+    char err[256] = "";
+    if (tls_check_files(cfg, err, sizeof(err))) {
+        log_error("TLS reload refused: keeping the certificate in use",
+                  KV_S("tls_cert", cfg->tls_cert), KV_S("tls_key", cfg->tls_key),
+                  KV_S("error", err));
+        return -1;
+    }
+    lws_tls_cert_updated(lws, cfg->tls_cert, cfg->tls_key, NULL, 0, NULL, 0);
+    log_info("TLS certificate reloaded", KV_S("tls_cert", cfg->tls_cert));
+    return 0;
+}
+
+int tls_reload_keys(const struct config *cfg, struct tickets *tickets, struct grant *grant,
+                    int announce)
+{
+    char err[256];
+    int rc = 0;
+    if (!cfg->plain && cfg->tls_ticket_key) {
+        if (tickets_load(tickets, cfg->tls_ticket_key, err, sizeof(err))) {
+            log_error("session ticket keys not reloaded: keeping the keys in use",
+                      KV_S("error", err));
+            rc = -1;
+        } else if (announce) {
+            log_info("session ticket keys reloaded", KV_S("tls_ticket_key", cfg->tls_ticket_key),
+                     KV_I("keys", tickets_count(tickets)));
+        }
+    }
+    if (cfg->jwt_secret) {
+        if (grant_load_key(grant, cfg->jwt_secret, err, sizeof(err))) {
+            log_error("token key not reloaded: keeping the key in use", KV_S("error", err));
+            rc = -1;
+        } else if (announce) {
+            log_info("token key reloaded", KV_S("jwt_secret", cfg->jwt_secret));
+        }
+    }
+    return rc;
+}
