@@ -114,3 +114,17 @@ def test_an_unknown_subprotocol_is_told_why(alertd):
     with open_tls13(alertd, nodelay=True) as t:  # several offered, ours among them
         t.sendall(UPGRADE.replace("alert.v1", "chat.v2, alert.v1").format(path="/v1/ws").encode())
         assert read_until(t, HELLO).startswith(b"HTTP/1.1 101")
+
+
+def test_subprotocols_are_matched_as_whole_tokens(alertd):
+    """alert.v10 or alert.v1x contain alert.v1 but are other subprotocols:
+    each gets the 400 that names ours (lws would close without a word)."""
+    for offered in ("alert.v10", "xalert.v1", "alert.v1x, chat"):
+        with open_tls13(alertd, nodelay=True) as t:
+            t.sendall(UPGRADE.replace("alert.v1", offered).format(path="/v1/ws").encode())
+            data = read_until(t, b"\r\n\r\n")
+            assert b" 400 " in data.split(b"\r\n", 1)[0], (offered, data[:80])
+    with open_tls13(alertd, nodelay=True) as t:  # spaces around list items are not part of them
+        t.sendall(UPGRADE.replace("alert.v1", "alert.v10 ,  alert.v1 ").format(path="/v1/ws")
+                  .encode())
+        assert read_until(t, HELLO).startswith(b"HTTP/1.1 101")

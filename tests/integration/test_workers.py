@@ -221,3 +221,36 @@ def test_default_workers_follow_a_cpu_quota(tls_cert):
         assert _default_workers(d, tls_cert) == 1
     finally:
         os.rmdir(d)
+
+
+def retry_delays_by_worker(log_text):
+    """The Redis retry delays each worker logged, in order: {proc: [ms...]}."""
+    delays = {}
+    for line in log_text.splitlines():
+        if "redis unavailable" not in line:
+            continue
+        proc = re.search(r"\bproc=(\S+)", line)
+        ms = re.search(r"\bretry_ms=(\d+)", line)
+        if proc and ms:
+            delays.setdefault(proc.group(1), []).append(int(ms.group(1)))
+    return delays
+
+
+def test_workers_retry_redis_out_of_step(alertd_factory):
+    """Full jitter is only worth having if every worker draws its own: with
+    one seed shared by the workers forked from one process, they all came
+    back to a restarted Redis at the same instants."""
+    dead = f"redis://127.0.0.1:{free_port()}"
+    srv = alertd_factory("--workers", "3", redis=dead, ready=False)
+    deadline = time.monotonic() + 15
+    delays = {}
+    while time.monotonic() < deadline:
+        delays = retry_delays_by_worker(open(srv.log, encoding="utf-8", errors="replace").read())
+        if len(delays) == 3 and all(len(d) >= 5 for d in delays.values()):
+            break
+        time.sleep(0.2)
+    assert len(delays) == 3 and all(len(d) >= 5 for d in delays.values()), delays
+    firsts = {proc: tuple(d[:5]) for proc, d in delays.items()}
+    assert len(set(firsts.values())) == 3, f"workers drew the same delays: {firsts}"
+    for d in delays.values():  # still within the documented bounds: 50 ms .. 2.05 s
+        assert all(50 <= ms < 2050 for ms in d), d

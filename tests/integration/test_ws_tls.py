@@ -6,12 +6,15 @@ hijacking)" (DESIGN.md). The certificate is a self-signed ECDSA P-256 one.
 """
 import socket
 import ssl
+import subprocess
 import warnings
 
+import pytest
 import websockets
 
-from alertd_fixture import (alertd, alertd_factory, expect_closed,  # noqa: F401
+from alertd_fixture import (ALERTD, alertd, alertd_factory, expect_closed,  # noqa: F401
                             listening_addresses, recv_hello, run, tls_cert)
+from conftest import free_port
 
 
 def handshake(srv, ctx):
@@ -143,3 +146,22 @@ def test_ws_origin_allow_list_repeatable(alertd_factory):
         assert await refused(srv, "https://evil.example")
 
     run(main())
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_certificate_that_does_not_load_stops_alertd_at_start(tls_cert, tmp_path, workers):
+    """Checked once, before any worker exists: a single worker used to log
+    and then crash, and several were restarted in a loop."""
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+    cases = {
+        "missing": (str(tmp_path / "nothing.pem"), tls_cert.key),
+        "garbage": (str(garbage), tls_cert.key),
+        "a key that is not one": (tls_cert.cert, str(garbage)),
+    }
+    for name, (cert, key) in cases.items():
+        r = subprocess.run([ALERTD, "--listen", f"127.0.0.1:{free_port()}", "--workers", workers,
+                            "--tls-cert", cert, "--tls-key", key],
+                           capture_output=True, text=True, timeout=10)
+        assert r.returncode == 2, (name, r.returncode, r.stderr)
+        assert f"--tls-cert {cert} / --tls-key {key} do not load" in r.stderr, (name, r.stderr)
