@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs every build and test dependency, only when one is missing: quiet
 # and quick when everything is already there. Debian packages for the build,
-# Redis, HAProxy and the Python tests; Debian's Chromium and playwright-core
-# (npm) for the browser tests of the widget.
+# Redis, HAProxy, groff and man (the manual pages' test) and the Python
+# tests; Debian's Chromium and playwright-core (npm) for the browser tests
+# of the widget.
 set -euo pipefail
 scripts=$(cd "$(dirname "$0")" && pwd)
 cd "$(dirname "$0")/.."
@@ -12,6 +13,7 @@ packages=(
     libwebsockets-dev libwebsockets-evlib-uv libuv1-dev
     libhiredis-dev libjansson-dev libssl-dev zlib1g-dev openssl
     redis-server haproxy
+    groff-base man-db
     python3 python3-pytest python3-websockets python3-redis
     chromium
 )

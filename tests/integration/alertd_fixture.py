@@ -1,6 +1,6 @@
 """Fixtures and helpers for the alertd WebSocket tests (test_ws*.py).
 
-Everything here follows the contracts in DESIGN.md / proto/PROTOCOL.md, not
+Everything here follows the contracts in ARCHITECTURE.md / proto/PROTOCOL.md, not
 the server's code: a real `alertd` on a free loopback port with a real TLS
 certificate (self-signed ECDSA P-256, made with `openssl req` per session), a
 real `redis-server` (conftest's `redis_server`), alerts published through the

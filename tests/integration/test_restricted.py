@@ -1,4 +1,4 @@
-"""Restricted topics (DESIGN "Security defaults"): an alert with a topic in
+"""Restricted topics (proto/PROTOCOL.md, section 3): an alert with a topic in
 --restricted-topics reaches only clients whose HS256 token (--jwt-secret)
 grants it, over WebSocket, SSE and REST; a refused or expired token closes
 a WebSocket with 4003 and answers HTTP with 403."""

@@ -1,6 +1,6 @@
 """alertd over WebSocket: hello, subprotocol, ping, health, fan-out, filters.
 
-Written from the contract (DESIGN.md, proto/PROTOCOL.md), against a real
+Written from the contract (proto/PROTOCOL.md, ARCHITECTURE.md), against a real
 alertd, a real redis-server and the real `alert` CLI.
 """
 import asyncio

@@ -1,7 +1,7 @@
 """alertd against misbehaving clients: bad frames, limits, silence, broken TLS.
 
-Each case checks the documented reaction (DESIGN.md "Client -> server",
-"Heartbeat", close codes) and that the server goes on serving afterwards.
+Each case checks the documented reaction (proto/PROTOCOL.md: client frames,
+heartbeats, limits, close codes) and that the server goes on serving afterwards.
 """
 import asyncio
 import json

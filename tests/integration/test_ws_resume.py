@@ -2,7 +2,7 @@
 
 "A client that reconnects with since = the last id it saw receives every later
 matching alert exactly once, in order, as long as that id is still within the
-history kept." (DESIGN.md)
+history kept." (proto/PROTOCOL.md, section 4)
 """
 import asyncio
 import json

@@ -1,7 +1,7 @@
 """alertd and a client that stops reading.
 
 "A client that cannot keep up is never allowed to grow server memory without
-bound: its queue is bounded and it is closed with 4001." (DESIGN.md)
+bound: its queue is bounded and it is closed with 4001." (proto/PROTOCOL.md, section 4)
 """
 import asyncio
 import json

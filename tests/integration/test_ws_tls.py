@@ -2,7 +2,7 @@
 
 "One port, TLS by default (OpenSSL; TLS 1.2+; ECDSA or RSA certificate; ALPN
 http/1.1)" and "allowed Origin list for browsers (cross-site WebSocket
-hijacking)" (DESIGN.md). The certificate is a self-signed ECDSA P-256 one.
+hijacking)" (ARCHITECTURE.md, proto/PROTOCOL.md section 1). The certificate is a self-signed ECDSA P-256 one.
 """
 import socket
 import ssl
