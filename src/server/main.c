@@ -14,6 +14,7 @@
  * 78 Redis refused the configured access before the node was ever ready.
  */
 #include "config.h"
+#include "frames.h"
 #include "grant.h"
 #include "listener.h"
 #include "log.h"
@@ -327,6 +328,13 @@ int main(int argc, char **argv)
         goto out;
     }
     log_setup(level, format);
+    char *node_json = frames_quote_node(cfg.node);
+    free(node_json);
+    if (node_json == NULL) {
+        fprintf(stderr, "alertd: --node: at most %d bytes once written as a JSON string\n",
+                FRAMES_NODE_MAX);
+        goto out;
+    }
     if (redisurl_parse(cfg.redis_url, &p.redis, err, sizeof(err))) {
         fprintf(stderr, "alertd: --redis: %s\n", err);
         goto out;

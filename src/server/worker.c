@@ -139,6 +139,7 @@ static int worker_init_node(struct node *n, const struct worker_args *a, uv_loop
     ws_init(n);
     sweep_start(n);
     worker_signals(n);
+    /* The node name's length was checked at start (main.c). */
     if (hub_init(&n->hub, (size_t)a->cfg->history, (size_t)a->cfg->max_queue, a->grant) ||
         (n->out = malloc(LWS_PRE + NODE_OUT_BYTES)) == NULL ||
         (n->node_json = frames_quote_node(a->cfg->node)) == NULL || web_init(&n->web)) {

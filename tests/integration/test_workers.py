@@ -254,3 +254,13 @@ def test_workers_retry_redis_out_of_step(alertd_factory):
     assert len(set(firsts.values())) == 3, f"workers drew the same delays: {firsts}"
     for d in delays.values():  # still within the documented bounds: 50 ms .. 2.05 s
         assert all(50 <= ms < 2050 for ms in d), d
+
+
+def test_a_node_name_too_long_stops_alertd_at_start():
+    """Checked before the workers exist: each one would refuse it and be
+    started again, forever."""
+    r = subprocess.run([ALERTD, "--listen", f"127.0.0.1:{free_port()}", "--plain",
+                        "--workers", "2", "--node", "n" * 600],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 2, r.stderr
+    assert "--node: at most 512 bytes" in r.stderr, r.stderr

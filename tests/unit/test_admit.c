@@ -5,10 +5,9 @@
  */
 #include "admit.h"
 #include "origin.h"
+#include "jwt.h"
 #include "test.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,32 +29,10 @@ static char *origins[] = {"https://news.example", "https://m.news.example"};
  * Helpers
  * ---------------------------------------------------------------------- */
 
-/* base64url of len bytes, no padding, appended to out. */
-static void b64url(const unsigned char *in, size_t len, char *out)
-{
-    unsigned char tmp[1024];
-    int n = EVP_EncodeBlock(tmp, in, (int)len);
-    while (n > 0 && tmp[n - 1] == '=')
-        n--;
-    size_t o = strlen(out);
-    for (int i = 0; i < n; i++)
-        out[o++] = tmp[i] == '+' ? '-' : tmp[i] == '/' ? '_' : (char)tmp[i];
-    out[o] = '\0';
-}
-
 /* An HS256 token for payload signed with key, into out. */
 static void mint(char *out, const char *key, const char *payload)
 {
-    unsigned char mac[32];
-    unsigned int maclen = 0;
-    out[0] = '\0';
-    b64url((const unsigned char *)HS256, strlen(HS256), out);
-    strcat(out, ".");
-    b64url((const unsigned char *)payload, strlen(payload), out);
-    HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)out, strlen(out), mac,
-         &maclen);
-    strcat(out, ".");
-    b64url(mac, maclen, out);
+    jwt_mint(out, key, HS256, payload);
 }
 
 /* "token=" and a token granting `topics` (a JSON array's inside), valid at NOW. */

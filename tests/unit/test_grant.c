@@ -2,10 +2,9 @@
  * test_grant — restricted topics and HS256 tokens (grant.h).
  */
 #include "grant.h"
+#include "jwt.h"
 #include "test.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,33 +13,6 @@
 #define KEY "0123456789abcdef0123456789abcdef-test-key"
 
 static struct grant g;
-
-/* base64url of len bytes, no padding, appended to out. */
-static void b64url(const unsigned char *in, size_t len, char *out)
-{
-    unsigned char tmp[1024];
-    int n = EVP_EncodeBlock(tmp, in, (int)len);
-    while (n > 0 && tmp[n - 1] == '=')
-        n--;
-    size_t o = strlen(out);
-    for (int i = 0; i < n; i++)
-        out[o++] = tmp[i] == '+' ? '-' : tmp[i] == '/' ? '_' : (char)tmp[i];
-    out[o] = '\0';
-}
-
-static void mint(char *out, const char *key, const char *header, const char *payload)
-{
-    unsigned char mac[32];
-    unsigned int maclen = 0;
-    out[0] = '\0';
-    b64url((const unsigned char *)header, strlen(header), out);
-    strcat(out, ".");
-    b64url((const unsigned char *)payload, strlen(payload), out);
-    HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)out, strlen(out), mac,
-         &maclen);
-    strcat(out, ".");
-    b64url(mac, maclen, out);
-}
 
 static void setup(void)
 {
@@ -67,7 +39,7 @@ static void test_a_valid_token_grants_its_restricted_topics(void)
     uint32_t grants = 99;
     int64_t exp = 0;
     setup();
-    mint(tok, KEY, HS256, "{\"exp\":1700000100,\"topics\":[\"members\",\"world\"]}");
+    jwt_mint(tok, KEY, HS256, "{\"exp\":1700000100,\"topics\":[\"members\",\"world\"]}");
     ASSERT_EQ(grant_verify(&g, tok, 1700000000, &grants, &exp, err, sizeof(err)), 0);
     ASSERT_EQ(grants, grant_bit(&g, "members"));
     ASSERT_EQ(exp, 1700000100);
@@ -91,30 +63,30 @@ static void test_refused_tokens_say_why(void)
     char tok[1024], err[160];
     uint32_t grants;
     setup();
-    mint(tok, "another key, not the one configured!", HS256, "{\"exp\":1700000100}");
+    jwt_mint(tok, "another key, not the one configured!", HS256, "{\"exp\":1700000100}");
     ASSERT_EQ(verify(tok, &grants, err), -1);
     ASSERT_TRUE(strstr(err, "bad signature") != NULL);
-    mint(tok, KEY, HS256, "{\"exp\":1700000000}");
+    jwt_mint(tok, KEY, HS256, "{\"exp\":1700000000}");
     ASSERT_EQ(verify(tok, &grants, err), -1);
     ASSERT_TRUE(strstr(err, "expired") != NULL);
-    mint(tok, KEY, HS256, "{\"topics\":[\"premium\"]}");
+    jwt_mint(tok, KEY, HS256, "{\"topics\":[\"premium\"]}");
     ASSERT_EQ(verify(tok, &grants, err), -1);
     ASSERT_TRUE(strstr(err, "exp") != NULL);
-    mint(tok, KEY, "{\"alg\":\"none\"}", "{\"exp\":1700000100}");
+    jwt_mint(tok, KEY, "{\"alg\":\"none\"}", "{\"exp\":1700000100}");
     ASSERT_EQ(verify(tok, &grants, err), -1);
     ASSERT_TRUE(strstr(err, "HS256") != NULL);
-    mint(tok, KEY, HS256, "{\"exp\":1700000100,\"nbf\":1700000050}");
+    jwt_mint(tok, KEY, HS256, "{\"exp\":1700000100,\"nbf\":1700000050}");
     ASSERT_EQ(verify(tok, &grants, err), -1);
-    mint(tok, KEY, HS256, "{\"exp\":1700000100,\"topics\":\"premium\"}");
+    jwt_mint(tok, KEY, HS256, "{\"exp\":1700000100,\"topics\":\"premium\"}");
     ASSERT_EQ(verify(tok, &grants, err), -1);
     ASSERT_EQ(verify("not-a-token", &grants, err), -1);
     ASSERT_EQ(verify("a.b", &grants, err), -1);
     ASSERT_EQ(verify("!!!.???.***", &grants, err), -1);
     /* A tampered payload under the original signature. */
-    mint(tok, KEY, HS256, "{\"exp\":1700000100,\"topics\":[]}");
+    jwt_mint(tok, KEY, HS256, "{\"exp\":1700000100,\"topics\":[]}");
     char forged[1024] = "";
     strncat(forged, tok, (size_t)(strchr(tok, '.') - tok) + 1);
-    b64url((const unsigned char *)"{\"exp\":1700000100,\"topics\":[\"premium\"]}", 39, forged);
+    jwt_b64url((const unsigned char *)"{\"exp\":1700000100,\"topics\":[\"premium\"]}", 39, forged);
     strcat(forged, strrchr(tok, '.'));
     ASSERT_EQ(verify(forged, &grants, err), -1);
     ASSERT_TRUE(strstr(err, "bad signature") != NULL);
@@ -157,7 +129,7 @@ static void test_a_reload_replaces_the_key_and_a_bad_file_keeps_it(void)
     ASSERT_EQ(grant_load_key(&g, path, err, sizeof(err)), -1);
     ASSERT_CONTAINS(err, "32 to");
     unlink(path);
-    mint(tok, KEY, HS256, payload);
+    jwt_mint(tok, KEY, HS256, payload);
     ASSERT_EQ(verify(tok, &grants, err), 0); /* the key in use stays */
     ASSERT_EQ(grant_load_key(&g, "/nonexistent/key", err, sizeof(err)), -1);
     ASSERT_EQ(verify(tok, &grants, err), 0);
@@ -166,7 +138,7 @@ static void test_a_reload_replaces_the_key_and_a_bad_file_keeps_it(void)
     unlink(path);
     ASSERT_EQ(verify(tok, &grants, err), -1);
     ASSERT_CONTAINS(err, "signature");
-    mint(tok, next, HS256, payload);
+    jwt_mint(tok, next, HS256, payload);
     ASSERT_EQ(verify(tok, &grants, err), 0);
     ASSERT_EQ(grants, grant_bit(&g, "premium"));
 }
