@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ADMIT_SINCE_RULE "since must be an alert id like 1700000000000-0"
-
 /* Says why; returns the verdict. */
 static enum admit_verdict admit_why(struct admission *a, enum admit_verdict v, const char *message)
 {
@@ -80,7 +78,7 @@ static enum admit_verdict admit_decide(const struct admit_node *n, const struct 
     if (query_filter(r->query, &a->filter, a->message, sizeof(a->message)))
         return ADMIT_BAD_REQUEST;
     if ((a->has_since = admit_since(r, &a->since)) < 0)
-        return admit_why(a, ADMIT_BAD_REQUEST, ADMIT_SINCE_RULE);
+        return admit_why(a, ADMIT_BAD_REQUEST, QUERY_SINCE_RULE);
     if (admit_query_token(n->grant, r->query, n->now, &a->filter, &a->grants, &a->token_exp,
                           a->message, sizeof(a->message)))
         return ADMIT_FORBIDDEN;

@@ -63,19 +63,23 @@ static void certwatch_dir(const char *path, char *dir, size_t len)
 static int certwatch_add_dir(struct certwatch *w, uv_loop_t *loop, const char *dir)
 {
     for (int i = 0; i < w->ndirs; i++)
-        if (strcmp(w->dirs[i].path, dir) == 0)
+        if (w->watching[i] && strcmp(w->dirs[i].path, dir) == 0)
             return 0;
-    uv_fs_event_t *h = &w->dirs[w->ndirs];
-    int rc = uv_fs_event_init(loop, h);
-    h->data = w;
-    if (rc == 0 && (rc = uv_fs_event_start(h, certwatch_on_event, dir, 0)) != 0)
-        uv_close((uv_handle_t *)h, NULL);
+    /* A slot is used once initialised, even if the watch fails: its
+     * handle is closing then, and must not be initialised again. */
+    int i = w->ndirs, rc = uv_fs_event_init(loop, &w->dirs[i]);
+    if (rc == 0) {
+        w->ndirs++;
+        w->dirs[i].data = w;
+        if ((rc = uv_fs_event_start(&w->dirs[i], certwatch_on_event, dir, 0)) != 0)
+            uv_close((uv_handle_t *)&w->dirs[i], NULL);
+    }
     if (rc != 0) {
         log_warn("cannot watch a key file directory: reload with SIGHUP", KV_S("dir", dir),
                  KV_S("error", uv_strerror(rc)));
         return -1;
     }
-    w->ndirs++;
+    w->watching[i] = 1;
     return 0;
 }
 
@@ -98,7 +102,10 @@ int certwatch_start(struct certwatch *w, uv_loop_t *loop, const char *const file
         certwatch_dir(files[i], dir, sizeof(dir));
         certwatch_add_dir(w, loop, dir);
     }
-    return w->ndirs > 0 ? 0 : -1;
+    for (int i = 0; i < w->ndirs; i++)
+        if (w->watching[i])
+            return 0;
+    return -1;
 }
 
 void certwatch_stop(struct certwatch *w)
@@ -107,6 +114,7 @@ void certwatch_stop(struct certwatch *w)
         return;
     w->running = 0;
     for (int i = 0; i < w->ndirs; i++)
-        uv_close((uv_handle_t *)&w->dirs[i], NULL);
+        if (w->watching[i])
+            uv_close((uv_handle_t *)&w->dirs[i], NULL);
     uv_close((uv_handle_t *)&w->settle, NULL);
 }

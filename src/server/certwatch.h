@@ -31,8 +31,9 @@ struct certwatch_file {
 
 struct certwatch {
     uv_fs_event_t dirs[CERTWATCH_FILES];
-    int ndirs;
-    uv_timer_t settle; /* restarted by each event; fires once they stop */
+    unsigned char watching[CERTWATCH_FILES]; /* dirs[i] is open and watching */
+    int ndirs;                               /* slots of dirs used, watching or not */
+    uv_timer_t settle;                       /* restarted by each event; fires once they stop */
     int running;
     struct certwatch_file files[CERTWATCH_FILES];
     int nfiles;

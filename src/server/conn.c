@@ -9,11 +9,9 @@
 #include <stdlib.h>
 #include <time.h>
 
-#define CONN_ORIGIN_MAX 256 /* a longer Origin is refused */
-
 void conn_admit(struct node *n, struct conn *c, struct lws *wsi, int sse, struct admission *a)
 {
-    char origin[CONN_ORIGIN_MAX], last_id[ITEM_ID_STRLEN + 8];
+    char origin[REQUEST_ORIGIN_MAX], last_id[ITEM_ID_STRLEN + 8];
     struct query q;
     const struct config *cfg = n->cfg;
     struct admit_node node = {n->draining,        n->connections, (size_t)cfg->max_connections,

@@ -56,10 +56,10 @@ struct conn {
 };
 
 /* Reads what admission needs from the request (Origin, query and, for
- * SSE, Last-Event-ID) and decides (admit.h). A refusal is counted in the
- * metrics; an admitted client is counted in the node's connections and
- * takes the token's grants. The caller attaches it (conn_attach) with
- * a->filter, or answers the refusal in its transport's words. */
+ * SSE, Last-Event-ID) and decides (admit.h). A refusal for want of room
+ * or for a malformed query is counted in the metrics; an admitted client is counted in the node's
+ * connections and takes the token's grants. The caller attaches it (conn_attach) with a->filter, or
+ * answers the refusal in its transport's words. */
 void conn_admit(struct node *n, struct conn *c, struct lws *wsi, int sse, struct admission *a);
 
 /* Puts a client on the hub with `filter` (now owned by the connection;

@@ -9,12 +9,13 @@
 #define FILES_CACHE_VERSIONED "public, max-age=31536000, immutable"
 #define FILES_CACHE_PLAIN     "public, max-age=300"
 
-/* 1 when the client takes gzip (Accept-Encoding). */
+/* 1 when the client takes gzip (Accept-Encoding; x-gzip is its old name,
+ * RFC 9110 section 8.4.1.3). */
 static int files_gzip_accepted(struct lws *wsi)
 {
     char buf[512];
     return request_header(wsi, WSI_TOKEN_HTTP_ACCEPT_ENCODING, buf, sizeof(buf)) > 0 &&
-           request_list_accepts(buf, "gzip");
+           (request_list_accepts(buf, "gzip") || request_list_accepts(buf, "x-gzip"));
 }
 
 int files_serve(struct node *n, struct conn *c, struct lws *wsi, const char *path, int *rc)

@@ -8,8 +8,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#define FRAMES_STR_(x) #x
+#define FRAMES_STR(x)  FRAMES_STR_(x)
+
 static int frames_printf(char *out, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+#define FRAMES_STR_(x) #x
+#define FRAMES_STR(x)  FRAMES_STR_(x)
+
 static int frames_printf(char *out, size_t len, const char *fmt, ...)
 {
     va_list ap;
@@ -68,7 +74,7 @@ const char *frames_close_reason(uint16_t code)
     case 1003:
         return "text frames only";
     case 1009:
-        return "frame over 4096 bytes";
+        return "frame over " FRAMES_STR(FRAMES_CLIENT_MAX) " bytes";
     case 4001:
         return "slow consumer";
     case 4029:

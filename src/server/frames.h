@@ -5,8 +5,9 @@
  * it, and the WebSocket close frame with the reason for each close code.
  *
  * Alert frames are not made here: the hub encodes each alert once, ready
- * to write (hub.h). Pure: functions write into the caller's buffer and
- * return the length, or -1 when it does not fit. No sockets, no lws.
+ * to write (hub.h). No sockets, no lws: the fixed-size frames are written
+ * into the caller's buffer (their length, or -1 when it does not fit); the
+ * node name and an error frame, which a caller keeps, are malloc'd.
  */
 #ifndef ALERTD_FRAMES_H
 #define ALERTD_FRAMES_H
@@ -24,6 +25,9 @@
 #define FRAMES_CLOSE_MAX 127
 
 #define FRAMES_PONG "{\"type\":\"pong\"}"
+
+/* The largest frame a client may send (a larger one closes with 1009). */
+#define FRAMES_CLIENT_MAX 4096
 
 /* The node name as a JSON string (quotes included), for frames_hello;
  * malloc'd, NULL when out of memory or longer than FRAMES_NODE_MAX. */

@@ -293,6 +293,12 @@ const struct hub_msg *hub_newest(const struct hub *hub)
     return hub->count ? hub_at(hub, hub->head - 1) : NULL;
 }
 
+const char *hub_last_id(const struct hub *hub)
+{
+    const struct hub_msg *newest = hub_newest(hub);
+    return newest ? newest->id_str : "";
+}
+
 const struct hub_msg *hub_nth_newest(const struct hub *hub, size_t k)
 {
     return k < hub->count ? hub_at(hub, hub->head - 1 - k) : NULL;

@@ -102,6 +102,8 @@ int hub_add(struct hub *hub, struct item_id id, const json_t *item);
 void hub_set_truncated(struct hub *hub);
 
 const struct hub_msg *hub_newest(const struct hub *hub);
+/* The newest alert's id, or "" when the hub holds none (hello, replayed). */
+const char *hub_last_id(const struct hub *hub);
 const struct hub_msg *hub_oldest(const struct hub *hub);
 /* The k-th newest alert held (0: the newest), NULL past the oldest. */
 const struct hub_msg *hub_nth_newest(const struct hub *hub, size_t k);

@@ -392,18 +392,21 @@ static void listener_on_readable(uv_poll_t *h, int status, int events)
     }
 }
 
-static void listener_poll(struct listener *l, struct listener_port *p, uv_loop_t *loop, int fd,
-                          int admin)
+/* Starts accepting on fd; -1 when it cannot be watched (fd not taken). */
+static int listener_poll(struct listener *l, struct listener_port *p, uv_loop_t *loop, int fd,
+                         int admin)
 {
+    if (uv_poll_init(loop, &p->poll, fd) != 0)
+        return -1;
     p->owner = l;
     p->fd = fd;
     p->admin = admin;
-    uv_poll_init(loop, &p->poll, fd);
     p->poll.data = p;
     uv_timer_init(loop, &p->retry);
     p->retry.data = p;
     uv_poll_start(&p->poll, UV_READABLE, listener_on_readable);
     p->polling = 1;
+    return 0;
 }
 
 int listener_start(struct listener *l, uv_loop_t *loop, const struct config *cfg,
@@ -425,11 +428,17 @@ int listener_start(struct listener *l, uv_loop_t *loop, const struct config *cfg
         int secs = LISTENER_PROXY_WAIT_MS / 1000;
         setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof(secs));
     }
-    uv_timer_init(loop, &l->sweep);
+    if (listener_poll(l, &l->readers, loop, fd, 0) != 0) {
+        ipcount_free(&l->ips);
+        iprate_free(&l->rate);
+        return -1;
+    }
+    uv_timer_init(loop, &l->sweep); /* closed with the readers' port */
     l->sweep.data = l;
-    listener_poll(l, &l->readers, loop, fd, 0);
-    if (admin_fd >= 0)
-        listener_poll(l, &l->admin, loop, admin_fd, 1);
+    if (admin_fd >= 0 && listener_poll(l, &l->admin, loop, admin_fd, 1) != 0) {
+        close(admin_fd);
+        return -1; /* the readers' port is open: listener_close closes it */
+    }
     return 0;
 }
 

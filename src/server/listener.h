@@ -57,8 +57,10 @@ struct listener {
  * there); -1 with err set and nothing left open. */
 int listener_open_all(const char *host, int port, int n, int *fds, char *err, size_t errlen);
 
-/* Accepts on fd (owned from now on) into `vhost`, and on admin_fd (if >= 0;
- * --metrics-listen) into `admin_vhost`. 0, or -1 (out of memory). */
+/* Accepts on fd into `vhost`, and on admin_fd (if >= 0; --metrics-listen)
+ * into `admin_vhost`. 0, or -1 (out of memory, or a socket that cannot be
+ * watched). The listener owns fd once l->readers.polling is set, and
+ * admin_fd once this is called. */
 int listener_start(struct listener *l, uv_loop_t *loop, const struct config *cfg,
                    struct lws_vhost *vhost, struct lws_vhost *admin_vhost, int fd, int admin_fd);
 /* Stops accepting readers: new connections wait in the backlog (drain).

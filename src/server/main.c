@@ -329,8 +329,9 @@ int main(int argc, char **argv)
     }
     log_setup(level, format);
     char *node_json = frames_quote_node(cfg.node);
+    int node_ok = node_json != NULL;
     free(node_json);
-    if (node_json == NULL) {
+    if (!node_ok) {
         fprintf(stderr, "alertd: --node: at most %d bytes once written as a JSON string\n",
                 FRAMES_NODE_MAX);
         goto out;

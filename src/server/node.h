@@ -5,10 +5,11 @@
  * the state of serving clients. One per worker, made and owned by
  * worker.c, reached from lws callbacks through lws_context_user().
  *
- * Each member says which module owns it; the others only read it. Nothing
- * a worker keeps for its lifetime lives anywhere else, but the metrics
- * slot (metrics.h), which is shared memory by design, and the log's
- * settings (log.h).
+ * Each member names the module that writes it; the others only read it
+ * (the hub's clients and messages change through hub.h's functions, called
+ * by conn.c, sweep.c and rsub.c). Nothing a worker keeps for its lifetime
+ * lives anywhere else, but the metrics slot (metrics.h), which is shared
+ * memory by design, the log's settings (log.h) and lws' log callback.
  */
 #ifndef ALERTD_NODE_H
 #define ALERTD_NODE_H
@@ -18,7 +19,6 @@
 #include "grant.h"
 #include "hub.h"
 #include "listener.h"
-#include "redisurl.h"
 #include "rsub.h"
 #include "tickets.h"
 #include "web.h"
@@ -54,36 +54,35 @@ struct node_drain {
 };
 
 struct node {
-    /* Given by the process; outlive the worker. The keys are this
-     * worker's copies: it reloads them itself (tls.h). */
+    /* Given by the process (worker.c sets them); outlive the worker. The
+     * keys are this worker's own: it reloads them itself (tls.h). */
     const struct config *cfg;
-    const struct redis_url *redis;
     struct grant *grant;
     struct tickets *tickets;
-    int worker; /* 0-based index of this worker process */
 
-    /* The loop and what runs on it. */
-    uv_loop_t *loop;
+    /* The loop and what runs on it. Each is made and torn down by the
+     * module named; worker.c calls their start and stop. */
+    uv_loop_t *loop;                     /* worker.c */
     struct lws_context *lws;             /* server.c */
     struct lws_vhost *vhost;             /* server.c: readers */
     struct lws_vhost *admin_vhost;       /* server.c: --metrics-listen; NULL: none */
     struct listener listener;            /* listener.c */
-    struct hub hub;                      /* fed by rsub, read by the transports */
+    struct hub hub;                      /* hub.c; fed by rsub.c, its callbacks set by server.c */
     struct rsub *rsub;                   /* rsub.c */
     struct certwatch certwatch;          /* certwatch.c */
     struct web web;                      /* web.c: the embedded files */
     uv_signal_t sigterm, sigint, sighup; /* worker.c */
 
     /* Serving clients. */
-    char *node_json;    /* the node name as a JSON string, for hello frames */
-    unsigned char *out; /* LWS_PRE + NODE_OUT_BYTES bytes: see NODE_OUT_BYTES */
-    struct node_flush flush;
-    uv_timer_t sweep_timer; /* sweep.c: heartbeats and token expiry, once a second */
-    struct node_drain drain;
-    size_t connections; /* open WebSocket and SSE clients (conn.c counts) */
-    int draining;       /* SIGTERM: closing clients with 1001, then exiting */
-    int stopping;       /* shutting the loop's handles down */
-    int exit_code;      /* the worker's exit status once stopped */
+    char *node_json;         /* worker.c: the node name as a JSON string, for hello frames */
+    unsigned char *out;      /* worker.c: LWS_PRE + NODE_OUT_BYTES bytes, see NODE_OUT_BYTES */
+    struct node_flush flush; /* ws.c */
+    uv_timer_t sweep_timer;  /* sweep.c: heartbeats and token expiry, once a second */
+    struct node_drain drain; /* sweep.c */
+    size_t connections;      /* conn.c: open WebSocket and SSE clients */
+    int draining;            /* sweep.c: SIGTERM, closing clients with 1001, then exiting */
+    int stopping;            /* worker.c: shutting the loop's handles down */
+    int exit_code;           /* worker.c: the worker's exit status once stopped */
 };
 
 #endif

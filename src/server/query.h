@@ -15,9 +15,9 @@
 
 #include <stddef.h>
 
-#define QUERY_MAX_ARGS  32
+#define QUERY_MAX_ARGS  128
 #define QUERY_ARG_MAX   2048 /* one "name=value", decoded */
-#define QUERY_STORE_MAX 4096 /* all of them: the request header budget */
+#define QUERY_STORE_MAX 4096 /* all of them: at least the request header budget */
 
 #define QUERY_ABSENT  (-1)
 #define QUERY_INVALID (-2)
@@ -52,6 +52,9 @@ int query_filter(const struct query *q, struct hub_filter **out, char *err, size
 
 /* An empty filter means everything: frees it and returns NULL. */
 struct hub_filter *query_filter_or_null(struct hub_filter *f);
+
+/* What a client is told when its since (or Last-Event-ID) is not an id. */
+#define QUERY_SINCE_RULE "since must be an alert id like 1700000000000-0"
 
 /* since=ID: 0 when absent or empty, 1 with *since set, -1 when not an id. */
 int query_since(const struct query *q, struct item_id *since);

@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REPLY_ORIGIN_MAX 256
-
 int reply_headers(const struct reply *r, const char *cors_origin,
                   struct reply_header out[REPLY_MAX_HEADERS])
 {
@@ -48,7 +46,7 @@ static int reply_add(struct lws *wsi, const struct reply_header *h, unsigned cha
 
 int reply_add_cors(const struct node *n, struct lws *wsi, unsigned char **p, unsigned char *end)
 {
-    char buf[REPLY_ORIGIN_MAX];
+    char buf[REQUEST_ORIGIN_MAX];
     const char *origin = reply_cors_origin(n, wsi, buf, sizeof(buf));
     struct reply_header cors[] = {{"access-control-allow-origin:", origin}, {"vary:", "Origin"}};
     if (origin == NULL)
@@ -61,7 +59,7 @@ int reply_send(struct node *n, struct conn *c, struct lws *wsi, const struct rep
     unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start;
     unsigned char *end = hdr + sizeof(hdr) - 1;
     struct reply_header headers[REPLY_MAX_HEADERS];
-    char origin[REPLY_ORIGIN_MAX];
+    char origin[REQUEST_ORIGIN_MAX];
     int nheaders = reply_headers(r, reply_cors_origin(n, wsi, origin, sizeof(origin)), headers);
 
     c->kind = CONN_HTTP;

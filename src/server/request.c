@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+_Static_assert(QUERY_STORE_MAX >= REQUEST_HEADER_BYTES, "a query must fit its store");
+
 void request_query(struct lws *wsi, struct query *q)
 {
     char arg[QUERY_ARG_MAX + 1];

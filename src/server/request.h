@@ -16,6 +16,11 @@
 #define REQUEST_ABSENT   (-1)
 #define REQUEST_TOO_LONG (-2)
 
+/* All of a request's headers, its query included (lws' budget). */
+#define REQUEST_HEADER_BYTES 4096
+/* An Origin longer than this is not read, and refused. */
+#define REQUEST_ORIGIN_MAX 256
+
 /* The request's decoded query arguments into q. */
 void request_query(struct lws *wsi, struct query *q);
 

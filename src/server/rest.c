@@ -99,26 +99,26 @@ int rest_alerts(struct node *n, struct conn *c, struct lws *wsi)
     struct rest_buf b = {0};
     struct query q;
     char etag[24];
-    const struct hub_msg *newest = hub_newest(&n->hub);
     int64_t token_exp;
     int rc;
 
     request_query(wsi, &q);
     long limit = query_number(&q, "limit", 1, REST_LIMIT_MAX, REST_LIMIT_DEFAULT);
     int has_since = query_since(&q, &since);
-    if (limit < 0)
-        return reply_error(n, c, wsi, 400, "bad_request",
-                           "limit must be a whole number from 1 to 200");
+    if (limit < 0) {
+        char why[64];
+        snprintf(why, sizeof(why), "limit must be a whole number from 1 to %d", REST_LIMIT_MAX);
+        return reply_error(n, c, wsi, 400, "bad_request", why);
+    }
     if (has_since < 0)
-        return reply_error(n, c, wsi, 400, "bad_request",
-                           "since must be an alert id like 1700000000000-0");
+        return reply_error(n, c, wsi, 400, "bad_request", QUERY_SINCE_RULE);
     if (rest_filter(n, c, wsi, &q, &filter, &token_exp, &rc))
         return rc;
 
     rest_puts(&b, "{\"alerts\":[");
     rest_collect(&n->hub, filter, has_since ? &since : NULL, limit, &b);
     rest_puts(&b, "],\"last_id\":\"");
-    rest_puts(&b, newest ? newest->id_str : "");
+    rest_puts(&b, hub_last_id(&n->hub));
     rest_puts(&b, "\"}");
     free(filter);
     if (b.failed) {

@@ -41,7 +41,7 @@ struct rsub;
 typedef void rsub_refused_fn(void *user, const char *where, const char *why);
 
 struct rsub_options {
-    const struct redis_url *url; /* kept by the caller while rsub runs */
+    const struct redis_url *url; /* copied */
     const char *prefix;          /* the Redis key prefix (rkeys.h) */
     const char *tag;             /* names the heartbeat channel: unique per process */
     size_t history;              /* entries read at start */

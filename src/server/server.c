@@ -20,8 +20,6 @@
 #include <strings.h>
 
 #define SERVER_SUBPROTOCOL "alert.v1"
-/* Bounded headers, handshakes and idle HTTP connections. */
-#define SERVER_HEADER_BYTES 4096
 /* A connection holds a header buffer from connect until its request is
  * complete: with 256 of them, one address's silent connections (up to
  * --max-per-ip, 1000 by default) made every new client wait. */
@@ -270,13 +268,25 @@ int server_start(struct node *n)
     info.user = n;
     info.vhost_name = "alertd";
     info.server_string = "alertd";
-    info.max_http_header_data = SERVER_HEADER_BYTES;
+    /* Bounded headers, handshakes and idle HTTP connections. */
+    info.max_http_header_data = REQUEST_HEADER_BYTES;
     info.max_http_header_pool = SERVER_HEADER_POOL;
     info.timeout_secs = SERVER_TIMEOUT_SECS;
     info.timeout_secs_ah_idle = SERVER_TIMEOUT_SECS;
     info.retry_and_idle_policy = &server_no_validity_timers;
-    if (!cfg->plain)
+    if (!cfg->plain) {
+        /* lws fails with no word, and leaves the loop unusable, on a
+         * certificate that does not load: a worker started again after the
+         * file went bad must stop here, and say why. */
+        char err[256];
+        if (tls_check_files(cfg, err, sizeof(err))) {
+            log_error("cannot start the server: the certificate and key do not load",
+                      KV_S("tls_cert", cfg->tls_cert), KV_S("tls_key", cfg->tls_key),
+                      KV_S("error", err));
+            return -1;
+        }
         server_tls_info(&info, cfg);
+    }
     info.pcontext = &n->lws;
     n->lws = lws_create_context(&info);
     if (n->lws == NULL || (n->vhost = lws_get_vhost_by_name(n->lws, "alertd")) == NULL) {

@@ -47,12 +47,6 @@ static int sse_event(struct sse_out *o, const char *event, const char *data, int
     return len < 0 ? -1 : sse_printf(o, "event: %s\ndata: %s\n\n", event, data);
 }
 
-static const char *sse_last_id(const struct node *n)
-{
-    const struct hub_msg *newest = hub_newest(&n->hub);
-    return newest ? newest->id_str : "";
-}
-
 /* The refusal in HTTP's words. */
 static int sse_refuse(struct node *n, struct conn *c, struct lws *wsi, const struct admission *a)
 {
@@ -101,7 +95,8 @@ static void sse_fill(struct node *n, struct conn *c, struct sse_out *o)
     const struct hub_msg *m;
     if (c->owe & CONN_OWE_HELLO) {
         /* EventSource reconnects after `retry` ms, resuming by itself. */
-        if (frames_hello(text, sizeof(text), n->node_json, n->cfg->heartbeat, sse_last_id(n)) < 0 ||
+        if (frames_hello(text, sizeof(text), n->node_json, n->cfg->heartbeat,
+                         hub_last_id(&n->hub)) < 0 ||
             sse_printf(o, "retry: %d\nevent: hello\ndata: %s\n\n", SSE_RETRY_MS, text) == 0)
             c->owe &= (uint8_t)~CONN_OWE_HELLO;
     }
@@ -118,7 +113,7 @@ static void sse_fill(struct node *n, struct conn *c, struct sse_out *o)
         if (k == HUB_NONE)
             return;
         if (k == HUB_REPLAYED) {
-            int len = frames_replayed(text, sizeof(text), c->hc.replayed, sse_last_id(n));
+            int len = frames_replayed(text, sizeof(text), c->hc.replayed, hub_last_id(&n->hub));
             if (sse_event(o, "replayed", text, len))
                 return;
         } else {

@@ -23,7 +23,7 @@ static void tls_info(const SSL *ssl, int where, int ret)
  * ticket and then the answer were two small segments in flight: the client
  * delayed its ACK and Linux sent a loss probe a few milliseconds later, a
  * spurious retransmission for nearly every connection. So the ticket is
- * held to leave in one segment with the answer (released by ws_established
+ * held to leave in one segment with the answer (released by server.c
  * with the 101 and hello, after an HTTP answer, or by the close), and the
  * Finished is acknowledged at once instead: a client using Nagle's
  * algorithm holds its request until then. TLS 1.2 sends its ticket inside

@@ -4,7 +4,6 @@
 #include "worker.h"
 
 #include "log.h"
-#include "metrics.h"
 #include "frames.h"
 #include "node.h"
 #include "server.h"
@@ -17,6 +16,14 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Closes a signal handle if it was ever initialised (the node starts
+ * zeroed: UV_UNKNOWN_HANDLE). */
+static void worker_close(uv_signal_t *h)
+{
+    if (uv_handle_get_type((uv_handle_t *)h) == UV_SIGNAL && !uv_is_closing((uv_handle_t *)h))
+        uv_close((uv_handle_t *)h, NULL);
+}
 
 /* Stops everything on the loop; runs once, whether the drain finished or
  * a second signal cut it short. */
@@ -34,9 +41,9 @@ static void worker_done(struct node *n)
         n->rsub = NULL;
     }
     certwatch_stop(&n->certwatch);
-    uv_close((uv_handle_t *)&n->sigterm, NULL);
-    uv_close((uv_handle_t *)&n->sigint, NULL);
-    uv_close((uv_handle_t *)&n->sighup, NULL);
+    worker_close(&n->sigterm);
+    worker_close(&n->sigint);
+    worker_close(&n->sighup);
 }
 
 static void worker_on_signal(uv_signal_t *h, int signum)
@@ -101,15 +108,16 @@ static uint64_t worker_seed(int index)
            ((uint64_t)ts.tv_sec << 20);
 }
 
-static void worker_signals(struct node *n)
+static int worker_signals(struct node *n)
 {
-    uv_signal_init(n->loop, &n->sigterm);
-    uv_signal_init(n->loop, &n->sigint);
-    uv_signal_init(n->loop, &n->sighup);
+    if (uv_signal_init(n->loop, &n->sigterm) || uv_signal_init(n->loop, &n->sigint) ||
+        uv_signal_init(n->loop, &n->sighup))
+        return -1;
     n->sigterm.data = n->sigint.data = n->sighup.data = n;
     uv_signal_start(&n->sigterm, worker_on_signal, SIGTERM);
     uv_signal_start(&n->sigint, worker_on_signal, SIGINT);
     uv_signal_start(&n->sighup, worker_on_sighup, SIGHUP);
+    return 0;
 }
 
 static void worker_watch_key_files(struct node *n)
@@ -131,14 +139,15 @@ static int worker_init_node(struct node *n, const struct worker_args *a, uv_loop
 {
     memset(n, 0, sizeof(*n));
     n->cfg = a->cfg;
-    n->redis = a->redis;
     n->grant = a->grant;
     n->tickets = a->tickets;
-    n->worker = a->index;
     n->loop = loop;
     ws_init(n);
     sweep_start(n);
-    worker_signals(n);
+    if (worker_signals(n)) {
+        log_error("cannot handle signals");
+        return -1;
+    }
     /* The node name's length was checked at start (main.c). */
     if (hub_init(&n->hub, (size_t)a->cfg->history, (size_t)a->cfg->max_queue, a->grant) ||
         (n->out = malloc(LWS_PRE + NODE_OUT_BYTES)) == NULL ||

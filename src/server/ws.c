@@ -5,6 +5,7 @@
 
 #include "frames.h"
 #include "metrics.h"
+#include "query.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,18 +71,12 @@ static int ws_send_frame(struct node *n, struct lws *wsi, const char *text, int 
     return len < 0 ? -1 : ws_send_text(n, wsi, text, (size_t)len);
 }
 
-static const char *ws_last_id(const struct node *n)
-{
-    const struct hub_msg *newest = hub_newest(&n->hub);
-    return newest ? newest->id_str : "";
-}
-
 static int ws_send_hello(struct node *n, struct lws *wsi)
 {
     char text[FRAMES_MAX];
     return ws_send_frame(
         n, wsi, text,
-        frames_hello(text, sizeof(text), n->node_json, n->cfg->heartbeat, ws_last_id(n)));
+        frames_hello(text, sizeof(text), n->node_json, n->cfg->heartbeat, hub_last_id(&n->hub)));
 }
 
 /* Queues an error frame; the newest error replaces one not yet sent. */
@@ -140,8 +135,9 @@ static int ws_write_alerts(struct node *n, struct conn *c)
         char text[FRAMES_MAX];
         if (hub_next(&n->hub, &c->hc, &m) != HUB_REPLAYED)
             return 0;
-        int rc = ws_send_frame(n, c->wsi, text,
-                               frames_replayed(text, sizeof(text), c->hc.replayed, ws_last_id(n)));
+        int rc = ws_send_frame(
+            n, c->wsi, text,
+            frames_replayed(text, sizeof(text), c->hc.replayed, hub_last_id(&n->hub)));
         hub_advance(&n->hub, &c->hc, HUB_REPLAYED);
         return rc;
     }
@@ -288,7 +284,7 @@ static int ws_subscribe(struct node *n, struct conn *c, json_t *msg, char *err, 
         goto fail;
     if (s && !json_is_null(s) &&
         (!json_is_string(s) || item_id_parse(json_string_value(s), &since))) {
-        snprintf(err, errlen, "since must be an alert id like 1700000000000-0");
+        snprintf(err, errlen, QUERY_SINCE_RULE);
         goto fail;
     }
     if ((rc = ws_subscribe_grants(n, c, msg, &f, err, errlen)) != 0)
@@ -329,8 +325,7 @@ static void ws_refuse(struct conn *c, const struct admission *a)
         ws_owe_error(c, "bad_request", a->message);
         ws_close_with(c, 1008);
         break;
-    case ADMIT_FORBIDDEN:
-    case ADMIT_OK:
+    default: /* ADMIT_FORBIDDEN */
         ws_refuse_token(c, a->message);
         break;
     }
@@ -408,13 +403,13 @@ int ws_receive(struct node *n, struct conn *c, const void *in, size_t len)
         ws_close_with(c, 1003);
         return 0;
     }
-    if (c->rx_len + len > WS_MAX_CLIENT_FRAME) {
+    if (c->rx_len + len > FRAMES_CLIENT_MAX) {
         ws_close_with(c, 1009);
         return 0;
     }
     if (final && c->rx == NULL)
         return ws_handle_frame(n, c, in, len);
-    if (c->rx == NULL && (c->rx = malloc(WS_MAX_CLIENT_FRAME)) == NULL)
+    if (c->rx == NULL && (c->rx = malloc(FRAMES_CLIENT_MAX)) == NULL)
         return -1;
     memcpy(c->rx + c->rx_len, in, len);
     c->rx_len += len;

@@ -17,12 +17,11 @@
 #include "conn.h"
 #include "node.h"
 
-#define WS_MAX_CLIENT_FRAME 4096 /* larger client frames close with 1009 */
-#define WS_MAX_ABUSE        8    /* bad frames before a 1008 close */
-#define WS_CLOSE_WAIT_SECS  3    /* after our close frame, wait this long for the client's */
-#define WS_BATCH_BYTES      NODE_OUT_BYTES /* alerts gathered into one write, at most */
-#define WS_BATCH_FRAMES     64
-#define WS_FLUSH_SLICE      256 /* clients written per loop iteration */
+#define WS_MAX_ABUSE       8 /* bad frames before a 1008 close */
+#define WS_CLOSE_WAIT_SECS 3 /* after our close frame, wait this long for the client's */
+#define WS_BATCH_BYTES     NODE_OUT_BYTES /* alerts gathered into one write, at most */
+#define WS_BATCH_FRAMES    64
+#define WS_FLUSH_SLICE     256 /* clients written per loop iteration */
 
 /* The node's flush handle; ws_stop closes it before the loop ends. */
 void ws_init(struct node *n);
