@@ -29,7 +29,7 @@
     "  --url URL              http(s) link to the story\n"                                         \
     "  --urgency LEVEL        flash, bulletin (default), urgent or routine\n"                      \
     "  --lang TAG             BCP 47 language tag (default en)\n"                                  \
-    "  --topic SLUG           [a-z0-9-]{1,32}; repeat for several (at most 16)\n"                  \
+    "  --topic SLUG           " ITEM_TOPIC_RULE "; repeat for several (at most 16)\n"              \
     "  --byline TEXT          e.g. \"VOA News\"\n"                                                 \
     "  --credit TEXT          e.g. \"Some information from AP and Reuters\"\n"                     \
     "  --image URL            http(s) image; --caption TEXT, --image-credit TEXT\n"                \

@@ -317,7 +317,8 @@ static int tail_parse(struct tail *t, struct cli_common *common, int argc, char 
     const char *env = getenv("ALERT_SERVER");
     const char *server = env && *env ? env : TAIL_SERVER_DEFAULT, *cmd = common->cmd;
     const char *token = getenv("ALERT_TOKEN");
-    char topics[TAIL_MAX_TOPICS * 33 + 1] = "", langs[TAIL_MAX_LANGS * 36 + 1] = "";
+    char topics[TAIL_MAX_TOPICS * (ITEM_TOPIC_MAX_LEN + 1) + 1] = "",
+                                                             langs[TAIL_MAX_LANGS * 36 + 1] = "";
     char err[CLI_ERRLEN];
     int ntopics = 0, nlangs = 0, opt, status;
 
@@ -329,8 +330,9 @@ static int tail_parse(struct tail *t, struct cli_common *common, int argc, char 
             server = optarg;
             break;
         case TAIL_OPT_TOPIC:
-            if (!tail_chars_ok(optarg, 32, "abcdefghijklmnopqrstuvwxyz0123456789-"))
-                return cli_usage(cmd, "--topic must be 1-32 of a-z, 0-9 and -, not '%.40s'",
+            if (!item_topic_ok(optarg, strlen(optarg)))
+                return cli_usage(cmd,
+                                 "--topic must be a slug matching " ITEM_TOPIC_RULE ", not '%.40s'",
                                  optarg);
             if (++ntopics > TAIL_MAX_TOPICS || tail_csv_add(topics, sizeof(topics), optarg))
                 return cli_usage(cmd, "at most %d --topic options", TAIL_MAX_TOPICS);
