@@ -22,6 +22,9 @@
 #define CLI_EXIT_FAIL  1 /* local failure: out of memory, stdout closed */
 #define CLI_EXIT_USAGE 2 /* usage error or invalid item; nothing was sent */
 #define CLI_EXIT_REDIS 3 /* Redis unreachable or refused; nothing was published */
+/* The publish was sent but Redis did not answer: it may have been
+ * published. A retry with the key `alert` printed publishes at most once. */
+#define CLI_EXIT_UNKNOWN 4
 /* `alert tail`: the server refused us (close 1008/4003, certificate not
  * trusted) or, with --timeout, no connection was up when the time ran out.
  * The same "unreachable or refused" as CLI_EXIT_REDIS. */

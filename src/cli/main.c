@@ -46,8 +46,10 @@ static void main_help(FILE *out)
           "win): --redis URL (env ALERT_REDIS_URL; default redis://127.0.0.1:6379),\n"
           "  --prefix P (env ALERT_PREFIX; default alert), -h, --help, --version\n"
           "'alert COMMAND --help' or 'alert help COMMAND' describes a command.\n\n"
-          "Exit status: 0 done, 2 usage error or invalid item, 3 Redis unreachable or\n"
-          "refused (nothing was published).\n",
+          "Exit status: 0 done, 1 local failure (memory, standard output), 2 usage\n"
+          "error or invalid item, 3 Redis unreachable or refused (nothing was\n"
+          "published), 4 a publish sent but not answered (it may have been published:\n"
+          "retry with the --key printed).\n",
           out);
 }
 

@@ -6,6 +6,7 @@
 
 #include "rkeys.h"
 
+#include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,22 +188,42 @@ static int publish_prepare(const struct publish_request *req, struct publish_cal
     return 0;
 }
 
+/* Sends the call and waits for its answer. *r is NULL when none came:
+ * *sent then says whether the command had left whole (and may have run) or
+ * not (Redis never runs half a command). */
+static void publish_call_once(redisContext *c, struct publish_call *k, redisReply **r, int *sent)
+{
+    void *reply = NULL;
+    int done = 0;
+    *r = NULL;
+    *sent = 0;
+    if (redisAppendCommandArgv(c, k->argc, k->argv, k->len) != REDIS_OK)
+        return;
+    while (!done)
+        if (redisBufferWrite(c, &done) != REDIS_OK)
+            return;
+    *sent = 1;
+    if (redisGetReply(c, &reply) == REDIS_OK)
+        *r = reply;
+}
+
 /* EVALSHA first: the script travels only when Redis has not cached it. */
-static redisReply *publish_run(redisContext *c, struct publish_call *k)
+static redisReply *publish_run(redisContext *c, struct publish_call *k, int *sent)
 {
     const char *sha = publish_sha();
     redisReply *r = NULL;
     if (sha) {
         k->argv[0] = "EVALSHA", k->len[0] = 7;
         k->argv[1] = sha, k->len[1] = strlen(sha);
-        r = redisCommandArgv(c, k->argc, k->argv, k->len);
+        publish_call_once(c, k, &r, sent);
         if (r == NULL || r->type != REDIS_REPLY_ERROR || strncmp(r->str, "NOSCRIPT", 8) != 0)
             return r;
         freeReplyObject(r);
     }
     k->argv[0] = "EVAL", k->len[0] = 4;
     k->argv[1] = publish_script, k->len[1] = sizeof(publish_script) - 1;
-    return redisCommandArgv(c, k->argc, k->argv, k->len);
+    publish_call_once(c, k, &r, sent);
+    return r;
 }
 
 /* Checks the {id, subscribers, duplicate, version} reply into *out. */
@@ -237,10 +258,16 @@ int publish_item(redisContext *c, const struct publish_request *req, struct publ
         snprintf(err, errlen, "key prefix or idempotency key too long");
         return PUBLISH_ERR_INPUT;
     }
-    redisReply *r = publish_run(c, &k);
+    int sent;
+    redisReply *r = publish_run(c, &k, &sent);
     if (r == NULL) {
-        snprintf(err, errlen, "%s", c->errstr[0] ? c->errstr : "no reply");
-        return PUBLISH_ERR_REDIS;
+        /* A blocking hiredis read that times out says only EAGAIN's text. */
+        int timed_out = c->err == REDIS_ERR_IO && strcmp(c->errstr, strerror(EAGAIN)) == 0;
+        snprintf(err, errlen, "%s",
+                 timed_out      ? "timed out"
+                 : c->errstr[0] ? c->errstr
+                                : "no reply");
+        return sent ? PUBLISH_ERR_UNKNOWN : PUBLISH_ERR_REDIS;
     }
     int rc = publish_read_reply(r, out, err, errlen);
     freeReplyObject(r);

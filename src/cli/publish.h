@@ -48,10 +48,16 @@ struct publish_result {
 #define PUBLISH_ERR_REDIS -1 /* unreachable, refused, or an unexpected reply */
 #define PUBLISH_ERR_REF   -2 /* ref is not in the stream (unknown or trimmed) */
 #define PUBLISH_ERR_INPUT -3 /* the request itself is malformed */
+/* The command was sent whole but no answer came (a timeout, a lost
+ * connection): Redis may have run it. Nothing else is "unknown": a command
+ * not sent whole is never run, and an error answer means nothing was
+ * written (the script checks everything before its first write). */
+#define PUBLISH_ERR_UNKNOWN -4
 
 /* Runs the script (EVALSHA, then EVAL if Redis does not have it cached).
  * Returns PUBLISH_OK with *out filled, or an error code with a message in
- * err. */
+ * err. With an idempotency key (always, from `alert`), running it again
+ * after PUBLISH_ERR_UNKNOWN publishes at most once. */
 int publish_item(redisContext *c, const struct publish_request *req, struct publish_result *out,
                  char *err, size_t errlen);
 

@@ -16,6 +16,7 @@
 #include "publish.h"
 #include "query.h"
 
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +41,8 @@
 #define PUSH_PUBLISH_HELP                                                                          \
     "Publishing:\n"                                                                                \
     "  --key KEY              idempotency key: a retry with the same key within 24 h\n"            \
-    "                         returns the first id and publishes nothing\n"                        \
+    "                         returns the first id and publishes nothing (default: a\n"            \
+    "                         new random key, printed when the outcome is unknown)\n"              \
     "  --maxlen N             history kept, roughly (XADD MAXLEN ~; env ALERT_MAXLEN,\n"           \
     "                         default 10000)\n"
 
@@ -53,7 +55,8 @@
     "  -h, --help             this help;  --version  the version\n"                                \
     "\n"                                                                                           \
     "Exit status: 0 published (its id on stdout), 2 usage error or invalid item,\n"                \
-    "3 Redis unreachable or refused (nothing was published).\n"
+    "3 Redis unreachable or refused (nothing was published), 4 sent but Redis did\n"               \
+    "not answer (it may have been published: retry with the --key printed).\n"
 
 static const char push_help_push[] =
     "Usage: alert push [ITEM OPTIONS] [-f FILE|-]\n"
@@ -81,7 +84,8 @@ struct push_run {
     const char *help;          /* the subcommand's --help text */
     const char *ref;           /* ID of update/retract: the original alert's */
     char root[ITEM_ID_STRLEN]; /* ref, when the ID named was an update */
-    const char *key;           /* --key */
+    const char *key;           /* --key, or auto_key */
+    char auto_key[48];         /* made when --key is not given */
     const char *maxlen_s;      /* --maxlen or ALERT_MAXLEN */
     long maxlen;
     char text[ITEM_MAX_BYTES + 1]; /* -f contents */
@@ -295,6 +299,20 @@ static char *push_encode(const json_t *item, size_t *len, struct item_error *err
  * Publishing
  * ---------------------------------------------------------------------- */
 
+/* Without --key, a fresh random key: every publish is then safe to retry
+ * (the script publishes at most once per key within 24 h). */
+static int push_auto_key(struct push_run *run)
+{
+    unsigned char r[16];
+    if (RAND_bytes(r, sizeof(r)) != 1)
+        return -1;
+    int n = snprintf(run->auto_key, sizeof(run->auto_key), "auto-");
+    for (size_t i = 0; i < sizeof(r); i++)
+        n += snprintf(run->auto_key + n, sizeof(run->auto_key) - (size_t)n, "%02x", r[i]);
+    run->key = run->auto_key;
+    return 0;
+}
+
 /* Prints the outcome; returns the exit status. */
 static int push_report(const struct push_run *run, const struct publish_result *res)
 {
@@ -330,6 +348,14 @@ static int push_publish(struct push_run *run, redisContext *c, const char *where
     };
     if (req.kind == NULL)
         req.kind = "alert";
+    if (req.idem_key == NULL) {
+        if (push_auto_key(run)) {
+            free(enc);
+            cli_error("no random bytes for an idempotency key: give one with --key");
+            return CLI_EXIT_FAIL;
+        }
+        req.idem_key = run->key;
+    }
     int rc = publish_item(c, &req, &res, err, sizeof(err));
     free(enc);
     switch (rc) {
@@ -341,6 +367,11 @@ static int push_publish(struct push_run *run, redisContext *c, const char *where
     case PUBLISH_ERR_INPUT:
         cli_error("%s", err);
         return CLI_EXIT_USAGE;
+    case PUBLISH_ERR_UNKNOWN:
+        cli_error("%s: the alert was sent but Redis did not answer (%s): it may have been "
+                  "published. Retry with --key %s to publish it at most once.",
+                  where, err, req.idem_key);
+        return CLI_EXIT_UNKNOWN;
     default:
         cli_error("%s: %s; nothing was published", where, err);
         return CLI_EXIT_REDIS;
