@@ -3,6 +3,7 @@
  */
 #include "conn.h"
 
+#include "frames.h"
 #include "metrics.h"
 #include "request.h"
 
@@ -53,20 +54,16 @@ void conn_attach(struct node *n, struct conn *c, struct hub_filter *filter,
 {
     free(c->filter);
     c->filter = filter;
-    switch (hub_attach(&n->hub, &c->hc, filter, since)) {
-    case HUB_GAP:
-        c->gap_since = *since;
-        c->owe |= CONN_OWE_GAP;
-        metrics->gaps++;
-        break;
-    case HUB_REPLAY:
-        metrics->replays++;
-        break;
-    case HUB_LIVE:
-        break;
-    }
+    if (hub_attach(&n->hub, &c->hc, filter, since) != HUB_LIVE)
+        metrics->replays++; /* asked for: a replay, an await or a gap */
     if (c->owe || hub_pending(&n->hub, &c->hc))
         lws_callback_on_writable(c->wsi);
+}
+
+int conn_gap_frame(const struct node *n, const struct conn *c, char *out, size_t len)
+{
+    const struct hub_msg *oldest = hub_oldest(&n->hub);
+    return frames_gap(out, len, c->hc.since, oldest ? oldest->id_str : "");
 }
 
 void conn_release(struct node *n, struct conn *c)

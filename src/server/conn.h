@@ -27,9 +27,8 @@ enum conn_kind { CONN_NEW, CONN_HTTP, CONN_WS, CONN_SSE };
 
 /* Control frames (or SSE events) owed to a client, sent before alerts. */
 #define CONN_OWE_HELLO 0x01
-#define CONN_OWE_GAP   0x02
-#define CONN_OWE_ERROR 0x04
-#define CONN_OWE_PING  0x08 /* SSE: a heartbeat comment */
+#define CONN_OWE_ERROR 0x02
+#define CONN_OWE_PING  0x04 /* SSE: a heartbeat comment */
 
 struct conn {
     struct hub_client hc; /* first: the hub hands this pointer back */
@@ -40,7 +39,6 @@ struct conn {
     char *error;                          /* the JSON error frame owed (malloc'd) */
     char *body;                           /* HTTP: the answer, after LWS_PRE bytes (malloc'd) */
     size_t rx_len, body_len;
-    struct item_id gap_since;
     uint16_t close_code; /* close with this code at the next write */
     uint8_t kind;
     uint8_t owe;          /* CONN_OWE_* */
@@ -63,10 +61,15 @@ struct conn {
 void conn_admit(struct node *n, struct conn *c, struct lws *wsi, int sse, struct admission *a);
 
 /* Puts a client on the hub with `filter` (now owned by the connection;
- * the previous one is freed) from `since` if given, owes it a gap frame if
- * since is too old, and asks for a write if anything is owed or waiting. */
+ * the previous one is freed) from `since` if given (the hub decides between
+ * a replay, awaiting since, and a gap), and asks for a write if anything is
+ * owed or waiting. */
 void conn_attach(struct node *n, struct conn *c, struct hub_filter *filter,
                  const struct item_id *since);
+
+/* The gap frame the hub owes the client (hub_next gave HUB_GAPPED), into
+ * out: its length, or -1 when it does not fit. */
+int conn_gap_frame(const struct node *n, const struct conn *c, char *out, size_t len);
 
 /* Takes the client off the hub, frees its filter and stops counting it.
  * The transport frees its own buffers (ws_release, reply_release). */

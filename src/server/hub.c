@@ -309,9 +309,39 @@ const struct hub_msg *hub_oldest(const struct hub *hub)
     return hub->count ? hub_at(hub, hub_oldest_seq(hub)) : NULL;
 }
 
-void hub_set_truncated(struct hub *hub)
+void hub_set_complete(struct hub *hub, int complete)
 {
-    hub->truncated = 1;
+    hub->complete = complete;
+}
+
+/* Wakes a client that has something to write (woken once until drained). */
+static void hub_wake(struct hub *hub, struct hub_client *c)
+{
+    if (!c->woken) {
+        c->woken = 1;
+        hub->wake(hub, c);
+    }
+}
+
+static int hub_id_is_zero(struct item_id id)
+{
+    return id.ms == 0 && id.seq == 0;
+}
+
+void hub_break(struct hub *hub)
+{
+    const struct hub_msg *newest = hub_newest(hub);
+    hub->break_seq = hub->head;
+    hub->complete = 0;
+    if (newest == NULL)
+        return; /* nobody can have had anything */
+    for (struct hub_client *c = hub->clients; c; c = c->next) {
+        if (c->awaiting)
+            continue; /* its since decides when it arrives, or what comes instead */
+        c->gap_owed = 1;
+        c->since = newest->id; /* what it can have: everything up to here */
+        hub_wake(hub, c);
+    }
 }
 
 static void hub_unlink(struct hub *hub, struct hub_client *c)
@@ -341,6 +371,29 @@ static int hub_client_lagging(const struct hub *hub, const struct hub_client *c)
     return c->cursor < hub_oldest_seq(hub) || hub->head - from > hub->max_queue;
 }
 
+/* An awaiting client meets message m (at seq): one it already has (before
+ * its since: passed over), its since itself (the resume is proven: a
+ * replay of nothing), or a later one (its since never came: a gap). For
+ * since=0-0 the first message decides: no gap only for a complete hub.
+ * Returns 1 when the client has something to write now. */
+static int hub_resolve(struct hub *hub, struct hub_client *c, const struct hub_msg *m, uint64_t seq)
+{
+    int cmp = hub_id_is_zero(c->since) ? 1 : item_id_cmp(m->id, c->since);
+    if (cmp < 0) {
+        if (c->cursor == seq)
+            c->cursor = seq + 1;
+        return 0;
+    }
+    c->awaiting = 0;
+    if (cmp == 0) {
+        c->cursor = c->replay_end = seq + 1;
+        return 1;
+    }
+    if (!hub_id_is_zero(c->since) || !hub->complete)
+        c->gap_owed = 1;
+    return c->gap_owed;
+}
+
 static void hub_notify(struct hub *hub, uint64_t seq)
 {
     const struct hub_msg *m = hub_at(hub, seq);
@@ -352,17 +405,18 @@ static void hub_notify(struct hub *hub, uint64_t seq)
             hub->lagging(hub, c);
             continue;
         }
-        if (!hub_filter_match(c->filter, m)) {
+        if (c->awaiting && hub_resolve(hub, c, m, seq)) {
+            hub_wake(hub, c);
+            continue;
+        }
+        if (c->awaiting || !hub_filter_match(c->filter, m)) {
             /* Nothing to send: a caught-up client just moves past it, so
              * alerts it does not want never count as its backlog. */
             if (c->cursor == seq)
                 c->cursor = seq + 1;
             continue;
         }
-        if (!c->woken) {
-            c->woken = 1;
-            hub->wake(hub, c);
-        }
+        hub_wake(hub, c);
     }
 }
 
@@ -377,7 +431,7 @@ int hub_add(struct hub *hub, struct item_id id, const json_t *item)
     if (hub->count == hub->capacity) {
         hub_msg_clear(hub_at(hub, hub_oldest_seq(hub)));
         hub->count--;
-        hub->truncated = 1;
+        hub->complete = 0;
     }
     uint64_t seq = hub->head;
     *hub_at(hub, seq) = m;
@@ -401,6 +455,29 @@ static uint64_t hub_seq_after(const struct hub *hub, struct item_id since)
     return lo;
 }
 
+/* Where a client resuming after c->since starts (hub.h, at the top). */
+static enum hub_attach_result hub_position(struct hub *hub, struct hub_client *c)
+{
+    const struct hub_msg *newest = hub_newest(hub);
+    uint64_t after;
+    if (hub_id_is_zero(c->since) && hub->complete) {
+        c->cursor = hub_oldest_seq(hub);
+    } else if (newest == NULL || item_id_cmp(c->since, newest->id) > 0) {
+        c->awaiting = 1;
+        return HUB_AWAIT;
+    } else if (hub_id_is_zero(c->since) ||
+               (after = hub_seq_after(hub, c->since)) == hub_oldest_seq(hub) ||
+               item_id_cmp(hub_at(hub, after - 1)->id, c->since) != 0 ||
+               after - 1 < hub->break_seq) {
+        c->gap_owed = 1; /* not an alert held, or a break after it */
+        return HUB_GAP;
+    } else {
+        c->cursor = after;
+    }
+    c->replay_end = hub->head;
+    return HUB_REPLAY;
+}
+
 enum hub_attach_result hub_attach(struct hub *hub, struct hub_client *c,
                                   const struct hub_filter *filter, const struct item_id *since)
 {
@@ -417,21 +494,19 @@ enum hub_attach_result hub_attach(struct hub *hub, struct hub_client *c,
     c->woken = 0;
     c->replayed = 0;
     c->replay_end = 0;
+    c->awaiting = 0;
+    c->gap_owed = 0;
     c->cursor = hub->head;
     if (since == NULL)
         return HUB_LIVE;
-
-    const struct hub_msg *oldest = hub_oldest(hub);
-    if (oldest && item_id_cmp(*since, oldest->id) < 0 && hub->truncated)
-        return HUB_GAP;
-    if (oldest)
-        c->cursor = hub_seq_after(hub, *since);
-    c->replay_end = hub->head;
-    return HUB_REPLAY;
+    c->since = *since;
+    return hub_position(hub, c);
 }
 
 enum hub_next_kind hub_next(struct hub *hub, struct hub_client *c, const struct hub_msg **msg)
 {
+    if (c->gap_owed)
+        return HUB_GAPPED;
     if (c->cursor < hub_oldest_seq(hub))
         c->cursor = hub_oldest_seq(hub); /* only after a lagging close raced */
     for (;;) {
@@ -452,7 +527,9 @@ enum hub_next_kind hub_next(struct hub *hub, struct hub_client *c, const struct 
 
 void hub_advance(struct hub *hub, struct hub_client *c, enum hub_next_kind what)
 {
-    if (what == HUB_REPLAYED) {
+    if (what == HUB_GAPPED) {
+        c->gap_owed = 0;
+    } else if (what == HUB_REPLAYED) {
         c->replay_end = 0;
     } else if (what == HUB_MSG) {
         if (c->replay_end && c->cursor < c->replay_end)
@@ -466,5 +543,5 @@ void hub_advance(struct hub *hub, struct hub_client *c, enum hub_next_kind what)
 
 int hub_pending(const struct hub *hub, const struct hub_client *c)
 {
-    return c->attached && (c->replay_end != 0 || c->cursor < hub->head);
+    return c->attached && (c->gap_owed || c->replay_end != 0 || c->cursor < hub->head);
 }

@@ -9,6 +9,15 @@
  * delivery. A client whose unsent live backlog exceeds `max_queue` alerts is
  * handed to the `lagging` callback (the transport closes it with 4001).
  *
+ * A replay is promised only when it is provably complete: `since` is an
+ * alert the hub holds, with no break in the stream after it (hub_break), or
+ * 0-0 ("everything") when the hub holds every alert the stream ever had
+ * (hub_set_complete). A `since` newer than anything held (another node was
+ * ahead, or this one is catching up) is awaited: the client gets nothing up
+ * to it, then `replayed` when it arrives, or a gap if later alerts come
+ * without it. Anything else is a gap: the client is told, never left to
+ * guess.
+ *
  * The hub knows nothing about sockets: the transport embeds a struct
  * hub_client in its per-connection state, is told through `wake` that a
  * client has something to send, and pulls frames with hub_next/hub_advance.
@@ -65,9 +74,12 @@ struct hub_client {
     const struct hub_filter *filter; /* NULL: everything; owned by the transport */
     uint64_t cursor;                 /* sequence number of the next message to consider */
     uint64_t replay_end;             /* cursor at which the replay ends; 0: no replay */
+    struct item_id since;            /* awaiting: the id awaited; gap owed: the gap's since */
     uint32_t replayed;               /* matching alerts sent during the replay */
     uint8_t attached;
-    uint8_t woken; /* wake() called and hub_next has not yet drained it */
+    uint8_t woken;    /* wake() called and hub_next has not yet drained it */
+    uint8_t awaiting; /* since is newer than anything held: waiting for it */
+    uint8_t gap_owed; /* a gap frame is due before anything else */
 };
 
 struct hub;
@@ -76,9 +88,10 @@ typedef void (*hub_client_cb)(struct hub *hub, struct hub_client *c);
 struct hub {
     struct hub_msg *ring; /* capacity slots; message seq s lives at ring[s % capacity] */
     size_t capacity;
-    uint64_t head;  /* sequence number the next message gets */
-    uint64_t count; /* messages held: head - count is the oldest */
-    int truncated;  /* messages older than the oldest existed */
+    uint64_t head;      /* sequence number the next message gets */
+    uint64_t count;     /* messages held: head - count is the oldest */
+    uint64_t break_seq; /* alerts may be missing just before this sequence number */
+    int complete;       /* the hub holds every alert the stream ever had */
     size_t max_queue;
     struct hub_client *clients;
     size_t nclients;
@@ -97,9 +110,15 @@ void hub_free(struct hub *hub);
  * from catch-up), -1 on allocation failure. Wakes every matching client. */
 int hub_add(struct hub *hub, struct item_id id, const json_t *item);
 
-/* Marks the start as truncated: the stream had alerts older than those
- * loaded, so a `since` older than the oldest is a gap, not a fresh start. */
-void hub_set_truncated(struct hub *hub);
+/* Says whether the hub holds every alert the stream ever had (the Redis
+ * link knows when it loads the history at start); an eviction from the
+ * ring makes it incomplete. Only a complete hub replays since=0-0. */
+void hub_set_complete(struct hub *hub, int complete);
+
+/* The stream lost alerts this hub never received (trimmed while the node
+ * was away, or Redis replaced): every client following it is owed a gap,
+ * and a later resume from before this point gets one too. */
+void hub_break(struct hub *hub);
 
 const struct hub_msg *hub_newest(const struct hub *hub);
 /* The newest alert's id, or "" when the hub holds none (hello, replayed). */
@@ -110,17 +129,20 @@ const struct hub_msg *hub_nth_newest(const struct hub *hub, size_t k);
 
 /* Attaches a client (or re-positions an attached one, e.g. after a new
  * subscribe). Without `since` the client follows live alerts only. With
- * `since`, it first gets every held alert after since. Returns HUB_GAP when
- * since is older than the history kept (the client then follows live). */
-enum hub_attach_result { HUB_LIVE, HUB_REPLAY, HUB_GAP };
+ * `since` (see the top of this file): HUB_REPLAY, every held alert after
+ * since, then HUB_REPLAYED; HUB_AWAIT, since is newer than anything held;
+ * HUB_GAP, the hub cannot prove it holds everything after since (a gap is
+ * owed, then the client follows live). */
+enum hub_attach_result { HUB_LIVE, HUB_REPLAY, HUB_AWAIT, HUB_GAP };
 enum hub_attach_result hub_attach(struct hub *hub, struct hub_client *c,
                                   const struct hub_filter *filter, const struct item_id *since);
 void hub_detach(struct hub *hub, struct hub_client *c);
 
-/* The next thing a client should be sent. */
-enum hub_next_kind { HUB_NONE, HUB_MSG, HUB_REPLAYED };
+/* The next thing a client should be sent: a gap frame (for c->since), an
+ * alert, or the end of a replay. */
+enum hub_next_kind { HUB_NONE, HUB_MSG, HUB_REPLAYED, HUB_GAPPED };
 enum hub_next_kind hub_next(struct hub *hub, struct hub_client *c, const struct hub_msg **msg);
-/* Call after the HUB_MSG or HUB_REPLAYED returned by hub_next was written. */
+/* Call after what hub_next returned was written. */
 void hub_advance(struct hub *hub, struct hub_client *c, enum hub_next_kind what);
 /* 1 if hub_next may still have something for the client (it may also find
  * only alerts the filter skips). */

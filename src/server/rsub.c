@@ -44,6 +44,9 @@ struct rsub {
     enum rsub_phase phase;
     int subscribed;          /* SUBSCRIBE confirmations received */
     int live_during_catchup; /* a live message came during a catch-up page */
+    int continuity_checked;  /* this connection's first page showed the newest held */
+    int stream_untrimmed;    /* XINFO: nothing was ever deleted from the stream */
+    int xinfo_warned;        /* said once that XINFO is refused */
     struct backoff backoff;  /* its attempts: failed ones since the last success */
     uint64_t last_hb_ms;     /* loop time a heartbeat was last heard */
     uint64_t last_reply_ms;  /* loop time the command link last answered */
@@ -274,6 +277,46 @@ static int rsub_reply_ok(struct rsub *r, const redisReply *reply, const char *wh
     return 1;
 }
 
+/* The value of `key` in XINFO STREAM's flat list of fields; NULL if none. */
+static const redisReply *rsub_info_field(const redisReply *info, const char *key)
+{
+    for (size_t i = 0; i + 1 < info->elements; i += 2)
+        if (info->element[i]->type == REDIS_REPLY_STRING && strcmp(info->element[i]->str, key) == 0)
+            return info->element[i + 1];
+    return NULL;
+}
+
+/* XINFO STREAM, before the history is loaded at start: whether anything
+ * was ever deleted from the stream (trimmed by MAXLEN, or XDEL). Only then
+ * can the node hold everything, and replay since=0-0. An older Redis (no
+ * max-deleted-entry-id) or an ACL without XINFO leaves it unknown: not. */
+static void rsub_on_info(redisAsyncContext *ac, void *reply_, void *priv)
+{
+    struct rsub *r = ac->data;
+    const redisReply *info = reply_, *deleted, *added, *length;
+    (void)priv;
+    if (r == NULL || info == NULL)
+        return;
+    r->stream_untrimmed = 0;
+    if (info->type == REDIS_REPLY_ERROR) {
+        if (strstr(info->str, "no such key")) {
+            r->stream_untrimmed = 1; /* no stream yet: nothing was ever in it */
+        } else if (!r->xinfo_warned++) {
+            log_warn("XINFO STREAM refused: since=0-0 gets a gap (allow +xinfo|stream)",
+                     KV_S("redis", r->where), KV_S("detail", info->str));
+        }
+        return;
+    }
+    if (info->type != REDIS_REPLY_ARRAY ||
+        (deleted = rsub_info_field(info, "max-deleted-entry-id")) == NULL ||
+        (added = rsub_info_field(info, "entries-added")) == NULL ||
+        (length = rsub_info_field(info, "length")) == NULL)
+        return;
+    r->stream_untrimmed = deleted->type == REDIS_REPLY_STRING && strcmp(deleted->str, "0-0") == 0 &&
+                          added->type == REDIS_REPLY_INTEGER &&
+                          length->type == REDIS_REPLY_INTEGER && added->integer == length->integer;
+}
+
 static void rsub_on_initial(redisAsyncContext *ac, void *reply_, void *priv)
 {
     struct rsub *r = ac->data;
@@ -285,11 +328,12 @@ static void rsub_on_initial(redisAsyncContext *ac, void *reply_, void *priv)
         rsub_fail(r, "XREVRANGE failed", "unexpected reply");
         return;
     }
+    /* Complete when the stream lost nothing and all of it fit; said before
+     * the alerts arrive, so that clients awaiting 0-0 are decided right. */
+    hub_set_complete(r->hub, r->stream_untrimmed && reply->elements < r->history);
     /* Newest first: hand them over oldest first. */
     for (size_t i = reply->elements; i > 0; i--)
         rsub_entry(r, reply->element[i - 1]);
-    if (reply->elements >= r->history)
-        hub_set_truncated(r->hub);
     if (r->live_during_catchup)
         rsub_catchup(r);
     else
@@ -306,6 +350,23 @@ static void rsub_on_page(redisAsyncContext *ac, void *reply_, void *priv)
     if (reply->type != REDIS_REPLY_ARRAY) {
         rsub_fail(r, "XRANGE failed", "unexpected reply");
         return;
+    }
+    if (!r->continuity_checked) {
+        /* The first page starts at the newest alert held: if the stream no
+         * longer has it (trimmed while this node was away, or Redis lost
+         * its data), alerts this node never got are gone. */
+        const struct hub_msg *newest = hub_newest(r->hub);
+        struct item_id first;
+        r->continuity_checked = 1;
+        if (newest && (reply->elements == 0 || reply->element[0]->type != REDIS_REPLY_ARRAY ||
+                       reply->element[0]->elements < 1 ||
+                       reply->element[0]->element[0]->type != REDIS_REPLY_STRING ||
+                       item_id_parse(reply->element[0]->element[0]->str, &first) ||
+                       item_id_cmp(first, newest->id) != 0)) {
+            log_warn("redis lost alerts this node never received: clients are told (gap)",
+                     KV_S("redis", r->where), KV_S("last_id", newest->id_str));
+            hub_break(r->hub);
+        }
     }
     for (size_t i = 0; i < reply->elements; i++)
         rsub_entry(r, reply->element[i]);
@@ -324,11 +385,15 @@ static void rsub_catchup(struct rsub *r)
     r->live_during_catchup = 0;
     int rc;
     if (newest == NULL) {
-        rc = redisAsyncCommand(r->cmd, rsub_on_initial, NULL, "XREVRANGE %s + - COUNT %d",
-                               r->stream_key, (int)r->history);
+        rc = redisAsyncCommand(r->cmd, rsub_on_info, NULL, "XINFO STREAM %s", r->stream_key);
+        if (rc == REDIS_OK)
+            rc = redisAsyncCommand(r->cmd, rsub_on_initial, NULL, "XREVRANGE %s + - COUNT %d",
+                                   r->stream_key, (int)r->history);
     } else {
+        /* The first page after a (re)connection includes the newest held:
+         * rsub_on_page checks the stream still has it. */
         char start[ITEM_ID_STRLEN + 1];
-        snprintf(start, sizeof(start), "(%s", newest->id_str);
+        snprintf(start, sizeof(start), "%s%s", r->continuity_checked ? "(" : "", newest->id_str);
         rc = redisAsyncCommand(r->cmd, rsub_on_page, NULL, "XRANGE %s %s + COUNT %d", r->stream_key,
                                start, RSUB_PAGE);
     }
@@ -482,6 +547,7 @@ static void rsub_connect(struct rsub *r)
 {
     r->phase = RSUB_CONNECTING;
     r->subscribed = 0;
+    r->continuity_checked = 0;
     r->last_hb_ms = r->last_reply_ms = uv_now(r->loop);
     if (r->url.master[0] == '\0') {
         rsub_open_both(r);

@@ -100,19 +100,17 @@ static void sse_fill(struct node *n, struct conn *c, struct sse_out *o)
             sse_printf(o, "retry: %d\nevent: hello\ndata: %s\n\n", SSE_RETRY_MS, text) == 0)
             c->owe &= (uint8_t)~CONN_OWE_HELLO;
     }
-    if (c->owe & CONN_OWE_GAP) {
-        const struct hub_msg *oldest = hub_oldest(&n->hub);
-        int len = frames_gap(text, sizeof(text), c->gap_since, oldest ? oldest->id_str : "");
-        if (sse_event(o, "gap", text, len) == 0)
-            c->owe &= (uint8_t)~CONN_OWE_GAP;
-    }
     if ((c->owe & CONN_OWE_PING) && sse_printf(o, ": ping\n\n") == 0)
         c->owe &= (uint8_t)~CONN_OWE_PING;
     for (;;) {
         enum hub_next_kind k = hub_next(&n->hub, &c->hc, &m);
         if (k == HUB_NONE)
             return;
-        if (k == HUB_REPLAYED) {
+        if (k == HUB_GAPPED) {
+            if (sse_event(o, "gap", text, conn_gap_frame(n, c, text, sizeof(text))))
+                return;
+            metrics->gaps++;
+        } else if (k == HUB_REPLAYED) {
             int len = frames_replayed(text, sizeof(text), c->hc.replayed, hub_last_id(&n->hub));
             if (sse_event(o, "replayed", text, len))
                 return;

@@ -133,13 +133,16 @@ static int ws_write_alerts(struct node *n, struct conn *c)
     }
     if (nmsgs == 0) {
         char text[FRAMES_MAX];
-        if (hub_next(&n->hub, &c->hc, &m) != HUB_REPLAYED)
+        int len;
+        if ((k = hub_next(&n->hub, &c->hc, &m)) == HUB_GAPPED) {
+            len = conn_gap_frame(n, c, text, sizeof(text));
+            metrics->gaps++;
+        } else if (k == HUB_REPLAYED)
+            len = frames_replayed(text, sizeof(text), c->hc.replayed, hub_last_id(&n->hub));
+        else
             return 0;
-        int rc = ws_send_frame(
-            n, c->wsi, text,
-            frames_replayed(text, sizeof(text), c->hc.replayed, hub_last_id(&n->hub)));
-        hub_advance(&n->hub, &c->hc, HUB_REPLAYED);
-        return rc;
+        hub_advance(&n->hub, &c->hc, k);
+        return ws_send_frame(n, c->wsi, text, len);
     }
     const unsigned char *out = batch[0]->frame;
     if (nmsgs > 1) {
@@ -173,16 +176,6 @@ static int ws_send_close(struct node *n, struct conn *c)
     return lws_write(c->wsi, f, len, LWS_WRITE_RAW) < (int)len ? -1 : 0;
 }
 
-static int ws_send_gap(struct node *n, struct conn *c)
-{
-    char text[FRAMES_MAX];
-    const struct hub_msg *oldest = hub_oldest(&n->hub);
-    c->owe &= (uint8_t)~CONN_OWE_GAP;
-    return ws_send_frame(
-        n, c->wsi, text,
-        frames_gap(text, sizeof(text), c->gap_since, oldest ? oldest->id_str : ""));
-}
-
 /* Writes the one thing most due, by priority. */
 static int ws_write_next(struct node *n, struct conn *c)
 {
@@ -203,8 +196,6 @@ static int ws_write_next(struct node *n, struct conn *c)
         c->pongs--;
         return ws_send_text(n, c->wsi, FRAMES_PONG, sizeof(FRAMES_PONG) - 1);
     }
-    if (c->owe & CONN_OWE_GAP)
-        return ws_send_gap(n, c);
     if (!c->hc.attached)
         return 0;
     return ws_write_alerts(n, c);

@@ -12,8 +12,9 @@ import time
 import websockets
 
 from alertd_fixture import (alertd, alertd_factory, apush, assert_increasing,  # noqa: F401
-                            connect_many, idkey, ping_pong, push, recv_alert_ids, recv_hello,
-                            recv_json, run, tls_cert)
+                            connect_many, https_get, idkey, ping_pong, push, recv_alert_ids,
+                            recv_hello, recv_json, run, tls_cert)
+from conftest import run_alert
 
 
 def test_ws_resume_with_since_gets_exactly_the_missed_alerts(alertd, redis_server):
@@ -338,3 +339,133 @@ def test_ws_second_sigterm_during_drain_stops_cleanly(alertd_factory):
 
     rc = run(main(), timeout=40)
     assert rc == 0, f"exit status {rc} after a second SIGTERM during the drain\n{srv.tail()}"
+
+
+def gaps_total(srv):
+    _, _, body = https_get(srv.port, "/metrics", srv.ctx)
+    for line in body.decode().splitlines():
+        if line.startswith("alertd_gaps_total "):
+            return float(line.split()[1])
+    raise AssertionError("no alertd_gaps_total")
+
+
+async def recv_until_type(ws, want, timeout=10.0):
+    """Frames until one of type `want`; returns (it, the ones before)."""
+    before = []
+    deadline = time.monotonic() + timeout
+    while True:
+        f = await recv_json(ws, max(0.1, deadline - time.monotonic()))
+        if f["type"] == want:
+            return f, before
+        before.append(f)
+
+
+def test_ws_resume_past_a_trimmed_stream_gets_gap(alertd_factory, redis_server):
+    """The stream keeps ~100 of 250 alerts (--maxlen 100); a node started
+    after that holds those 101 or so and no more, and nothing says there
+    were others: a resume from the first alert must get gap, not the last
+    101 and `replayed` with 148 skipped in silence."""
+    srv = alertd_factory()
+    ids = []
+    for i in range(250):
+        r = run_alert("push", "--headline", f"T{i}", "--maxlen", "100", redis=redis_server)
+        assert r.returncode == 0, r.stderr
+        ids.append(r.stdout.strip())
+    srv.stop()
+    srv.start()
+
+    async def main():
+        before = gaps_total(srv)
+        async with srv.connect(f"since={ids[0]}") as ws:
+            await recv_hello(ws)
+            gap, earlier = await recv_until_type(ws, "gap")
+            assert earlier == [], f"sent before the gap: {earlier[:3]}"
+            assert gap["since"] == ids[0] and gap["oldest"] in ids[100:160], gap
+            live = await apush(redis_server, "After the gap")
+            assert await recv_alert_ids(ws, 1, allow=()) == [live]
+        assert gaps_total(srv) == before + 1
+        # A resume from an alert the node holds is still a replay.
+        async with srv.connect(f"since={ids[-2]}") as ws:
+            await recv_hello(ws)
+            assert await recv_alert_ids(ws, 2, allow=()) == [ids[-1], live]
+            assert (await recv_json(ws))["type"] == "replayed"
+
+    run(main())
+
+
+def test_ws_resume_after_redis_lost_its_data_gets_gap(alertd_factory, redis_server):
+    """Redis comes back empty (lost its data) and the node restarts: a
+    client resuming with an id from before is not served silence and then
+    whatever comes: it gets gap when the next alert shows its id is gone."""
+    srv = alertd_factory()
+    ids = [push(redis_server, f"Before {i}") for i in range(3)]
+    srv.stop()
+    redis_server.cli("FLUSHALL")
+    srv.start()
+
+    async def main():
+        async with srv.connect(f"since={ids[-1]}") as ws:
+            await recv_hello(ws)
+            after = await apush(redis_server, "After the loss")
+            gap, earlier = await recv_until_type(ws, "gap")
+            assert earlier == [], earlier
+            assert gap["since"] == ids[-1], gap
+            assert await recv_alert_ids(ws, 1, allow=()) == [after]
+
+    run(main())
+
+
+def test_ws_following_clients_are_told_when_redis_lost_what_the_node_missed(
+        alertd_factory, redis_server):
+    """The node is away (stopped, its connections cut) while Redis loses its
+    data; back, it finds the stream no longer has the newest alert it held:
+    alerts may have come and gone unseen, so every client following gets
+    gap, then what is new. A resume from before that point gets gap too."""
+    srv = alertd_factory()
+
+    async def main():
+        first = await apush(redis_server, "Seen")
+        async with srv.connect() as ws:
+            await recv_hello(ws)
+            await asyncio.sleep(0.3)
+            srv.pause()
+            try:
+                redis_server.cli("FLUSHALL")
+                redis_server.cli("CLIENT", "KILL", "TYPE", "pubsub")
+                redis_server.cli("CLIENT", "KILL", "TYPE", "normal")
+                lost_after = push(redis_server, "Published while the node was away")
+            finally:
+                srv.resume()
+            gap, earlier = await recv_until_type(ws, "gap", timeout=15)
+            assert earlier == [], earlier
+            assert gap["since"] == first, gap
+            assert await recv_alert_ids(ws, 1, allow=()) == [lost_after]
+        async with srv.connect(f"since={first}") as ws:
+            await recv_hello(ws)
+            gap, earlier = await recv_until_type(ws, "gap")
+            assert earlier == [] and gap["since"] == first, (earlier, gap)
+
+    run(main())
+
+
+def test_ws_since_zero_replays_an_untrimmed_stream_and_gaps_a_trimmed_one(alertd_factory,
+                                                                          redis_server):
+    srv = alertd_factory()
+    ids = [push(redis_server, f"Z{i}") for i in range(3)]
+    srv.stop()
+    srv.start()
+
+    async def main():
+        async with srv.connect("since=0-0") as ws:
+            await recv_hello(ws)
+            assert await recv_alert_ids(ws, 3, allow=()) == ids
+            assert (await recv_json(ws))["type"] == "replayed"
+        redis_server.cli("XTRIM", "alert:stream", "MAXLEN", "2")
+        srv.stop()
+        srv.start()
+        async with srv.connect("since=0-0") as ws:
+            await recv_hello(ws)
+            gap, earlier = await recv_until_type(ws, "gap")
+            assert earlier == [] and gap["since"] == "0-0", (earlier, gap)
+
+    run(main())

@@ -55,7 +55,9 @@ static int drain(struct hub *hub, struct hub_client *c, uint64_t *last_ms, int *
         enum hub_next_kind k = hub_next(hub, c, &m);
         if (k == HUB_NONE)
             return n;
-        if (k == HUB_REPLAYED) {
+        if (k == HUB_GAPPED) {
+            /* counted by drain_all; here only alerts matter */
+        } else if (k == HUB_REPLAYED) {
             if (replayed)
                 *replayed = (int)c->replayed;
         } else {
@@ -138,7 +140,7 @@ static void test_ring_keeps_the_newest(void)
     ASSERT_EQ(hub.count, 3);
     ASSERT_EQ(hub_oldest(&hub)->id.ms, 3);
     ASSERT_EQ(hub_newest(&hub)->id.ms, 5);
-    ASSERT_TRUE(hub.truncated);
+    ASSERT_TRUE(!hub.complete); /* evicting makes the history incomplete */
     hub_free(&hub);
 }
 
@@ -201,37 +203,152 @@ static void test_replay_after_since_then_replayed(void)
     hub_free(&hub);
 }
 
-static void test_since_between_ids_and_in_the_future(void)
+/* Drains one client and says what it got: the gap frame first (with its
+ * since), replayed, and how many alerts. */
+struct got {
+    int gaps, replayed_frames, alerts;
+    struct item_id gap_since;
+    uint64_t last_ms;
+};
+
+static struct got drain_all(struct hub *hub, struct hub_client *c)
+{
+    struct got g = {0};
+    const struct hub_msg *m;
+    enum hub_next_kind k;
+    while ((k = hub_next(hub, c, &m)) != HUB_NONE) {
+        if (k == HUB_GAPPED) {
+            g.gaps++;
+            g.gap_since = c->since;
+        } else if (k == HUB_REPLAYED) {
+            g.replayed_frames++;
+        } else {
+            g.alerts++;
+            g.last_ms = m->id.ms;
+        }
+        hub_advance(hub, c, k);
+    }
+    return g;
+}
+
+/* An id between two held alerts was never one of this stream's: the
+ * client cannot have seen it here (another Redis, a typo). */
+static void test_since_not_an_alert_held_is_a_gap(void)
 {
     struct hub hub;
     struct hub_client c = {0};
-    int replayed = -1;
     setup(&hub, 16, 100);
     add(&hub, 10, "a", "en");
     add(&hub, 20, "a", "en");
-    struct item_id mid = {15, 7}, future = {99, 0};
-    ASSERT_EQ(hub_attach(&hub, &c, NULL, &mid), HUB_REPLAY);
-    ASSERT_EQ(drain(&hub, &c, NULL, &replayed), 1);
-    ASSERT_EQ(replayed, 1);
-    ASSERT_EQ(hub_attach(&hub, &c, NULL, &future), HUB_REPLAY);
-    ASSERT_EQ(drain(&hub, &c, NULL, &replayed), 0);
-    ASSERT_EQ(replayed, 0);
+    struct item_id mid = {15, 7};
+    ASSERT_EQ(hub_attach(&hub, &c, NULL, &mid), HUB_GAP);
+    struct got g = drain_all(&hub, &c);
+    ASSERT_EQ(g.gaps, 1);
+    ASSERT_EQ(g.gap_since.ms, 15);
+    ASSERT_EQ(g.alerts, 0); /* live from here */
+    add(&hub, 30, "a", "en");
+    ASSERT_EQ(drain_all(&hub, &c).alerts, 1);
     hub_free(&hub);
 }
 
-static void test_gap_only_when_history_was_truncated(void)
+/* Older than the oldest held: gone from the history, or never here. The
+ * hub knows nothing older, whether it evicted or the stream was trimmed
+ * before it loaded (the bug: 148 alerts skipped without a word). */
+static void test_since_older_than_the_history_is_a_gap_even_untruncated(void)
 {
     struct hub hub;
     struct hub_client c = {0};
-    setup(&hub, 3, 100);
-    add(&hub, 10, "a", "en");
-    struct item_id old = {1, 0};
-    ASSERT_EQ(hub_attach(&hub, &c, NULL, &old), HUB_REPLAY); /* all of history is here */
-    ASSERT_EQ(drain(&hub, &c, NULL, NULL), 1);
-    for (uint64_t i = 11; i <= 14; i++)
+    setup(&hub, 8, 100);
+    for (uint64_t i = 101; i <= 105; i++)
         add(&hub, i, "a", "en");
-    ASSERT_EQ(hub_attach(&hub, &c, NULL, &old), HUB_GAP);
-    ASSERT_EQ(drain(&hub, &c, NULL, NULL), 0); /* gap: live from here */
+    struct item_id first = {1, 0};
+    ASSERT_EQ(hub_attach(&hub, &c, NULL, &first), HUB_GAP);
+    ASSERT_EQ(drain_all(&hub, &c).gaps, 1);
+    struct item_id oldest = {101, 0};
+    ASSERT_EQ(hub_attach(&hub, &c, NULL, &oldest), HUB_REPLAY); /* held: exact */
+    struct got g = drain_all(&hub, &c);
+    ASSERT_EQ(g.gaps, 0);
+    ASSERT_EQ(g.alerts, 4);
+    ASSERT_EQ(g.replayed_frames, 1);
+    hub_free(&hub);
+}
+
+/* Newer than anything held: awaited. Its own arrival proves the resume
+ * (replayed, nothing before it repeated); a later id arriving first
+ * means it never will (gap, then the alert). */
+static void test_since_ahead_is_awaited_then_proven_or_a_gap(void)
+{
+    struct hub hub;
+    struct hub_client c = {0}, d = {0};
+    setup(&hub, 16, 100);
+    add(&hub, 10, "a", "en");
+    struct item_id ahead = {30, 0};
+    ASSERT_EQ(hub_attach(&hub, &c, NULL, &ahead), HUB_AWAIT);
+    ASSERT_EQ(hub_attach(&hub, &d, NULL, &ahead), HUB_AWAIT);
+    add(&hub, 20, "a", "en"); /* before since: c and d have it */
+    ASSERT_EQ(drain_all(&hub, &c).alerts, 0);
+    add(&hub, 30, "a", "en"); /* since itself: proven */
+    struct got g = drain_all(&hub, &c);
+    ASSERT_EQ(g.gaps + g.alerts, 0);
+    ASSERT_EQ(g.replayed_frames, 1);
+    add(&hub, 40, "a", "en");
+    ASSERT_EQ(drain_all(&hub, &c).alerts, 1);
+
+    struct hub_client e = {0};
+    struct item_id lost = {45, 0};
+    ASSERT_EQ(hub_attach(&hub, &e, NULL, &lost), HUB_AWAIT);
+    add(&hub, 50, "a", "en"); /* later than since, which never came */
+    g = drain_all(&hub, &e);
+    ASSERT_EQ(g.gaps, 1);
+    ASSERT_EQ(g.gap_since.ms, 45);
+    ASSERT_EQ(g.alerts, 1);
+    ASSERT_EQ(g.last_ms, 50);
+    hub_free(&hub);
+}
+
+/* since=0-0, everything: replayed only by a hub that holds all the stream
+ * ever had; otherwise a gap. Decided once the history is loaded. */
+static void test_since_zero_replays_only_a_complete_history(void)
+{
+    struct hub hub;
+    struct hub_client c = {0}, d = {0};
+    struct item_id zero = {0, 0};
+    setup(&hub, 8, 100);
+    ASSERT_EQ(hub_attach(&hub, &c, NULL, &zero), HUB_AWAIT); /* nothing loaded yet */
+    hub_set_complete(&hub, 1);
+    add(&hub, 1, "a", "en");
+    add(&hub, 2, "a", "en");
+    struct got g = drain_all(&hub, &c);
+    ASSERT_EQ(g.gaps, 0);
+    ASSERT_EQ(g.alerts, 2);
+    ASSERT_EQ(hub_attach(&hub, &d, NULL, &zero), HUB_REPLAY);
+    ASSERT_EQ(drain_all(&hub, &d).alerts, 2);
+    hub_set_complete(&hub, 0);
+    ASSERT_EQ(hub_attach(&hub, &d, NULL, &zero), HUB_GAP);
+    ASSERT_EQ(drain_all(&hub, &d).gaps, 1);
+    hub_free(&hub);
+}
+
+/* The stream lost alerts this hub never got: clients following are told,
+ * and resuming from before the break is a gap, from after it a replay. */
+static void test_a_break_is_a_gap_for_everyone_who_crosses_it(void)
+{
+    struct hub hub;
+    struct hub_client live = {0}, late = {0};
+    setup(&hub, 16, 100);
+    add(&hub, 1, "a", "en");
+    add(&hub, 2, "a", "en");
+    hub_attach(&hub, &live, NULL, NULL);
+    hub_break(&hub);
+    add(&hub, 9, "a", "en");
+    struct got g = drain_all(&hub, &live);
+    ASSERT_EQ(g.gaps, 1);
+    ASSERT_EQ(g.gap_since.ms, 2); /* it has everything up to the break */
+    ASSERT_EQ(g.alerts, 1);
+    struct item_id before = {2, 0}, after = {9, 0};
+    ASSERT_EQ(hub_attach(&hub, &late, NULL, &before), HUB_GAP);
+    ASSERT_EQ(hub_attach(&hub, &late, NULL, &after), HUB_REPLAY);
+    ASSERT_EQ(drain_all(&hub, &late).gaps, 0);
     hub_free(&hub);
 }
 
@@ -353,8 +470,11 @@ TEST_MAIN(TEST_CASE(test_frame_is_encoded_once_with_id_first),
           TEST_CASE(test_live_client_gets_only_new_alerts),
           TEST_CASE(test_client_written_up_to_date_is_woken_again),
           TEST_CASE(test_replay_after_since_then_replayed),
-          TEST_CASE(test_since_between_ids_and_in_the_future),
-          TEST_CASE(test_gap_only_when_history_was_truncated),
+          TEST_CASE(test_since_not_an_alert_held_is_a_gap),
+          TEST_CASE(test_since_older_than_the_history_is_a_gap_even_untruncated),
+          TEST_CASE(test_since_ahead_is_awaited_then_proven_or_a_gap),
+          TEST_CASE(test_since_zero_replays_only_a_complete_history),
+          TEST_CASE(test_a_break_is_a_gap_for_everyone_who_crosses_it),
           TEST_CASE(test_filters_topics_and_langs),
           TEST_CASE(test_filter_parsing_rejects_bad_entries),
           TEST_CASE(test_unwanted_alerts_do_not_count_as_backlog),
