@@ -108,6 +108,8 @@ static const struct metrics_sum metrics_sums[] = {
     {"alerts_invalid_total", 1, METRICS_FIELD(alerts_invalid), "Relayed items dropped as invalid."},
     {"fields_dropped_total", 1, METRICS_FIELD(fields_dropped), "Unknown item fields removed."},
     {"deliveries_total", 1, METRICS_FIELD(deliveries), "Alert frames written to clients."},
+    {"replayed_deliveries_total", 1, METRICS_FIELD(replayed),
+     "Of the deliveries, alerts replayed after since: not in the latency histogram."},
     {"alert_writes_total", 1, METRICS_FIELD(alert_writes),
      "WebSocket writes carrying alerts: fewer than deliveries when batched."},
     {"slow_consumer_closes_total", 1, METRICS_FIELD(slow_closes), "Clients closed with 4001."},
@@ -167,7 +169,8 @@ size_t metrics_render(char *buf, size_t len, const char *node)
                     metrics_sum_at(m->offset));
     }
 
-    metrics_printf(&o, "# HELP alertd_delivery_latency_seconds Publish to write latency.\n"
+    metrics_printf(&o, "# HELP alertd_delivery_latency_seconds Publish to write latency of live "
+                       "alerts (replays are counted apart).\n"
                        "# TYPE alertd_delivery_latency_seconds histogram\n");
     uint64_t cumulative = 0;
     for (int b = 0; b < METRICS_LATENCY_BUCKETS; b++) {

@@ -25,6 +25,7 @@ struct metrics_slot {
     uint64_t alerts_invalid; /* relayed items that failed validation */
     uint64_t fields_dropped; /* unknown top-level fields removed */
     uint64_t deliveries;
+    uint64_t replayed;     /* of the deliveries, those sent in a replay after since */
     uint64_t alert_writes; /* TLS writes carrying alerts (one may carry several) */
     uint64_t slow_closes;  /* 4001 */
     uint64_t replays;

@@ -119,6 +119,7 @@ static void sse_fill(struct node *n, struct conn *c, struct sse_out *o)
                            m->item))
                 return;
             metrics->deliveries++;
+            metrics->replayed += c->hc.replay_end && c->hc.cursor < c->hc.replay_end;
         }
         hub_advance(&n->hub, &c->hc, k);
     }

@@ -469,3 +469,33 @@ def test_ws_since_zero_replays_an_untrimmed_stream_and_gaps_a_trimmed_one(alertd
             assert earlier == [] and gap["since"] == "0-0", (earlier, gap)
 
     run(main())
+
+
+def metric_value(srv, name):
+    _, _, body = https_get(srv.port, "/metrics", srv.ctx)
+    for line in body.decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"no {name}")
+
+
+def test_replays_are_counted_apart_from_the_latency_of_live_alerts(alertd, redis_server):
+    """Two resuming clients used to move the publish->write histogram by
+    the age of every replayed alert (5,000 s from two since=0-0 clients),
+    enough to fire a "slow delivery" alert on a healthy node."""
+    ids = [push(redis_server, f"R{i}") for i in range(20)]
+
+    async def main():
+        count0 = metric_value(alertd, "alertd_delivery_latency_seconds_count")
+        replayed0 = metric_value(alertd, "alertd_replayed_deliveries_total")
+        async with alertd.connect(f"since={ids[0]}") as ws:
+            await recv_hello(ws)
+            assert await recv_alert_ids(ws, 19, allow=()) == ids[1:]
+            assert (await recv_json(ws))["type"] == "replayed"
+            assert metric_value(alertd, "alertd_delivery_latency_seconds_count") == count0
+            assert metric_value(alertd, "alertd_replayed_deliveries_total") == replayed0 + 19
+            live = await apush(redis_server, "Live")
+            assert await recv_alert_ids(ws, 1, allow=()) == [live]
+            assert metric_value(alertd, "alertd_delivery_latency_seconds_count") == count0 + 1
+
+    run(main())
