@@ -400,6 +400,16 @@ async def connect_many(srv, n, concurrency=40, timeout=20.0):
     return await asyncio.gather(*(open_one() for _ in range(n)))
 
 
+def metric(srv, name):
+    """One unlabelled metric from srv's /metrics, as a float."""
+    status, _, body = https_get(srv.port, "/metrics", srv.ctx)
+    assert status == 200
+    for line in body.decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"no metric {name} in /metrics")
+
+
 def delivery_counters(srv):
     """(alertd_deliveries_total, alertd_alert_writes_total) from srv's /metrics."""
     _, _, body = https_get(srv.port, "/metrics", srv.ctx)

@@ -26,7 +26,7 @@ import pytest
 import redis as redislib
 
 from conftest import ROOT, run_alert
-from alertd_fixture import ID_RE, AlertdServer, https_get, tls_cert  # noqa: F401
+from alertd_fixture import ID_RE, AlertdServer, https_get, metric, tls_cert  # noqa: F401
 
 ACL_FILE = os.path.join(ROOT, "deploy", "redis-acl.conf")
 PLACEHOLDER = re.compile(r">change-me-[A-Za-z0-9_-]*")
@@ -132,15 +132,6 @@ class SseClient:
 
     def close(self):
         self.conn.close()
-
-
-def metric(srv, name):
-    status, _, body = https_get(srv.port, "/metrics", srv.ctx)
-    assert status == 200
-    for line in body.decode().splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError(f"no metric {name} in /metrics")
 
 
 # ---------------------------------------------------------------------------

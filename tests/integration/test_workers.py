@@ -13,22 +13,14 @@ import time
 import pytest
 import websockets
 
-from alertd_fixture import (ALERTD, alertd_factory, apush, https_get, recv_alert_ids,  # noqa: F401
-                            recv_hello, run, tls_cert)
+from alertd_fixture import (ALERTD, alertd_factory, apush, https_get, metric,  # noqa: F401
+                            recv_alert_ids, recv_hello, run, tls_cert)
 from conftest import free_port
 
 
 def children(pid):
     with open(f"/proc/{pid}/task/{pid}/children") as f:
         return [int(x) for x in f.read().split()]
-
-
-def metric(srv, name):
-    _, _, body = https_get(srv.port, "/metrics", srv.ctx)
-    for line in body.decode().splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError(f"{name} not in /metrics")
 
 
 def test_two_workers_share_the_port_and_the_node_counts_as_one(alertd_factory, redis_server):

@@ -12,7 +12,7 @@ import time
 import websockets
 
 from alertd_fixture import (alertd, alertd_factory, apush, assert_increasing,  # noqa: F401
-                            connect_many, https_get, idkey, ping_pong, push, recv_alert_ids,
+                            connect_many, idkey, metric, ping_pong, push, recv_alert_ids,
                             recv_hello, recv_json, run, tls_cert)
 from conftest import run_alert
 
@@ -341,14 +341,6 @@ def test_ws_second_sigterm_during_drain_stops_cleanly(alertd_factory):
     assert rc == 0, f"exit status {rc} after a second SIGTERM during the drain\n{srv.tail()}"
 
 
-def gaps_total(srv):
-    _, _, body = https_get(srv.port, "/metrics", srv.ctx)
-    for line in body.decode().splitlines():
-        if line.startswith("alertd_gaps_total "):
-            return float(line.split()[1])
-    raise AssertionError("no alertd_gaps_total")
-
-
 async def recv_until_type(ws, want, timeout=10.0):
     """Frames until one of type `want`; returns (it, the ones before)."""
     before = []
@@ -375,7 +367,7 @@ def test_ws_resume_past_a_trimmed_stream_gets_gap(alertd_factory, redis_server):
     srv.start()
 
     async def main():
-        before = gaps_total(srv)
+        before = metric(srv, "alertd_gaps_total")
         async with srv.connect(f"since={ids[0]}") as ws:
             await recv_hello(ws)
             gap, earlier = await recv_until_type(ws, "gap")
@@ -383,7 +375,7 @@ def test_ws_resume_past_a_trimmed_stream_gets_gap(alertd_factory, redis_server):
             assert gap["since"] == ids[0] and gap["oldest"] in ids[100:160], gap
             live = await apush(redis_server, "After the gap")
             assert await recv_alert_ids(ws, 1, allow=()) == [live]
-        assert gaps_total(srv) == before + 1
+        assert metric(srv, "alertd_gaps_total") == before + 1
         # A resume from an alert the node holds is still a replay.
         async with srv.connect(f"since={ids[-2]}") as ws:
             await recv_hello(ws)
@@ -471,14 +463,6 @@ def test_ws_since_zero_replays_an_untrimmed_stream_and_gaps_a_trimmed_one(alertd
     run(main())
 
 
-def metric_value(srv, name):
-    _, _, body = https_get(srv.port, "/metrics", srv.ctx)
-    for line in body.decode().splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError(f"no {name}")
-
-
 def test_replays_are_counted_apart_from_the_latency_of_live_alerts(alertd, redis_server):
     """Two resuming clients used to move the publish->write histogram by
     the age of every replayed alert (5,000 s from two since=0-0 clients),
@@ -486,16 +470,16 @@ def test_replays_are_counted_apart_from_the_latency_of_live_alerts(alertd, redis
     ids = [push(redis_server, f"R{i}") for i in range(20)]
 
     async def main():
-        count0 = metric_value(alertd, "alertd_delivery_latency_seconds_count")
-        replayed0 = metric_value(alertd, "alertd_replayed_deliveries_total")
+        count0 = metric(alertd, "alertd_delivery_latency_seconds_count")
+        replayed0 = metric(alertd, "alertd_replayed_deliveries_total")
         async with alertd.connect(f"since={ids[0]}") as ws:
             await recv_hello(ws)
             assert await recv_alert_ids(ws, 19, allow=()) == ids[1:]
             assert (await recv_json(ws))["type"] == "replayed"
-            assert metric_value(alertd, "alertd_delivery_latency_seconds_count") == count0
-            assert metric_value(alertd, "alertd_replayed_deliveries_total") == replayed0 + 19
+            assert metric(alertd, "alertd_delivery_latency_seconds_count") == count0
+            assert metric(alertd, "alertd_replayed_deliveries_total") == replayed0 + 19
             live = await apush(redis_server, "Live")
             assert await recv_alert_ids(ws, 1, allow=()) == [live]
-            assert metric_value(alertd, "alertd_delivery_latency_seconds_count") == count0 + 1
+            assert metric(alertd, "alertd_delivery_latency_seconds_count") == count0 + 1
 
     run(main())
