@@ -3,8 +3,8 @@
  */
 #include "worker.h"
 
-#include "log.h"
 #include "frames.h"
+#include "log.h"
 #include "node.h"
 #include "server.h"
 #include "sweep.h"
