@@ -9,6 +9,8 @@
  * dies is started again. Signals: TERM/INT drain gracefully, a second one
  * stops at once; HUP reloads the TLS certificate, the session ticket keys
  * and the token key (as does a change of those files on disk, certwatch.h).
+ * Under systemd (Type=notify) this process, the one systemd watches, says
+ * when the node serves, drains, reloads and lives (service.h).
  * Exit status: 0 stopped, 1 cannot start (port, memory), 2 bad
  * configuration (a certificate or key file that does not load included),
  * 78 Redis refused the configured access before the node was ever ready.
@@ -21,6 +23,7 @@
 #include "metrics.h"
 #include "privdrop.h"
 #include "redisurl.h"
+#include "service.h"
 #include "tickets.h"
 #include "tls.h"
 #include "worker.h"
@@ -49,13 +52,14 @@ struct main_process {
     int admin[CONFIG_MAX_WORKERS];
     struct grant grant;
     struct tickets tickets;
+    struct service service; /* the service manager's notifications, sent from this process */
 };
 
 /* Runs worker `index` on its sockets until it stops. */
 static int main_run_worker(struct main_process *p, int index)
 {
-    struct worker_args a = {p->cfg, &p->redis,         &p->grant,      &p->tickets,
-                            index,  p->readers[index], p->admin[index]};
+    struct worker_args a = {p->cfg, &p->redis,         &p->grant,       &p->tickets,
+                            index,  p->readers[index], p->admin[index], &p->service};
     return worker_run(&a);
 }
 
@@ -93,6 +97,7 @@ static pid_t main_spawn(struct main_process *p, int worker)
         sigprocmask(SIG_UNBLOCK, &set, NULL);
         snprintf(name, sizeof(name), "worker-%d", worker);
         log_set_proc(name);
+        service_close(&p->service); /* only the supervisor speaks to systemd */
         metrics_use_slot(worker);
         /* Forked from the supervisor, which read the key files once at
          * start: a worker started again after a SIGHUP or a changed file
@@ -145,6 +150,13 @@ static int main_reap(struct main_worker *w, int nworkers, int stopping, int *ref
     return alive;
 }
 
+/* The workers' processes, for service.h: 0 while one waits to restart. */
+static void main_pids(const struct main_worker *w, int nworkers, pid_t *pids)
+{
+    for (int i = 0; i < nworkers; i++)
+        pids[i] = w[i].pid > 0 ? w[i].pid : 0;
+}
+
 static void main_signal_workers(const struct main_worker *w, int nworkers, int signum)
 {
     for (int i = 0; i < nworkers; i++)
@@ -155,6 +167,7 @@ static void main_signal_workers(const struct main_worker *w, int nworkers, int s
 static int main_supervise(struct main_process *p)
 {
     struct main_worker w[CONFIG_MAX_WORKERS];
+    pid_t pids[CONFIG_MAX_WORKERS];
     int nworkers = p->cfg->workers, stopping = 0, refused = 0;
     sigset_t set;
 
@@ -174,6 +187,8 @@ static int main_supervise(struct main_process *p)
             for (int i = 0; i < nworkers; i++)
                 w[i].restart_at = 0;
             stopping = 1;
+            main_pids(w, nworkers, pids);
+            service_stopping(&p->service, pids);
         }
         for (int i = 0; i < nworkers; i++) {
             if (!w[i].restart_at || stopping)
@@ -185,11 +200,17 @@ static int main_supervise(struct main_process *p)
                 wait_ms = w[i].restart_at - now;
             }
         }
+        main_pids(w, nworkers, pids);
+        uint64_t service_ms = service_tick(&p->service, pids);
+        if (service_ms < wait_ms)
+            wait_ms = service_ms;
         struct timespec ts = {(time_t)(wait_ms / 1000), (long)(wait_ms % 1000) * 1000000};
         int sig = sigtimedwait(&set, NULL, &ts);
         if (sig == SIGHUP) {
+            service_reloading(&p->service, pids);
             main_signal_workers(w, nworkers, SIGHUP);
         } else if (sig == SIGTERM || sig == SIGINT) {
+            service_stopping(&p->service, pids);
             /* Each worker drains its own clients; a second signal passes
              * on too and stops them at once. */
             main_signal_workers(w, nworkers, sig);
@@ -351,7 +372,13 @@ int main(int argc, char **argv)
         rc = WORKER_EXIT_FAILED;
         goto out;
     }
-    rc = main_serve(&p, cfg.user ? &user : NULL);
+    if (service_open(&p.service, cfg.workers, err, sizeof(err))) {
+        fprintf(stderr, "alertd: %s\n", err);
+        rc = MAIN_EXIT_CONFIG;
+    } else {
+        rc = main_serve(&p, cfg.user ? &user : NULL);
+        service_close(&p.service);
+    }
     metrics_release();
 out:
     tickets_clear(&p.tickets);

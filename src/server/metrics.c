@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 struct metrics_slot *metrics;
@@ -37,6 +38,7 @@ void metrics_use_slot(int slot)
     metrics = &metrics_slots[slot];
     memset(metrics, 0, sizeof(*metrics));
     metrics->pid = getpid();
+    metrics_beat(); /* a worker starting is alive */
 }
 
 void metrics_release(void)
@@ -70,6 +72,23 @@ int metrics_all_ready(void)
             return 0;
     }
     return any;
+}
+
+uint64_t metrics_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void metrics_beat(void)
+{
+    metrics->beat_ms = (int64_t)metrics_now_ms();
+}
+
+const struct metrics_slot *metrics_peek(int i)
+{
+    return i >= 0 && i < metrics_nslots ? &metrics_slots[i] : NULL;
 }
 
 /* Sums one 64-bit field, at `offset` in the slot, over every live slot. */

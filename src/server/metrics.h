@@ -40,6 +40,11 @@ struct metrics_slot {
     uint64_t latency_count;
     uint64_t latency_sum_us;
     uint64_t latency_buckets[METRICS_LATENCY_BUCKETS]; /* cumulative at render */
+    /* Not rendered: how the worker fares, for what the process tells its
+     * service manager (service.h). */
+    int64_t serving;  /* 1 once the worker's loop serves its sockets */
+    int64_t beat_ms;  /* CLOCK_MONOTONIC ms when its loop last turned (metrics_beat) */
+    uint64_t reloads; /* SIGHUP reloads done */
 };
 
 /* This process's slot; valid after metrics_init. */
@@ -56,6 +61,13 @@ void metrics_observe_latency(uint64_t us);
 
 /* 1 when every live worker's slot says ready. */
 int metrics_all_ready(void);
+
+/* This worker's loop turned now (the sweep, once a second). */
+void metrics_beat(void);
+/* Slot `i`, read-only; NULL past the last. */
+const struct metrics_slot *metrics_peek(int i);
+/* CLOCK_MONOTONIC in ms, the clock of beat_ms. */
+uint64_t metrics_now_ms(void);
 
 /* Renders the Prometheus text exposition; returns bytes written, or the
  * size needed if it did not fit. */

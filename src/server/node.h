@@ -20,6 +20,7 @@
 #include "hub.h"
 #include "listener.h"
 #include "rsub.h"
+#include "service.h"
 #include "tickets.h"
 #include "web.h"
 
@@ -72,6 +73,8 @@ struct node {
     struct certwatch certwatch;          /* certwatch.c */
     struct web web;                      /* web.c: the embedded files */
     uv_signal_t sigterm, sigint, sighup; /* worker.c */
+    struct service *service;             /* worker.c: NULL unless this worker is the process */
+    uv_timer_t service_timer;            /* worker.c: service_tick, while service is set */
 
     /* Serving clients. */
     char *node_json;         /* worker.c: the node name as a JSON string, for hello frames */

@@ -5,6 +5,7 @@
 
 #include "conn.h"
 #include "log.h"
+#include "metrics.h"
 #include "sse.h"
 #include "ws.h"
 
@@ -17,6 +18,7 @@ static void sweep_tick(uv_timer_t *t)
     struct node *n = t->data;
     uint32_t now = conn_now_s(n);
     int64_t wall = (int64_t)time(NULL);
+    metrics_beat(); /* the loop turns: the supervisor's watchdog (service.h) */
     for (struct hub_client *hc = n->hub.clients, *next; hc; hc = next) {
         struct conn *c = (struct conn *)hc;
         next = hc->next; /* a close may detach c */

@@ -5,6 +5,7 @@
 
 #include "frames.h"
 #include "log.h"
+#include "metrics.h"
 #include "node.h"
 #include "server.h"
 #include "sweep.h"
@@ -41,6 +42,8 @@ static void worker_done(struct node *n)
         n->rsub = NULL;
     }
     certwatch_stop(&n->certwatch);
+    if (n->service)
+        uv_close((uv_handle_t *)&n->service_timer, NULL);
     worker_close(&n->sigterm);
     worker_close(&n->sigint);
     worker_close(&n->sighup);
@@ -55,13 +58,22 @@ static void worker_on_signal(uv_signal_t *h, int signum)
         return;
     }
     log_info("signal received: draining", KV_I("signal", signum));
+    if (n->service)
+        service_stopping(n->service, &(pid_t){getpid()});
     sweep_drain(n, (unsigned)n->cfg->drain_seconds * 1000, worker_done);
 }
 
 static void worker_on_sighup(uv_signal_t *h, int signum)
 {
+    struct node *n = h->data;
+    pid_t self = getpid();
     (void)signum;
-    server_reload(h->data);
+    if (n->service)
+        service_reloading(n->service, &self);
+    server_reload(n);
+    metrics->reloads++;
+    if (n->service)
+        service_tick(n->service, &self);
 }
 
 static void worker_on_key_files_changed(void *user)
@@ -166,6 +178,27 @@ static void worker_free_node(struct node *n)
     free(n->node_json);
 }
 
+/* --workers 1 under systemd: this process tells it how the node fares. */
+static void worker_on_service_timer(uv_timer_t *t)
+{
+    struct node *n = t->data;
+    uint64_t wait = service_tick(n->service, &(pid_t){getpid()});
+    uv_timer_start(t, worker_on_service_timer, wait, 0);
+}
+
+/* The worker serves: recorded for the supervisor, or told to systemd. */
+static void worker_serving(struct node *n, struct service *service)
+{
+    metrics->serving = 1;
+    metrics_beat();
+    if (service == NULL || !service_active(service))
+        return;
+    n->service = service;
+    uv_timer_init(n->loop, &n->service_timer);
+    n->service_timer.data = n;
+    worker_on_service_timer(&n->service_timer); /* READY=1 */
+}
+
 /* Everything that serves: lws, the listener (which takes the sockets), the
  * Redis link, the key files' watcher. */
 static int worker_start(struct node *n, const struct worker_args *a, const char *tag)
@@ -204,6 +237,7 @@ int worker_run(const struct worker_args *a)
     }
     if (worker_init_node(&n, a, &loop) == 0 && worker_start(&n, a, tag) == 0) {
         worker_log_listening(a->cfg);
+        worker_serving(&n, a->service);
         uv_run(&loop, UV_RUN_DEFAULT);
         rc = n.exit_code;
         log_info("stopped", KV_I("pid", getpid()));
