@@ -2,7 +2,7 @@
 # Installs every build and test dependency, only when one is missing: quiet
 # and quick when everything is already there. Debian packages for the build,
 # Redis, HAProxy, groff and man (the manual pages' test) and the Python
-# tests; Debian's Chromium and playwright-core (npm) for the browser tests
+# tests (python3-yaml reads the Kubernetes manifests); Debian's Chromium and playwright-core (npm) for the browser tests
 # of the widget.
 set -euo pipefail
 scripts=$(cd "$(dirname "$0")" && pwd)
@@ -14,7 +14,7 @@ packages=(
     libhiredis-dev libjansson-dev libssl-dev zlib1g-dev openssl
     redis-server haproxy
     groff-base man-db
-    python3 python3-pytest python3-websockets python3-redis
+    python3 python3-pytest python3-websockets python3-redis python3-yaml
     chromium
 )
 # Node.js for the browser tests: Debian's, unless one is installed already.
