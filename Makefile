@@ -64,6 +64,7 @@ TEST_test_grant     := src/server/grant.c $(ITEM_SRC)
 TEST_test_hub       := src/server/hub.c src/server/grant.c $(ITEM_SRC)
 TEST_test_ipcount   := src/server/ipcount.c
 TEST_test_iprate    := src/server/iprate.c src/server/ipcount.c
+TEST_test_pace      := src/server/pace.c
 TEST_test_item      := $(ITEM_SRC)
 TEST_test_proxyproto := src/server/proxyproto.c
 TEST_test_redisurl  := src/common/redisurl.c

@@ -17,7 +17,7 @@
 
 #define TAILCONN_BACKOFF_BASE_MS 500
 #define TAILCONN_BACKOFF_CAP_MS  30000
-#define TAILCONN_BUSY_MIN_MS     5000 /* after 4029, wait at least this long */
+#define TAILCONN_BUSY_MIN_MS     5000 /* after 4029, 4030 or 4031, wait at least this long */
 #define TAILCONN_GOING_AWAY_MS   5000 /* after 1001, wait up to this long */
 #define TAILCONN_SLOW_MS         1000 /* after a first 4001, wait up to this long */
 /* A connection that lived this long, with a hello, resets the backoff. */
@@ -64,7 +64,9 @@ static const char *tailconn_close_name(int code)
                  {1011, "server error"},
                  {4001, "slow consumer"},
                  {4003, "forbidden or token expired"},
-                 {4029, "too many connections"}};
+                 {4029, "too many connections"},
+                 {4030, "too many frames"},
+                 {4031, "too many replays"}};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (names[i].code == code)
             return names[i].name;
@@ -146,7 +148,8 @@ static unsigned tailconn_delay_ms(struct tailconn *c, int code)
         window = TAILCONN_BACKOFF_BASE_MS << c->attempt;
     if (c->attempt < 64)
         c->attempt++;
-    return (code == 4029 ? TAILCONN_BUSY_MIN_MS : 0) + tailconn_random_ms(c, window);
+    int busy = code == 4029 || code == 4030 || code == 4031;
+    return (busy ? TAILCONN_BUSY_MIN_MS : 0) + tailconn_random_ms(c, window);
 }
 
 /* The connection is gone (or never came up): decides between the end of

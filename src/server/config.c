@@ -74,6 +74,14 @@ static const struct config_option config_options[] = {
      "concurrent connections from one address, per worker", "1000", NULL},
     {"max-rate-per-ip", CONFIG_INT, CONFIG_AT(max_rate_per_ip), 0, 1000000, "N",
      "new connections per second from one address, per worker; 0: no limit", "0", NULL},
+    {"max-frames-per-sec", CONFIG_INT, CONFIG_AT(max_frames_per_sec), 0, 1000000, "N",
+     "frames one WebSocket client may send per second, N at once; over it: close 4030; 0: no "
+     "limit",
+     "10", NULL},
+    {"max-replays-per-min", CONFIG_INT, CONFIG_AT(max_replays_per_min), 0, 1000000, "N",
+     "replays (since) one WebSocket connection may ask for per minute, N at once; over it: "
+     "close 4031; 0: no limit",
+     "6", NULL},
     {"proxy-protocol", CONFIG_FLAG, CONFIG_AT(proxy_protocol), 0, 1, NULL,
      "readers come through a balancer that starts each connection with a PROXY protocol "
      "header (v1 or v2); the limits count the address it names",

@@ -38,6 +38,8 @@ struct config {
     int max_queue;                     /* alerts a client may lag behind before 4001 */
     int max_per_ip;                    /* concurrent connections from one address */
     int max_rate_per_ip;               /* new connections per second from one; 0: no limit */
+    int max_frames_per_sec;            /* client frames per second, per WebSocket; 0: no limit */
+    int max_replays_per_min;           /* replays (since) per minute, per WebSocket; 0: no limit */
     int proxy_protocol;                /* readers' connections start with a PROXY header */
     char *jwt_secret;                  /* HS256 key file for tokens (grant.h); NULL: none */
     char *restricted_topics;           /* comma-separated; NULL: none */

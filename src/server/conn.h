@@ -51,6 +51,8 @@ struct conn {
     uint32_t last_ping;   /* loop second of our last ping or heartbeat comment */
     uint32_t grants;      /* restricted topics its token opens (grant.h) */
     int64_t token_exp;    /* wall-clock second its token expires; 0: no token */
+    /* ws.c: the frames and replays it asked for, as pace.h words */
+    uint64_t frame_tat, replay_tat;
 };
 
 /* Reads what admission needs from the request (Origin, query and, for

@@ -71,6 +71,8 @@ const char *frames_close_reason(uint16_t code)
     switch (code) {
     case 1001:
         return "going away";
+    case 1002:
+        return "protocol error";
     case 1003:
         return "text frames only";
     case 1009:
@@ -79,6 +81,10 @@ const char *frames_close_reason(uint16_t code)
         return "slow consumer";
     case 4029:
         return "too many connections";
+    case 4030:
+        return "too many frames";
+    case 4031:
+        return "too many replays";
     default:
         return "policy violation";
     }
@@ -94,4 +100,15 @@ size_t frames_close(unsigned char out[FRAMES_CLOSE_MAX], uint16_t code)
     out[3] = (unsigned char)(code & 0xff);
     memcpy(out + 4, why, wlen);
     return wlen + 4;
+}
+
+int frames_client_close_valid(const unsigned char *payload, size_t len)
+{
+    if (len == 0)
+        return 1;
+    if (len == 1)
+        return 0;
+    unsigned code = (unsigned)payload[0] << 8 | payload[1];
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+           (code >= 3000 && code <= 4999);
 }

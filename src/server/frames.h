@@ -43,11 +43,18 @@ int frames_replayed(char *out, size_t len, unsigned count, const char *last_id);
  * malloc'd (a connection may hold one until it can be written). */
 char *frames_error(const char *code, const char *message);
 
-/* The reason a close frame gives for `code`: 1001, 1003, 1009, 4001 and
- * 4029 have their own; every other code is a "policy violation". */
+/* The reason a close frame gives for `code`: 1001, 1002, 1003, 1009,
+ * 4001, 4029, 4030 and 4031 have their own; every other code is a "policy
+ * violation". */
 const char *frames_close_reason(uint16_t code);
 /* The whole WebSocket close frame (FIN, opcode 8, unmasked) carrying code
  * and its reason into out; returns its length. */
 size_t frames_close(unsigned char out[FRAMES_CLOSE_MAX], uint16_t code);
+
+/* Whether the payload of a client's close frame is valid (RFC 6455 5.5.1,
+ * 7.4): empty, or a status code a client may send (1000-1003, 1007-1014,
+ * 3000-4999) and any reason. A 1-byte payload, 0-999, 1004-1006, 1015,
+ * the unassigned 1016-2999 and anything from 5000 are protocol errors. */
+int frames_client_close_valid(const unsigned char *payload, size_t len);
 
 #endif

@@ -30,6 +30,8 @@ struct metrics_slot {
     uint64_t slow_closes;  /* 4001 */
     uint64_t replays;
     uint64_t gaps;
+    uint64_t frame_rate_closes;  /* 4030 */
+    uint64_t replay_rate_closes; /* 4031 */
     uint64_t bad_requests;
     uint64_t redis_reconnects;
     uint64_t tls_failures;

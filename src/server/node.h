@@ -19,6 +19,7 @@
 #include "grant.h"
 #include "hub.h"
 #include "listener.h"
+#include "pace.h"
 #include "rsub.h"
 #include "service.h"
 #include "tickets.h"
@@ -80,6 +81,8 @@ struct node {
     char *node_json;         /* worker.c: the node name as a JSON string, for hello frames */
     unsigned char *out;      /* worker.c: LWS_PRE + NODE_OUT_BYTES bytes, see NODE_OUT_BYTES */
     struct node_flush flush; /* ws.c */
+    /* ws.c: --max-frames-per-sec and --max-replays-per-min, per connection */
+    struct pace_rule frame_pace, replay_pace;
     uv_timer_t sweep_timer;  /* sweep.c: heartbeats and token expiry, once a second */
     struct node_drain drain; /* sweep.c */
     size_t connections;      /* conn.c: open WebSocket and SSE clients */

@@ -125,7 +125,7 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
             server_release(n, c);
         return 0;
     case LWS_CALLBACK_RECEIVE_PONG:
-        c->last_rx = conn_now_s(n);
+        ws_pong(n, c);
         return 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
         /* Allowed: the 101 waits for the hello (ws_established releases
@@ -144,7 +144,7 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return ws_writeable(n, c);
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-        return ws_peer_closed(c);
+        return ws_peer_closed(n, c, in, len);
     case LWS_CALLBACK_WSI_DESTROY:
         listener_release(&n->listener, wsi);
         if (c != NULL)

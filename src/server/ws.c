@@ -5,6 +5,7 @@
 
 #include "frames.h"
 #include "metrics.h"
+#include "pace.h"
 #include "query.h"
 
 #include <stdio.h>
@@ -43,6 +44,8 @@ void ws_init(struct node *n)
 {
     uv_idle_init(n->loop, &n->flush.idle);
     n->flush.idle.data = n;
+    pace_rule_init(&n->frame_pace, (uint32_t)n->cfg->max_frames_per_sec, 1000000);
+    pace_rule_init(&n->replay_pace, (uint32_t)n->cfg->max_replays_per_min, 60 * 1000000ULL);
 }
 
 void ws_stop(struct node *n)
@@ -216,6 +219,44 @@ int ws_writeable(struct node *n, struct conn *c)
 }
 
 /* ------------------------------------------------------------------------
+ * Rates: a client over --max-frames-per-sec or --max-replays-per-min is
+ * closed (4030, 4031), not answered: either would let one connection
+ * keep a core busy.
+ * ---------------------------------------------------------------------- */
+
+static uint64_t ws_now_us(const struct node *n)
+{
+    return uv_now(n->loop) * 1000;
+}
+
+/* Counts a frame from the client: 1 within the rate, 0 (closing) over it. */
+static int ws_paced(struct node *n, struct conn *c)
+{
+    if (pace_allow(&n->frame_pace, &c->frame_tat, ws_now_us(n)))
+        return 1;
+    metrics->frame_rate_closes++;
+    ws_close_with(c, 4030);
+    return 0;
+}
+
+/* Counts a replay asked for: 1 within the rate, 0 (closing) over it. */
+static int ws_replay_paced(struct node *n, struct conn *c)
+{
+    if (pace_allow(&n->replay_pace, &c->replay_tat, ws_now_us(n)))
+        return 1;
+    metrics->replay_rate_closes++;
+    ws_close_with(c, 4031);
+    return 0;
+}
+
+void ws_pong(struct node *n, struct conn *c)
+{
+    c->last_rx = conn_now_s(n);
+    if (c->close_code == 0)
+        ws_paced(n, c);
+}
+
+/* ------------------------------------------------------------------------
  * Subscriptions
  * ---------------------------------------------------------------------- */
 
@@ -264,8 +305,9 @@ static int ws_subscribe_grants(struct node *n, struct conn *c, json_t *msg, stru
 }
 
 /* {"type":"subscribe","topics":[...],"lang":[...],"since":"...","token":"..."}:
- * 0; -1 for a malformed subscribe (err set); 1 when its token or a
- * restricted topic is refused (err set). */
+ * 0 (applied, or refused for the replay rate: closing); -1 for a
+ * malformed subscribe (err set); 1 when its token or a restricted topic is
+ * refused (err set). */
 static int ws_subscribe(struct node *n, struct conn *c, json_t *msg, char *err, size_t errlen)
 {
     struct hub_filter *f = calloc(1, sizeof(struct hub_filter));
@@ -285,6 +327,10 @@ static int ws_subscribe(struct node *n, struct conn *c, json_t *msg, char *err, 
     }
     if ((rc = ws_subscribe_grants(n, c, msg, &f, err, errlen)) != 0)
         goto fail;
+    if (s && json_is_string(s) && !ws_replay_paced(n, c)) {
+        free(f);
+        return 0;
+    }
     conn_attach(n, c, query_filter_or_null(f), s && json_is_string(s) ? &since : NULL);
     return 0;
 fail:
@@ -347,6 +393,8 @@ int ws_established(struct node *n, struct conn *c, struct lws *wsi)
         free(a.filter);
         return -1;
     }
+    if (a.has_since)
+        ws_replay_paced(n, c); /* the first: always within the rate */
     conn_attach(n, c, a.filter, a.has_since ? &a.since : NULL);
     return 0;
 }
@@ -404,25 +452,37 @@ int ws_receive(struct node *n, struct conn *c, const void *in, size_t len)
         return 0;
     }
     if (final && c->rx == NULL)
-        return ws_handle_frame(n, c, in, len);
+        return ws_paced(n, c) ? ws_handle_frame(n, c, in, len) : 0;
     if (c->rx == NULL && (c->rx = malloc(FRAMES_CLIENT_MAX)) == NULL)
         return -1;
     memcpy(c->rx + c->rx_len, in, len);
     c->rx_len += len;
     if (!final)
         return 0;
-    int rc = ws_handle_frame(n, c, c->rx, c->rx_len);
+    int rc = ws_paced(n, c) ? ws_handle_frame(n, c, c->rx, c->rx_len) : 0;
     free(c->rx);
     c->rx = NULL;
     c->rx_len = 0;
     return rc;
 }
 
-int ws_peer_closed(struct conn *c)
+int ws_peer_closed(struct node *n, struct conn *c, const unsigned char *payload, size_t len)
 {
-    /* Our close went first: this is its answer, the connection ends now.
-     * Otherwise lws echoes the client's close. */
-    return c->close_sent ? -1 : 0;
+    /* Our close went first: this is its answer, the connection ends now. */
+    if (c->close_sent)
+        return -1;
+    /* lws 4.1 has put 1002 in place of the codes it finds invalid (not
+     * 5000 and above, nor a 1-byte payload) and would echo that with the
+     * client's reason: 1002 is answered here, by our own close frame, as
+     * is every other invalid close. lws calls this only with nothing of
+     * ours left unwritten, so the frame goes out whole and in order; the
+     * connection then ends (the client has closed already). */
+    unsigned code = len >= 2 ? (unsigned)payload[0] << 8 | payload[1] : 0;
+    if (frames_client_close_valid(payload, len) && code != 1002)
+        return 0; /* lws echoes the client's close */
+    c->close_code = 1002;
+    ws_send_close(n, c);
+    return -1;
 }
 
 void ws_release(struct node *n, struct conn *c)
@@ -503,7 +563,10 @@ void ws_heartbeat(struct node *n, struct conn *c, uint32_t now)
 void ws_lagging(struct conn *c)
 {
     metrics->slow_closes++;
+    /* The hub has let go of it: nothing more is queued. Its close frame
+     * goes out once lws has written what it holds of the last write, when
+     * the client reads again; one that does not within the bound is
+     * dropped without it. */
     ws_close_with(c, 4001);
-    /* A stalled socket may never become writable to carry the close. */
-    conn_close_in(c->wsi, WS_CLOSE_WAIT_SECS);
+    conn_close_in(c->wsi, WS_LAG_CLOSE_SECS);
 }

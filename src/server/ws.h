@@ -2,7 +2,8 @@
  * ws — the WebSocket side of alertd's wire protocol (proto/PROTOCOL.md):
  * admission at the handshake, the hello / alert / replayed / gap / error /
  * pong frames, client subscribe and ping frames, the limits on client
- * frames, heartbeats and the close codes.
+ * frames and their rates (pace.h), the answer to a client's close,
+ * heartbeats and the close codes.
  *
  * Alert frames are written raw (LWS_WRITE_RAW), straight from the hub's
  * one encoding per alert, and for an idle client outside a writeable
@@ -17,8 +18,9 @@
 #include "conn.h"
 #include "node.h"
 
-#define WS_MAX_ABUSE       8 /* bad frames before a 1008 close */
-#define WS_CLOSE_WAIT_SECS 3 /* after our close frame, wait this long for the client's */
+#define WS_MAX_ABUSE       8  /* bad frames before a 1008 close */
+#define WS_CLOSE_WAIT_SECS 3  /* after our close frame, wait this long for the client's */
+#define WS_LAG_CLOSE_SECS  10 /* a client closed for lag: its 4001 waits this long to go out */
 #define WS_BATCH_BYTES     NODE_OUT_BYTES /* alerts gathered into one write, at most */
 #define WS_BATCH_FRAMES    64
 #define WS_FLUSH_SLICE     256 /* clients written per loop iteration */
@@ -31,8 +33,11 @@ void ws_stop(struct node *n);
 int ws_established(struct node *n, struct conn *c, struct lws *wsi);
 int ws_receive(struct node *n, struct conn *c, const void *in, size_t len);
 int ws_writeable(struct node *n, struct conn *c);
-/* LWS_CALLBACK_WS_PEER_INITIATED_CLOSE */
-int ws_peer_closed(struct conn *c);
+/* LWS_CALLBACK_WS_PEER_INITIATED_CLOSE, with the close frame's payload:
+ * 0 lets lws echo a valid close; an invalid one is answered with 1002. */
+int ws_peer_closed(struct node *n, struct conn *c, const unsigned char *payload, size_t len);
+/* LWS_CALLBACK_RECEIVE_PONG: the client is alive; counted as a frame. */
+void ws_pong(struct node *n, struct conn *c);
 /* Frees what a WebSocket connection holds besides its hub place. */
 void ws_release(struct node *n, struct conn *c);
 

@@ -437,13 +437,14 @@
       if (this.stopped || this.paused) return;
       if (code === 1008 || code === 4003) return this.stop('closed by the server with ' + code);
       const soft = code === 1001 || code === 4001 || code === 4029;
-      if (healthy && code !== 4029) this.attempt = 0;
+      const busy = code === 4029 || code === 4030 || code === 4031;
+      if (healthy && code !== 4029 && code !== 4030) this.attempt = 0;
       if (!greeted && !soft && ++this.fails >= 2) return this.probe();
       let ms;
       if (code === 1001) ms = rand(5000);
       else if (code === 4001 && this.prevCode !== 4001) ms = rand(1000);
       else ms = this.backoff();
-      if (code === 4029) ms = Math.max(5000, ms);
+      if (busy) ms = Math.max(5000, ms);
       this.prevCode = code;
       this.retry(ms);
     }

@@ -423,8 +423,9 @@ def test_tail_sends_its_token_on_every_connection(scripted, tail):
                          "/v1/ws?topics=premium&token=h.p.s-_&since=6-0"], srv.paths
 
 
-def test_tail_backs_off_longer_on_4029(scripted, tail):
-    srv = scripted([[4029]])
+@pytest.mark.parametrize("code", [4029, 4030, 4031])
+def test_tail_backs_off_longer_on_4029_4030_4031(scripted, tail, code):
+    srv = scripted([[code]])
     t = tail("--server", srv.url(), "--timeout", "4")
     rc, lines, err = t.finish()
     assert rc == 3, err

@@ -246,6 +246,9 @@ static void test_close_frames(void)
     ASSERT_TRUE(close_is(1009, "frame over 4096 bytes"));
     ASSERT_TRUE(close_is(4001, "slow consumer"));
     ASSERT_TRUE(close_is(4029, "too many connections"));
+    ASSERT_TRUE(close_is(1002, "protocol error"));
+    ASSERT_TRUE(close_is(4030, "too many frames"));
+    ASSERT_TRUE(close_is(4031, "too many replays"));
     ASSERT_TRUE(close_is(1008, "policy violation"));
     ASSERT_TRUE(close_is(4003, "policy violation"));
     ASSERT_TRUE(close_is(0, "policy violation"));
@@ -266,9 +269,39 @@ static void test_close_frame_bytes(void)
     ASSERT_EQ(out[3], 0xfe);
 }
 
+/* A client's close payload with status `code` and reason "bye". */
+static int client_close_valid(unsigned code)
+{
+    unsigned char p[5] = {(unsigned char)(code >> 8), (unsigned char)code, 'b', 'y', 'e'};
+    return frames_client_close_valid(p, 2) && frames_client_close_valid(p, sizeof(p));
+}
+
+static void test_client_close_codes(void)
+{
+    static const unsigned valid[] = {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010,
+                                     1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999};
+    static const unsigned invalid[] = {0,    1,    999,  1004, 1005, 1006, 1015,
+                                       1016, 1999, 2000, 2999, 5000, 65535};
+    for (size_t i = 0; i < sizeof(valid) / sizeof(valid[0]); i++)
+        ASSERT_TRUE(client_close_valid(valid[i]));
+    for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++)
+        ASSERT_TRUE(!frames_client_close_valid(
+            (const unsigned char[]){(unsigned char)(invalid[i] >> 8), (unsigned char)invalid[i]},
+            2));
+}
+
+static void test_client_close_lengths(void)
+{
+    static const unsigned char normal[] = {0x03, 0xe8};
+    ASSERT_TRUE(frames_client_close_valid(NULL, 0)); /* no status: valid */
+    ASSERT_TRUE(!frames_client_close_valid(normal, 1));
+    ASSERT_TRUE(frames_client_close_valid(normal, 2));
+}
+
 TEST_MAIN(TEST_CASE(test_hello), TEST_CASE(test_hello_with_an_awkward_node_name),
           TEST_CASE(test_gap), TEST_CASE(test_replayed), TEST_CASE(test_pong),
           TEST_CASE(test_buffers_too_small), TEST_CASE(test_quote_node_escapes),
           TEST_CASE(test_quote_node_refuses_a_name_too_long_once_quoted),
           TEST_CASE(test_error_frame), TEST_CASE(test_error_frame_escapes_its_message),
-          TEST_CASE(test_close_frames), TEST_CASE(test_close_frame_bytes))
+          TEST_CASE(test_close_frames), TEST_CASE(test_close_frame_bytes),
+          TEST_CASE(test_client_close_codes), TEST_CASE(test_client_close_lengths))
