@@ -37,10 +37,36 @@ static void tls_hold_ticket(SSL *ssl)
     }
 }
 
+/* Mozilla's "intermediate" profile (v5.7), without DHE. TLS 1.2: ECDHE
+ * with AES-GCM or ChaCha20-Poly1305 only; none with CBC (Lucky13-class
+ * padding oracles), SHA-1 MACs or a static RSA key exchange (no forward
+ * secrecy), which OpenSSL's default list still offers. Both ECDSA and RSA
+ * suites are listed: each certificate type uses its own. DHE is left out:
+ * every client that has these AEAD suites has ECDHE too, and a 2048-bit DHE
+ * handshake costs several times the CPU of X25519 or P-256, which a
+ * reconnection storm after a restart would pay. TLS 1.3: OpenSSL's three
+ * suites, named so that a system openssl.cnf cannot add others. Groups:
+ * X25519, P-256, P-384 (OpenSSL's default list also has X448, P-521 and the
+ * finite-field groups, each a slower handshake for no client that needs
+ * it). tests/integration/test_tls_profile.py lists what is accepted. */
+#define TLS_CIPHERS_12                                                                             \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                                   \
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                                   \
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+#define TLS_CIPHERS_13 "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+#define TLS_GROUPS     "X25519:P-256:P-384"
+
 int tls_setup(SSL_CTX *ctx, struct tickets *tickets)
 {
-    if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION))
+    if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
+        !SSL_CTX_set_cipher_list(ctx, TLS_CIPHERS_12) ||
+        !SSL_CTX_set_ciphersuites(ctx, TLS_CIPHERS_13) ||
+        !SSL_CTX_set1_groups_list(ctx, TLS_GROUPS))
         return -1;
+    /* Every suite offered is strong: the client's order wins, so one
+     * without AES instructions (many phones) gets ChaCha20 (lws sets the
+     * server's preference). */
+    SSL_CTX_clear_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_info_callback(ctx, tls_info);
     /* One session ticket per handshake (OpenSSL sends two by default): a
      * reconnecting client needs one, and each costs an encryption. */

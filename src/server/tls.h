@@ -1,6 +1,7 @@
 /*
  * tls — alertd's TLS settings on top of lws: the SSL_CTX options (TLS 1.2
- * and up, one session ticket per handshake, the shared ticket keys, the
+ * and up with Mozilla's "intermediate" suites and groups, the client's
+ * order, one session ticket per handshake, the shared ticket keys, the
  * held ticket), counting failed handshakes, and reloading the certificate
  * and the key files (--tls-ticket-key, --jwt-secret) without a restart.
  * Runs on the worker's loop.
