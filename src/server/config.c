@@ -56,6 +56,10 @@ static const struct config_option config_options[] = {
      "var/tls/localhost.key", NULL},
     {"tls-ticket-key", CONFIG_STR, CONFIG_AT(tls_ticket_key), 0, 0, "FILE",
      "session ticket keys, 80 bytes each, first one current", NULL, "random keys made at start"},
+    {"tls-ocsp", CONFIG_STR, CONFIG_AT(tls_ocsp), 0, 0, "FILE",
+     "DER OCSP response for --tls-cert, stapled to handshakes that ask; refresh it (openssl "
+     "ocsp -respout): it is read again like the certificate",
+     NULL, "none (no stapling)"},
     {"plain", CONFIG_FLAG, CONFIG_AT(plain), 0, 1, NULL,
      "serve plain HTTP/WebSocket, only behind a TLS-terminating balancer", "off", NULL},
     {"history", CONFIG_INT, CONFIG_AT(history), 1, 1000000, "N",

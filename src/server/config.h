@@ -29,6 +29,7 @@ struct config {
     char *tls_cert;                    /* PEM certificate chain */
     char *tls_key;                     /* PEM private key */
     char *tls_ticket_key;              /* session ticket keys (tickets.h); NULL: random */
+    char *tls_ocsp;                    /* DER OCSP response to staple (staple.h); NULL: none */
     int plain;                         /* serve without TLS (behind a terminating balancer) */
     int history;                       /* alerts kept in memory for replays and REST */
     int heartbeat;                     /* seconds between server pings */

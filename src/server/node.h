@@ -20,6 +20,7 @@
 #include "hub.h"
 #include "listener.h"
 #include "rsub.h"
+#include "staple.h"
 #include "tickets.h"
 #include "web.h"
 
@@ -70,6 +71,7 @@ struct node {
     struct hub hub;                      /* hub.c; fed by rsub.c, its callbacks set by server.c */
     struct rsub *rsub;                   /* rsub.c */
     struct certwatch certwatch;          /* certwatch.c */
+    struct staple staple;                /* tls.c: --tls-ocsp, stapled to handshakes */
     struct web web;                      /* web.c: the embedded files */
     uv_signal_t sigterm, sigint, sighup; /* worker.c */
 

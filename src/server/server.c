@@ -104,7 +104,8 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 
     switch (reason) {
     case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
-        return tls_setup(user, n->tickets); /* user is the SSL_CTX; wsi is a stand-in */
+        /* user is the SSL_CTX; wsi is a stand-in */
+        return tls_setup(user, n->tickets, n->cfg->tls_ocsp ? &n->staple : NULL);
     case LWS_CALLBACK_HTTP: {
         int rc = server_http(n, c, wsi, in) ? -1 : 0;
         listener_cork(lws_get_socket_fd(wsi), 0); /* a held ticket, with the answer */
@@ -285,6 +286,8 @@ int server_start(struct node *n)
                       KV_S("error", err));
             return -1;
         }
+        if (cfg->tls_ocsp)
+            tls_load_staple(&n->staple, cfg); /* refused: serves without, logged */
         server_tls_info(&info, cfg);
     }
     info.pcontext = &n->lws;
@@ -302,7 +305,7 @@ int server_reload(struct node *n)
 {
     int rc = 0;
     if (!n->cfg->plain && n->lws != NULL)
-        rc |= tls_reload_cert(n->lws, n->cfg);
+        rc |= tls_reload_cert(n->lws, n->cfg, n->cfg->tls_ocsp ? &n->staple : NULL);
     rc |= tls_reload_keys(n->cfg, n->tickets, n->grant, 1);
     return rc ? -1 : 0;
 }

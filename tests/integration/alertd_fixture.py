@@ -265,16 +265,20 @@ class AlertdServer:
 
 @pytest.fixture
 def alertd_factory(redis_server, tls_cert, tmp_path):
-    """make(*extra_args, heartbeat=25, redis=None, start=True, env=None) -> AlertdServer.
+    """make(*extra_args, heartbeat=25, redis=None, start=True, env=None, tls=None) -> AlertdServer.
+
+    `tls` (a TlsCert) replaces the session's certificate: its --tls-cert and
+    --tls-key, and what the server's client context trusts.
 
     Every server made is stopped with SIGTERM at teardown (exit status 0
     asserted) and the tail of its log printed (pytest shows it on failure).
     """
     servers = []
 
-    def make(*extra, heartbeat=25, redis=None, start=True, ready=True, env=None):
+    def make(*extra, heartbeat=25, redis=None, start=True, ready=True, env=None, tls=None):
         url = redis if isinstance(redis, str) else (redis or redis_server).url
-        srv = AlertdServer(tmp_path, url, tls_cert, heartbeat=heartbeat, extra=extra, env=env)
+        srv = AlertdServer(tmp_path, url, tls or tls_cert, heartbeat=heartbeat, extra=extra,
+                           env=env)
         servers.append(srv)
         if start:
             srv.start(ready=ready)
