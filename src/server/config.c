@@ -42,8 +42,11 @@ static const struct config_option config_options[] = {
     {"listen", CONFIG_ADDR, CONFIG_AT(listen), 0, 0, "HOST:PORT",
      "address to serve readers on ([::]:443 for IPv6)", "127.0.0.1:8443", NULL},
     {"metrics-listen", CONFIG_ADDR, CONFIG_AT(metrics_listen), 0, 0, "HOST:PORT",
-     "serve /metrics (with /healthz, /readyz) here in plain HTTP, not on --listen", NULL,
-     "none (/metrics on --listen)"},
+     "serve /metrics (with /healthz, /readyz) here in plain HTTP, for the scraper; no "
+     "per-address limits",
+     NULL, "none"},
+    {"public-metrics", CONFIG_FLAG, CONFIG_AT(public_metrics), 0, 1, NULL,
+     "also serve /metrics on --listen, to anyone who can reach the readers' port", "off", NULL},
     {"redis", CONFIG_STR, CONFIG_AT(redis_url), 0, 0, "URL",
      "redis://[user:password@]host[:port][/db], unix:///path or "
      "redis+sentinel://[user:password@]host[:port][,...]/MASTER[/db]",

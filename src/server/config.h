@@ -24,6 +24,7 @@ struct config_addr {
 struct config {
     struct config_addr listen;         /* readers: 127.0.0.1:8443 */
     struct config_addr metrics_listen; /* /metrics, /healthz, /readyz apart; unset: none */
+    int public_metrics;                /* /metrics on --listen too */
     char *redis_url;                   /* redis://127.0.0.1:6379 */
     char *prefix;                      /* "alert": keys prefix:stream, prefix:live */
     char *tls_cert;                    /* PEM certificate chain */

@@ -44,9 +44,10 @@ static int server_http(struct node *n, struct conn *c, struct lws *wsi, const ch
         return admin_healthz(n, c, wsi);
     if (strcmp(uri, "/readyz") == 0)
         return admin_readyz(n, c, wsi);
-    /* With --metrics-listen, /metrics is served there only, and that port
-     * serves nothing for readers. */
-    if (strcmp(uri, "/metrics") == 0 && (admin || n->admin_vhost == NULL))
+    /* /metrics tells anyone the node's load and internals: on the readers'
+     * port only if asked (--public-metrics). The metrics port serves
+     * nothing for readers. */
+    if (strcmp(uri, "/metrics") == 0 && (admin || n->cfg->public_metrics))
         return admin_metrics(n, c, wsi);
     if (admin)
         return reply_text(n, c, wsi, 404, "this port serves /metrics, /healthz and /readyz only\n");

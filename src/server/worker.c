@@ -95,6 +95,8 @@ static void worker_log_listening(const struct config *cfg)
         snprintf(msg, sizeof(msg), "metrics on http://%s%s%s:%d/metrics", v6 ? "[" : "",
                  cfg->metrics_listen.host, v6 ? "]" : "", cfg->metrics_listen.port);
         log_info(msg, KV_I("pid", getpid()));
+    } else if (!cfg->public_metrics) {
+        log_info("/metrics is not served: set --metrics-listen HOST:PORT (or --public-metrics)");
     }
 }
 
