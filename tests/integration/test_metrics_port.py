@@ -125,9 +125,17 @@ def test_the_metrics_port_is_not_under_the_per_address_limits(alertd_factory):  
     srv = alertd_factory("--max-per-ip", "2", "--max-rate-per-ip", "1000")
     held = []
     try:
-        for _ in range(2):
+        # Two readers' connections held (the fixture's readiness checks may
+        # not have been released yet: retried until both are in).
+        deadline = time.monotonic() + 10
+        while len(held) < 2:
             s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
-            held.append(srv.ctx.wrap_socket(s, server_hostname="localhost"))
+            try:
+                held.append(srv.ctx.wrap_socket(s, server_hostname="localhost"))
+            except (ssl.SSLError, OSError):
+                s.close()
+                assert time.monotonic() < deadline, "two connections were never taken"
+                time.sleep(0.1)
         # The readers' limit is in force: a third connection is closed.
         with pytest.raises((ssl.SSLError, OSError)):
             with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as s:
