@@ -74,6 +74,7 @@ TEST_test_wsp       := src/bench/wsp.c
 TEST_test_cmdline   := src/cli/cmdline.c
 TEST_test_backoff   := src/server/backoff.c
 TEST_test_sdnotify  := src/server/sdnotify.c
+TEST_test_staple    := src/server/staple.c
 TEST_test_frames    := src/server/frames.c src/common/itemid.c
 FILTER_SRC := src/server/query.c src/server/hub.c src/server/grant.c $(ITEM_SRC)
 TEST_test_query     := $(FILTER_SRC)

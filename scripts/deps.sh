@@ -14,7 +14,7 @@ packages=(
     libhiredis-dev libjansson-dev libssl-dev zlib1g-dev openssl
     redis-server haproxy
     groff-base man-db
-    python3 python3-pytest python3-websockets python3-redis python3-yaml
+    python3 python3-pytest python3-websockets python3-redis python3-yaml python3-cryptography
     chromium
 )
 # Node.js for the browser tests: Debian's, unless one is installed already.

@@ -5,8 +5,8 @@
  * SIGHUP reloads them, but on Kubernetes nothing sends one when a renewed
  * Secret appears in the pod, and cert-manager or certbot hooks are easy to
  * forget. Each worker watches the directories holding --tls-cert,
- * --tls-key, --tls-ticket-key and --jwt-secret (inotify through libuv). Any
- * change there is debounced for CERTWATCH_SETTLE_MS; then the files are
+ * --tls-key, --tls-ticket-key, --tls-ocsp and --jwt-secret (inotify through
+ * libuv). Any change there is debounced for CERTWATCH_SETTLE_MS; then the files are
  * stat()ed, following links, and only when one of them is a different file
  * or has a different size or modification time does the reload run, the
  * same as SIGHUP's. Watching directories rather than files catches both a
@@ -22,7 +22,7 @@
 #include <uv.h>
 
 #define CERTWATCH_SETTLE_MS 1000
-#define CERTWATCH_FILES     4
+#define CERTWATCH_FILES     5
 
 struct certwatch_file {
     char path[PATH_MAX];

@@ -42,8 +42,11 @@ static const struct config_option config_options[] = {
     {"listen", CONFIG_ADDR, CONFIG_AT(listen), 0, 0, "HOST:PORT",
      "address to serve readers on ([::]:443 for IPv6)", "127.0.0.1:8443", NULL},
     {"metrics-listen", CONFIG_ADDR, CONFIG_AT(metrics_listen), 0, 0, "HOST:PORT",
-     "serve /metrics (with /healthz, /readyz) here in plain HTTP, not on --listen", NULL,
-     "none (/metrics on --listen)"},
+     "serve /metrics (with /healthz, /readyz) here in plain HTTP, for the scraper; no "
+     "per-address limits",
+     NULL, "none"},
+    {"public-metrics", CONFIG_FLAG, CONFIG_AT(public_metrics), 0, 1, NULL,
+     "also serve /metrics on --listen, to anyone who can reach the readers' port", "off", NULL},
     {"redis", CONFIG_STR, CONFIG_AT(redis_url), 0, 0, "URL",
      "redis://[user:password@]host[:port][/db], unix:///path or "
      "redis+sentinel://[user:password@]host[:port][,...]/MASTER[/db]",
@@ -56,6 +59,10 @@ static const struct config_option config_options[] = {
      "var/tls/localhost.key", NULL},
     {"tls-ticket-key", CONFIG_STR, CONFIG_AT(tls_ticket_key), 0, 0, "FILE",
      "session ticket keys, 80 bytes each, first one current", NULL, "random keys made at start"},
+    {"tls-ocsp", CONFIG_STR, CONFIG_AT(tls_ocsp), 0, 0, "FILE",
+     "DER OCSP response for --tls-cert, stapled to handshakes that ask; refresh it (openssl "
+     "ocsp -respout): it is read again like the certificate",
+     NULL, "none (no stapling)"},
     {"plain", CONFIG_FLAG, CONFIG_AT(plain), 0, 1, NULL,
      "serve plain HTTP/WebSocket, only behind a TLS-terminating balancer", "off", NULL},
     {"history", CONFIG_INT, CONFIG_AT(history), 1, 1000000, "N",

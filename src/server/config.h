@@ -24,11 +24,13 @@ struct config_addr {
 struct config {
     struct config_addr listen;         /* readers: 127.0.0.1:8443 */
     struct config_addr metrics_listen; /* /metrics, /healthz, /readyz apart; unset: none */
+    int public_metrics;                /* /metrics on --listen too */
     char *redis_url;                   /* redis://127.0.0.1:6379 */
     char *prefix;                      /* "alert": keys prefix:stream, prefix:live */
     char *tls_cert;                    /* PEM certificate chain */
     char *tls_key;                     /* PEM private key */
     char *tls_ticket_key;              /* session ticket keys (tickets.h); NULL: random */
+    char *tls_ocsp;                    /* DER OCSP response to staple (staple.h); NULL: none */
     int plain;                         /* serve without TLS (behind a terminating balancer) */
     int history;                       /* alerts kept in memory for replays and REST */
     int heartbeat;                     /* seconds between server pings */

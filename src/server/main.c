@@ -7,12 +7,12 @@
  * share the port through SO_REUSEPORT: each worker is a whole node with
  * its own event loop, Redis link, history and clients, and a worker that
  * dies is started again. Signals: TERM/INT drain gracefully, a second one
- * stops at once; HUP reloads the TLS certificate, the session ticket keys
+ * stops at once; HUP reloads the TLS certificate and its OCSP staple, the session ticket keys
  * and the token key (as does a change of those files on disk, certwatch.h).
  * Under systemd (Type=notify) this process, the one systemd watches, says
  * when the node serves, drains, reloads and lives (service.h).
  * Exit status: 0 stopped, 1 cannot start (port, memory), 2 bad
- * configuration (a certificate or key file that does not load included),
+ * configuration (a certificate, key or OCSP file that does not load included),
  * 78 Redis refused the configured access before the node was ever ready.
  */
 #include "config.h"
@@ -273,7 +273,8 @@ static int main_switch_user_and_load_keys(struct main_process *p, const struct p
         (privdrop_check_readable("tls-cert", cfg->tls_cert, err, sizeof(err)) ||
          privdrop_check_readable("tls-key", cfg->tls_key, err, sizeof(err)) ||
          (cfg->tls_ticket_key &&
-          privdrop_check_readable("tls-ticket-key", cfg->tls_ticket_key, err, sizeof(err)))))
+          privdrop_check_readable("tls-ticket-key", cfg->tls_ticket_key, err, sizeof(err))) ||
+         (cfg->tls_ocsp && privdrop_check_readable("tls-ocsp", cfg->tls_ocsp, err, sizeof(err)))))
         goto fail;
     if (!cfg->plain && tickets_load(&p->tickets, cfg->tls_ticket_key, err, sizeof(err)))
         goto fail;
@@ -284,6 +285,8 @@ static int main_switch_user_and_load_keys(struct main_process *p, const struct p
                  cfg->tls_cert, cfg->tls_key, why);
         goto fail;
     }
+    if (!cfg->plain && cfg->tls_ocsp && tls_check_staple(cfg, err, sizeof(err)))
+        goto fail;
     if (user)
         log_info("running as", KV_S("user", user->name), KV_I("uid", user->uid));
     return 0;

@@ -22,6 +22,7 @@
 #include "pace.h"
 #include "rsub.h"
 #include "service.h"
+#include "staple.h"
 #include "tickets.h"
 #include "web.h"
 
@@ -72,6 +73,7 @@ struct node {
     struct hub hub;                      /* hub.c; fed by rsub.c, its callbacks set by server.c */
     struct rsub *rsub;                   /* rsub.c */
     struct certwatch certwatch;          /* certwatch.c */
+    struct staple staple;                /* tls.c: --tls-ocsp, stapled to handshakes */
     struct web web;                      /* web.c: the embedded files */
     uv_signal_t sigterm, sigint, sighup; /* worker.c */
     struct service *service;             /* worker.c: NULL unless this worker is the process */

@@ -44,9 +44,10 @@ static int server_http(struct node *n, struct conn *c, struct lws *wsi, const ch
         return admin_healthz(n, c, wsi);
     if (strcmp(uri, "/readyz") == 0)
         return admin_readyz(n, c, wsi);
-    /* With --metrics-listen, /metrics is served there only, and that port
-     * serves nothing for readers. */
-    if (strcmp(uri, "/metrics") == 0 && (admin || n->admin_vhost == NULL))
+    /* /metrics tells anyone the node's load and internals: on the readers'
+     * port only if asked (--public-metrics). The metrics port serves
+     * nothing for readers. */
+    if (strcmp(uri, "/metrics") == 0 && (admin || n->cfg->public_metrics))
         return admin_metrics(n, c, wsi);
     if (admin)
         return reply_text(n, c, wsi, 404, "this port serves /metrics, /healthz and /readyz only\n");
@@ -104,7 +105,8 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 
     switch (reason) {
     case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
-        return tls_setup(user, n->tickets); /* user is the SSL_CTX; wsi is a stand-in */
+        /* user is the SSL_CTX; wsi is a stand-in */
+        return tls_setup(user, n->tickets, n->cfg->tls_ocsp ? &n->staple : NULL);
     case LWS_CALLBACK_HTTP: {
         int rc = server_http(n, c, wsi, in) ? -1 : 0;
         listener_cork(lws_get_socket_fd(wsi), 0); /* a held ticket, with the answer */
@@ -285,6 +287,8 @@ int server_start(struct node *n)
                       KV_S("error", err));
             return -1;
         }
+        if (cfg->tls_ocsp)
+            tls_load_staple(&n->staple, cfg); /* refused: serves without, logged */
         server_tls_info(&info, cfg);
     }
     info.pcontext = &n->lws;
@@ -302,7 +306,7 @@ int server_reload(struct node *n)
 {
     int rc = 0;
     if (!n->cfg->plain && n->lws != NULL)
-        rc |= tls_reload_cert(n->lws, n->cfg);
+        rc |= tls_reload_cert(n->lws, n->cfg, n->cfg->tls_ocsp ? &n->staple : NULL);
     rc |= tls_reload_keys(n->cfg, n->tickets, n->grant, 1);
     return rc ? -1 : 0;
 }

@@ -107,6 +107,8 @@ static void worker_log_listening(const struct config *cfg)
         snprintf(msg, sizeof(msg), "metrics on http://%s%s%s:%d/metrics", v6 ? "[" : "",
                  cfg->metrics_listen.host, v6 ? "]" : "", cfg->metrics_listen.port);
         log_info(msg, KV_I("pid", getpid()));
+    } else if (!cfg->public_metrics) {
+        log_info("/metrics is not served: set --metrics-listen HOST:PORT (or --public-metrics)");
     }
 }
 
@@ -139,7 +141,8 @@ static void worker_watch_key_files(struct node *n)
         return;
     const char *files[CERTWATCH_FILES] = {cfg->plain ? NULL : cfg->tls_cert,
                                           cfg->plain ? NULL : cfg->tls_key,
-                                          cfg->plain ? NULL : cfg->tls_ticket_key, cfg->jwt_secret};
+                                          cfg->plain ? NULL : cfg->tls_ticket_key,
+                                          cfg->plain ? NULL : cfg->tls_ocsp, cfg->jwt_secret};
     certwatch_start(&n->certwatch, n->loop, files, worker_on_key_files_changed, n);
 }
 
@@ -174,6 +177,7 @@ static void worker_free_node(struct node *n)
 {
     hub_free(&n->hub);
     web_free(&n->web);
+    staple_free(&n->staple);
     free(n->out);
     free(n->node_json);
 }

@@ -105,6 +105,19 @@ def https_get(port, path, ctx, timeout=3.0, headers=None):
         conn.close()
 
 
+def http_get(port, path, timeout=3.0, headers=None):
+    """(status, headers dict, body bytes) of GET http://127.0.0.1:port/path
+    (plain HTTP: the metrics port)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        resp = conn.getresponse()
+        body = resp.read()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, body
+    finally:
+        conn.close()
+
+
 def wait_status(port, path, ctx, want, timeout=10.0, proc=None):
     """Polls GET path until it answers `want`; returns the seconds it took."""
     t0 = time.monotonic()
@@ -128,13 +141,18 @@ def wait_status(port, path, ctx, want, timeout=10.0, proc=None):
 # The server under test
 # ---------------------------------------------------------------------------
 class AlertdServer:
-    """One `alertd` child process; stop() and start() again keep the port.
+    """One `alertd` child process; stop() and start() again keep the ports.
+
+    /metrics is served on a plain-HTTP metrics port (--metrics-listen), as in
+    production: `metrics_port`, the test's own if its arguments name one;
+    none with metrics=False.
 
     stop() sends SIGTERM and asserts exit status 0 (so a sanitizer build's
     leak report fails the test); kill() is SIGKILL and asserts nothing.
     """
 
-    def __init__(self, workdir, redis_url, tls, heartbeat=25, extra=(), port=None, env=None):
+    def __init__(self, workdir, redis_url, tls, heartbeat=25, extra=(), port=None, env=None,
+                 metrics=True):
         self.dir = str(workdir)
         self.env = env
         self.port = port or free_port()
@@ -142,6 +160,13 @@ class AlertdServer:
         self.tls = tls
         self.heartbeat = heartbeat
         self.extra = [str(a) for a in extra]
+        self.metrics_port = None
+        if "--metrics-listen" in self.extra:
+            mlisten = self.extra[self.extra.index("--metrics-listen") + 1]
+            self.metrics_port = int(mlisten.rsplit(":", 1)[1])
+        elif metrics:
+            self.metrics_port = free_port()
+            self.extra[:0] = ["--metrics-listen", f"127.0.0.1:{self.metrics_port}"]
         self.proc = None
         self.exit_checked = False  # a test looked at the exit status itself
         self.log = os.path.join(self.dir, f"alertd-{self.port}.log")
@@ -252,6 +277,12 @@ class AlertdServer:
     def get(self, path, timeout=3.0):
         return https_get(self.port, path, self.ctx, timeout)
 
+    def metrics(self, timeout=3.0):
+        """The Prometheus text of GET /metrics on the metrics port."""
+        status, _, body = http_get(self.metrics_port, "/metrics", timeout)
+        assert status == 200, f"/metrics answered {status}: {body!r}"
+        return body.decode()
+
     def connect(self, query="", subprotocols=("alert.v1",), **kw):
         """websockets.connect(...) to /v1/ws, TLS verified, no client pings."""
         kw.setdefault("ping_interval", None)
@@ -265,16 +296,22 @@ class AlertdServer:
 
 @pytest.fixture
 def alertd_factory(redis_server, tls_cert, tmp_path):
-    """make(*extra_args, heartbeat=25, redis=None, start=True, env=None) -> AlertdServer.
+    """make(*extra_args, heartbeat=25, redis=None, start=True, env=None, tls=None,
+    metrics=True) -> AlertdServer.
+
+    `tls` (a TlsCert) replaces the session's certificate: its --tls-cert and
+    --tls-key, and what the server's client context trusts.
 
     Every server made is stopped with SIGTERM at teardown (exit status 0
     asserted) and the tail of its log printed (pytest shows it on failure).
     """
     servers = []
 
-    def make(*extra, heartbeat=25, redis=None, start=True, ready=True, env=None):
+    def make(*extra, heartbeat=25, redis=None, start=True, ready=True, env=None, tls=None,
+             metrics=True):
         url = redis if isinstance(redis, str) else (redis or redis_server).url
-        srv = AlertdServer(tmp_path, url, tls_cert, heartbeat=heartbeat, extra=extra, env=env)
+        srv = AlertdServer(tmp_path, url, tls or tls_cert, heartbeat=heartbeat, extra=extra,
+                           env=env, metrics=metrics)
         servers.append(srv)
         if start:
             srv.start(ready=ready)
@@ -402,9 +439,7 @@ async def connect_many(srv, n, concurrency=40, timeout=20.0):
 
 def metric(srv, name):
     """One unlabelled metric from srv's /metrics, as a float."""
-    status, _, body = https_get(srv.port, "/metrics", srv.ctx)
-    assert status == 200
-    for line in body.decode().splitlines():
+    for line in srv.metrics().splitlines():
         if line.startswith(name + " "):
             return float(line.split()[1])
     raise AssertionError(f"no metric {name} in /metrics")
@@ -412,8 +447,7 @@ def metric(srv, name):
 
 def delivery_counters(srv):
     """(alertd_deliveries_total, alertd_alert_writes_total) from srv's /metrics."""
-    _, _, body = https_get(srv.port, "/metrics", srv.ctx)
-    text = body.decode()
+    text = srv.metrics()
     return tuple(int(float(re.search(rf"^alertd_{name} (\S+)", text, re.M).group(1)))
                  for name in ("deliveries_total", "alert_writes_total"))
 

@@ -9,7 +9,8 @@ import socket
 import ssl
 import time
 
-from alertd_fixture import (alertd, alertd_factory, https_get, push, tls_cert)  # noqa: F401
+from alertd_fixture import (alertd, alertd_factory, http_get, https_get, push,  # noqa: F401
+                            tls_cert)
 
 
 def get_json(srv, path, headers=None):
@@ -229,7 +230,7 @@ def test_unknown_path_404_and_ws_path_426(alertd):
 def test_metrics_count_alerts_and_deliveries(alertd, redis_server):
     push(redis_server, "Counted")
     time.sleep(0.3)
-    status, hdrs, body = https_get(alertd.port, "/metrics", alertd.ctx)
+    status, hdrs, body = http_get(alertd.metrics_port, "/metrics")
     text = body.decode()
     assert status == 200 and hdrs["content-type"].startswith("text/plain; version=0.0.4")
     values = {line.split(" ")[0]: float(line.split(" ")[1])
@@ -252,11 +253,11 @@ def test_sse_client_that_hangs_up_is_released(alertd):
     s.close()
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        _, _, body = https_get(alertd.port, "/metrics", alertd.ctx)
-        if "\nalertd_connections 0\n" in body.decode():
+        text = alertd.metrics()
+        if "\nalertd_connections 0\n" in text:
             break
         time.sleep(0.2)
-    assert "\nalertd_connections 0\n" in body.decode()
+    assert "\nalertd_connections 0\n" in text
     with open(f"/proc/{alertd.proc.pid}/stat") as f:
         before = sum(int(x) for x in f.read().split()[13:15])
     time.sleep(1.0)

@@ -5,8 +5,12 @@ import http.client
 import json
 import os
 import re
+import socket
+import ssl
 import subprocess
 import time
+
+import pytest
 
 from alertd_fixture import alertd_factory, recv_hello, run, tls_cert  # noqa: F401
 from conftest import ALERTD, ROOT, free_port
@@ -93,3 +97,74 @@ def test_the_dashboard_shows_every_metric_alertd_exports(alertd_factory):  # noq
                             for v in board.get("templating", {}).get("list", []))
     missing = [m for m in families if not re.search(rf"\b{m}(_bucket|_sum|_count)?\b", exprs)]
     assert missing == [], f"metrics deploy/grafana-dashboard.json does not show: {missing}"
+
+
+def test_metrics_are_not_on_the_readers_port_unless_asked(alertd_factory):  # noqa: F811
+    """/metrics shows the node's load and internals: by default only the
+    metrics port serves it, and with no metrics port nobody does (logged);
+    --public-metrics puts it on the readers' port too."""
+    bare = alertd_factory(metrics=False)
+    assert bare.metrics_port is None
+    assert bare.get("/metrics")[0] == 404
+    assert bare.get("/healthz")[0] == 200 and bare.get("/readyz")[0] == 200
+    with open(bare.log) as f:
+        assert "/metrics is not served: set --metrics-listen" in f.read()
+
+    public = alertd_factory("--public-metrics", metrics=False)
+    status, hdrs, body = public.get("/metrics")
+    assert status == 200 and b"alertd_info" in body
+    assert hdrs["content-type"].startswith("text/plain; version=0.0.4")
+
+    both = alertd_factory("--public-metrics")
+    assert both.get("/metrics")[0] == 200 and "alertd_info" in both.metrics()
+
+
+def test_the_metrics_port_is_not_under_the_per_address_limits(alertd_factory):  # noqa: F811
+    """--max-per-ip and --max-rate-per-ip guard the readers' port: a
+    scraper (or a balancer's checks) from one address is never refused."""
+    srv = alertd_factory("--max-per-ip", "2", "--max-rate-per-ip", "1000")
+    held = []
+    try:
+        # Two readers' connections held (the fixture's readiness checks may
+        # not have been released yet: retried until both are in).
+        deadline = time.monotonic() + 10
+        while len(held) < 2:
+            s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+            try:
+                held.append(srv.ctx.wrap_socket(s, server_hostname="localhost"))
+            except (ssl.SSLError, OSError):
+                s.close()
+                assert time.monotonic() < deadline, "two connections were never taken"
+                time.sleep(0.1)
+        # The readers' limit is in force: a third connection is closed.
+        with pytest.raises((ssl.SSLError, OSError)):
+            with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as s:
+                srv.ctx.wrap_socket(s, server_hostname="localhost").close()
+        refused = gauge(srv.metrics(), "alertd_per_ip_refused_total")
+        assert refused >= 1
+        # Idle connections to the metrics port past the limit, and scrapes.
+        for _ in range(4):
+            held.append(socket.create_connection(("127.0.0.1", srv.metrics_port), timeout=5))
+        for _ in range(5):
+            assert gauge(srv.metrics(), "alertd_per_ip_refused_total") == refused
+    finally:
+        for s in held:
+            s.close()
+
+
+def test_the_metrics_port_is_not_under_the_rate_limit(alertd_factory):  # noqa: F811
+    srv = alertd_factory("--max-rate-per-ip", "1")
+    # (The fixture's readiness polls on the readers' port may have been.)
+    before = gauge(srv.metrics(), "alertd_per_ip_rate_refused_total")
+    t0 = time.monotonic()
+    for _ in range(10):  # none refused, though several come within a second
+        assert "alertd_info" in srv.metrics()
+    took = time.monotonic() - t0
+    assert gauge(srv.metrics(), "alertd_per_ip_rate_refused_total") == before
+    # The limit is in force on the readers' port meanwhile.
+    for _ in range(5):
+        try:
+            srv.get("/healthz", timeout=2)
+        except (OSError, http.client.HTTPException):
+            pass
+    assert gauge(srv.metrics(), "alertd_per_ip_rate_refused_total") > before, took

@@ -247,7 +247,7 @@ def test_alert_tail_with_a_token_follows_a_restricted_topic(srv, redis_server, t
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 10
-        while srv.get("/metrics")[2].find(b"\nalertd_connections 1") < 0:
+        while srv.metrics().find("\nalertd_connections 1") < 0:
             assert time.monotonic() < deadline, "alert tail did not connect"
             time.sleep(0.05)
         paid = push(redis_server, "Paid", topics=["premium"])
