@@ -19,6 +19,7 @@
 #include "grant.h"
 #include "hub.h"
 #include "listener.h"
+#include "pmd.h"
 #include "rsub.h"
 #include "tickets.h"
 #include "web.h"
@@ -83,6 +84,9 @@ struct node {
     int draining;            /* sweep.c: SIGTERM, closing clients with 1001, then exiting */
     int stopping;            /* worker.c: shutting the loop's handles down */
     int exit_code;           /* worker.c: the worker's exit status once stopped */
+
+    /* ws.c: inflates every client's compressed messages, one at a time. */
+    struct pmd_inflater inflater;
 };
 
 #endif
