@@ -238,3 +238,57 @@ def check_serving(srv):
             await ws.send('{"type":"ping"}')
             assert (await recv_json(ws))["type"] == "pong"
     run(main(), timeout=20)
+
+
+async def open_idle(srv, n, offer, concurrency=50):
+    """n idle WebSocket clients, upgraded by hand (with the extension offer
+    or without) and past their hello; returns their stream writers."""
+    sem = asyncio.Semaphore(concurrency)
+    head = ("GET /v1/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: alert.v1\r\n"
+            + (f"Sec-WebSocket-Extensions: {offer}\r\n" if offer else "") + "\r\n").encode()
+
+    async def one():
+        async with sem:
+            r, w = await asyncio.open_connection("127.0.0.1", srv.port, ssl=srv.ctx,
+                                                 server_hostname="127.0.0.1")
+            w.write(head)
+            response = await asyncio.wait_for(r.readuntil(b"\r\n\r\n"), 20)
+            assert (b"permessage-deflate" in response) == bool(offer), response
+            frame = await asyncio.wait_for(r.readexactly(2), 20)
+            await asyncio.wait_for(r.readexactly(frame[1] & 0x7F), 20)  # hello: < 126 bytes
+            return w
+
+    return await asyncio.gather(*(one() for _ in range(n)))
+
+
+def idle_rss_growth(srv, n, offer):
+    """KiB the server grows by for n idle clients, after 50 to warm it up.
+    Few handshakes at a time: each holds header and TLS buffers that are
+    pooled after, and a varying peak would hide what a connection keeps."""
+    async def main():
+        held = await open_idle(srv, 50, offer, concurrency=4)
+        await asyncio.sleep(0.3)
+        rss0 = srv.rss_kib()
+        held += await open_idle(srv, n, offer, concurrency=4)
+        await asyncio.sleep(0.3)
+        grown = srv.rss_kib() - rss0
+        assert metric(srv, "alertd_ws_deflate_clients") == (50 + n if offer else 0)
+        for w in held:
+            w.close()
+        return grown
+    return run(main(), timeout=300)
+
+
+def test_idle_deflate_clients_cost_no_more_memory(alertd_factory):
+    """1,000 idle clients that negotiated permessage-deflate cost the server
+    no more than 0.5 KiB each above 1,000 that did not (there is no
+    per-connection zlib state to cost anything)."""
+    n = 1000
+    plain_kib = idle_rss_growth(alertd_factory("--max-per-ip", "5000"), n, None)
+    deflate_kib = idle_rss_growth(alertd_factory("--max-per-ip", "5000"), n, CHROME_OFFER)
+    extra = (deflate_kib - plain_kib) / n
+    print(f"idle RSS: plain {plain_kib / n:.2f} KiB/conn, deflate {deflate_kib / n:.2f} "
+          f"KiB/conn, difference {extra:+.3f} KiB/conn")
+    assert extra <= 0.5, f"{extra:.3f} KiB more per idle deflate client"
