@@ -43,8 +43,8 @@ int frames_replayed(char *out, size_t len, unsigned count, const char *last_id);
  * malloc'd (a connection may hold one until it can be written). */
 char *frames_error(const char *code, const char *message);
 
-/* The reason a close frame gives for `code`: 1001, 1003, 1009, 4001 and
- * 4029 have their own; every other code is a "policy violation". */
+/* The reason a close frame gives for `code`: 1001, 1003, 1007, 1009, 4001
+ * and 4029 have their own; every other code is a "policy violation". */
 const char *frames_close_reason(uint16_t code);
 /* The whole WebSocket close frame (FIN, opcode 8, unmasked) carrying code
  * and its reason into out; returns its length. */

@@ -609,6 +609,7 @@ class RawWs:
                                      f"{len(frames)} frames read")
             if op == OP_CLOSE:
                 code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
+                self.close_reason = payload[2:]
                 return code, frames
             frames.append((op, payload))
             if on_frame:

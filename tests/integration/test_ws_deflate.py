@@ -185,6 +185,7 @@ def test_corrupt_or_context_dependent_compressed_frames_close_1007(alertd):
             ws.send_frame(OP_TEXT, messages[-1], rsv1=True)
             code, frames = ws.read_until_close()
             assert code == 1007, f"{name}: close {code}, frames {frames}"
+            assert ws.close_reason == b"invalid UTF-8 or compressed data", ws.close_reason
         finally:
             ws.close()
     check_serving(alertd)
