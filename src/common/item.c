@@ -90,6 +90,15 @@ static long item_utf8_next(const unsigned char *s, size_t n, size_t *i)
     return cp;
 }
 
+int item_utf8_valid(const char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len)
+        if (item_utf8_next((const unsigned char *)s, len, &i) < 0)
+            return 0;
+    return 1;
+}
+
 /* Unicode category Cc (C0, DEL, C1), except tab and newline. */
 static int item_is_control(long cp)
 {

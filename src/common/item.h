@@ -64,6 +64,10 @@ int item_validate(json_t *item, unsigned mode, struct item_error *err, unsigned 
 json_t *item_parse(const char *text, size_t len, unsigned mode, struct item_error *err,
                    unsigned *dropped);
 
+/* 1 when the `len` bytes at s are valid UTF-8 (no overlong form, no
+ * surrogate, nothing past U+10FFFF). */
+int item_utf8_valid(const char *s, size_t len);
+
 /* Compact JSON in the object's key order; malloc'd, NUL-terminated. *len
  * (if not NULL) gets its length. NULL on allocation failure. */
 char *item_encode(const json_t *item, size_t *len);

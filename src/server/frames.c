@@ -75,6 +75,8 @@ const char *frames_close_reason(uint16_t code)
         return "protocol error";
     case 1003:
         return "text frames only";
+    case 1007:
+        return "invalid UTF-8 or compressed data";
     case 1009:
         return "frame over " FRAMES_STR(FRAMES_CLIENT_MAX) " bytes";
     case 4001:

@@ -43,7 +43,7 @@ int frames_replayed(char *out, size_t len, unsigned count, const char *last_id);
  * malloc'd (a connection may hold one until it can be written). */
 char *frames_error(const char *code, const char *message);
 
-/* The reason a close frame gives for `code`: 1001, 1002, 1003, 1009,
+/* The reason a close frame gives for `code`: 1001, 1002, 1003, 1007, 1009,
  * 4001, 4029, 4030 and 4031 have their own; every other code is a "policy
  * violation". */
 const char *frames_close_reason(uint16_t code);

@@ -140,6 +140,7 @@ static void hub_msg_clear(struct hub_msg *m)
 {
     free(m->buf);
     free(m->topics);
+    free(m->zframe.bytes);
     memset(m, 0, sizeof(*m));
 }
 
@@ -253,6 +254,33 @@ fail:
     return -1;
 }
 
+/* The compressed copy of an encoded frame, kept in z (a member of the
+ * message that holds the frame): made once, on the first call. */
+static const unsigned char *hub_zframe_of(struct hub *hub, struct hub_zframe *z,
+                                          const unsigned char *frame, size_t frame_len, size_t *len)
+{
+    if (!z->tried) {
+        z->tried = 1;
+        z->bytes = pmd_frame(&hub->deflater, frame, frame_len, &z->len);
+        if (z->bytes && z->len >= frame_len) {
+            free(z->bytes);
+            z->bytes = NULL;
+        }
+    }
+    if (z->bytes == NULL) {
+        *len = frame_len;
+        return frame;
+    }
+    *len = z->len;
+    return z->bytes;
+}
+
+const unsigned char *hub_msg_deflated(struct hub *hub, const struct hub_msg *m, size_t *len)
+{
+    struct hub_msg *held = &hub->ring[m - hub->ring]; /* the hub's own, writable */
+    return hub_zframe_of(hub, &held->zframe, m->frame, m->frame_len, len);
+}
+
 /* ------------------------------------------------------------------------
  * The ring
  * ---------------------------------------------------------------------- */
@@ -276,6 +304,7 @@ void hub_free(struct hub *hub)
         hub_msg_clear(&hub->ring[i]);
     free(hub->ring);
     hub->ring = NULL;
+    pmd_deflater_free(&hub->deflater);
 }
 
 static struct hub_msg *hub_at(const struct hub *hub, uint64_t seq)

@@ -31,6 +31,7 @@
 
 #include "grant.h"
 #include "item.h"
+#include "pmd.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -38,10 +39,20 @@
 #define HUB_FILTER_MAX_TOPICS 32
 #define HUB_FILTER_MAX_LANGS  8
 
+/* The permessage-deflate copy of one encoded frame of a message (pmd.h),
+ * made the first time a reader that negotiated it needs it, and freed with
+ * the message. */
+struct hub_zframe {
+    unsigned char *bytes; /* NULL: not made, or no smaller than the frame */
+    size_t len;
+    uint8_t tried;
+};
+
 /* One alert, encoded once, in the forms its readers take: the whole
  * WebSocket text frame (header and payload, ready to write as is), the
  * payload {"type":"alert","alert":{...}}, and the item JSON inside it (for
- * SSE and REST). All three point into one allocation. */
+ * SSE and REST). All three point into one allocation. The frame's
+ * compressed copy, `zframe`, is made on demand (hub_msg_deflated). */
 struct hub_msg {
     struct item_id id;
     char id_str[ITEM_ID_STRLEN];
@@ -57,6 +68,7 @@ struct hub_msg {
     size_t payload_len;
     const char *item;
     size_t item_len;
+    struct hub_zframe zframe;
 };
 
 /* What a client wants: empty lists mean everything, but an alert with a
@@ -99,6 +111,7 @@ struct hub {
     hub_client_cb wake;        /* a client has something to send */
     hub_client_cb lagging;     /* a client fell max_queue behind: detached already */
     void *user;
+    struct pmd_deflater deflater; /* makes the messages' compressed copies */
 };
 
 /* `grant` (may be NULL) must outlive the hub. */
@@ -119,6 +132,12 @@ void hub_set_complete(struct hub *hub, int complete);
  * was away, or Redis replaced): every client following it is owed a gap,
  * and a later resume from before this point gets one too. */
 void hub_break(struct hub *hub);
+
+/* The frame to write for m to a client that negotiated permessage-deflate:
+ * its compressed copy (pmd_frame: compressed once, the same bytes for every
+ * such client), or m's plain frame when compressing does not make it
+ * smaller or memory ran out; *len its length. Valid as long as m. */
+const unsigned char *hub_msg_deflated(struct hub *hub, const struct hub_msg *m, size_t *len);
 
 const struct hub_msg *hub_newest(const struct hub *hub);
 /* The newest alert's id, or "" when the hub holds none (hello, replayed). */

@@ -20,6 +20,7 @@ struct metrics_slot {
     int64_t redis_connected; /* gauge */
     int64_t connections;     /* gauge: open WebSocket + SSE clients */
     int64_t history;         /* gauge: alerts held */
+    int64_t deflate_clients; /* gauge: WebSocket clients with permessage-deflate */
     uint64_t connections_total;
     uint64_t alerts_in;
     uint64_t alerts_invalid; /* relayed items that failed validation */
@@ -35,6 +36,8 @@ struct metrics_slot {
     uint64_t bad_requests;
     uint64_t redis_reconnects;
     uint64_t tls_failures;
+    /* alert frame bytes not written thanks to permessage-deflate */
+    uint64_t deflate_bytes_saved;
     uint64_t too_many;       /* 4029 */
     uint64_t per_ip_refused; /* connections over --max-per-ip */
     uint64_t rate_refused;   /* connections over --max-rate-per-ip */

@@ -20,6 +20,7 @@
 #include "hub.h"
 #include "listener.h"
 #include "pace.h"
+#include "pmd.h"
 #include "rsub.h"
 #include "service.h"
 #include "staple.h"
@@ -91,6 +92,9 @@ struct node {
     int draining;            /* sweep.c: SIGTERM, closing clients with 1001, then exiting */
     int stopping;            /* worker.c: shutting the loop's handles down */
     int exit_code;           /* worker.c: the worker's exit status once stopped */
+
+    /* ws.c: inflates every client's compressed messages, one at a time. */
+    struct pmd_inflater inflater;
 };
 
 #endif

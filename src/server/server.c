@@ -15,6 +15,7 @@
 #include "sse.h"
 #include "tls.h"
 #include "ws.h"
+#include "wsdeflate.h"
 
 #include <string.h>
 #include <strings.h>
@@ -136,6 +137,10 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         listener_cork(lws_get_socket_fd(wsi), allowed);
         return !allowed;
     }
+    case LWS_CALLBACK_CONFIRM_EXTENSION_OKAY:
+        return wsdeflate_confirm(wsi, in);
+    case LWS_CALLBACK_ADD_HEADERS:
+        return wsdeflate_add_headers(c, in);
     case LWS_CALLBACK_ESTABLISHED: {
         int rc = ws_established(n, c, wsi);
         listener_cork(lws_get_socket_fd(wsi), 0);
@@ -262,11 +267,14 @@ int server_start(struct node *n)
     lws_set_log_level(LLL_ERR | LLL_WARN | (log_enabled(LOG_DEBUG) ? LLL_NOTICE : 0),
                       server_lws_log);
     memset(&info, 0, sizeof(info));
-    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
+    /* No LWS_SERVER_OPTION_VALIDATE_UTF8: lws would check compressed
+     * bytes; ws.c checks each whole message, once inflated. */
+    info.options = LWS_SERVER_OPTION_LIBUV;
     info.foreign_loops = foreign_loops;
     /* The listener accepts and hands connections over to this vhost. */
     info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     info.protocols = server_protocols;
+    info.extensions = wsdeflate_extensions;
     info.user = n;
     info.vhost_name = "alertd";
     info.server_string = "alertd";

@@ -6,6 +6,7 @@
 #include "frames.h"
 #include "metrics.h"
 #include "pace.h"
+#include "pmd.h"
 #include "query.h"
 
 #include <stdio.h>
@@ -53,6 +54,7 @@ void ws_stop(struct node *n)
     while (n->flush.head)
         ws_flush_unlink(&n->flush, n->flush.head);
     uv_close((uv_handle_t *)&n->flush.idle, NULL);
+    pmd_inflater_free(&n->inflater);
 }
 
 /* ------------------------------------------------------------------------
@@ -120,6 +122,18 @@ static void ws_observe_latency(const struct hub_msg *const *batch, size_t nmsgs,
             metrics_observe_latency((uint64_t)(now_ms - batch[i]->published_ms) * 1000);
 }
 
+/* The frame a client gets for m: the shared compressed copy when it
+ * negotiated permessage-deflate (hub.h), else the plain frame. */
+static const unsigned char *ws_frame_for(struct node *n, const struct conn *c,
+                                         const struct hub_msg *m, size_t *len)
+{
+    if (!c->deflate) {
+        *len = m->frame_len;
+        return m->frame;
+    }
+    return hub_msg_deflated(&n->hub, m, len);
+}
+
 /* Writes the alerts (and the replayed frame) waiting for a client. Frames
  * are stored ready to send (hub.h), so one alert is written straight from
  * the shared message, and several are gathered into one TLS write: a
@@ -128,15 +142,18 @@ static void ws_observe_latency(const struct hub_msg *const *batch, size_t nmsgs,
 static int ws_write_alerts(struct node *n, struct conn *c)
 {
     const struct hub_msg *batch[WS_BATCH_FRAMES], *m;
+    const unsigned char *frames[WS_BATCH_FRAMES];
+    size_t lens[WS_BATCH_FRAMES];
     size_t nmsgs = 0, bytes = 0, replayed = 0;
     enum hub_next_kind k;
 
     while (nmsgs < WS_BATCH_FRAMES && (k = hub_next(&n->hub, &c->hc, &m)) == HUB_MSG) {
-        if (nmsgs > 0 && bytes + m->frame_len > WS_BATCH_BYTES)
+        frames[nmsgs] = ws_frame_for(n, c, m, &lens[nmsgs]);
+        if (nmsgs > 0 && bytes + lens[nmsgs] > WS_BATCH_BYTES)
             break;
         replayed += c->hc.replay_end && c->hc.cursor < c->hc.replay_end;
-        batch[nmsgs++] = m;
-        bytes += m->frame_len;
+        batch[nmsgs] = m;
+        bytes += lens[nmsgs++];
         hub_advance(&n->hub, &c->hc, HUB_MSG);
     }
     if (nmsgs == 0) {
@@ -152,12 +169,12 @@ static int ws_write_alerts(struct node *n, struct conn *c)
         hub_advance(&n->hub, &c->hc, k);
         return ws_send_frame(n, c->wsi, text, len);
     }
-    const unsigned char *out = batch[0]->frame;
+    const unsigned char *out = frames[0];
     if (nmsgs > 1) {
         size_t at = 0;
         for (size_t i = 0; i < nmsgs; i++) {
-            memcpy(n->out + at, batch[i]->frame, batch[i]->frame_len);
-            at += batch[i]->frame_len;
+            memcpy(n->out + at, frames[i], lens[i]);
+            at += lens[i];
         }
         out = n->out;
     }
@@ -165,6 +182,8 @@ static int ws_write_alerts(struct node *n, struct conn *c)
         return -1;
     metrics->deliveries += nmsgs;
     metrics->alert_writes++;
+    for (size_t i = 0; c->deflate && i < nmsgs; i++)
+        metrics->deflate_bytes_saved += batch[i]->frame_len - lens[i];
     ws_observe_latency(batch, nmsgs, replayed);
     return 0;
 }
@@ -379,6 +398,7 @@ int ws_established(struct node *n, struct conn *c, struct lws *wsi)
     c->kind = CONN_WS;
     c->wsi = wsi;
     c->last_rx = conn_now_s(n);
+    metrics->deflate_clients += c->deflate;
     conn_admit(n, c, wsi, 0, &a);
     if (a.verdict != ADMIT_OK) {
         ws_refuse(c, &a);
@@ -435,6 +455,28 @@ static int ws_handle_frame(struct node *n, struct conn *c, const char *text, siz
     return rc;
 }
 
+/* A whole client message: inflated first if it came compressed (the
+ * worker's one inflater, reset per message: clients were told to compress
+ * each message on its own), then checked for UTF-8 (lws does not: it would
+ * check compressed bytes), then handled. */
+static int ws_message(struct node *n, struct conn *c, const char *text, size_t len)
+{
+    if (c->rx_deflated) {
+        int rc = pmd_inflate(&n->inflater, text, len, FRAMES_CLIENT_MAX, &text, &len);
+        if (rc < 0)
+            return -1;
+        if (rc > 0) {
+            ws_close_with(c, rc == PMD_TOO_BIG ? 1009 : 1007);
+            return 0;
+        }
+    }
+    if (!item_utf8_valid(text, len)) {
+        ws_close_with(c, 1007);
+        return 0;
+    }
+    return ws_handle_frame(n, c, text, len);
+}
+
 int ws_receive(struct node *n, struct conn *c, const void *in, size_t len)
 {
     struct lws *wsi = c->wsi;
@@ -447,19 +489,23 @@ int ws_receive(struct node *n, struct conn *c, const void *in, size_t len)
         ws_close_with(c, 1003);
         return 0;
     }
+    /* RSV1 on a message's first frame: compressed (lws lets it through
+     * only on a connection that negotiated permessage-deflate). */
+    if (lws_is_first_fragment(wsi))
+        c->rx_deflated = (lws_get_reserved_bits(wsi) & 0x40) != 0;
     if (c->rx_len + len > FRAMES_CLIENT_MAX) {
         ws_close_with(c, 1009);
         return 0;
     }
     if (final && c->rx == NULL)
-        return ws_paced(n, c) ? ws_handle_frame(n, c, in, len) : 0;
+        return ws_paced(n, c) ? ws_message(n, c, in, len) : 0;
     if (c->rx == NULL && (c->rx = malloc(FRAMES_CLIENT_MAX)) == NULL)
         return -1;
     memcpy(c->rx + c->rx_len, in, len);
     c->rx_len += len;
     if (!final)
         return 0;
-    int rc = ws_paced(n, c) ? ws_handle_frame(n, c, c->rx, c->rx_len) : 0;
+    int rc = ws_paced(n, c) ? ws_message(n, c, c->rx, c->rx_len) : 0;
     free(c->rx);
     c->rx = NULL;
     c->rx_len = 0;
@@ -487,6 +533,10 @@ int ws_peer_closed(struct node *n, struct conn *c, const unsigned char *payload,
 
 void ws_release(struct node *n, struct conn *c)
 {
+    if (c->kind == CONN_WS && c->deflate) {
+        metrics->deflate_clients--;
+        c->deflate = 0;
+    }
     if (c->flush_queued)
         ws_flush_unlink(&n->flush, c);
     free(c->rx);

@@ -6,10 +6,12 @@
  * heartbeats and the close codes.
  *
  * Alert frames are written raw (LWS_WRITE_RAW), straight from the hub's
- * one encoding per alert, and for an idle client outside a writeable
- * callback: see ARCHITECTURE.md ("Rules") for why, and for what that
- * forbids (any lws extension, such as permessage-deflate, would corrupt
- * every frame). Called from server.c's protocol callback and sweep.c, on
+ * one encoding per alert (or its one compressed copy, for a client that
+ * negotiated permessage-deflate: wsdeflate.h), and for an idle client
+ * outside a writeable callback: see ARCHITECTURE.md ("Rules") for why, and
+ * for what that forbids (lws' own permessage-deflate would corrupt every
+ * frame). Compressed client messages are inflated here, with the worker's
+ * one inflater. Called from server.c's protocol callback and sweep.c, on
  * the loop's thread.
  */
 #ifndef ALERTD_WS_H

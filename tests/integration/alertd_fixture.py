@@ -548,6 +548,7 @@ class RawWs:
         hdrs = {ln.split(":", 1)[0].strip().lower(): ln.split(":", 1)[1].strip()
                 for ln in head.split("\r\n")[1:] if ":" in ln}
         assert hdrs.get("sec-websocket-accept") == accept, f"bad accept in {head}"
+        self.headers = hdrs  # the 101's headers, names lowercased
 
     def _fill(self):
         try:
@@ -564,8 +565,8 @@ class RawWs:
     def settimeout(self, t):
         self.sock.settimeout(t)
 
-    def send_frame(self, opcode, payload, fin=True, mask=True):
-        head = bytes([(0x80 if fin else 0) | opcode])
+    def send_frame(self, opcode, payload, fin=True, mask=True, rsv1=False):
+        head = bytes([(0x80 if fin else 0) | (0x40 if rsv1 else 0) | opcode])
         n = len(payload)
         m = 0x80 if mask else 0
         if n < 126:
@@ -584,11 +585,13 @@ class RawWs:
         self.send_frame(OP_TEXT, text.encode() if isinstance(text, str) else text)
 
     def parse_frame(self):
-        """(fin, opcode, payload) from the buffer, or None if incomplete."""
+        """(fin, opcode, payload) from the buffer, or None if incomplete; the
+        frame's RSV1 bit (permessage-deflate) is left in self.last_rsv1."""
         b = self.buf
         if len(b) < 2:
             return None
         fin, op, masked, n = b[0] & 0x80, b[0] & 0x0F, b[1] & 0x80, b[1] & 0x7F
+        rsv1 = bool(b[0] & 0x40)
         i = 2
         if n == 126:
             if len(b) < 4:
@@ -602,6 +605,7 @@ class RawWs:
         if len(b) < i + n:
             return None
         payload, self.buf = b[i:i + n], b[i + n:]
+        self.last_rsv1 = rsv1
         return bool(fin), op, payload
 
     def recv_frame(self, timeout=5.0):
@@ -639,6 +643,7 @@ class RawWs:
                                      f"{len(frames)} frames read")
             if op == OP_CLOSE:
                 code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
+                self.close_reason = payload[2:]
                 return code, frames
             frames.append((op, payload))
             if on_frame:

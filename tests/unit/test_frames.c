@@ -243,6 +243,7 @@ static void test_close_frames(void)
 {
     ASSERT_TRUE(close_is(1001, "going away"));
     ASSERT_TRUE(close_is(1003, "text frames only"));
+    ASSERT_TRUE(close_is(1007, "invalid UTF-8 or compressed data"));
     ASSERT_TRUE(close_is(1009, "frame over 4096 bytes"));
     ASSERT_TRUE(close_is(4001, "slow consumer"));
     ASSERT_TRUE(close_is(4029, "too many connections"));

@@ -464,7 +464,39 @@ static void test_restricted_alerts_only_for_filters_that_grant_them(void)
     hub_free(&hub);
 }
 
+/* A client that negotiated permessage-deflate gets one compressed copy per
+ * message, the same bytes each time, freed with the message; a frame that
+ * would not shrink is sent plain. */
+static void test_compressed_copy_made_once_and_freed_with_the_message(void)
+{
+    struct hub hub;
+    setup(&hub, 2, 100);
+    json_t *item = json_pack("{s:s,s:s,s:s,s:s}", "kind", "alert", "headline",
+                             "Magnitude 7.1 earthquake strikes off the coast", "summary",
+                             "Tsunami warnings were issued. Tsunami warnings were lifted.",
+                             "published_at", "2026-01-01T00:00:00.000Z");
+    ASSERT_EQ(hub_add(&hub, (struct item_id){7, 0}, item), 1);
+    json_decref(item);
+    const struct hub_msg *m = hub_newest(&hub);
+    size_t len, again;
+    const unsigned char *z = hub_msg_deflated(&hub, m, &len);
+    ASSERT_TRUE(z != m->frame);
+    ASSERT_TRUE(len < m->frame_len);
+    ASSERT_EQ(z[0], 0xC1);
+    ASSERT_TRUE(hub_msg_deflated(&hub, m, &again) == z);
+    ASSERT_EQ(again, len);
+    /* evicted: its copy goes with it (the ring of 2 turns over) */
+    ASSERT_EQ(add(&hub, 8, "a", "en"), 1);
+    ASSERT_EQ(add(&hub, 9, "b", "en"), 1);
+    const struct hub_msg *small = hub_newest(&hub);
+    const unsigned char *p = hub_msg_deflated(&hub, small, &len);
+    ASSERT_TRUE((p == small->frame && len == small->frame_len) ||
+                (p[0] == 0xC1 && len < small->frame_len));
+    hub_free(&hub);
+}
+
 TEST_MAIN(TEST_CASE(test_frame_is_encoded_once_with_id_first),
+          TEST_CASE(test_compressed_copy_made_once_and_freed_with_the_message),
           TEST_CASE(test_frame_headers_for_small_and_large_payloads),
           TEST_CASE(test_duplicates_and_old_ids_are_dropped), TEST_CASE(test_ring_keeps_the_newest),
           TEST_CASE(test_live_client_gets_only_new_alerts),
