@@ -78,6 +78,8 @@ TEST_test_query     := $(FILTER_SRC)
 TEST_test_admit     := src/server/admit.c src/server/origin.c $(FILTER_SRC)
 TEST_test_request   := src/server/request.c $(FILTER_SRC)
 TEST_test_reply     := src/server/reply.c src/server/request.c src/server/origin.c $(FILTER_SRC)
+TEST_test_origin    := src/server/origin.c
+TEST_test_wire      := src/server/wire.c
 
 PROGRAMS := $(BUILD)/alert
 ifneq ($(SERVER_SRC),)
