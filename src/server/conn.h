@@ -47,6 +47,7 @@ struct conn {
     uint8_t counted;      /* included in node->connections */
     uint8_t close_sent;   /* our close frame is out: awaiting the client's */
     uint8_t flush_queued; /* in the flush list */
+    uint8_t close_after;  /* reply: the connection closes once the answer is out */
     uint32_t last_rx;     /* loop second the client last sent anything (WebSocket) */
     uint32_t last_ping;   /* loop second of our last ping or heartbeat comment */
     uint32_t grants;      /* restricted topics its token opens (grant.h) */

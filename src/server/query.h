@@ -17,7 +17,7 @@
 
 #define QUERY_MAX_ARGS  128
 #define QUERY_ARG_MAX   2048 /* one "name=value", decoded */
-#define QUERY_STORE_MAX 4096 /* all of them: at least the request header budget */
+#define QUERY_STORE_MAX 4096 /* all of them; what does not fit is dropped */
 
 #define QUERY_ABSENT  (-1)
 #define QUERY_INVALID (-2)

@@ -6,8 +6,6 @@
 #include <string.h>
 #include <strings.h>
 
-_Static_assert(QUERY_STORE_MAX >= REQUEST_HEADER_BYTES, "a query must fit its store");
-
 void request_query(struct lws *wsi, struct query *q)
 {
     char arg[QUERY_ARG_MAX + 1];
@@ -62,6 +60,23 @@ int request_method(struct lws *wsi)
     if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0)
         return 1;
     return lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0 ? 2 : 0;
+}
+
+size_t request_header_bytes(struct lws *wsi)
+{
+    size_t bytes = 0;
+    for (int h = 0; h < WSI_TOKEN_COUNT; h++) {
+        int len = lws_hdr_total_length(wsi, (enum lws_token_indexes)h);
+        if (len > 0)
+            bytes += (size_t)len;
+    }
+    return bytes;
+}
+
+void request_token_limits(struct lws_token_limits *t, int budget)
+{
+    for (int h = 0; h < WSI_TOKEN_COUNT; h++)
+        t->token_limit[h] = (unsigned short)(budget + 1);
 }
 
 /* The next item of a comma-separated list at *p: its start and length
