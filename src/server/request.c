@@ -3,6 +3,7 @@
  */
 #include "request.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -16,10 +17,15 @@ void request_query(struct lws *wsi, struct query *q)
             query_add(q, arg, (size_t)n);
             continue;
         }
-        /* The end of the list, or an argument too long to copy. */
-        if (lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i) <= 0)
+        /* The end of the list, or an argument too long to keep: copied
+         * whole (lws bounds it) so that its name is known. */
+        int len = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (len <= 0)
             return;
-        q->dropped++;
+        char *whole = malloc((size_t)len + 1);
+        n = whole ? lws_hdr_copy_fragment(wsi, whole, len + 1, WSI_TOKEN_HTTP_URI_ARGS, i) : -1;
+        query_drop(q, n >= 0 ? whole : NULL, n >= 0 ? (size_t)n : 0);
+        free(whole);
     }
 }
 
