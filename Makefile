@@ -81,7 +81,12 @@ FILTER_SRC := src/server/query.c src/server/hub.c src/server/pmd.c src/server/gr
 TEST_test_query     := $(FILTER_SRC)
 TEST_test_admit     := src/server/admit.c src/server/origin.c $(FILTER_SRC)
 TEST_test_request   := src/server/request.c $(FILTER_SRC)
-TEST_test_reply     := src/server/reply.c src/server/request.c src/server/origin.c $(FILTER_SRC)
+LISTENER_SRC := src/server/listener.c src/server/ipcount.c src/server/iprate.c \
+                src/server/proxyproto.c src/server/metrics.c src/common/log.c
+TEST_test_reply     := src/server/reply.c src/server/request.c src/server/origin.c $(FILTER_SRC) \
+                       $(LISTENER_SRC)
+TEST_test_origin    := src/server/origin.c
+TEST_test_wire      := src/server/wire.c
 
 PROGRAMS := $(BUILD)/alert
 ifneq ($(SERVER_SRC),)

@@ -11,6 +11,9 @@
 #   ALERTD_LISTEN   address alertd serves on (default 127.0.0.1:8443)
 #   ALERT_VAR_DIR   state directory instead of var/ (the tests use a temporary one)
 #   ALERTD_WORKERS  alertd worker processes (default here: 1)
+#   ALERTD_ALLOWED_ORIGIN  browser Origins (default here: its own, https://localhost:PORT
+#                   and https://127.0.0.1:PORT)
+#   ALERTD_HSTS_MAX_AGE    (default here: 0, no Strict-Transport-Security)
 #   ALERTD_*        every other alertd setting, see alertd --help
 set -euo pipefail
 
@@ -182,7 +185,13 @@ REDIS_URL=redis://127.0.0.1:$REDIS_PORT
 # alertd, its log on the terminal
 # ---------------------------------------------------------------------------
 # One worker unless asked: one log stream, and enough for development.
+# Browser pages from its own origin only (the demo page, by either name);
+# and no HSTS: it would bind localhost, every port of it, to HTTPS in the
+# developer's browser, for a year, on the word of a self-signed certificate.
+OWN_ORIGINS="https://$URL_HOST:$LISTEN_PORT,https://localhost:$LISTEN_PORT,https://127.0.0.1:$LISTEN_PORT"
 ALERTD_WORKERS=${ALERTD_WORKERS:-1} \
+    ALERTD_ALLOWED_ORIGIN=${ALERTD_ALLOWED_ORIGIN:-$OWN_ORIGINS} \
+    ALERTD_HSTS_MAX_AGE=${ALERTD_HSTS_MAX_AGE:-0} \
     "$BUILD/alertd" --listen "$LISTEN" --redis "$REDIS_URL" --tls-cert "$CRT" --tls-key "$KEY" </dev/null &
 ALERTD_PID=$!
 echo "$ALERTD_PID" >"$VAR/alertd.pid"

@@ -99,7 +99,13 @@ static const struct config_option config_options[] = {
     {"restricted-topics", CONFIG_STR, CONFIG_AT(restricted_topics), 0, 0, "T,...",
      "topics whose alerts only token holders receive (needs --jwt-secret)", NULL, "none"},
     {"allowed-origin", CONFIG_LIST, CONFIG_AT(origins), 0, 0, "ORIGIN",
-     "browser Origin allowed to connect, repeatable", NULL, "any origin"},
+     "browser Origin allowed to connect, repeatable; https://*.example.org allows its "
+     "subdomains",
+     NULL, "any origin"},
+    {"max-header-bytes", CONFIG_INT, CONFIG_AT(max_header_bytes), 4096, 32768, "BYTES",
+     "a request's target and headers, at most; more gets 431", "16384", NULL},
+    {"hsts-max-age", CONFIG_INT, CONFIG_AT(hsts_max_age), 0, 63072000, "SECONDS",
+     "Strict-Transport-Security max-age on HTTPS answers; 0: none", "31536000", NULL},
     {"node", CONFIG_STR, CONFIG_AT(node), 0, 0, "NAME", "node name in hello frames and metrics",
      NULL, "the host name"},
     {"user", CONFIG_STR, CONFIG_AT(user), 0, 0, "NAME",
@@ -177,7 +183,8 @@ static int config_parse_addr(struct config_addr *a, const char *flag, const char
     return 0;
 }
 
-/* An Origin is scheme://host[:port], nothing after it. */
+/* An Origin is scheme://host[:port], nothing after it; a pattern's host
+ * is "*." and two labels or more (origin.h), such as *.example.org. */
 static int config_origin_valid(const char *s)
 {
     const char *rest;
@@ -189,8 +196,25 @@ static int config_origin_valid(const char *s)
         return 0;
     if (*rest == '\0')
         return 0;
+    if (strncmp(rest, "*.", 2) == 0) {
+        const char *host = rest + 2, *end = host + strcspn(host, ":");
+        int labels = 1;
+        if (host == end || *host == '.' || end[-1] == '.' || strstr(host, "..") != NULL)
+            return 0;
+        for (const char *p = host; p < end; p++) {
+            if (*p == '.')
+                labels++;
+            else if (!isalnum((unsigned char)*p) && *p != '-')
+                return 0;
+        }
+        if (labels < 2 ||
+            (*end == ':' && (end[1] == '\0' || strspn(end + 1, "0123456789") != strlen(end + 1))))
+            return 0;
+        return 1;
+    }
     for (; *rest; rest++)
-        if (*rest == '/' || *rest == '?' || *rest == '#' || isspace((unsigned char)*rest))
+        if (*rest == '/' || *rest == '?' || *rest == '#' || *rest == '*' ||
+            isspace((unsigned char)*rest))
             return 0;
     return 1;
 }
@@ -204,7 +228,8 @@ static int config_add_origins(struct config *cfg, const char *value, char *err, 
     for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
         if (!config_origin_valid(tok)) {
             rc = config_fail(err, errlen,
-                             "--allowed-origin: \"%s\" is not an origin like https://news.example",
+                             "--allowed-origin: \"%s\" is not an origin like https://news.example "
+                             "or a pattern like https://*.news.example",
                              tok);
             break;
         }

@@ -47,8 +47,10 @@ struct config {
     char *restricted_topics;           /* comma-separated; NULL: none */
     char *origins[CONFIG_MAX_ORIGINS]; /* allowed browser Origins; none = any */
     int norigins;
-    char *node; /* node name in hello frames and metrics */
-    char *user; /* --user: who to become once the sockets are open; NULL: stay */
+    int max_header_bytes; /* a request's target and headers (431 beyond) */
+    int hsts_max_age;     /* Strict-Transport-Security max-age; 0: not sent */
+    char *node;           /* node name in hello frames and metrics */
+    char *user;           /* --user: who to become once the sockets are open; NULL: stay */
     char *log_level;
     char *log_format;
 };

@@ -49,6 +49,7 @@ struct conn {
     uint8_t flush_queued; /* in the flush list */
     uint8_t deflate;      /* permessage-deflate negotiated (wsdeflate.c) */
     uint8_t rx_deflated;  /* the message being received is compressed (ws.c) */
+    uint8_t close_after;  /* reply: the connection closes once the answer is out */
     uint32_t last_rx;     /* loop second the client last sent anything (WebSocket) */
     uint32_t last_ping;   /* loop second of our last ping or heartbeat comment */
     uint32_t grants;      /* restricted topics its token opens (grant.h) */

@@ -66,19 +66,20 @@ struct node {
 
     /* The loop and what runs on it. Each is made and torn down by the
      * module named; worker.c calls their start and stop. */
-    uv_loop_t *loop;                     /* worker.c */
-    struct lws_context *lws;             /* server.c */
-    struct lws_vhost *vhost;             /* server.c: readers */
-    struct lws_vhost *admin_vhost;       /* server.c: --metrics-listen; NULL: none */
-    struct listener listener;            /* listener.c */
-    struct hub hub;                      /* hub.c; fed by rsub.c, its callbacks set by server.c */
-    struct rsub *rsub;                   /* rsub.c */
-    struct certwatch certwatch;          /* certwatch.c */
-    struct staple staple;                /* tls.c: --tls-ocsp, stapled to handshakes */
-    struct web web;                      /* web.c: the embedded files */
-    uv_signal_t sigterm, sigint, sighup; /* worker.c */
-    struct service *service;             /* worker.c: NULL unless this worker is the process */
-    uv_timer_t service_timer;            /* worker.c: service_tick, while service is set */
+    uv_loop_t *loop;                       /* worker.c */
+    struct lws_context *lws;               /* server.c */
+    struct lws_vhost *vhost;               /* server.c: readers */
+    struct lws_vhost *admin_vhost;         /* server.c: --metrics-listen; NULL: none */
+    struct lws_token_limits header_limits; /* server.c: lws' per-header limits */
+    struct listener listener;              /* listener.c */
+    struct hub hub;                        /* hub.c; fed by rsub.c, its callbacks set by server.c */
+    struct rsub *rsub;                     /* rsub.c */
+    struct certwatch certwatch;            /* certwatch.c */
+    struct staple staple;                  /* tls.c: --tls-ocsp, stapled to handshakes */
+    struct web web;                        /* web.c: the embedded files */
+    uv_signal_t sigterm, sigint, sighup;   /* worker.c */
+    struct service *service;               /* worker.c: NULL unless this worker is the process */
+    uv_timer_t service_timer;              /* worker.c: service_tick, while service is set */
 
     /* Serving clients. */
     char *node_json;         /* worker.c: the node name as a JSON string, for hello frames */

@@ -12,13 +12,41 @@ void query_init(struct query *q)
 {
     q->nargs = 0;
     q->dropped = 0;
+    q->ndropped_names = 0;
+    q->dropped_unnamed = 0;
     q->used = 0;
+}
+
+void query_drop(struct query *q, const char *arg, size_t len)
+{
+    size_t nlen = arg ? strcspn(arg, "=") : 0;
+    q->dropped++;
+    if (nlen > len)
+        nlen = len;
+    if (arg == NULL || nlen > QUERY_NAME_MAX || memchr(arg, '\0', nlen) ||
+        q->ndropped_names == QUERY_DROPPED_NAMES) {
+        q->dropped_unnamed++;
+        return;
+    }
+    memcpy(q->dropped_names[q->ndropped_names], arg, nlen);
+    q->dropped_names[q->ndropped_names++][nlen] = '\0';
+}
+
+/* 1 when an argument called `name` may have been dropped. */
+static int query_maybe_dropped(const struct query *q, const char *name)
+{
+    if (q->dropped_unnamed)
+        return 1;
+    for (int i = 0; i < q->ndropped_names; i++)
+        if (strcmp(q->dropped_names[i], name) == 0)
+            return 1;
+    return 0;
 }
 
 void query_add(struct query *q, const char *arg, size_t len)
 {
     if (q->nargs == QUERY_MAX_ARGS || len > QUERY_ARG_MAX || len > sizeof(q->store) - q->used) {
-        q->dropped++;
+        query_drop(q, arg, len);
         return;
     }
     memcpy(q->store + q->used, arg, len);
@@ -41,7 +69,7 @@ int query_get(const struct query *q, const char *name, char *out, size_t outlen)
         out[vlen] = '\0';
         return (int)vlen;
     }
-    return q->dropped ? QUERY_INVALID : QUERY_ABSENT;
+    return query_maybe_dropped(q, name) ? QUERY_INVALID : QUERY_ABSENT;
 }
 
 struct hub_filter *query_filter_or_null(struct hub_filter *f)

@@ -15,9 +15,11 @@
 
 #include <stddef.h>
 
-#define QUERY_MAX_ARGS  128
-#define QUERY_ARG_MAX   2048 /* one "name=value", decoded */
-#define QUERY_STORE_MAX 4096 /* all of them: at least the request header budget */
+#define QUERY_MAX_ARGS      128
+#define QUERY_ARG_MAX       2048 /* one "name=value", decoded */
+#define QUERY_STORE_MAX     4096 /* all of them; what does not fit is dropped */
+#define QUERY_DROPPED_NAMES 8    /* names of dropped arguments remembered */
+#define QUERY_NAME_MAX      32
 
 #define QUERY_ABSENT  (-1)
 #define QUERY_INVALID (-2)
@@ -31,19 +33,27 @@ struct query {
     struct query_arg args[QUERY_MAX_ARGS];
     int nargs;
     int dropped; /* arguments not kept: too long, or past the limits above */
+    int ndropped_names;
+    int dropped_unnamed; /* dropped ones whose name is not remembered */
+    char dropped_names[QUERY_DROPPED_NAMES][QUERY_NAME_MAX + 1];
     size_t used;
     char store[QUERY_STORE_MAX];
 };
 
 void query_init(struct query *q);
-/* Keeps one decoded argument (len bytes); one that does not fit is counted
- * in q->dropped, and a lookup that does not find its name among those
- * kept then answers QUERY_INVALID rather than QUERY_ABSENT. */
+/* Keeps one decoded argument (len bytes); one that does not fit is dropped
+ * (query_drop). */
 void query_add(struct query *q, const char *arg, size_t len);
+/* Counts an argument not kept in q->dropped and remembers its name: a
+ * lookup of that name then answers QUERY_INVALID (the error names the
+ * argument that was too long). When the name cannot be remembered (NULL
+ * arg, a name over QUERY_NAME_MAX, too many dropped), any name not kept
+ * answers QUERY_INVALID rather than QUERY_ABSENT: it might have been it. */
+void query_drop(struct query *q, const char *arg, size_t len);
 
 /* The value of `name` into out (NUL-terminated): its length, QUERY_ABSENT,
- * or QUERY_INVALID (too long for out, holds a NUL byte, or possibly among
- * the dropped arguments). The first occurrence counts. */
+ * or QUERY_INVALID (too long for out, holds a NUL byte, or among the
+ * dropped arguments). The first occurrence counts. */
 int query_get(const struct query *q, const char *name, char *out, size_t outlen);
 
 /* topics=a,b and lang=en,fr into a malloc'd filter (NULL when the client

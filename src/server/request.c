@@ -3,10 +3,9 @@
  */
 #include "request.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-_Static_assert(QUERY_STORE_MAX >= REQUEST_HEADER_BYTES, "a query must fit its store");
 
 void request_query(struct lws *wsi, struct query *q)
 {
@@ -18,10 +17,15 @@ void request_query(struct lws *wsi, struct query *q)
             query_add(q, arg, (size_t)n);
             continue;
         }
-        /* The end of the list, or an argument too long to copy. */
-        if (lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i) <= 0)
+        /* The end of the list, or an argument too long to keep: copied
+         * whole (lws bounds it) so that its name is known. */
+        int len = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (len <= 0)
             return;
-        q->dropped++;
+        char *whole = malloc((size_t)len + 1);
+        n = whole ? lws_hdr_copy_fragment(wsi, whole, len + 1, WSI_TOKEN_HTTP_URI_ARGS, i) : -1;
+        query_drop(q, n >= 0 ? whole : NULL, n >= 0 ? (size_t)n : 0);
+        free(whole);
     }
 }
 
@@ -62,6 +66,23 @@ int request_method(struct lws *wsi)
     if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0)
         return 1;
     return lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0 ? 2 : 0;
+}
+
+size_t request_header_bytes(struct lws *wsi)
+{
+    size_t bytes = 0;
+    for (int h = 0; h < WSI_TOKEN_COUNT; h++) {
+        int len = lws_hdr_total_length(wsi, (enum lws_token_indexes)h);
+        if (len > 0)
+            bytes += (size_t)len;
+    }
+    return bytes;
+}
+
+void request_token_limits(struct lws_token_limits *t, int budget)
+{
+    for (int h = 0; h < WSI_TOKEN_COUNT; h++)
+        t->token_limit[h] = (unsigned short)(budget + 1);
 }
 
 /* The next item of a comma-separated list at *p: its start and length

@@ -16,8 +16,6 @@
 #define REQUEST_ABSENT   (-1)
 #define REQUEST_TOO_LONG (-2)
 
-/* All of a request's headers, its query included (lws' budget). */
-#define REQUEST_HEADER_BYTES 4096
 /* An Origin longer than this is not read, and refused. */
 #define REQUEST_ORIGIN_MAX 256
 
@@ -35,6 +33,14 @@ int request_header_is(struct lws *wsi, enum lws_token_indexes h, const char *val
 
 /* 1 for a GET, 2 for a HEAD, 0 for any other method. */
 int request_method(struct lws *wsi);
+
+/* The bytes of the request's target and of every header lws knows by
+ * name, as lws stored them (what --max-header-bytes bounds; a header lws
+ * cut at its limit counts one byte over it). */
+size_t request_header_bytes(struct lws *wsi);
+/* The limits lws is given per header for a budget of `budget` bytes: one
+ * byte over it, so that a header cut there is seen to be too long. */
+void request_token_limits(struct lws_token_limits *t, int budget);
 
 /* 1 when the comma-separated list holds `token` exactly (e.g. the
  * subprotocols of Sec-WebSocket-Protocol); spaces around items ignored. */

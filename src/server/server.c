@@ -9,14 +9,17 @@
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
+#include "origin.h"
 #include "reply.h"
 #include "request.h"
 #include "rest.h"
 #include "sse.h"
 #include "tls.h"
+#include "wire.h"
 #include "ws.h"
 #include "wsdeflate.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -24,23 +27,76 @@
 /* A connection holds a header buffer from connect until its request is
  * complete: with 256 of them, one address's silent connections (up to
  * --max-per-ip, 1000 by default) made every new client wait. */
-#define SERVER_HEADER_POOL  4096
-#define SERVER_TIMEOUT_SECS 10
+#define SERVER_HEADER_POOL 4096
+/* What lws reads at a time: one whole TLS record (16 KiB of plaintext at
+ * most). With lws' default of 4 KiB, the rest of a record waits inside
+ * OpenSSL, and on our libuv loop lws did not come back for it until the
+ * next event on the socket: a request of more than 4 KiB in one record
+ * stalled until the client gave up. */
+#define SERVER_READ_BYTES (16384 + LWS_PRE)
+/* lws' header buffer for a budget b; a header's length is 16 bits there. */
+#define SERVER_HEADER_BUFFER(b) ((b)*2 > 65535 ? 65535 : (b)*2)
+#define SERVER_TIMEOUT_SECS     10
 
 /* ------------------------------------------------------------------------
  * Routing
  * ---------------------------------------------------------------------- */
 
-/* LWS_CALLBACK_HTTP: `uri` is the request path. 0, or -1 to drop. */
+/* ------------------------------------------------------------------------
+ * A strict wire: what every request must meet before it is routed
+ * ---------------------------------------------------------------------- */
+
+/* The request's target and headers within --max-header-bytes. lws cuts
+ * each header one byte past the budget and keeps reading, so an oversized
+ * one is seen here, with the request whole. */
+static int server_headers_fit(struct node *n, struct lws *wsi, char *why, size_t len)
+{
+    size_t bytes = request_header_bytes(wsi), budget = (size_t)n->cfg->max_header_bytes;
+    char peer[64] = "";
+    if (bytes <= budget)
+        return 1;
+    lws_get_peer_simple(wsi, peer, sizeof(peer));
+    log_warn("request headers over the budget: answered 431", KV_S("peer", peer),
+             KV_I("bytes", bytes), KV_I("max_header_bytes", budget));
+    snprintf(why, len, "request headers: over %zu bytes\n", budget);
+    return 0;
+}
+
+/* Whether a request is routed: its headers fit, its method is served and
+ * it has no body to read (wire.h). 1 to route it, 0 when refused (*rc is
+ * what to return to lws). */
+static int server_request_ok(struct node *n, struct conn *c, struct lws *wsi, int *rc)
+{
+    static const struct reply_end end_close = {NULL, 1}, end_405 = {WIRE_ALLOW, 1};
+    char why[200], clen[32];
+    struct wire_answer a;
+    if (!server_headers_fit(n, wsi, why, sizeof(why))) {
+        *rc = reply_refuse(n, c, wsi, 431, &end_close, why);
+        return 0;
+    }
+    if (request_method(wsi) == 0) {
+        /* A body may follow that is never read: the connection closes. */
+        *rc = reply_refuse(n, c, wsi, 405, &end_405, "only GET and HEAD are served here\n");
+        return 0;
+    }
+    int len = request_header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, clen, sizeof(clen));
+    wire_check_body((struct wire_text){clen, len},
+                    lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0, &a);
+    if (a.status) {
+        snprintf(why, sizeof(why), "%s\n", a.message);
+        *rc = reply_refuse(n, c, wsi, a.status, &end_close, why);
+        return 0;
+    }
+    return 1;
+}
+
+/* LWS_CALLBACK_HTTP: `uri` is the request path. 0, or -1 to drop. A HEAD
+ * takes the same way as a GET (reply.h leaves its body out). */
 static int server_http(struct node *n, struct conn *c, struct lws *wsi, const char *uri)
 {
     int admin = listener_is_admin(wsi), rc;
-    if (request_method(wsi) != 1) {
-        /* An answer to HEAD has no body: a keep-alive client would read
-         * one as the start of the next answer. */
-        int head = request_method(wsi) == 2;
-        return reply_text(n, c, wsi, 405, head ? "" : "only GET is served here\n");
-    }
+    if (!server_request_ok(n, c, wsi, &rc))
+        return rc;
     if (strcmp(uri, "/healthz") == 0)
         return admin_healthz(n, c, wsi);
     if (strcmp(uri, "/readyz") == 0)
@@ -63,28 +119,79 @@ static int server_http(struct node *n, struct conn *c, struct lws *wsi, const ch
     return reply_text(n, c, wsi, 404, "not found\n");
 }
 
-/* Only WebSocket upgrades, only on /v1/ws, only with our subprotocol if
- * any is offered. lws would switch to HTTP/2 on an h2c upgrade (even
- * inside TLS) and cannot ignore one, so that is refused too. lws asks
- * before any session data (struct conn) exists, so a refusal is lws' own
- * status page. `upgrade` is the Upgrade header. */
-static int server_upgrade_allowed(struct lws *wsi, const char *upgrade)
+/* A header for wire.h: read into buf (NUL-terminated), with its length or
+ * WIRE_ABSENT / WIRE_TOO_LONG. */
+static struct wire_text server_wire_header(struct lws *wsi, enum lws_token_indexes h, char *buf,
+                                           size_t len)
 {
-    char uri[64], protocols[512];
-    int plen = request_header(wsi, WSI_TOKEN_PROTOCOL, protocols, sizeof(protocols));
-    if (strcasecmp(upgrade, "websocket") != 0)
-        lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
-                               "only WebSocket upgrades are served (no HTTP/2)");
-    else if (listener_is_admin(wsi))
-        lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, "no WebSocket on the metrics port");
-    else if (request_header(wsi, WSI_TOKEN_GET_URI, uri, sizeof(uri)) <= 0 ||
-             strcmp(uri, "/v1/ws") != 0)
-        lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, "no WebSocket here: connect to /v1/ws");
-    else if (plen != REQUEST_ABSENT &&
-             (plen < 0 || !request_list_has(protocols, SERVER_SUBPROTOCOL)))
+    int n = request_header(wsi, h, buf, len);
+    return (struct wire_text){buf, n >= 0 ? n : n == REQUEST_ABSENT ? WIRE_ABSENT : WIRE_TOO_LONG};
+}
+
+/* The upgrade request against RFC 6455 and what lws 4.1 can parse
+ * (wire.h): 0, or the refusal's status with its message and header. */
+static unsigned server_handshake_ok(struct lws *wsi, struct wire_answer *a)
+{
+    char host[256], conn[WIRE_LIST_MAX + 1], version[8], key[32], protocols[WIRE_LIST_MAX + 1];
+    struct wire_handshake h = {
+        request_method(wsi) == 1,
+        server_wire_header(wsi, WSI_TOKEN_HOST, host, sizeof(host)),
+        server_wire_header(wsi, WSI_TOKEN_CONNECTION, conn, sizeof(conn)),
+        server_wire_header(wsi, WSI_TOKEN_VERSION, version, sizeof(version)),
+        server_wire_header(wsi, WSI_TOKEN_KEY, key, sizeof(key)),
+        server_wire_header(wsi, WSI_TOKEN_PROTOCOL, protocols, sizeof(protocols)),
+    };
+    if (h.host.len == WIRE_TOO_LONG)
+        h.host.len = (int)strlen(host); /* present: that is all asked of it */
+    wire_check_upgrade(&h, a);
+    if (a->status == 0 && h.protocols.len >= 0 &&
+        !request_list_has(protocols, SERVER_SUBPROTOCOL)) {
         /* lws would close without a word. */
-        lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
-                               "the WebSocket subprotocol here is " SERVER_SUBPROTOCOL);
+        a->status = 400;
+        snprintf(a->message, sizeof(a->message),
+                 "Sec-WebSocket-Protocol: the subprotocol here is " SERVER_SUBPROTOCOL);
+    }
+    return a->status;
+}
+
+/* A browser page's Origin must be allowed: refused before the upgrade. */
+static int server_origin_ok(struct node *n, struct lws *wsi, char *why, size_t len)
+{
+    char origin[REQUEST_ORIGIN_MAX];
+    int olen = request_header(wsi, WSI_TOKEN_ORIGIN, origin, sizeof(origin));
+    if (olen == REQUEST_ABSENT ||
+        (olen >= 0 && origin_allowed(n->cfg->origins, n->cfg->norigins, origin)))
+        return 1;
+    snprintf(why, len, "Origin %s is not allowed here\n", olen >= 0 ? origin : "(too long)");
+    return 0;
+}
+
+/* Only WebSocket upgrades, only on /v1/ws, only as RFC 6455 asks (wire.h),
+ * only with our subprotocol if any is offered, and only from an allowed
+ * Origin. lws would switch to HTTP/2 on an h2c upgrade (even inside TLS)
+ * and cannot ignore one, so that is refused too. lws asks before any
+ * session data (struct conn) exists, so a refusal is written whole here
+ * (reply_now) and the connection closes. `upgrade` is the Upgrade header. */
+static int server_upgrade_allowed(struct node *n, struct lws *wsi, const char *upgrade)
+{
+    char uri[64], why[300];
+    struct wire_answer a;
+    int ulen = 0;
+    char *uptr = NULL;
+    if (strcasecmp(upgrade, "websocket") != 0)
+        reply_now(n, wsi, 400, NULL, "only WebSocket upgrades are served (no HTTP/2)\n");
+    else if (listener_is_admin(wsi))
+        reply_now(n, wsi, 404, NULL, "no WebSocket on the metrics port\n");
+    else if (!server_headers_fit(n, wsi, why, sizeof(why)))
+        reply_now(n, wsi, 431, NULL, why);
+    else if (lws_http_get_uri_and_method(wsi, &uptr, &ulen) < 0 || ulen >= (int)sizeof(uri) ||
+             (memcpy(uri, uptr, (size_t)ulen), uri[ulen] = '\0', strcmp(uri, "/v1/ws") != 0))
+        reply_now(n, wsi, 404, NULL, "no WebSocket here: connect to /v1/ws\n");
+    else if (server_handshake_ok(wsi, &a)) {
+        snprintf(why, sizeof(why), "%s\n", a.message);
+        reply_now(n, wsi, a.status, a.header, why);
+    } else if (!server_origin_ok(n, wsi, why, sizeof(why)))
+        reply_now(n, wsi, 403, NULL, why);
     else
         return 1;
     return 0;
@@ -133,7 +240,7 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
         /* Allowed: the 101 waits for the hello (ws_established releases
          * both); refused: the answer goes out with any held ticket. */
-        int allowed = server_upgrade_allowed(wsi, in);
+        int allowed = server_upgrade_allowed(n, wsi, in);
         listener_cork(lws_get_socket_fd(wsi), allowed);
         return !allowed;
     }
@@ -212,6 +319,14 @@ static void server_lws_log(int level, const char *line)
     size_t len = strlen(line);
     char msg[256];
     snprintf(msg, sizeof(msg), "%.*s", (int)(len && line[len - 1] == '\n' ? len - 1 : len), line);
+    if (strstr(msg, "Ran out of header data space") || strstr(msg, "More hdr frags than")) {
+        /* A client's headers overflowed lws' buffer: lws 4.1 fails the
+         * parse with no callback and closes; nothing can answer it. */
+        log_warn("request headers over lws' buffer: closed without an answer", KV_S("detail", msg));
+        return;
+    }
+    if (strstr(msg, "exceeds limit"))
+        level = LLL_NOTICE; /* a header cut at the budget: answered 431 */
     if (level & LLL_ERR)
         log_error("lws", KV_S("detail", msg));
     else if (level & LLL_WARN)
@@ -278,9 +393,16 @@ int server_start(struct node *n)
     info.user = n;
     info.vhost_name = "alertd";
     info.server_string = "alertd";
-    /* Bounded headers, handshakes and idle HTTP connections. */
-    info.max_http_header_data = REQUEST_HEADER_BYTES;
+    /* Bounded headers, handshakes and idle HTTP connections. lws cuts a
+     * header one byte past the budget (server_headers_fit then answers
+     * 431); its buffer has room for the budget once more, for the headers
+     * it does not know by name, which it cannot cut (past it, lws 4.1
+     * closes the connection without an answer: server_lws_log). */
+    request_token_limits(&n->header_limits, cfg->max_header_bytes);
+    info.token_limits = &n->header_limits;
+    info.max_http_header_data = (unsigned short)SERVER_HEADER_BUFFER(cfg->max_header_bytes);
     info.max_http_header_pool = SERVER_HEADER_POOL;
+    info.pt_serv_buf_size = SERVER_READ_BYTES;
     info.timeout_secs = SERVER_TIMEOUT_SECS;
     info.timeout_secs_ah_idle = SERVER_TIMEOUT_SECS;
     info.retry_and_idle_policy = &server_no_validity_timers;

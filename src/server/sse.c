@@ -6,6 +6,7 @@
 #include "frames.h"
 #include "metrics.h"
 #include "reply.h"
+#include "request.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -67,7 +68,7 @@ static int sse_headers(struct node *n, struct lws *wsi)
                                        LWS_ILLEGAL_HTTP_CONTENT_LEN, &p, end) ||
            lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
                                        (const unsigned char *)"no-store", 8, &p, end) ||
-           reply_add_cors(n, wsi, &p, end) || lws_finalize_write_http_header(wsi, start, &p, end);
+           reply_add_shared(n, wsi, &p, end) || lws_finalize_write_http_header(wsi, start, &p, end);
 }
 
 int sse_start(struct node *n, struct conn *c, struct lws *wsi)
@@ -80,6 +81,12 @@ int sse_start(struct node *n, struct conn *c, struct lws *wsi)
     if (sse_headers(n, wsi)) {
         free(a.filter);
         return -1;
+    }
+    if (request_method(wsi) == 2) {
+        /* HEAD: the stream's headers, and no stream. */
+        free(a.filter);
+        conn_release(n, c);
+        return reply_headers_only(c, wsi);
     }
     lws_http_mark_sse(wsi);
     c->owe |= CONN_OWE_HELLO;

@@ -368,7 +368,8 @@ void ws_refuse_token(struct conn *c, const char *message)
 }
 
 /* The refusal in WebSocket's words: an error frame (but for a draining or
- * full node), then the close code. */
+ * full node), then the close code. (A refused Origin never gets here: it
+ * is answered 403 before the upgrade, server.c.) */
 static void ws_refuse(struct conn *c, const struct admission *a)
 {
     switch (a->verdict) {
@@ -377,10 +378,6 @@ static void ws_refuse(struct conn *c, const struct admission *a)
         break;
     case ADMIT_FULL:
         ws_close_with(c, 4029);
-        break;
-    case ADMIT_ORIGIN:
-        ws_owe_error(c, "forbidden", a->message);
-        ws_close_with(c, 1008);
         break;
     case ADMIT_BAD_REQUEST:
         ws_owe_error(c, "bad_request", a->message);

@@ -592,14 +592,23 @@ describe('close codes', () => {
     return urls;
   };
 
-  it('1008 (origin not allowed): the ticker stops instead of retrying', async () => {
+  it('origin not allowed (403 before the upgrade): the ticker backs off, never live', async () => {
+    // A page on another site. A browser shows a refused upgrade as a failed
+    // connection (1006): the ticker cannot tell it from a network failure,
+    // so it backs off, and its probe over HTTPS fails too (no CORS answer
+    // for this origin), so it never falls back to SSE.
     let urls;
     const page = await openPage([{ topics: 'refused' }], {
-      server: strict, state: 'stopped', setup: (p) => { urls = sockets(p); },
+      server: strict, origin: 'https://refused.example', script: `${strict.origin}/ticker.js`,
+      state: null, setup: (p) => { urls = sockets(p); },
     });
+    await page.waitForFunction(() => document.querySelector('[data-alert-ticker]').dataset.state === 'reconnecting',
+      null, { timeout: LIVE_MS, polling: 50 });
     await new Promise((r) => setTimeout(r, 3000));
-    assert.equal(urls.length, 1, `one WebSocket attempt, then none: ${urls}`);
-    assert.equal(await page.$eval('[data-alert-ticker]', (e) => e.dataset.state), 'stopped');
+    assert.ok(urls.length >= 1, 'a WebSocket was tried');
+    const st = await page.$eval('[data-alert-ticker]', (e) => [e.dataset.state, e.dataset.transport]);
+    assert.notEqual(st[0], 'live', `refused, yet ${st}`);
+    assert.notEqual(st[1], 'sse', 'fell back to SSE for a refused origin');
     await page.close();
   });
 

@@ -6,6 +6,7 @@ a developer would: the printed Redis URL with `alert push`, /readyz over
 verified TLS, a WebSocket hello, the printed `alert tail` line. SIGINT must
 stop everything it started.
 """
+import base64
 import asyncio
 import json
 import os
@@ -137,6 +138,23 @@ async def ws_hello(port, ctx):
         return frame, ws.subprotocol
 
 
+def upgrade_status(port, ctx, origin):
+    """The status of a WebSocket upgrade sent with `origin`."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as t:
+            key = base64.b64encode(os.urandom(16)).decode()
+            t.sendall((f"GET /v1/ws HTTP/1.1\r\nHost: localhost:{port}\r\n"
+                       "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                       f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                       f"Origin: {origin}\r\n\r\n").encode())
+            head = b""
+            while b"\r\n" not in head:
+                chunk = t.recv(4096)
+                assert chunk, f"closed without an answer: {head!r}"
+                head += chunk
+            return int(head.split(b" ")[1])
+
+
 def test_run_script_starts_serves_and_stops(run_script, tmp_path):
     port = free_port()
     run = run_script(f"127.0.0.1:{port}")
@@ -169,8 +187,13 @@ def test_run_script_starts_serves_and_stops(run_script, tmp_path):
     assert pushed.returncode == 0, pushed.stderr
     alert_id = pushed.stdout.strip()
     ctx = TlsCert(crt, key).client_context()
-    status, _, body = https_get(port, "/readyz", ctx)
+    status, hdrs, body = https_get(port, "/readyz", ctx)
     assert status == 200, body
+    # No HSTS on a self-signed localhost; browser pages from its own origin only.
+    assert "strict-transport-security" not in hdrs, hdrs
+    for origin, want in [(f"https://localhost:{port}", 101), (f"https://127.0.0.1:{port}", 101),
+                         ("https://evil.example", 403), ("https://localhost:1", 403)]:
+        assert upgrade_status(port, ctx, origin) == want, origin
     hello, subprotocol = asyncio.run(ws_hello(port, ctx))
     assert hello["type"] == "hello" and subprotocol == "alert.v1", hello
     deadline = time.monotonic() + 10

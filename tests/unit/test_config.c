@@ -6,6 +6,7 @@
 #include "test.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static enum config_result load(struct config *cfg, char *err, int argc, char **argv)
@@ -36,6 +37,54 @@ static void test_defaults(void)
     ASSERT_EQ(cfg.heartbeat, 25);
     ASSERT_TRUE(cfg.workers >= 1);
     ASSERT_EQ(cfg.plain, 0);
+    ASSERT_EQ(cfg.max_header_bytes, 16384);
+    ASSERT_EQ(cfg.hsts_max_age, 31536000);
+    config_free(&cfg);
+}
+
+static void test_origin_patterns(void)
+{
+    struct config cfg;
+    char err[256];
+    const char *good[] = {"https://*.example.org", "http://*.news.example.org:8080",
+                          "https://news.example:8443"};
+    const char *bad[] = {"https://*.org",          "https://*",
+                         "https://*example.org",   "https://a.*.example.org",
+                         "https://*.example.org/", "https://*..example.org",
+                         "https://*.example.org:", "https://*.example.org:x",
+                         "*.example.org"};
+    clear_env();
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        char *argv[] = {"alertd", "--allowed-origin", (char *)good[i], NULL};
+        if (load(&cfg, err, 3, argv) != CONFIG_OK)
+            TEST_FAIL_("%s refused: %s", good[i], err);
+        config_free(&cfg);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *argv[] = {"alertd", "--allowed-origin", (char *)bad[i], NULL};
+        if (load(&cfg, err, 3, argv) != CONFIG_ERROR || strstr(err, "--allowed-origin") == NULL)
+            TEST_FAIL_("%s taken", bad[i]);
+        config_free(&cfg);
+    }
+}
+
+static void test_header_budget_range(void)
+{
+    struct config cfg;
+    char err[256];
+    char *low[] = {"alertd", "--max-header-bytes", "4095", NULL};
+    char *high[] = {"alertd", "--max-header-bytes", "32769", NULL};
+    char *ok[] = {"alertd", "--max-header-bytes", "32768", "--hsts-max-age", "0", NULL};
+    clear_env();
+    ASSERT_EQ(load(&cfg, err, 3, low), CONFIG_ERROR);
+    ASSERT_CONTAINS(err, "--max-header-bytes");
+    ASSERT_CONTAINS(err, "4096-32768");
+    config_free(&cfg);
+    ASSERT_EQ(load(&cfg, err, 3, high), CONFIG_ERROR);
+    config_free(&cfg);
+    ASSERT_EQ(load(&cfg, err, 5, ok), CONFIG_OK);
+    ASSERT_EQ(cfg.max_header_bytes, 32768);
+    ASSERT_EQ(cfg.hsts_max_age, 0);
     config_free(&cfg);
 }
 
@@ -130,4 +179,5 @@ static void test_file_errors_name_line(void)
 
 TEST_MAIN(TEST_CASE(test_defaults), TEST_CASE(test_flags_beat_env_beat_file),
           TEST_CASE(test_errors_name_the_setting), TEST_CASE(test_env_error_names_variable),
-          TEST_CASE(test_file_errors_name_line))
+          TEST_CASE(test_file_errors_name_line), TEST_CASE(test_origin_patterns),
+          TEST_CASE(test_header_budget_range))

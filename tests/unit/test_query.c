@@ -119,9 +119,9 @@ static void test_an_argument_over_the_arg_max_is_dropped(void)
     query_add(&q, big, len);
     ASSERT_EQ(q.nargs, 1);
     ASSERT_EQ(q.dropped, 1);
-    /* The dropped one might have been anything: absent names are invalid... */
+    /* The dropped one's name is known: it is invalid, other names absent... */
     ASSERT_EQ(query_get(&q, "topics", out, sizeof(out)), QUERY_INVALID);
-    ASSERT_EQ(query_get(&q, "since", out, sizeof(out)), QUERY_INVALID);
+    ASSERT_EQ(query_get(&q, "since", out, sizeof(out)), QUERY_ABSENT);
     /* ...but one kept is still found. */
     ASSERT_EQ(query_get(&q, "lang", out, sizeof(out)), 2);
     ASSERT_STR_EQ(out, "en");
@@ -293,14 +293,27 @@ static void test_filter_an_unreadable_list_is_refused(void)
     ASSERT_EQ(query_filter(&q, &f, err, sizeof(err)), -1);
     ASSERT_TRUE(f == NULL);
     ASSERT_CONTAINS(err, "topics: too long or not text");
-    /* A dropped argument might have been the topics: no silent "everything". */
+    /* A dropped argument is named in the error (it was lang, not topics)... */
     size_t len;
-    char *big = long_arg("x", QUERY_ARG_MAX, 'x', &len);
+    char *big = long_arg("lang", QUERY_ARG_MAX, 'x', &len);
     query_init(&q);
     query_add(&q, big, len);
     free(big);
     ASSERT_EQ(query_filter(&q, &f, err, sizeof(err)), -1);
     ASSERT_TRUE(f == NULL);
+    ASSERT_CONTAINS(err, "lang: too long");
+    /* ...and one whose name is not known might have been the topics: no
+     * silent "everything". */
+    query_init(&q);
+    query_drop(&q, NULL, 0);
+    ASSERT_EQ(query_filter(&q, &f, err, sizeof(err)), -1);
+    ASSERT_TRUE(f == NULL);
+    ASSERT_CONTAINS(err, "topics");
+    big = long_arg("a-name-longer-than-thirty-two-bytes-x", QUERY_ARG_MAX, 'x', &len);
+    query_init(&q);
+    query_add(&q, big, len);
+    free(big);
+    ASSERT_EQ(query_filter(&q, &f, err, sizeof(err)), -1);
 }
 
 /* ------------------------------------------------------------------------

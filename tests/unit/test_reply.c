@@ -49,7 +49,7 @@ static void test_a_plain_answer(void)
 {
     struct reply r = {200, REPLY_TEXT, "ok", 2, NULL, NULL, NULL, 0};
     struct reply_header out[REPLY_MAX_HEADERS];
-    int count, n = reply_headers(&r, NULL, out);
+    int count, n = reply_headers(&r, NULL, NULL, NULL, out);
     ASSERT_EQ(n, 2);
     ASSERT_TRUE(names_well_formed(out, n));
     ASSERT_STR_EQ(find(out, n, "cache-control:", &count), "no-store");
@@ -65,7 +65,7 @@ static void test_cache_etag_and_encoding(void)
 {
     struct reply r = {200, REPLY_JSON, "{}", 2, "public, max-age=5", "\"abc\"", "gzip", 1};
     struct reply_header out[REPLY_MAX_HEADERS];
-    int count, n = reply_headers(&r, NULL, out);
+    int count, n = reply_headers(&r, NULL, NULL, NULL, out);
     ASSERT_EQ(n, 5);
     ASSERT_TRUE(names_well_formed(out, n));
     ASSERT_STR_EQ(find(out, n, "cache-control:", &count), "public, max-age=5");
@@ -83,14 +83,14 @@ static void test_vary_without_encoding(void)
      * still varies on Accept-Encoding, so a cache keeps both. */
     struct reply r = {200, REPLY_JSON, "{}", 2, NULL, NULL, NULL, 1};
     struct reply_header out[REPLY_MAX_HEADERS];
-    int count, n = reply_headers(&r, NULL, out);
+    int count, n = reply_headers(&r, NULL, NULL, NULL, out);
     ASSERT_EQ(n, 3);
     ASSERT_TRUE(varies_on(out, n, "Accept-Encoding"));
     ASSERT_TRUE(find(out, n, "content-encoding:", &count) == NULL);
     /* And an encoding without vary_encoding adds no Vary. */
     r.vary_encoding = 0;
     r.encoding = "gzip";
-    n = reply_headers(&r, NULL, out);
+    n = reply_headers(&r, NULL, NULL, NULL, out);
     ASSERT_EQ(n, 3);
     ASSERT_TRUE(find(out, n, "vary:", &count) == NULL);
 }
@@ -99,7 +99,7 @@ static void test_cors_names_the_origin_and_varies_on_it(void)
 {
     struct reply r = {200, REPLY_JSON, "{}", 2, NULL, NULL, NULL, 0};
     struct reply_header out[REPLY_MAX_HEADERS];
-    int count, n = reply_headers(&r, "https://news.example", out);
+    int count, n = reply_headers(&r, "https://news.example", NULL, NULL, out);
     ASSERT_EQ(n, 4);
     ASSERT_TRUE(names_well_formed(out, n));
     ASSERT_STR_EQ(find(out, n, "access-control-allow-origin:", &count), "https://news.example");
@@ -117,17 +117,24 @@ static void test_never_more_than_the_max(void)
     struct reply_header out[REPLY_MAX_HEADERS + 1];
     int count;
     out[REPLY_MAX_HEADERS].name = "untouched";
-    int n = reply_headers(&r, "https://news.example", out);
+    struct reply_end end = {"GET, HEAD", 1};
+    int n = reply_headers(&r, "https://news.example", "max-age=60", &end, out);
     ASSERT_TRUE(n <= REPLY_MAX_HEADERS);
-    ASSERT_EQ(n, 7);
+    ASSERT_EQ(n, 10);
     ASSERT_STR_EQ(out[REPLY_MAX_HEADERS].name, "untouched");
     ASSERT_TRUE(names_well_formed(out, n));
     ASSERT_TRUE(varies_on(out, n, "Accept-Encoding"));
     ASSERT_TRUE(varies_on(out, n, "Origin"));
     find(out, n, "vary:", &count);
     ASSERT_EQ(count, 2);
-    const char *once[] = {"cache-control:", "x-content-type-options:", "etag:", "content-encoding:",
-                          "access-control-allow-origin:"};
+    const char *once[] = {"cache-control:",
+                          "x-content-type-options:",
+                          "etag:",
+                          "content-encoding:",
+                          "access-control-allow-origin:",
+                          "strict-transport-security:",
+                          "allow:",
+                          "connection:"};
     for (size_t i = 0; i < sizeof(once) / sizeof(once[0]); i++) {
         find(out, n, once[i], &count);
         if (count != 1)
@@ -135,7 +142,32 @@ static void test_never_more_than_the_max(void)
     }
 }
 
+static void test_a_refusal_names_allow_and_closes(void)
+{
+    struct reply r = {405, REPLY_TEXT, "no\n", 3, NULL, NULL, NULL, 0};
+    struct reply_header out[REPLY_MAX_HEADERS];
+    struct reply_end end = {"GET, HEAD", 1}, keep = {NULL, 0};
+    int count, n = reply_headers(&r, NULL, NULL, &end, out);
+    ASSERT_STR_EQ(find(out, n, "allow:", &count), "GET, HEAD");
+    ASSERT_STR_EQ(find(out, n, "connection:", &count), "close");
+    ASSERT_TRUE(find(out, n, "strict-transport-security:", &count) == NULL);
+    n = reply_headers(&r, NULL, "max-age=31536000", &keep, out);
+    ASSERT_TRUE(find(out, n, "allow:", &count) == NULL);
+    ASSERT_TRUE(find(out, n, "connection:", &count) == NULL);
+    ASSERT_STR_EQ(find(out, n, "strict-transport-security:", &count), "max-age=31536000");
+}
+
+static void test_reason_phrases(void)
+{
+    ASSERT_STR_EQ(reply_reason(431), "Request Header Fields Too Large");
+    ASSERT_STR_EQ(reply_reason(426), "Upgrade Required");
+    ASSERT_STR_EQ(reply_reason(413), "Content Too Large");
+    ASSERT_STR_EQ(reply_reason(405), "Method Not Allowed");
+    ASSERT_STR_EQ(reply_reason(299), "");
+}
+
 TEST_MAIN(TEST_CASE(test_a_plain_answer), TEST_CASE(test_cache_etag_and_encoding),
           TEST_CASE(test_vary_without_encoding),
           TEST_CASE(test_cors_names_the_origin_and_varies_on_it),
-          TEST_CASE(test_never_more_than_the_max))
+          TEST_CASE(test_never_more_than_the_max), TEST_CASE(test_a_refusal_names_allow_and_closes),
+          TEST_CASE(test_reason_phrases))
