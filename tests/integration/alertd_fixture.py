@@ -93,9 +93,8 @@ def tls_cert(tmp_path_factory):
 # ---------------------------------------------------------------------------
 # HTTP over TLS
 # ---------------------------------------------------------------------------
-def https_get(port, path, ctx, timeout=3.0, headers=None):
-    """(status, headers dict, body bytes) of GET https://127.0.0.1:port/path."""
-    conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=timeout)
+def _get(conn, path, headers):
+    """(status, headers dict, body bytes) of GET path on `conn`, then closed."""
     try:
         conn.request("GET", path, headers=headers or {})
         resp = conn.getresponse()
@@ -103,19 +102,17 @@ def https_get(port, path, ctx, timeout=3.0, headers=None):
         return resp.status, {k.lower(): v for k, v in resp.getheaders()}, body
     finally:
         conn.close()
+
+
+def https_get(port, path, ctx, timeout=3.0, headers=None):
+    """(status, headers dict, body bytes) of GET https://127.0.0.1:port/path."""
+    return _get(http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=timeout), path, headers)
 
 
 def http_get(port, path, timeout=3.0, headers=None):
     """(status, headers dict, body bytes) of GET http://127.0.0.1:port/path
     (plain HTTP: the metrics port)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request("GET", path, headers=headers or {})
-        resp = conn.getresponse()
-        body = resp.read()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, body
-    finally:
-        conn.close()
+    return _get(http.client.HTTPConnection("127.0.0.1", port, timeout=timeout), path, headers)
 
 
 def wait_status(port, path, ctx, want, timeout=10.0, proc=None):
