@@ -22,6 +22,7 @@
 #include "rsub.h"
 #include "tickets.h"
 #include "web.h"
+#include "wheel.h"
 
 #include <libwebsockets.h>
 #include <stddef.h>
@@ -78,6 +79,7 @@ struct node {
     unsigned char *out;      /* worker.c: LWS_PRE + NODE_OUT_BYTES bytes, see NODE_OUT_BYTES */
     struct node_flush flush; /* ws.c */
     uv_timer_t sweep_timer;  /* sweep.c: heartbeats and token expiry, once a second */
+    struct wheel wheel;      /* sweep.c makes it and takes the clients due; conn.c files them */
     struct node_drain drain; /* sweep.c */
     size_t connections;      /* conn.c: open WebSocket and SSE clients */
     int draining;            /* sweep.c: SIGTERM, closing clients with 1001, then exiting */

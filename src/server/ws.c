@@ -71,12 +71,10 @@ static int ws_send_frame(struct node *n, struct lws *wsi, const char *text, int 
     return len < 0 ? -1 : ws_send_text(n, wsi, text, (size_t)len);
 }
 
-static int ws_send_hello(struct node *n, struct lws *wsi)
+static int ws_send_hello(struct node *n, struct conn *c)
 {
     char text[FRAMES_MAX];
-    return ws_send_frame(
-        n, wsi, text,
-        frames_hello(text, sizeof(text), n->node_json, n->cfg->heartbeat, hub_last_id(&n->hub)));
+    return ws_send_frame(n, c->wsi, text, conn_hello_frame(n, c, text, sizeof(text)));
 }
 
 /* Queues an error frame; the newest error replaces one not yet sent. */
@@ -125,15 +123,18 @@ static void ws_observe_latency(const struct hub_msg *const *batch, size_t nmsgs,
 static int ws_write_alerts(struct node *n, struct conn *c)
 {
     const struct hub_msg *batch[WS_BATCH_FRAMES], *m;
+    const struct hubmsg_enc *encs[WS_BATCH_FRAMES];
     size_t nmsgs = 0, bytes = 0, replayed = 0;
     enum hub_next_kind k;
 
     while (nmsgs < WS_BATCH_FRAMES && (k = hub_next(&n->hub, &c->hc, &m)) == HUB_MSG) {
-        if (nmsgs > 0 && bytes + m->frame_len > WS_BATCH_BYTES)
+        const struct hubmsg_enc *e = hub_enc(&n->hub, m, c->variant);
+        if (nmsgs > 0 && bytes + e->frame_len > WS_BATCH_BYTES)
             break;
         replayed += c->hc.replay_end && c->hc.cursor < c->hc.replay_end;
+        encs[nmsgs] = e;
         batch[nmsgs++] = m;
-        bytes += m->frame_len;
+        bytes += e->frame_len;
         hub_advance(&n->hub, &c->hc, HUB_MSG);
     }
     if (nmsgs == 0) {
@@ -149,12 +150,12 @@ static int ws_write_alerts(struct node *n, struct conn *c)
         hub_advance(&n->hub, &c->hc, k);
         return ws_send_frame(n, c->wsi, text, len);
     }
-    const unsigned char *out = batch[0]->frame;
+    const unsigned char *out = encs[0]->frame;
     if (nmsgs > 1) {
         size_t at = 0;
         for (size_t i = 0; i < nmsgs; i++) {
-            memcpy(n->out + at, batch[i]->frame, batch[i]->frame_len);
-            at += batch[i]->frame_len;
+            memcpy(n->out + at, encs[i]->frame, encs[i]->frame_len);
+            at += encs[i]->frame_len;
         }
         out = n->out;
     }
@@ -186,7 +187,7 @@ static int ws_write_next(struct node *n, struct conn *c)
 {
     if (c->owe & CONN_OWE_HELLO) {
         c->owe &= (uint8_t)~CONN_OWE_HELLO;
-        return ws_send_hello(n, c->wsi);
+        return ws_send_hello(n, c);
     }
     if (c->owe & CONN_OWE_ERROR) {
         c->owe &= (uint8_t)~CONN_OWE_ERROR;
@@ -259,6 +260,8 @@ static int ws_subscribe_grants(struct node *n, struct conn *c, json_t *msg, stru
                      &grants, &exp, err, errlen))
         return 1;
     c->grants = grants;
+    if (exp != c->token_exp)
+        conn_due(n, c, conn_now_s(n) + 1); /* the sweep checks the new expiry */
     c->token_exp = exp;
     return 0;
 }
@@ -343,11 +346,12 @@ int ws_established(struct node *n, struct conn *c, struct lws *wsi)
      * loop pass) is spent per connection. After a partial 101, in order. */
     if (lws_partial_buffered(wsi))
         c->owe |= CONN_OWE_HELLO;
-    else if (ws_send_hello(n, wsi)) {
+    else if (ws_send_hello(n, c)) {
         free(a.filter);
         return -1;
     }
     conn_attach(n, c, a.filter, a.has_since ? &a.since : NULL);
+    conn_due(n, c, c->last_rx + c->heartbeat);
     return 0;
 }
 
@@ -481,23 +485,31 @@ void ws_wake(struct node *n, struct conn *c)
         uv_idle_start(&f->idle, ws_flush);
 }
 
-void ws_heartbeat(struct node *n, struct conn *c, uint32_t now)
+uint32_t ws_heartbeat(struct conn *c, uint32_t now)
 {
-    uint32_t hb = (uint32_t)n->cfg->heartbeat;
+    uint32_t hb = c->heartbeat;
     if (c->close_code || c->close_sent)
-        return;
+        return 0; /* closing: its close timer ends it */
     if (now - c->last_rx >= 2 * hb) {
         /* Silent for two heartbeats: gone, or stuck behind a dead link. */
         conn_close_in(c->wsi, 0);
-        return;
+        return 0;
     }
-    if (now - c->last_rx >= hb && now - c->last_ping >= hb && !lws_partial_buffered(c->wsi)) {
+    if (now - c->last_rx >= hb && now - c->last_ping >= hb) {
         /* FIN, ping, 2-byte payload: lws 4.1 reports no empty pong */
         static unsigned char ping[4] = {0x89, 0x02, 'h', 'b'};
+        if (lws_partial_buffered(c->wsi))
+            return now + 1; /* behind a partial write: try again in a second */
         c->last_ping = now;
-        if (lws_write(c->wsi, ping, sizeof(ping), LWS_WRITE_RAW) < (int)sizeof(ping))
+        metrics->heartbeats++;
+        if (lws_write(c->wsi, ping, sizeof(ping), LWS_WRITE_RAW) < (int)sizeof(ping)) {
             conn_close_in(c->wsi, 0);
+            return 0;
+        }
     }
+    /* Heard from within a heartbeat: the next ping is due a heartbeat
+     * after that; pinged already: the close, unless it answers. */
+    return now - c->last_rx < hb ? c->last_rx + hb : c->last_rx + 2 * hb;
 }
 
 void ws_lagging(struct conn *c)
