@@ -30,6 +30,10 @@
 #                       later are skipped and listed as such [3600]
 #   BENCH_OUT           results directory [bench/results/<UTC timestamp>]
 #   BENCH_EXTRA         further alert-bench options for every run []
+#   BENCH_MOBILE_WINDOW seconds the mobile-reader measurement keeps its idle
+#                       connections (scripts/bench-mobile.py: bytes per alert
+#                       with and without fields=, heartbeat wake-ups per hour
+#                       at the default and the maximum); 0 skips it [620]
 set -euo pipefail
 
 usage() {
@@ -56,6 +60,7 @@ BENCH_CLIENT_CPU=${BENCH_CLIENT_CPU:-1}
 BENCH_RUN_TIMEOUT=${BENCH_RUN_TIMEOUT:-600}
 BENCH_DEADLINE=${BENCH_DEADLINE:-3600}
 BENCH_EXTRA=${BENCH_EXTRA:-}
+BENCH_MOBILE_WINDOW=${BENCH_MOBILE_WINDOW:-620}
 export BENCH_SERVER_CPU BENCH_CLIENT_CPU BENCH_ALERTS BENCH_ALERT_RATE BENCH_SIZE \
     BENCH_CONNECT_RATE BENCH_PER_WORKER
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
@@ -70,7 +75,7 @@ die() { say "$*"; exit 1; }
 
 num='^[0-9]+$'
 for v in BENCH_ALERTS BENCH_SIZE BENCH_CONNECT_RATE BENCH_PER_WORKER BENCH_TLS_WRITE_N \
-         BENCH_SERVER_CPU BENCH_CLIENT_CPU BENCH_RUN_TIMEOUT BENCH_DEADLINE; do
+         BENCH_SERVER_CPU BENCH_CLIENT_CPU BENCH_RUN_TIMEOUT BENCH_DEADLINE BENCH_MOBILE_WINDOW; do
     [[ ${!v} =~ $num ]] || die "$v must be a whole number, not '${!v}'"
 done
 for n in $BENCH_N $BENCH_N_ALERTD; do
@@ -425,10 +430,32 @@ EOF
 done
 
 # ---------------------------------------------------------------------------
+# Mobile readers: bytes per alert with fields=, heartbeat wake-ups per hour
+# ---------------------------------------------------------------------------
+if [ "$BENCH_MOBILE_WINDOW" -gt 0 ]; then
+    say "mobile readers: $BENCH_SIZE-byte alerts full and compact, idle connections for ${BENCH_MOBILE_WINDOW}s"
+    redis FLUSHALL >/dev/null
+    rc=0
+    timeout -k 10 $((BENCH_MOBILE_WINDOW + 180)) taskset -c "$BENCH_SERVER_CPU" \
+        "$PYTHON" "$ROOT/scripts/bench-mobile.py" --build "$BUILD" --redis "$REDIS_URL" \
+        --cert "$CRT" --key "$KEY" --window "$BENCH_MOBILE_WINDOW" --size "$BENCH_SIZE" \
+        --json "$OUT/mobile.json" --md "$OUT/mobile.md" </dev/null >"$OUT/logs/mobile.log" 2>&1 &
+    pid=$!
+    STARTED+=("$pid")
+    wait "$pid" || rc=$?
+    stop "$pid" bench-mobile
+    [ "$rc" -eq 0 ] || say "mobile readers: bench-mobile.py exited $rc (see $OUT/logs/mobile.log)"
+fi
+
+# ---------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------
 printf '%s\n' "${SKIPPED[@]+"${SKIPPED[@]}"}" >"$OUT/skipped.txt"
 "$PYTHON" "$ROOT/scripts/bench-report.py" "$OUT"
+if [ -f "$OUT/mobile.md" ]; then
+    printf '\nMobile readers (scripts/bench-mobile.py):\n\n' >>"$OUT/table.md"
+    cat "$OUT/mobile.md" >>"$OUT/table.md"
+fi
 mkdir -p "$ROOT/bench/results"
 sed 's|(chart\.svg)|(latest.svg)|' "$OUT/table.md" >"$ROOT/bench/results/latest.md"
 [ ! -f "$OUT/chart.svg" ] || cp "$OUT/chart.svg" "$ROOT/bench/results/latest.svg"

@@ -7,6 +7,7 @@
 #include "tail.h"
 
 #include "cli.h"
+#include "fields.h"
 #include "item.h"
 #include "rkeys.h"
 #include "tailconn.h"
@@ -22,6 +23,7 @@
 #define TAIL_MAX_TOPICS       32 /* the server's limits per connection */
 #define TAIL_MAX_LANGS        8
 #define TAIL_TOKEN_MAX        2047 /* what alertd reads of token= */
+#define TAIL_FIELDS_MAX       512  /* a --fields list: every name, and room */
 #define TAIL_COUNT_MAX        1000000000L
 #define TAIL_TIMEOUT_MAX      31536000L /* a year */
 
@@ -36,12 +38,13 @@ enum {
     TAIL_OPT_COUNT,
     TAIL_OPT_TIMEOUT,
     TAIL_OPT_TOKEN,
+    TAIL_OPT_FIELDS,
 };
 
 static const char tail_help[] =
     "Usage: alert tail [--server URL] [--topic T]... [--lang L]... [--since ID]\n"
-    "                  [--token JWT] [--insecure] [--ca FILE] [--json] [--count N]\n"
-    "                  [--timeout SECONDS]\n"
+    "                  [--token JWT] [--fields F,...] [--insecure] [--ca FILE] [--json]\n"
+    "                  [--count N] [--timeout SECONDS]\n"
     "Follows an alertd server live, as a WebSocket client, and prints each alert as\n"
     "it arrives, one line each:\n"
     "  <id>  <urgency>  <kind>  <headline>\n"
@@ -57,6 +60,8 @@ static const char tail_help[] =
     "  --lang L               only alerts in language L; repeatable (at most 8)\n"
     "  --since ID             start with the alerts after ID still in the history\n"
     "  --token JWT            a token that opens restricted topics (env ALERT_TOKEN)\n"
+    "  --fields F,...         receive only these item fields (id, kind and ref always\n"
+    "                         come): compact alerts, e.g. --fields headline,urgency\n"
     "  --ca FILE              also trust the CA certificate(s) in FILE (PEM)\n"
     "  --insecure             do not verify the server's certificate (development)\n"
     "  --json                 print each alert as one line of JSON\n"
@@ -310,13 +315,15 @@ static int tail_parse(struct tail *t, struct cli_common *common, int argc, char 
         {"count", required_argument, NULL, TAIL_OPT_COUNT},
         {"timeout", required_argument, NULL, TAIL_OPT_TIMEOUT},
         {"token", required_argument, NULL, TAIL_OPT_TOKEN},
+        {"fields", required_argument, NULL, TAIL_OPT_FIELDS},
         CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     const char *shortopts = cli_getopt_begin("h");
     const char *env = getenv("ALERT_SERVER");
     const char *server = env && *env ? env : TAIL_SERVER_DEFAULT, *cmd = common->cmd;
-    const char *token = getenv("ALERT_TOKEN");
+    const char *token = getenv("ALERT_TOKEN"), *fields = NULL;
+    uint32_t set;
     char topics[TAIL_MAX_TOPICS * (ITEM_TOPIC_MAX_LEN + 1) + 1] = "",
                                                              langs[TAIL_MAX_LANGS * 36 + 1] = "";
     char err[CLI_ERRLEN];
@@ -372,6 +379,13 @@ static int tail_parse(struct tail *t, struct cli_common *common, int argc, char 
         case TAIL_OPT_TOKEN:
             token = optarg;
             break;
+        case TAIL_OPT_FIELDS:
+            if (strlen(optarg) > TAIL_FIELDS_MAX)
+                return cli_usage(cmd, "--fields: at most %d bytes", TAIL_FIELDS_MAX);
+            if (fields_parse(optarg, &set, err, sizeof(err)))
+                return cli_usage(cmd, "--%s", err);
+            fields = *optarg ? optarg : NULL;
+            break;
         case TAIL_OPT_TIMEOUT:
             if (cli_parse_long(optarg, 1, TAIL_TIMEOUT_MAX, &t->conn.timeout) != 0)
                 return cli_usage(cmd, "--timeout must be 1-%ld seconds, not '%.40s'",
@@ -398,6 +412,7 @@ static int tail_parse(struct tail *t, struct cli_common *common, int argc, char 
     tail_add_query(&t->conn, "topics", ntopics ? topics : NULL);
     tail_add_query(&t->conn, "lang", nlangs ? langs : NULL);
     tail_add_query(&t->conn, "token", token && *token ? token : NULL);
+    tail_add_query(&t->conn, "fields", fields);
     if (t->conn.ca && t->conn.tls && !t->conn.insecure) {
         FILE *f = fopen(t->conn.ca, "r");
         if (f == NULL)

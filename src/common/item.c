@@ -15,12 +15,10 @@
  * an item accepted from a publisher still fits ITEM_MAX_BYTES once it has an id. */
 #define ITEM_ID_RESERVE (sizeof("\"id\":\"\",") - 1 + ITEM_ID_STRLEN - 1)
 
-/* Top-level fields, in the canonical order item_validate leaves them in. */
-static const char *const item_keys[] = {
+const char *const item_keys[ITEM_NKEYS] = {
     "id",     "kind",   "ref",  "version", "urgency", "headline",     "summary",    "url",
     "byline", "credit", "lang", "topics",  "image",   "published_at", "expires_at", "ext",
 };
-#define ITEM_NKEYS (sizeof(item_keys) / sizeof(item_keys[0]))
 
 enum item_kind { ITEM_ALERT, ITEM_UPDATE, ITEM_RETRACTION };
 static const char *const item_kinds[] = {"alert", "update", "retraction"};

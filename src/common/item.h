@@ -32,6 +32,11 @@
 #define ITEM_MAX_TOPICS    16
 #define ITEM_TOPIC_RULE    "[a-z0-9-]{1,32}" /* for messages */
 
+/* Top-level fields, in the canonical order item_validate leaves them in
+ * (what a client may pick with fields=: fields.h). */
+#define ITEM_NKEYS 16
+extern const char *const item_keys[ITEM_NKEYS];
+
 /* 1 when s[0..len) is a topic slug. */
 int item_topic_ok(const char *s, size_t len);
 

@@ -82,6 +82,16 @@ static enum admit_verdict admit_decide(const struct admit_node *n, const struct 
     if (admit_query_token(n->grant, r->query, n->now, &a->filter, &a->grants, &a->token_exp,
                           a->message, sizeof(a->message)))
         return ADMIT_FORBIDDEN;
+    a->heartbeat =
+        (int)query_clamped(r->query, "heartbeat", n->heartbeat_min, n->heartbeat_max, n->heartbeat);
+    if (a->heartbeat < 0) {
+        snprintf(a->message, sizeof(a->message),
+                 "heartbeat must be a whole number of seconds (this node keeps it within %d-%d)",
+                 n->heartbeat_min, n->heartbeat_max);
+        return ADMIT_BAD_REQUEST;
+    }
+    if (query_fields(r->query, &a->fields, a->message, sizeof(a->message)))
+        return ADMIT_BAD_REQUEST;
     return ADMIT_OK;
 }
 

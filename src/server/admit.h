@@ -6,7 +6,9 @@
  * In order: a draining node takes no one; a browser's Origin must be
  * allowed; the worker must have room; the query must be well formed
  * (topics, lang, since or SSE's Last-Event-ID); a token, when tokens are
- * checked, must verify and open every restricted topic the filter names.
+ * checked, must verify and open every restricted topic the filter names;
+ * heartbeat= must be a number (brought within the node's range) and
+ * fields= must name known fields.
  * Pure: the caller reads the request (request.h) and the node's state; no
  * sockets, no lws, no counters.
  */
@@ -28,7 +30,9 @@ struct admit_node {
     char *const *origins; /* allowed browser Origins; none: any */
     int norigins;
     const struct grant *grant;
-    int64_t now; /* wall-clock seconds, for tokens' exp */
+    int64_t now;                      /* wall-clock seconds, for tokens' exp */
+    int heartbeat;                    /* for a client that asks for none */
+    int heartbeat_min, heartbeat_max; /* what an ask is brought within */
 };
 
 /* What the client asked. */
@@ -56,6 +60,8 @@ struct admission {
     struct item_id since;
     uint32_t grants;   /* restricted topics its token opens */
     int64_t token_exp; /* wall-clock second its token expires; 0: no token */
+    int heartbeat;     /* seconds: heartbeat= brought within the node's range */
+    uint32_t fields;   /* the item fields it receives (fields.h); FIELDS_ALL: every one */
 };
 
 /* Decides; a refusal leaves nothing allocated. */

@@ -67,8 +67,14 @@ static const struct config_option config_options[] = {
      "serve plain HTTP/WebSocket, only behind a TLS-terminating balancer", "off", NULL},
     {"history", CONFIG_INT, CONFIG_AT(history), 1, 1000000, "N",
      "alerts kept in memory for replay and REST", "10000", NULL},
-    {"heartbeat", CONFIG_INT, CONFIG_AT(heartbeat), 1, 3600, "SECONDS",
-     "ping interval; silent connections close after two", "25", NULL},
+    {"heartbeat", CONFIG_INT, CONFIG_AT(heartbeat), 1, CONFIG_HEARTBEAT_MAX, "SECONDS",
+     "ping interval for a client that asks for none; silent connections close after two", "25",
+     NULL},
+    {"heartbeat-min", CONFIG_INT, CONFIG_AT(heartbeat_min), 1, CONFIG_HEARTBEAT_MAX, "SECONDS",
+     "shortest heartbeat a client may ask for (heartbeat= in its URL); shorter asks get this", "10",
+     NULL},
+    {"heartbeat-max", CONFIG_INT, CONFIG_AT(heartbeat_max), 1, CONFIG_HEARTBEAT_MAX, "SECONDS",
+     "longest heartbeat a client may ask for; longer asks get this", "300", NULL},
     {"workers", CONFIG_INT, CONFIG_AT(workers), 1, CONFIG_MAX_WORKERS, "N",
      "processes sharing the port", NULL, "the CPUs available, within a CPU quota"},
     {"drain-seconds", CONFIG_INT, CONFIG_AT(drain_seconds), 0, 600, "SECONDS",
@@ -475,16 +481,34 @@ static enum config_result config_load_flags(struct config *cfg, int argc, char *
     return CONFIG_OK;
 }
 
+/* Settings that bound each other, once every layer is in. */
+static int config_check(const struct config *cfg, char *err, size_t errlen)
+{
+    if (cfg->heartbeat_min > cfg->heartbeat_max)
+        return config_fail(err, errlen, "--heartbeat-min (%d) must not exceed --heartbeat-max (%d)",
+                           cfg->heartbeat_min, cfg->heartbeat_max);
+    if (cfg->heartbeat < cfg->heartbeat_min || cfg->heartbeat > cfg->heartbeat_max)
+        return config_fail(err, errlen,
+                           "--heartbeat (%d) must lie within --heartbeat-min and --heartbeat-max "
+                           "(%d-%d)",
+                           cfg->heartbeat, cfg->heartbeat_min, cfg->heartbeat_max);
+    return 0;
+}
+
 enum config_result config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
     const char *file = config_file_arg(argc, argv);
+    enum config_result rc;
     if (config_defaults(cfg, err, errlen))
         return CONFIG_ERROR;
     if (file && config_load_file(cfg, file, err, errlen))
         return CONFIG_ERROR;
     if (config_load_env(cfg, err, errlen))
         return CONFIG_ERROR;
-    return config_load_flags(cfg, argc, argv, err, errlen);
+    rc = config_load_flags(cfg, argc, argv, err, errlen);
+    if (rc == CONFIG_OK && config_check(cfg, err, errlen))
+        return CONFIG_ERROR;
+    return rc;
 }
 
 void config_free(struct config *cfg)

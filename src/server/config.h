@@ -12,8 +12,9 @@
 
 #include <stddef.h>
 
-#define CONFIG_MAX_ORIGINS 32
-#define CONFIG_MAX_WORKERS 256 /* --workers, and the sockets main opens for them */
+#define CONFIG_MAX_ORIGINS   32
+#define CONFIG_MAX_WORKERS   256  /* --workers, and the sockets main opens for them */
+#define CONFIG_HEARTBEAT_MAX 3600 /* the bound of --heartbeat, --heartbeat-min, --heartbeat-max */
 
 /* An address to listen on; host first (config_free frees it as a string). */
 struct config_addr {
@@ -33,7 +34,8 @@ struct config {
     char *tls_ocsp;                    /* DER OCSP response to staple (staple.h); NULL: none */
     int plain;                         /* serve without TLS (behind a terminating balancer) */
     int history;                       /* alerts kept in memory for replays and REST */
-    int heartbeat;                     /* seconds between server pings */
+    int heartbeat;                     /* seconds between server pings, unless a client asks */
+    int heartbeat_min, heartbeat_max;  /* what a client may ask for (heartbeat=) is clamped to */
     int drain_seconds;                 /* SIGTERM: window the client closes are spread over */
     int workers;                       /* processes sharing the port */
     int max_connections;               /* per worker process */

@@ -7,7 +7,9 @@
  *
  * struct conn is kept small on purpose: an idle WebSocket client costs
  * this struct plus lws's and OpenSSL's own state, nothing more. The filter
- * and any receive, error or body buffers exist only while needed; lws
+ * and any receive, error or body buffers exist only while needed; the
+ * sweep finds it through the node's wheel (two pointers here), not by
+ * scanning every client; lws
  * frees the struct, and what it points to is freed on close by the module
  * that allocated it (conn_release, ws_release, reply_release).
  * Runs on the loop's thread.
@@ -18,6 +20,7 @@
 #include "admit.h"
 #include "hub.h"
 #include "node.h"
+#include "wheel.h"
 
 #include <libwebsockets.h>
 #include <stddef.h>
@@ -35,6 +38,7 @@ struct conn {
     struct lws *wsi;
     struct hub_filter *filter;            /* malloc'd when the client filters; NULL: all */
     struct conn *flush_prev, *flush_next; /* in the node's flush list (ws.c) */
+    struct wheel_entry due;               /* in the node's wheel: its next look (conn_due) */
     char *rx;                             /* a fragmented client frame being assembled */
     char *error;                          /* the JSON error frame owed (malloc'd) */
     char *body;                           /* HTTP: the answer, after LWS_PRE bytes (malloc'd) */
@@ -50,6 +54,8 @@ struct conn {
     uint8_t deflate;      /* permessage-deflate negotiated (wsdeflate.c) */
     uint8_t rx_deflated;  /* the message being received is compressed (ws.c) */
     uint8_t close_after;  /* reply: the connection closes once the answer is out */
+    uint8_t variant;      /* the hub's encoding it is sent (hub_variant_acquire) */
+    uint16_t heartbeat;   /* seconds: its heartbeat, as negotiated (admit.h) */
     uint32_t last_rx;     /* loop second the client last sent anything (WebSocket) */
     uint32_t last_ping;   /* loop second of our last ping or heartbeat comment */
     uint32_t grants;      /* restricted topics its token opens (grant.h) */
@@ -72,6 +78,10 @@ void conn_admit(struct node *n, struct conn *c, struct lws *wsi, int sse, struct
 void conn_attach(struct node *n, struct conn *c, struct hub_filter *filter,
                  const struct item_id *since);
 
+/* The client's hello frame (its heartbeat, and its fields when it is sent
+ * compact items) into out: its length, or -1 when it does not fit. */
+int conn_hello_frame(const struct node *n, const struct conn *c, char *out, size_t len);
+
 /* The gap frame the hub owes the client (hub_next gave HUB_GAPPED), into
  * out: its length, or -1 when it does not fit. */
 int conn_gap_frame(const struct node *n, const struct conn *c, char *out, size_t len);
@@ -79,6 +89,13 @@ int conn_gap_frame(const struct node *n, const struct conn *c, char *out, size_t
 /* Takes the client off the hub, frees its filter and stops counting it.
  * The transport frees its own buffers (ws_release, reply_release). */
 void conn_release(struct node *n, struct conn *c);
+
+/* Files the client in the node's wheel for a look at loop second `due`,
+ * or when its token expires if sooner (sweep.c visits it then);
+ * conn_release takes it off. */
+void conn_due(struct node *n, struct conn *c, uint32_t due);
+/* The client a wheel entry belongs to. */
+struct conn *conn_of_due(struct wheel_entry *e);
 
 /* Closes a connection after `secs` (0: at once, without a close frame);
  * safe outside lws callbacks. */

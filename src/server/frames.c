@@ -37,11 +37,14 @@ char *frames_quote_node(const char *node)
     return quoted;
 }
 
-int frames_hello(char *out, size_t len, const char *node_json, int heartbeat, const char *last_id)
+int frames_hello(char *out, size_t len, const char *node_json, int heartbeat, const char *last_id,
+                 const char *fields_json)
 {
-    return frames_printf(
-        out, len, "{\"type\":\"hello\",\"v\":1,\"node\":%s,\"heartbeat\":%d,\"last_id\":\"%s\"}",
-        node_json, heartbeat, last_id);
+    return frames_printf(out, len,
+                         "{\"type\":\"hello\",\"v\":1,\"node\":%s,\"heartbeat\":%d,"
+                         "\"last_id\":\"%s\"%s%s}",
+                         node_json, heartbeat, last_id, fields_json ? ",\"fields\":" : "",
+                         fields_json ? fields_json : "");
 }
 
 int frames_gap(char *out, size_t len, struct item_id since, const char *oldest)

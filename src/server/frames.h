@@ -18,7 +18,8 @@
 #include <stdint.h>
 
 /* Room for any control frame's text: the longest is a hello with a node
- * name of up to FRAMES_NODE_MAX bytes once quoted, or an error. */
+ * name of up to FRAMES_NODE_MAX bytes once quoted and every field name,
+ * or an error. */
 #define FRAMES_MAX      1024
 #define FRAMES_NODE_MAX 512
 /* A close frame: 2 header bytes, the code, a reason of at most 123 bytes. */
@@ -33,8 +34,11 @@
  * malloc'd, NULL when out of memory or longer than FRAMES_NODE_MAX. */
 char *frames_quote_node(const char *node);
 
-/* {"type":"hello","v":1,"node":<node_json>,"heartbeat":N,"last_id":"…"} */
-int frames_hello(char *out, size_t len, const char *node_json, int heartbeat, const char *last_id);
+/* {"type":"hello","v":1,"node":<node_json>,"heartbeat":N,"last_id":"…"},
+ * with "fields":<fields_json> after last_id when fields_json is not NULL
+ * (a client sent compact items: the fields each carries). */
+int frames_hello(char *out, size_t len, const char *node_json, int heartbeat, const char *last_id,
+                 const char *fields_json);
 /* {"type":"gap","since":"…","oldest":"…"}: history after since is gone. */
 int frames_gap(char *out, size_t len, struct item_id since, const char *oldest);
 /* {"type":"replayed","count":N,"last_id":"…"}: the replay after since ended. */

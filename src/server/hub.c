@@ -12,16 +12,6 @@
  * Filters
  * ---------------------------------------------------------------------- */
 
-static uint64_t hub_topic_bit(const char *topic, size_t len)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)topic[i];
-        h *= 16777619u;
-    }
-    return (uint64_t)1 << (h & 63);
-}
-
 static int hub_fail(char *err, size_t errlen, const char *what, const char *s, size_t len)
 {
     snprintf(err, errlen, "%s \"%.*s\"", what, (int)(len > 40 ? 40 : len), s);
@@ -42,7 +32,7 @@ int hub_filter_add_topic(struct hub_filter *f, const char *t, size_t len, char *
     memcpy(f->topics[f->ntopics], t, len);
     f->topics[f->ntopics][len] = '\0';
     f->ntopics++;
-    f->topic_bloom |= hub_topic_bit(t, len);
+    f->topic_bloom |= hubmsg_topic_bit(t, len);
     return 0;
 }
 
@@ -133,155 +123,6 @@ int hub_filter_match(const struct hub_filter *f, const struct hub_msg *m)
 }
 
 /* ------------------------------------------------------------------------
- * Messages
- * ---------------------------------------------------------------------- */
-
-static void hub_msg_clear(struct hub_msg *m)
-{
-    free(m->buf);
-    free(m->topics);
-    free(m->zframe.bytes);
-    memset(m, 0, sizeof(*m));
-}
-
-/* The item with `id` as its first key, encoded compactly. */
-static char *hub_encode_item(const char *id_str, const json_t *item, size_t *len)
-{
-    json_t *copy = json_object();
-    const char *key;
-    json_t *value;
-    char *text = NULL;
-    if (copy == NULL || json_object_set_new(copy, "id", json_string(id_str)))
-        goto out;
-    json_object_foreach ((json_t *)item, key, value) {
-        if (strcmp(key, "id") != 0 && json_object_set(copy, key, value))
-            goto out;
-    }
-    text = item_encode(copy, len);
-out:
-    json_decref(copy);
-    return text;
-}
-
-static int hub_msg_topics(struct hub_msg *m, const json_t *item)
-{
-    const json_t *topics = json_object_get(item, "topics");
-    size_t total = 1, i;
-    const json_t *t;
-    json_array_foreach (topics, i, t)
-        total += json_string_length(t) + 1;
-    if ((m->topics = malloc(total)) == NULL)
-        return -1;
-    char *p = m->topics;
-    json_array_foreach (topics, i, t) {
-        size_t n = json_string_length(t);
-        memcpy(p, json_string_value(t), n + 1);
-        m->topic_bloom |= hub_topic_bit(p, n);
-        p += n + 1;
-    }
-    *p = '\0';
-    return 0;
-}
-
-/* RFC 6455 header of an unmasked final text frame carrying `len` bytes,
- * written to end right at `payload`; returns where it starts. */
-static unsigned char *hub_frame_header(unsigned char *payload, size_t len)
-{
-    unsigned char *h;
-    if (len < 126) {
-        h = payload - 2;
-        h[1] = (unsigned char)len;
-    } else if (len < 65536) {
-        h = payload - 4;
-        h[1] = 126;
-        h[2] = (unsigned char)(len >> 8);
-        h[3] = (unsigned char)len;
-    } else {
-        h = payload - 10;
-        h[1] = 127;
-        for (int i = 0; i < 8; i++)
-            h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
-    }
-    h[0] = 0x81; /* FIN, text */
-    return h;
-}
-
-#define HUB_FRAME_HEADER_MAX 10
-
-static int hub_msg_build(struct hub_msg *m, const struct grant *grant, struct item_id id,
-                         const json_t *item)
-{
-    static const char pre[] = "{\"type\":\"alert\",\"alert\":";
-    size_t item_len;
-    const char *lang = json_string_value(json_object_get(item, "lang"));
-    const char *published = json_string_value(json_object_get(item, "published_at"));
-
-    memset(m, 0, sizeof(*m));
-    m->id = id;
-    item_id_format(id, m->id_str);
-    snprintf(m->lang, sizeof(m->lang), "%s", lang ? lang : "en");
-    for (char *p = m->lang; *p; p++)
-        *p = (char)tolower((unsigned char)*p);
-    if (published == NULL || item_time_parse(published, &m->published_ms))
-        m->published_ms = 0;
-    if (hub_msg_topics(m, item))
-        goto fail;
-    m->restricted = grant_mask_of(grant, m->topics);
-
-    char *text = hub_encode_item(m->id_str, item, &item_len);
-    if (text == NULL)
-        goto fail;
-    size_t len = sizeof(pre) - 1 + item_len + 1;
-    m->buf = malloc(HUB_FRAME_HEADER_MAX + len + 1);
-    if (m->buf == NULL) {
-        free(text);
-        goto fail;
-    }
-    char *payload = (char *)m->buf + HUB_FRAME_HEADER_MAX;
-    memcpy(payload, pre, sizeof(pre) - 1);
-    memcpy(payload + sizeof(pre) - 1, text, item_len);
-    memcpy(payload + sizeof(pre) - 1 + item_len, "}", 2);
-    free(text);
-    m->payload = payload;
-    m->payload_len = len;
-    m->item = payload + sizeof(pre) - 1;
-    m->item_len = item_len;
-    m->frame = hub_frame_header((unsigned char *)payload, len);
-    m->frame_len = (size_t)((const unsigned char *)payload - m->frame) + len;
-    return 0;
-fail:
-    hub_msg_clear(m);
-    return -1;
-}
-
-/* The compressed copy of an encoded frame, kept in z (a member of the
- * message that holds the frame): made once, on the first call. */
-static const unsigned char *hub_zframe_of(struct hub *hub, struct hub_zframe *z,
-                                          const unsigned char *frame, size_t frame_len, size_t *len)
-{
-    if (!z->tried) {
-        z->tried = 1;
-        z->bytes = pmd_frame(&hub->deflater, frame, frame_len, &z->len);
-        if (z->bytes && z->len >= frame_len) {
-            free(z->bytes);
-            z->bytes = NULL;
-        }
-    }
-    if (z->bytes == NULL) {
-        *len = frame_len;
-        return frame;
-    }
-    *len = z->len;
-    return z->bytes;
-}
-
-const unsigned char *hub_msg_deflated(struct hub *hub, const struct hub_msg *m, size_t *len)
-{
-    struct hub_msg *held = &hub->ring[m - hub->ring]; /* the hub's own, writable */
-    return hub_zframe_of(hub, &held->zframe, m->frame, m->frame_len, len);
-}
-
-/* ------------------------------------------------------------------------
  * The ring
  * ---------------------------------------------------------------------- */
 
@@ -301,7 +142,7 @@ int hub_init(struct hub *hub, size_t capacity, size_t max_queue, const struct gr
 void hub_free(struct hub *hub)
 {
     for (size_t i = 0; i < hub->capacity; i++)
-        hub_msg_clear(&hub->ring[i]);
+        hubmsg_clear(&hub->ring[i]);
     free(hub->ring);
     hub->ring = NULL;
     pmd_deflater_free(&hub->deflater);
@@ -336,6 +177,37 @@ const struct hub_msg *hub_nth_newest(const struct hub *hub, size_t k)
 const struct hub_msg *hub_oldest(const struct hub *hub)
 {
     return hub->count ? hub_at(hub, hub_oldest_seq(hub)) : NULL;
+}
+
+unsigned hub_variant_acquire(struct hub *hub, uint32_t fields)
+{
+    return hubmsg_sets_acquire(&hub->sets, fields);
+}
+
+void hub_variant_release(struct hub *hub, unsigned variant)
+{
+    hubmsg_sets_release(&hub->sets, variant);
+}
+
+uint32_t hub_variant_fields(const struct hub *hub, unsigned variant)
+{
+    return hubmsg_sets_fields(&hub->sets, variant);
+}
+
+const struct hubmsg_enc *hub_enc(struct hub *hub, const struct hub_msg *m, unsigned variant)
+{
+    /* m is one of the ring's messages, which the hub may change. */
+    return hubmsg_enc(&hub->ring[m - hub->ring], &hub->sets, variant);
+}
+
+struct hub_out hub_frame(struct hub *hub, const struct hub_msg *m, unsigned variant, int deflate)
+{
+    struct hub_msg *held = &hub->ring[m - hub->ring];
+    const struct hubmsg_enc *e = hubmsg_enc(held, &hub->sets, variant);
+    struct hub_out out = {e->frame, e->frame_len, e->frame_len};
+    if (deflate)
+        out.frame = hubmsg_deflated(held, &hub->sets, variant, &hub->deflater, &out.len);
+    return out;
 }
 
 void hub_set_complete(struct hub *hub, int complete)
@@ -455,10 +327,10 @@ int hub_add(struct hub *hub, struct item_id id, const json_t *item)
     struct hub_msg m;
     if (newest && item_id_cmp(id, newest->id) <= 0)
         return 0;
-    if (hub_msg_build(&m, hub->grant, id, item))
+    if (hubmsg_build(&m, hub->grant, id, item))
         return -1;
     if (hub->count == hub->capacity) {
-        hub_msg_clear(hub_at(hub, hub_oldest_seq(hub)));
+        hubmsg_clear(hub_at(hub, hub_oldest_seq(hub)));
         hub->count--;
         hub->complete = 0;
     }

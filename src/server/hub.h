@@ -2,8 +2,9 @@
  * hub — the node's alert history and the clients that follow it.
  *
  * Every alert a node holds lives once, in a ring of the last `capacity`
- * alerts in id order, already encoded as the frame clients receive: fan-out
- * never copies or re-encodes an alert per client. A client is a cursor into
+ * alerts in id order, already encoded as the frame clients receive, once
+ * per field set its readers use (hubmsg.h): fan-out never copies or
+ * re-encodes an alert per client. A client is a cursor into
  * that ring plus a filter, so a connection costs a few dozen bytes here
  * whatever the backlog, and a replay after `since` is the same walk as live
  * delivery. A client whose unsent live backlog exceeds `max_queue` alerts is
@@ -30,6 +31,7 @@
 #define ALERTD_HUB_H
 
 #include "grant.h"
+#include "hubmsg.h"
 #include "item.h"
 #include "pmd.h"
 
@@ -38,38 +40,6 @@
 
 #define HUB_FILTER_MAX_TOPICS 32
 #define HUB_FILTER_MAX_LANGS  8
-
-/* The permessage-deflate copy of one encoded frame of a message (pmd.h),
- * made the first time a reader that negotiated it needs it, and freed with
- * the message. */
-struct hub_zframe {
-    unsigned char *bytes; /* NULL: not made, or no smaller than the frame */
-    size_t len;
-    uint8_t tried;
-};
-
-/* One alert, encoded once, in the forms its readers take: the whole
- * WebSocket text frame (header and payload, ready to write as is), the
- * payload {"type":"alert","alert":{...}}, and the item JSON inside it (for
- * SSE and REST). All three point into one allocation. The frame's
- * compressed copy, `zframe`, is made on demand (hub_msg_deflated). */
-struct hub_msg {
-    struct item_id id;
-    char id_str[ITEM_ID_STRLEN];
-    uint64_t topic_bloom; /* one bit per topic hash: a cheap first test */
-    uint32_t restricted;  /* its restricted topics (hub->grant); 0: public */
-    char *topics;         /* NUL-separated topics, ending in an empty one */
-    char lang[36];
-    int64_t published_ms; /* publisher's clock */
-    unsigned char *buf;   /* the allocation the pointers below share */
-    const unsigned char *frame;
-    size_t frame_len;
-    const char *payload;
-    size_t payload_len;
-    const char *item;
-    size_t item_len;
-    struct hub_zframe zframe;
-};
 
 /* What a client wants: empty lists mean everything, but an alert with a
  * restricted topic only when `grants` has one of them. */
@@ -107,6 +77,7 @@ struct hub {
     size_t max_queue;
     struct hub_client *clients;
     size_t nclients;
+    struct hubmsg_sets sets;   /* the compact field sets in use (hubmsg.h) */
     const struct grant *grant; /* which topics are restricted; NULL: none */
     hub_client_cb wake;        /* a client has something to send */
     hub_client_cb lagging;     /* a client fell max_queue behind: detached already */
@@ -122,6 +93,29 @@ void hub_free(struct hub *hub);
  * Returns 1 if added, 0 if id is not newer than the newest held (a duplicate
  * from catch-up), -1 on allocation failure. Wakes every matching client. */
 int hub_add(struct hub *hub, struct item_id id, const json_t *item);
+
+/* Field sets (fields.h): the variant a reader of `fields` is sent,
+ * counted as used until released (0: the full item, also when the node
+ * already holds HUBMSG_VARIANTS other sets in use); the set a variant
+ * carries; and the encoding of one of the hub's messages for a variant,
+ * built once per node the first time a reader needs it. */
+unsigned hub_variant_acquire(struct hub *hub, uint32_t fields);
+void hub_variant_release(struct hub *hub, unsigned variant);
+uint32_t hub_variant_fields(const struct hub *hub, unsigned variant);
+const struct hubmsg_enc *hub_enc(struct hub *hub, const struct hub_msg *m, unsigned variant);
+
+/* What to write for one of the hub's messages to one WebSocket client: its
+ * encoding for the client's variant, or for a client that negotiated
+ * permessage-deflate that encoding's compressed copy (made once per node,
+ * the same bytes for every such client, freed with the message; the plain
+ * frame when compressing does not make it smaller or memory ran out).
+ * Valid until the next hub_add. */
+struct hub_out {
+    const unsigned char *frame;
+    size_t len;
+    size_t plain_len; /* the uncompressed frame's length */
+};
+struct hub_out hub_frame(struct hub *hub, const struct hub_msg *m, unsigned variant, int deflate);
 
 /* Says whether the hub holds every alert the stream ever had (the Redis
  * link knows when it loads the history at start); an eviction from the

@@ -151,6 +151,12 @@ static const struct metrics_sum metrics_sums[] = {
     {"gaps_total", 1, METRICS_FIELD(gaps), "since older than the history: gap frames."},
     {"bad_requests_total", 1, METRICS_FIELD(bad_requests), "Client frames answered bad_request."},
     {"tls_handshake_failures_total", 1, METRICS_FIELD(tls_failures), "TLS handshakes that failed."},
+    {"fields_full_total", 1, METRICS_FIELD(fields_full),
+     "Clients that asked for fields= but get the full item: every compact set was in use."},
+    {"heartbeats_total", 1, METRICS_FIELD(heartbeats),
+     "Heartbeats sent: WebSocket pings and SSE comments."},
+    {"sweep_visits_total", 1, METRICS_FIELD(sweep_visits),
+     "Clients looked at by the heartbeat sweep (each when it is due, not every second)."},
 };
 
 struct metrics_out {

@@ -42,6 +42,9 @@ struct metrics_slot {
     uint64_t per_ip_refused; /* connections over --max-per-ip */
     uint64_t rate_refused;   /* connections over --max-rate-per-ip */
     uint64_t proxy_refused;  /* --proxy-protocol: no valid header in time */
+    uint64_t fields_full;    /* asked for fields=, sent the full item: no variant free */
+    uint64_t heartbeats;     /* WebSocket pings and SSE heartbeat comments sent */
+    uint64_t sweep_visits;   /* clients the sweep looked at */
     uint64_t latency_count;
     uint64_t latency_sum_us;
     uint64_t latency_buckets[METRICS_LATENCY_BUCKETS]; /* cumulative at render */

@@ -26,6 +26,7 @@
 #include "staple.h"
 #include "tickets.h"
 #include "web.h"
+#include "wheel.h"
 
 #include <libwebsockets.h>
 #include <stddef.h>
@@ -88,6 +89,7 @@ struct node {
     /* ws.c: --max-frames-per-sec and --max-replays-per-min, per connection */
     struct pace_rule frame_pace, replay_pace;
     uv_timer_t sweep_timer;  /* sweep.c: heartbeats and token expiry, once a second */
+    struct wheel wheel;      /* sweep.c makes it and takes the clients due; conn.c files them */
     struct node_drain drain; /* sweep.c */
     size_t connections;      /* conn.c: open WebSocket and SSE clients */
     int draining;            /* sweep.c: SIGTERM, closing clients with 1001, then exiting */

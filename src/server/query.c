@@ -3,6 +3,8 @@
  */
 #include "query.h"
 
+#include "fields.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,4 +138,31 @@ long query_number(const struct query *q, const char *name, long min, long max, l
     if (errno || *end != '\0' || end == value || v < min || v > max)
         return -1;
     return v;
+}
+
+long query_clamped(const struct query *q, const char *name, long min, long max, long dflt)
+{
+    char value[64];
+    int n = query_get(q, name, value, sizeof(value));
+    if (n == QUERY_ABSENT || n == 0)
+        return dflt;
+    if (n < 0 || strspn(value, "0123456789") != (size_t)n)
+        return -1;
+    errno = 0;
+    long v = strtol(value, NULL, 10);
+    if (errno || v > max) /* digits beyond a long: larger than any max */
+        return max;
+    return v < min ? min : v;
+}
+
+int query_fields(const struct query *q, uint32_t *set, char *err, size_t errlen)
+{
+    char value[1024];
+    int n = query_get(q, "fields", value, sizeof(value));
+    *set = FIELDS_ALL;
+    if (n == QUERY_INVALID) {
+        snprintf(err, errlen, "fields: too long or not text");
+        return -1;
+    }
+    return n > 0 ? fields_parse(value, set, err, errlen) : 0;
 }

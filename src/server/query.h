@@ -1,6 +1,7 @@
 /*
  * query — what a request's query string asks for: one parameter, a client
- * filter (topics, lang), a `since` id, a bounded number.
+ * filter (topics, lang), a `since` id, a bounded or clamped number, a
+ * field set.
  *
  * struct query holds the decoded "name=value" arguments (request.c fills
  * it from lws, which URL-decodes them; a test fills it with query_add).
@@ -14,6 +15,7 @@
 #include "hub.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define QUERY_MAX_ARGS      128
 #define QUERY_ARG_MAX       2048 /* one "name=value", decoded */
@@ -71,5 +73,14 @@ int query_since(const struct query *q, struct item_id *since);
 
 /* name=N within [min, max]: `dflt` when absent or empty, -1 when invalid. */
 long query_number(const struct query *q, const char *name, long min, long max, long dflt);
+
+/* name=N, a whole number brought within [min, max] (a smaller one gets
+ * min, a larger one max: a wish, not a demand): `dflt` when absent or
+ * empty, -1 when not digits. */
+long query_clamped(const struct query *q, const char *name, long min, long max, long dflt);
+
+/* fields=a,b: the field set a client receives (fields.h): FIELDS_ALL when
+ * absent or empty. 0, or -1 with err naming what is wrong. */
+int query_fields(const struct query *q, uint32_t *set, char *err, size_t errlen);
 
 #endif

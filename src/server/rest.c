@@ -4,6 +4,8 @@
 #include "rest.h"
 
 #include "admit.h"
+#include "fields.h"
+#include "metrics.h"
 #include "query.h"
 #include "reply.h"
 #include "request.h"
@@ -46,9 +48,10 @@ static void rest_puts(struct rest_buf *b, const char *s)
     rest_put(b, s, strlen(s));
 }
 
-/* The newest `limit` alerts the filter wants, after `since` if given. */
-static void rest_collect(const struct hub *hub, const struct hub_filter *f,
-                         const struct item_id *since, long limit, struct rest_buf *b)
+/* The newest `limit` alerts the filter wants, after `since` if given, in
+ * the hub's encoding for `variant` (their fields). */
+static void rest_collect(struct hub *hub, const struct hub_filter *f, const struct item_id *since,
+                         long limit, unsigned variant, struct rest_buf *b)
 {
     long found = 0;
     const struct hub_msg *m;
@@ -57,9 +60,32 @@ static void rest_collect(const struct hub *hub, const struct hub_filter *f,
             break;
         if (!hub_filter_match(f, m))
             continue;
+        const struct hubmsg_enc *e = hub_enc(hub, m, variant);
         rest_puts(b, found++ ? "," : "");
-        rest_put(b, m->item, m->item_len);
+        rest_put(b, e->item, e->item_len);
     }
+}
+
+/* The answer's body: {"alerts":[…],"last_id":"…"}, and "fields" when the
+ * items are compact (as in the hello frame). */
+static void rest_body(struct hub *hub, const struct hub_filter *f, const struct item_id *since,
+                      long limit, uint32_t fields, struct rest_buf *b)
+{
+    char names[FIELDS_NNAMES * 16];
+    unsigned variant = hub_variant_acquire(hub, fields);
+    if (variant == 0 && fields != FIELDS_ALL)
+        metrics->fields_full++;
+    rest_puts(b, "{\"alerts\":[");
+    rest_collect(hub, f, since, limit, variant, b);
+    rest_puts(b, "],\"last_id\":\"");
+    rest_puts(b, hub_last_id(hub));
+    rest_puts(b, "\"");
+    if (variant && fields_json(hub_variant_fields(hub, variant), names, sizeof(names)) > 0) {
+        rest_puts(b, ",\"fields\":");
+        rest_puts(b, names);
+    }
+    rest_puts(b, "}");
+    hub_variant_release(hub, variant);
 }
 
 static uint64_t rest_fnv1a(const char *s, size_t len)
@@ -100,6 +126,8 @@ int rest_alerts(struct node *n, struct conn *c, struct lws *wsi)
     struct query q;
     char etag[24];
     int64_t token_exp;
+    uint32_t fields;
+    char err[160];
     int rc;
 
     request_query(wsi, &q);
@@ -112,14 +140,12 @@ int rest_alerts(struct node *n, struct conn *c, struct lws *wsi)
     }
     if (has_since < 0)
         return reply_error(n, c, wsi, 400, "bad_request", QUERY_SINCE_RULE);
+    if (query_fields(&q, &fields, err, sizeof(err)))
+        return reply_error(n, c, wsi, 400, "bad_request", err);
     if (rest_filter(n, c, wsi, &q, &filter, &token_exp, &rc))
         return rc;
 
-    rest_puts(&b, "{\"alerts\":[");
-    rest_collect(&n->hub, filter, has_since ? &since : NULL, limit, &b);
-    rest_puts(&b, "],\"last_id\":\"");
-    rest_puts(&b, hub_last_id(&n->hub));
-    rest_puts(&b, "\"}");
+    rest_body(&n->hub, filter, has_since ? &since : NULL, limit, fields, &b);
     free(filter);
     if (b.failed) {
         free(b.p);

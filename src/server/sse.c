@@ -92,6 +92,7 @@ int sse_start(struct node *n, struct conn *c, struct lws *wsi)
     c->owe |= CONN_OWE_HELLO;
     c->last_ping = conn_now_s(n);
     conn_attach(n, c, a.filter, a.has_since ? &a.since : NULL);
+    conn_due(n, c, c->last_ping + SSE_HANGUP_SECS);
     return 0;
 }
 
@@ -102,8 +103,7 @@ static void sse_fill(struct node *n, struct conn *c, struct sse_out *o)
     const struct hub_msg *m;
     if (c->owe & CONN_OWE_HELLO) {
         /* EventSource reconnects after `retry` ms, resuming by itself. */
-        if (frames_hello(text, sizeof(text), n->node_json, n->cfg->heartbeat,
-                         hub_last_id(&n->hub)) < 0 ||
+        if (conn_hello_frame(n, c, text, sizeof(text)) < 0 ||
             sse_printf(o, "retry: %d\nevent: hello\ndata: %s\n\n", SSE_RETRY_MS, text) == 0)
             c->owe &= (uint8_t)~CONN_OWE_HELLO;
     }
@@ -122,8 +122,9 @@ static void sse_fill(struct node *n, struct conn *c, struct sse_out *o)
             if (sse_event(o, "replayed", text, len))
                 return;
         } else {
-            if (sse_printf(o, "id: %s\nevent: alert\ndata: %.*s\n\n", m->id_str, (int)m->item_len,
-                           m->item))
+            const struct hubmsg_enc *e = hub_enc(&n->hub, m, c->variant);
+            if (sse_printf(o, "id: %s\nevent: alert\ndata: %.*s\n\n", m->id_str, (int)e->item_len,
+                           e->item))
                 return;
             metrics->deliveries++;
             metrics->replayed += c->hc.replay_end && c->hc.cursor < c->hc.replay_end;
@@ -154,17 +155,22 @@ static int sse_client_gone(struct lws *wsi)
     return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
-void sse_heartbeat(struct node *n, struct conn *c, uint32_t now)
+uint32_t sse_heartbeat(struct conn *c, uint32_t now)
 {
+    uint32_t next;
     if (sse_client_gone(c->wsi)) {
         sse_close(c);
-        return;
+        return 0;
     }
-    if (now - c->last_ping >= (uint32_t)n->cfg->heartbeat) {
+    if (now - c->last_ping >= c->heartbeat) {
         c->last_ping = now;
         c->owe |= CONN_OWE_PING;
+        metrics->heartbeats++;
         lws_callback_on_writable(c->wsi);
     }
+    /* The next comment, but a look for a hang-up sooner. */
+    next = c->last_ping + c->heartbeat;
+    return next - now > SSE_HANGUP_SECS ? now + SSE_HANGUP_SECS : next;
 }
 
 void sse_close(struct conn *c)

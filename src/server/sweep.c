@@ -11,37 +11,49 @@
 
 #include <time.h>
 
-/* Once a second, every client on the hub. O(clients) once a second costs
- * about as much as one alert's fan-out. */
+/* One client due for a look: its token's expiry, then its transport's
+ * heartbeat, which says when it next needs one (0: closing, never). */
+static void sweep_visit(struct wheel_entry *e, void *arg)
+{
+    struct node *n = arg;
+    struct conn *c = conn_of_due(e);
+    uint32_t now = n->wheel.now, next;
+    int64_t wall = (int64_t)time(NULL);
+    metrics->sweep_visits++;
+    if (c->token_exp != 0 && wall >= c->token_exp) {
+        c->token_exp = 0;
+        if (c->kind == CONN_SSE)
+            sse_close(c);
+        else
+            ws_refuse_token(c, "token: expired");
+        return;
+    }
+    next = c->kind == CONN_SSE ? sse_heartbeat(c, now) : ws_heartbeat(c, now);
+    if (next != 0)
+        conn_due(n, c, next);
+}
+
+/* Once a second, the clients due this second (the wheel): each client is
+ * looked at about once per heartbeat, not once a second, so the sweep's
+ * cost follows the heartbeats due, not the clients connected. */
 static void sweep_tick(uv_timer_t *t)
 {
     struct node *n = t->data;
-    uint32_t now = conn_now_s(n);
-    int64_t wall = (int64_t)time(NULL);
     metrics_beat(); /* the loop turns: the supervisor's watchdog (service.h) */
-    for (struct hub_client *hc = n->hub.clients, *next; hc; hc = next) {
-        struct conn *c = (struct conn *)hc;
-        next = hc->next; /* a close may detach c */
-        if (c->token_exp != 0 && wall >= c->token_exp) {
-            c->token_exp = 0;
-            if (c->kind == CONN_SSE)
-                sse_close(c);
-            else
-                ws_refuse_token(c, "token: expired");
-            continue;
-        }
-        if (c->kind == CONN_SSE)
-            sse_heartbeat(n, c, now);
-        else
-            ws_heartbeat(n, c, now);
-    }
+    wheel_advance(&n->wheel, conn_now_s(n), sweep_visit, n);
 }
 
-void sweep_start(struct node *n)
+int sweep_start(struct node *n)
 {
+    /* The longest wait filed exactly: a silent client's close, two of the
+     * longest heartbeats; anything later is filed again when it comes. */
+    uint32_t span = 2 * (uint32_t)n->cfg->heartbeat_max + 2;
     uv_timer_init(n->loop, &n->sweep_timer);
     n->sweep_timer.data = n;
+    if (wheel_init(&n->wheel, span, conn_now_s(n)))
+        return -1;
     uv_timer_start(&n->sweep_timer, sweep_tick, SWEEP_INTERVAL_MS, SWEEP_INTERVAL_MS);
+    return 0;
 }
 
 static void sweep_drain_closed(uv_handle_t *h)
@@ -96,4 +108,9 @@ void sweep_stop(struct node *n)
     }
     if (!uv_is_closing((uv_handle_t *)&n->sweep_timer))
         uv_close((uv_handle_t *)&n->sweep_timer, NULL);
+}
+
+void sweep_free(struct node *n)
+{
+    wheel_free(&n->wheel);
 }

@@ -158,7 +158,10 @@ static int worker_init_node(struct node *n, const struct worker_args *a, uv_loop
     n->tickets = a->tickets;
     n->loop = loop;
     ws_init(n);
-    sweep_start(n);
+    if (sweep_start(n)) {
+        log_error("out of memory", KV_S("stage", "sweep"));
+        return -1;
+    }
     if (worker_signals(n)) {
         log_error("cannot handle signals");
         return -1;
@@ -176,6 +179,7 @@ static int worker_init_node(struct node *n, const struct worker_args *a, uv_loop
 static void worker_free_node(struct node *n)
 {
     hub_free(&n->hub);
+    sweep_free(n);
     web_free(&n->web);
     staple_free(&n->staple);
     free(n->out);

@@ -76,12 +76,10 @@ static int ws_send_frame(struct node *n, struct lws *wsi, const char *text, int 
     return len < 0 ? -1 : ws_send_text(n, wsi, text, (size_t)len);
 }
 
-static int ws_send_hello(struct node *n, struct lws *wsi)
+static int ws_send_hello(struct node *n, struct conn *c)
 {
     char text[FRAMES_MAX];
-    return ws_send_frame(
-        n, wsi, text,
-        frames_hello(text, sizeof(text), n->node_json, n->cfg->heartbeat, hub_last_id(&n->hub)));
+    return ws_send_frame(n, c->wsi, text, conn_hello_frame(n, c, text, sizeof(text)));
 }
 
 /* Queues an error frame; the newest error replaces one not yet sent. */
@@ -122,18 +120,6 @@ static void ws_observe_latency(const struct hub_msg *const *batch, size_t nmsgs,
             metrics_observe_latency((uint64_t)(now_ms - batch[i]->published_ms) * 1000);
 }
 
-/* The frame a client gets for m: the shared compressed copy when it
- * negotiated permessage-deflate (hub.h), else the plain frame. */
-static const unsigned char *ws_frame_for(struct node *n, const struct conn *c,
-                                         const struct hub_msg *m, size_t *len)
-{
-    if (!c->deflate) {
-        *len = m->frame_len;
-        return m->frame;
-    }
-    return hub_msg_deflated(&n->hub, m, len);
-}
-
 /* Writes the alerts (and the replayed frame) waiting for a client. Frames
  * are stored ready to send (hub.h), so one alert is written straight from
  * the shared message, and several are gathered into one TLS write: a
@@ -142,18 +128,17 @@ static const unsigned char *ws_frame_for(struct node *n, const struct conn *c,
 static int ws_write_alerts(struct node *n, struct conn *c)
 {
     const struct hub_msg *batch[WS_BATCH_FRAMES], *m;
-    const unsigned char *frames[WS_BATCH_FRAMES];
-    size_t lens[WS_BATCH_FRAMES];
+    struct hub_out outs[WS_BATCH_FRAMES];
     size_t nmsgs = 0, bytes = 0, replayed = 0;
     enum hub_next_kind k;
 
     while (nmsgs < WS_BATCH_FRAMES && (k = hub_next(&n->hub, &c->hc, &m)) == HUB_MSG) {
-        frames[nmsgs] = ws_frame_for(n, c, m, &lens[nmsgs]);
-        if (nmsgs > 0 && bytes + lens[nmsgs] > WS_BATCH_BYTES)
+        outs[nmsgs] = hub_frame(&n->hub, m, c->variant, c->deflate);
+        if (nmsgs > 0 && bytes + outs[nmsgs].len > WS_BATCH_BYTES)
             break;
         replayed += c->hc.replay_end && c->hc.cursor < c->hc.replay_end;
         batch[nmsgs] = m;
-        bytes += lens[nmsgs++];
+        bytes += outs[nmsgs++].len;
         hub_advance(&n->hub, &c->hc, HUB_MSG);
     }
     if (nmsgs == 0) {
@@ -169,12 +154,12 @@ static int ws_write_alerts(struct node *n, struct conn *c)
         hub_advance(&n->hub, &c->hc, k);
         return ws_send_frame(n, c->wsi, text, len);
     }
-    const unsigned char *out = frames[0];
+    const unsigned char *out = outs[0].frame;
     if (nmsgs > 1) {
         size_t at = 0;
         for (size_t i = 0; i < nmsgs; i++) {
-            memcpy(n->out + at, frames[i], lens[i]);
-            at += lens[i];
+            memcpy(n->out + at, outs[i].frame, outs[i].len);
+            at += outs[i].len;
         }
         out = n->out;
     }
@@ -183,7 +168,7 @@ static int ws_write_alerts(struct node *n, struct conn *c)
     metrics->deliveries += nmsgs;
     metrics->alert_writes++;
     for (size_t i = 0; c->deflate && i < nmsgs; i++)
-        metrics->deflate_bytes_saved += batch[i]->frame_len - lens[i];
+        metrics->deflate_bytes_saved += outs[i].plain_len - outs[i].len;
     ws_observe_latency(batch, nmsgs, replayed);
     return 0;
 }
@@ -208,7 +193,7 @@ static int ws_write_next(struct node *n, struct conn *c)
 {
     if (c->owe & CONN_OWE_HELLO) {
         c->owe &= (uint8_t)~CONN_OWE_HELLO;
-        return ws_send_hello(n, c->wsi);
+        return ws_send_hello(n, c);
     }
     if (c->owe & CONN_OWE_ERROR) {
         c->owe &= (uint8_t)~CONN_OWE_ERROR;
@@ -319,6 +304,8 @@ static int ws_subscribe_grants(struct node *n, struct conn *c, json_t *msg, stru
                      &grants, &exp, err, errlen))
         return 1;
     c->grants = grants;
+    if (exp != c->token_exp)
+        conn_due(n, c, conn_now_s(n) + 1); /* the sweep checks the new expiry */
     c->token_exp = exp;
     return 0;
 }
@@ -406,13 +393,14 @@ int ws_established(struct node *n, struct conn *c, struct lws *wsi)
      * loop pass) is spent per connection. After a partial 101, in order. */
     if (lws_partial_buffered(wsi))
         c->owe |= CONN_OWE_HELLO;
-    else if (ws_send_hello(n, wsi)) {
+    else if (ws_send_hello(n, c)) {
         free(a.filter);
         return -1;
     }
     if (a.has_since)
         ws_replay_paced(n, c); /* the first: always within the rate */
     conn_attach(n, c, a.filter, a.has_since ? &a.since : NULL);
+    conn_due(n, c, c->last_rx + c->heartbeat);
     return 0;
 }
 
@@ -588,23 +576,31 @@ void ws_wake(struct node *n, struct conn *c)
         uv_idle_start(&f->idle, ws_flush);
 }
 
-void ws_heartbeat(struct node *n, struct conn *c, uint32_t now)
+uint32_t ws_heartbeat(struct conn *c, uint32_t now)
 {
-    uint32_t hb = (uint32_t)n->cfg->heartbeat;
+    uint32_t hb = c->heartbeat;
     if (c->close_code || c->close_sent)
-        return;
+        return 0; /* closing: its close timer ends it */
     if (now - c->last_rx >= 2 * hb) {
         /* Silent for two heartbeats: gone, or stuck behind a dead link. */
         conn_close_in(c->wsi, 0);
-        return;
+        return 0;
     }
-    if (now - c->last_rx >= hb && now - c->last_ping >= hb && !lws_partial_buffered(c->wsi)) {
+    if (now - c->last_rx >= hb && now - c->last_ping >= hb) {
         /* FIN, ping, 2-byte payload: lws 4.1 reports no empty pong */
         static unsigned char ping[4] = {0x89, 0x02, 'h', 'b'};
+        if (lws_partial_buffered(c->wsi))
+            return now + 1; /* behind a partial write: try again in a second */
         c->last_ping = now;
-        if (lws_write(c->wsi, ping, sizeof(ping), LWS_WRITE_RAW) < (int)sizeof(ping))
+        metrics->heartbeats++;
+        if (lws_write(c->wsi, ping, sizeof(ping), LWS_WRITE_RAW) < (int)sizeof(ping)) {
             conn_close_in(c->wsi, 0);
+            return 0;
+        }
     }
+    /* Heard from within a heartbeat: the next ping is due a heartbeat
+     * after that; pinged already: the close, unless it answers. */
+    return now - c->last_rx < hb ? c->last_rx + hb : c->last_rx + 2 * hb;
 }
 
 void ws_lagging(struct conn *c)

@@ -49,9 +49,10 @@ void ws_close_with(struct conn *c, uint16_t code);
  * with code "forbidden" and `message`, then close 4003. */
 void ws_refuse_token(struct conn *c, const char *message);
 
-/* Once a second: a ping to a client quiet for --heartbeat seconds, and a
- * close for one silent for two. */
-void ws_heartbeat(struct node *n, struct conn *c, uint32_t now);
+/* The sweep's look at a client due (sweep.c): a ping to a client quiet for
+ * its heartbeat, a close for one silent for two. Returns the loop second
+ * of its next look, 0 when it is closing. */
+uint32_t ws_heartbeat(struct conn *c, uint32_t now);
 /* The hub has a new alert for the client: written before the loop next
  * waits, together with any other alert that came meanwhile. */
 void ws_wake(struct node *n, struct conn *c);

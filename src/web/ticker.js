@@ -1,4 +1,4 @@
-/*! alertd ticker.js 1.0.0: an embeddable breaking-news ticker, no dependencies.
+/*! alertd ticker.js 1.1.0: an embeddable breaking-news ticker, no dependencies.
  *
  * <div data-alert-ticker data-topics="world" data-lang="en"></div>
  * <script src="https://alerts.example.org/ticker.js" async></script>
@@ -27,11 +27,13 @@
   'use strict';
   if (window.AlertTicker) return; // included twice
 
-  const VERSION = '1.0.0';
+  const VERSION = '1.1.0';
   const P = 'alert-ticker';
   const BASE_MS = 1000, CAP_MS = 60000, HEALTHY_MS = 30000, HIDDEN_MS = 60000;
   const TOPIC_RE = /^[a-z0-9-]{1,32}$/, LANG_RE = /^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/;
   const ID_RE = /^(\d+)-(\d+)$/;
+  // Only the fields shown (fields=); id, kind and ref always come.
+  const FIELDS = 'urgency,headline,summary,url,byline,credit,lang,image,published_at,expires_at';
 
   // document.currentScript is only set now, not in any later callback.
   const me = document.currentScript;
@@ -187,7 +189,8 @@
       if (this.topics) q.push('topics=' + this.topics);
       if (this.lang) q.push('lang=' + this.lang);
       if (since) q.push('since=' + since);
-      return q.length ? pre + q.join('&') : '';
+      q.push('fields=' + FIELDS);
+      return pre + q.join('&');
     }
 
     bump(id) {

@@ -259,6 +259,41 @@ describe('ticker.js', () => {
     await page.close();
   });
 
+  it('asks for the fields it renders: compact frames, and updates and retractions still fold', async () => {
+    const T = topic('compact');
+    const urls = [], frames = [];
+    const orig = await push('--headline', 'Bridge closed', '--urgency', 'urgent', '--topic', T,
+      '--summary', 'Traffic diverted.', '--byline', 'Desk');
+    const page = await openPage([{ topics: T }], {
+      setup: (p) => {
+        p.on('request', (r) => urls.push(r.url()));
+        p.on('websocket', (ws) => {
+          urls.push(ws.url());
+          ws.on('framereceived', (f) => frames.push(String(f.payload)));
+        });
+      },
+    });
+    await waitIds(page, [orig]);
+    for (const path of ['/v1/alerts?', '/v1/ws?']) {
+      const u = urls.find((x) => x.includes(path));
+      assert.ok(u && /[?&]fields=[a-z_,]*headline/.test(u), `${path} asked without fields=: ${u}`);
+    }
+    const hello = JSON.parse(frames.find((f) => f.includes('"hello"')));
+    assert.ok(hello.fields.includes('headline') && !hello.fields.includes('topics'), JSON.stringify(hello));
+    const up = await S.publish(redis, 'update', orig, '--headline', 'Bridge reopened');
+    await waitIds(page, [up]);
+    const upFrame = frames.map((f) => JSON.parse(f)).find((f) => f.type === 'alert' && f.alert.id === up);
+    // Compact: what the ticker shows, without topics or version; ref kept for folding.
+    assert.deepEqual(Object.keys(upFrame.alert).filter((k) => ['topics', 'version', 'ref', 'headline'].includes(k)).sort(),
+      ['headline', 'ref']);
+    assert.equal(await page.$eval(`[data-id="${up}"] .alert-ticker__byline`, (e) => e.textContent), 'Desk');
+    assert.equal(await page.$eval(`[data-id="${up}"] .alert-ticker__tag`, (e) => e.textContent), 'UPDATE');
+    await S.publish(redis, 'retract', orig);
+    await waitIds(page, []);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
   it('expired alerts go, on a timer and on load', async () => {
     const T = topic('expiry');
     const keep = await push('--headline', 'Stays', '--urgency', 'routine', '--topic', T);

@@ -171,10 +171,13 @@ class AlertdServer:
 
     # -- process ----------------------------------------------------------
     def argv(self):
+        # A heartbeat below the default --heartbeat-min (10) lowers it: tests
+        # want silent clients found in seconds. Later flags in extra win.
+        hb_min = ["--heartbeat-min", str(self.heartbeat)] if self.heartbeat < 10 else []
         return [ALERTD, "--listen", f"127.0.0.1:{self.port}", "--redis", self.redis_url,
                 "--prefix", "alert", "--tls-cert", self.tls.cert, "--tls-key", self.tls.key,
-                "--heartbeat", str(self.heartbeat), "--workers", "1", "--log-level", "debug",
-                *self.extra]
+                "--heartbeat", str(self.heartbeat), *hb_min, "--workers", "1",
+                "--log-level", "debug", *self.extra]
 
     def spawn(self):
         """Starts the process without waiting for readiness."""

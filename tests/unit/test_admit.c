@@ -4,6 +4,7 @@
  * restricted topics, and that a refusal leaves nothing allocated.
  */
 #include "admit.h"
+#include "fields.h"
 #include "origin.h"
 #include "jwt.h"
 #include "test.h"
@@ -65,7 +66,7 @@ static int setup(void)
 /* A node with room, any Origin, tokens checked. */
 static struct admit_node node(void)
 {
-    return (struct admit_node){0, 10, 100, NULL, 0, &grant, NOW};
+    return (struct admit_node){0, 10, 100, NULL, 0, &grant, NOW, 25, 10, 300};
 }
 
 /* A request from no browser, with the query q. */
@@ -580,6 +581,45 @@ static void test_admit_query_token(void)
     free(f);
 }
 
+static void test_heartbeat_is_clamped_to_the_nodes_range(void)
+{
+    struct admit_node n = node();
+    struct admit_request r = request();
+    struct admission a;
+    const char *asks[] = {"heartbeat=1", "heartbeat=60", "heartbeat=9999", NULL};
+    const int got[] = {10, 60, 300, 25};
+    ASSERT_EQ(setup(), 0);
+    for (int i = 0; i < 4; i++) {
+        args(asks[i], NULL);
+        admit_client(&n, &r, &a);
+        ASSERT_EQ(a.verdict, ADMIT_OK);
+        ASSERT_EQ(a.heartbeat, got[i]);
+    }
+    args("heartbeat=soon", NULL);
+    admit_client(&n, &r, &a);
+    ASSERT_REFUSED(a, ADMIT_BAD_REQUEST, "heartbeat must be a whole number of seconds");
+    ASSERT_CONTAINS(a.message, "10-300");
+}
+
+static void test_fields_are_parsed_and_unknown_ones_named(void)
+{
+    struct admit_node n = node();
+    struct admit_request r = request();
+    struct admission a;
+    ASSERT_EQ(setup(), 0);
+    args(NULL);
+    admit_client(&n, &r, &a);
+    ASSERT_EQ(a.fields, FIELDS_ALL);
+    args("topics=world", "fields=headline", NULL);
+    admit_client(&n, &r, &a);
+    ASSERT_EQ(a.verdict, ADMIT_OK);
+    ASSERT_EQ(a.fields, fields_bit("headline", 8) | FIELDS_ALWAYS);
+    free(a.filter);
+    args("topics=world", "fields=headline,size", NULL);
+    admit_client(&n, &r, &a);
+    ASSERT_REFUSED(a, ADMIT_BAD_REQUEST, "\"size\"");
+}
+
 TEST_MAIN(TEST_CASE(test_everything_plain_is_admitted),
           TEST_CASE(test_a_draining_node_takes_no_one), TEST_CASE(test_origin_against_the_list),
           TEST_CASE(test_any_origin_with_an_empty_list), TEST_CASE(test_origin_allowed_directly),
@@ -594,4 +634,6 @@ TEST_MAIN(TEST_CASE(test_everything_plain_is_admitted),
           TEST_CASE(test_a_token_is_ignored_when_the_server_checks_none),
           TEST_CASE(test_a_token_too_long_or_not_text),
           TEST_CASE(test_admit_grants_without_a_token_keeps_the_grants_given),
-          TEST_CASE(test_admit_grants_with_a_token), TEST_CASE(test_admit_query_token))
+          TEST_CASE(test_admit_grants_with_a_token), TEST_CASE(test_admit_query_token),
+          TEST_CASE(test_heartbeat_is_clamped_to_the_nodes_range),
+          TEST_CASE(test_fields_are_parsed_and_unknown_ones_named))

@@ -35,6 +35,8 @@ static void test_defaults(void)
     ASSERT_STR_EQ(cfg.prefix, "alert");
     ASSERT_EQ(cfg.history, 10000);
     ASSERT_EQ(cfg.heartbeat, 25);
+    ASSERT_EQ(cfg.heartbeat_min, 10);
+    ASSERT_EQ(cfg.heartbeat_max, 300);
     ASSERT_TRUE(cfg.workers >= 1);
     ASSERT_EQ(cfg.plain, 0);
     ASSERT_EQ(cfg.max_header_bytes, 16384);
@@ -177,7 +179,31 @@ static void test_file_errors_name_line(void)
     config_free(&cfg);
 }
 
+static void test_heartbeat_range_must_hold_the_default(void)
+{
+    struct config cfg;
+    char err[256];
+    char *inverted[] = {"alertd", "--heartbeat-min", "60", "--heartbeat-max", "30", NULL};
+    char *below[] = {"alertd", "--heartbeat", "5", NULL};
+    char *above[] = {"alertd", "--heartbeat-max", "20", NULL};
+    char *fine[] = {"alertd", "--heartbeat", "5", "--heartbeat-min", "5", NULL};
+    clear_env();
+    ASSERT_EQ(load(&cfg, err, 5, inverted), CONFIG_ERROR);
+    ASSERT_CONTAINS(err, "--heartbeat-min (60) must not exceed --heartbeat-max (30)");
+    config_free(&cfg);
+    ASSERT_EQ(load(&cfg, err, 3, below), CONFIG_ERROR);
+    ASSERT_CONTAINS(err, "--heartbeat (5) must lie within");
+    config_free(&cfg);
+    ASSERT_EQ(load(&cfg, err, 3, above), CONFIG_ERROR);
+    ASSERT_CONTAINS(err, "(10-20)");
+    config_free(&cfg);
+    ASSERT_EQ(load(&cfg, err, 5, fine), CONFIG_OK);
+    ASSERT_EQ(cfg.heartbeat_min, 5);
+    config_free(&cfg);
+}
+
 TEST_MAIN(TEST_CASE(test_defaults), TEST_CASE(test_flags_beat_env_beat_file),
           TEST_CASE(test_errors_name_the_setting), TEST_CASE(test_env_error_names_variable),
           TEST_CASE(test_file_errors_name_line), TEST_CASE(test_origin_patterns),
-          TEST_CASE(test_header_budget_range))
+          TEST_CASE(test_header_budget_range),
+          TEST_CASE(test_heartbeat_range_must_hold_the_default))

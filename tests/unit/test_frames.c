@@ -3,6 +3,7 @@
  * read back as JSON, the escaping of what they quote, buffers too small,
  * and the WebSocket close frame's bytes.
  */
+#include "fields.h"
 #include "frames.h"
 #include "test.h"
 
@@ -44,7 +45,7 @@ static void test_hello(void)
     char out[FRAMES_MAX];
     char *node = frames_quote_node("node-a");
     ASSERT_STR_EQ(node, "\"node-a\"");
-    int n = frames_hello(out, sizeof(out), node, 25, "1700000000000-3");
+    int n = frames_hello(out, sizeof(out), node, 25, "1700000000000-3", NULL);
     ASSERT_STR_EQ(out, "{\"type\":\"hello\",\"v\":1,\"node\":\"node-a\",\"heartbeat\":25,"
                        "\"last_id\":\"1700000000000-3\"}");
     json_t *doc = parse(out, n);
@@ -59,13 +60,25 @@ static void test_hello(void)
     json_decref(doc);
 }
 
+static void test_hello_with_fields(void)
+{
+    char out[FRAMES_MAX];
+    int n = frames_hello(out, sizeof(out), "\"a\"", 240, "1-0", "[\"id\",\"kind\"]");
+    ASSERT_STR_EQ(out, "{\"type\":\"hello\",\"v\":1,\"node\":\"a\",\"heartbeat\":240,"
+                       "\"last_id\":\"1-0\",\"fields\":[\"id\",\"kind\"]}");
+    json_t *doc = parse(out, n);
+    ASSERT_TRUE(doc != NULL);
+    ASSERT_EQ(json_array_size(json_object_get(doc, "fields")), 2);
+    json_decref(doc);
+}
+
 static void test_hello_with_an_awkward_node_name(void)
 {
     char out[FRAMES_MAX];
     const char *name = "a \"quoted\" \\ node\n\twith é";
     char *node = frames_quote_node(name);
     ASSERT_TRUE(node != NULL);
-    json_t *doc = parse(out, frames_hello(out, sizeof(out), node, 0, ""));
+    json_t *doc = parse(out, frames_hello(out, sizeof(out), node, 0, "", NULL));
     free(node);
     ASSERT_TRUE(doc != NULL);
     ASSERT_STR_EQ(str(doc, "node"), name);
@@ -131,7 +144,7 @@ static void test_buffers_too_small(void)
     ASSERT_STR_EQ(out, want);
     ASSERT_EQ(frames_replayed(out, len, 1, "1-0"), -1);
     ASSERT_EQ(frames_replayed(out, 0, 1, "1-0"), -1);
-    ASSERT_EQ(frames_hello(out, 20, "\"n\"", 25, "1-0"), -1);
+    ASSERT_EQ(frames_hello(out, 20, "\"n\"", 25, "1-0", NULL), -1);
     ASSERT_EQ(frames_gap(out, 20, (struct item_id){1, 0}, "1-0"), -1);
     /* The longest hello FRAMES_MAX promises room for. */
     char *node = malloc(FRAMES_NODE_MAX + 1);
@@ -139,8 +152,10 @@ static void test_buffers_too_small(void)
     memset(node + 1, 'n', FRAMES_NODE_MAX - 2);
     node[FRAMES_NODE_MAX - 1] = '"';
     node[FRAMES_NODE_MAX] = '\0';
-    int n =
-        frames_hello(out, sizeof(out), node, 86400, "18446744073709551615-18446744073709551615");
+    char fields[512];
+    ASSERT_TRUE(fields_json(FIELDS_ALL, fields, sizeof(fields)) > 0);
+    int n = frames_hello(out, sizeof(out), node, 86400, "18446744073709551615-18446744073709551615",
+                         fields);
     free(node);
     ASSERT_TRUE(n > FRAMES_NODE_MAX);
     json_t *doc = parse(out, n);
@@ -299,9 +314,10 @@ static void test_client_close_lengths(void)
     ASSERT_TRUE(frames_client_close_valid(normal, 2));
 }
 
-TEST_MAIN(TEST_CASE(test_hello), TEST_CASE(test_hello_with_an_awkward_node_name),
-          TEST_CASE(test_gap), TEST_CASE(test_replayed), TEST_CASE(test_pong),
-          TEST_CASE(test_buffers_too_small), TEST_CASE(test_quote_node_escapes),
+TEST_MAIN(TEST_CASE(test_hello), TEST_CASE(test_hello_with_fields),
+          TEST_CASE(test_hello_with_an_awkward_node_name), TEST_CASE(test_gap),
+          TEST_CASE(test_replayed), TEST_CASE(test_pong), TEST_CASE(test_buffers_too_small),
+          TEST_CASE(test_quote_node_escapes),
           TEST_CASE(test_quote_node_refuses_a_name_too_long_once_quoted),
           TEST_CASE(test_error_frame), TEST_CASE(test_error_frame_escapes_its_message),
           TEST_CASE(test_close_frames), TEST_CASE(test_close_frame_bytes),

@@ -2,6 +2,7 @@
  * test_hub — the history ring, client cursors, filters, replay, gap and the
  * slow-consumer rule, without any sockets.
  */
+#include "fields.h"
 #include "hub.h"
 #include "test.h"
 
@@ -75,16 +76,17 @@ static void test_frame_is_encoded_once_with_id_first(void)
     setup(&hub, 4, 100);
     ASSERT_EQ(add(&hub, 5, "world", "en"), 1);
     const struct hub_msg *m = hub_newest(&hub);
-    ASSERT_CONTAINS(m->payload, "{\"type\":\"alert\",\"alert\":{\"id\":\"5-0\",\"kind\":\"alert\"");
-    ASSERT_EQ(m->payload[m->payload_len - 1], '}');
-    ASSERT_EQ(strncmp(m->item, "{\"id\":\"5-0\"", 11), 0);
-    ASSERT_EQ(m->item[m->item_len], '}'); /* the payload's closing brace follows */
+    ASSERT_CONTAINS(m->full.payload,
+                    "{\"type\":\"alert\",\"alert\":{\"id\":\"5-0\",\"kind\":\"alert\"");
+    ASSERT_EQ(m->full.payload[m->full.payload_len - 1], '}');
+    ASSERT_EQ(strncmp(m->full.item, "{\"id\":\"5-0\"", 11), 0);
+    ASSERT_EQ(m->full.item[m->full.item_len], '}'); /* the payload's closing brace follows */
     /* The WebSocket frame: FIN+text, then the length, then the payload. */
-    ASSERT_EQ(m->frame[0], 0x81);
-    ASSERT_EQ(m->frame[1], 126); /* 126-65535 bytes: a 16-bit length follows */
-    ASSERT_EQ(((size_t)m->frame[2] << 8) | m->frame[3], m->payload_len);
-    ASSERT_EQ(m->frame_len, m->payload_len + 4);
-    ASSERT_TRUE((const char *)m->frame + 4 == m->payload);
+    ASSERT_EQ(m->full.frame[0], 0x81);
+    ASSERT_EQ(m->full.frame[1], 126); /* 126-65535 bytes: a 16-bit length follows */
+    ASSERT_EQ(((size_t)m->full.frame[2] << 8) | m->full.frame[3], m->full.payload_len);
+    ASSERT_EQ(m->full.frame_len, m->full.payload_len + 4);
+    ASSERT_TRUE((const char *)m->full.frame + 4 == m->full.payload);
     hub_free(&hub);
 }
 
@@ -103,19 +105,110 @@ static void test_frame_headers_for_small_and_large_payloads(void)
         json_decref(item);
         big[sizes[i]] = 'x';
         const struct hub_msg *m = hub_newest(&hub);
-        size_t n = m->payload_len;
+        size_t n = m->full.payload_len;
         if (i == 0) { /* under 126 bytes: the length is in the second byte */
-            ASSERT_EQ(m->frame[1], (long long)n);
-            ASSERT_EQ(m->frame_len, n + 2);
+            ASSERT_EQ(m->full.frame[1], (long long)n);
+            ASSERT_EQ(m->full.frame_len, n + 2);
         } else {
-            ASSERT_EQ(m->frame[1], 127);
+            ASSERT_EQ(m->full.frame[1], 127);
             size_t got = 0;
             for (int b = 2; b < 10; b++)
-                got = (got << 8) | m->frame[b];
+                got = (got << 8) | m->full.frame[b];
             ASSERT_EQ(got, n);
-            ASSERT_EQ(m->frame_len, n + 10);
+            ASSERT_EQ(m->full.frame_len, n + 10);
         }
     }
+    hub_free(&hub);
+}
+
+#define BIT(name) fields_bit(name, strlen(name))
+
+/* Adds an update of <ref>-0 with a headline, a summary and a URL. */
+static void add_update(struct hub *hub, uint64_t ms, uint64_t ref)
+{
+    char refid[32];
+    snprintf(refid, sizeof(refid), "%llu-0", (unsigned long long)ref);
+    json_t *item = json_pack("{s:s,s:s,s:i,s:s,s:s,s:s,s:s}", "kind", "update", "ref", refid,
+                             "version", 2, "headline", "h2", "summary", "long text", "url",
+                             "https://x.example/a", "published_at", "2026-01-01T00:00:00.000Z");
+    ASSERT_EQ(hub_add(hub, (struct item_id){ms, 0}, item), 1);
+    json_decref(item);
+}
+
+static void test_a_compact_variant_has_only_its_fields_and_the_always_present_ones(void)
+{
+    struct hub hub;
+    setup(&hub, 4, 100);
+    add_update(&hub, 7, 5);
+    unsigned v = hub_variant_acquire(&hub, BIT("headline") | FIELDS_ALWAYS);
+    ASSERT_TRUE(v > 0);
+    ASSERT_EQ(hub_variant_fields(&hub, v), BIT("headline") | FIELDS_ALWAYS);
+    const struct hub_msg *m = hub_newest(&hub);
+    const struct hubmsg_enc *e = hub_enc(&hub, m, v);
+    ASSERT_EQ(strncmp(e->item,
+                      "{\"id\":\"7-0\",\"kind\":\"update\",\"ref\":\"5-0\",\"headline\":\"h2\"}",
+                      e->item_len),
+              0);
+    ASSERT_EQ(e->item_len,
+              strlen("{\"id\":\"7-0\",\"kind\":\"update\",\"ref\":\"5-0\",\"headline\":\"h2\"}"));
+    /* A whole frame of its own: header, then {"type":"alert","alert":…}. */
+    ASSERT_EQ(e->frame[0], 0x81);
+    ASSERT_EQ(e->frame[1], (long long)e->payload_len);
+    ASSERT_TRUE((const char *)e->frame + 2 == e->payload);
+    ASSERT_EQ(strncmp(e->payload, "{\"type\":\"alert\",\"alert\":{\"id\"", 29), 0);
+    ASSERT_TRUE(e->item_len < m->full.item_len);
+    /* Built once: the same encoding every time it is asked for. */
+    ASSERT_TRUE(hub_enc(&hub, m, v) == e);
+    /* Variant 0 is the full item. */
+    ASSERT_TRUE(hub_enc(&hub, m, 0) == &m->full);
+    ASSERT_CONTAINS(m->full.item, "\"summary\":\"long text\"");
+    hub_variant_release(&hub, v);
+    hub_free(&hub);
+}
+
+static void test_readers_of_one_field_set_share_its_variant(void)
+{
+    struct hub hub;
+    setup(&hub, 4, 100);
+    uint32_t set = BIT("url") | FIELDS_ALWAYS;
+    unsigned a = hub_variant_acquire(&hub, set), b = hub_variant_acquire(&hub, set);
+    ASSERT_TRUE(a > 0);
+    ASSERT_EQ(a, b);
+    ASSERT_EQ(hub_variant_acquire(&hub, FIELDS_ALL), 0); /* the full item needs no variant */
+    hub_variant_release(&hub, a);
+    hub_variant_release(&hub, b);
+    hub_free(&hub);
+}
+
+static void test_past_the_variant_limit_readers_get_the_full_item(void)
+{
+    struct hub hub;
+    unsigned v[HUBMSG_VARIANTS];
+    setup(&hub, 4, 100);
+    add_update(&hub, 7, 5);
+    const struct hub_msg *m = hub_newest(&hub);
+    /* HUBMSG_VARIANTS different sets, all in use. */
+    for (unsigned i = 0; i < HUBMSG_VARIANTS; i++) {
+        v[i] = hub_variant_acquire(&hub, (UINT32_C(1) << (3 + i)) | FIELDS_ALWAYS);
+        ASSERT_EQ(v[i], i + 1);
+        ASSERT_TRUE(hub_enc(&hub, m, v[i]) != &m->full);
+    }
+    uint32_t more = BIT("headline") | BIT("summary") | FIELDS_ALWAYS;
+    ASSERT_EQ(hub_variant_acquire(&hub, more), 0);
+    /* Once a set is no longer used, its slot goes to the next new set, and
+     * the messages' encodings follow the slot's new set. */
+    hub_variant_release(&hub, v[2]);
+    unsigned w = hub_variant_acquire(&hub, more);
+    ASSERT_EQ(w, v[2]);
+    const struct hubmsg_enc *e = hub_enc(&hub, m, w);
+    ASSERT_EQ(e->fields, more);
+    ASSERT_CONTAINS(e->item, "\"headline\":\"h2\",\"summary\":\"long text\"}");
+    /* A set used once more stays; an unused slot keeps its set meanwhile. */
+    hub_variant_release(&hub, v[4]);
+    ASSERT_EQ(hub_variant_acquire(&hub, hub_variant_fields(&hub, v[4])), v[4]);
+    for (unsigned i = 0; i < HUBMSG_VARIANTS; i++)
+        hub_variant_release(&hub, v[i] == v[2] ? w : v[i]);
+    hub_variant_release(&hub, 0); /* the full item: nothing to release */
     hub_free(&hub);
 }
 
@@ -478,20 +571,23 @@ static void test_compressed_copy_made_once_and_freed_with_the_message(void)
     ASSERT_EQ(hub_add(&hub, (struct item_id){7, 0}, item), 1);
     json_decref(item);
     const struct hub_msg *m = hub_newest(&hub);
-    size_t len, again;
-    const unsigned char *z = hub_msg_deflated(&hub, m, &len);
-    ASSERT_TRUE(z != m->frame);
-    ASSERT_TRUE(len < m->frame_len);
-    ASSERT_EQ(z[0], 0xC1);
-    ASSERT_TRUE(hub_msg_deflated(&hub, m, &again) == z);
-    ASSERT_EQ(again, len);
+    struct hub_out z = hub_frame(&hub, m, 0, 1);
+    ASSERT_TRUE(z.frame != m->full.frame);
+    ASSERT_EQ(z.plain_len, m->full.frame_len);
+    ASSERT_TRUE(z.len < m->full.frame_len);
+    ASSERT_EQ(z.frame[0], 0xC1);
+    struct hub_out again = hub_frame(&hub, m, 0, 1);
+    ASSERT_TRUE(again.frame == z.frame);
+    ASSERT_EQ(again.len, z.len);
+    struct hub_out plain = hub_frame(&hub, m, 0, 0);
+    ASSERT_TRUE(plain.frame == m->full.frame && plain.len == m->full.frame_len);
     /* evicted: its copy goes with it (the ring of 2 turns over) */
     ASSERT_EQ(add(&hub, 8, "a", "en"), 1);
     ASSERT_EQ(add(&hub, 9, "b", "en"), 1);
     const struct hub_msg *small = hub_newest(&hub);
-    const unsigned char *p = hub_msg_deflated(&hub, small, &len);
-    ASSERT_TRUE((p == small->frame && len == small->frame_len) ||
-                (p[0] == 0xC1 && len < small->frame_len));
+    struct hub_out p = hub_frame(&hub, small, 0, 1);
+    ASSERT_TRUE((p.frame == small->full.frame && p.len == small->full.frame_len) ||
+                (p.frame[0] == 0xC1 && p.len < small->full.frame_len));
     hub_free(&hub);
 }
 
@@ -512,4 +608,7 @@ TEST_MAIN(TEST_CASE(test_frame_is_encoded_once_with_id_first),
           TEST_CASE(test_unwanted_alerts_do_not_count_as_backlog),
           TEST_CASE(test_slow_consumer_is_detached),
           TEST_CASE(test_replay_backlog_is_not_lag_but_eviction_is),
-          TEST_CASE(test_restricted_alerts_only_for_filters_that_grant_them))
+          TEST_CASE(test_restricted_alerts_only_for_filters_that_grant_them),
+          TEST_CASE(test_a_compact_variant_has_only_its_fields_and_the_always_present_ones),
+          TEST_CASE(test_readers_of_one_field_set_share_its_variant),
+          TEST_CASE(test_past_the_variant_limit_readers_get_the_full_item))

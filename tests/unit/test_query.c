@@ -2,6 +2,7 @@
  * test_query — a request's decoded query arguments (query.h): lookups that
  * refuse rather than cut, the client filter, since and bounded numbers.
  */
+#include "fields.h"
 #include "query.h"
 #include "test.h"
 
@@ -399,6 +400,54 @@ static void test_number_refuses_garbage_and_overflow(void)
     ASSERT_EQ(query_number(&q, "n", 0, 9223372036854775807L, 50), 9223372036854775807L);
 }
 
+static void test_clamped_brings_a_number_within_the_range(void)
+{
+    fill("a=5", "b=30", "c=1000", "d=0", "e=", "f=99999999999999999999999999", NULL);
+    ASSERT_EQ(query_clamped(&q, "a", 10, 300, 25), 10);
+    ASSERT_EQ(query_clamped(&q, "b", 10, 300, 25), 30);
+    ASSERT_EQ(query_clamped(&q, "c", 10, 300, 25), 300);
+    ASSERT_EQ(query_clamped(&q, "d", 10, 300, 25), 10);
+    ASSERT_EQ(query_clamped(&q, "e", 10, 300, 25), 25); /* empty: the default */
+    ASSERT_EQ(query_clamped(&q, "f", 10, 300, 25), 300);
+    ASSERT_EQ(query_clamped(&q, "absent", 10, 300, 25), 25);
+}
+
+static void test_clamped_refuses_what_is_not_digits(void)
+{
+    const char *bad[] = {"n=-5", "n=+5", "n=5s", "n= 5", "n=0x10", "n=2.5", "n=ten"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        fill(bad[i], NULL);
+        long v = query_clamped(&q, "n", 10, 300, 25);
+        if (v != -1)
+            TEST_FAIL_("%s: gave %ld", bad[i], v);
+    }
+    query_init(&q);
+    query_add(&q, "n=5\0", 4);
+    ASSERT_EQ(query_clamped(&q, "n", 10, 300, 25), -1);
+}
+
+static void test_fields(void)
+{
+    uint32_t set = 0;
+    char err[160];
+    fill("fields=headline,url", NULL);
+    ASSERT_EQ(query_fields(&q, &set, err, sizeof(err)), 0);
+    ASSERT_EQ(set, fields_bit("headline", 8) | fields_bit("url", 3) | FIELDS_ALWAYS);
+    fill("fields=", NULL);
+    ASSERT_EQ(query_fields(&q, &set, err, sizeof(err)), 0);
+    ASSERT_EQ(set, FIELDS_ALL);
+    fill("topics=a", NULL);
+    ASSERT_EQ(query_fields(&q, &set, err, sizeof(err)), 0);
+    ASSERT_EQ(set, FIELDS_ALL);
+    fill("fields=headline,colour", NULL);
+    ASSERT_EQ(query_fields(&q, &set, err, sizeof(err)), -1);
+    ASSERT_CONTAINS(err, "\"colour\"");
+    query_init(&q);
+    query_add(&q, "fields=url\0", 11);
+    ASSERT_EQ(query_fields(&q, &set, err, sizeof(err)), -1);
+    ASSERT_CONTAINS(err, "fields: too long or not text");
+}
+
 TEST_MAIN(TEST_CASE(test_get_finds_a_value_and_the_first_occurrence_wins),
           TEST_CASE(test_get_an_empty_value_and_an_absent_name),
           TEST_CASE(test_a_name_without_equals_never_matches),
@@ -413,4 +462,6 @@ TEST_MAIN(TEST_CASE(test_get_finds_a_value_and_the_first_occurrence_wins),
           TEST_CASE(test_filter_a_bad_topic_is_named), TEST_CASE(test_filter_too_many_topics),
           TEST_CASE(test_filter_an_unreadable_list_is_refused), TEST_CASE(test_since),
           TEST_CASE(test_since_refuses_what_is_not_an_id), TEST_CASE(test_number),
-          TEST_CASE(test_number_refuses_garbage_and_overflow))
+          TEST_CASE(test_number_refuses_garbage_and_overflow),
+          TEST_CASE(test_clamped_brings_a_number_within_the_range),
+          TEST_CASE(test_clamped_refuses_what_is_not_digits), TEST_CASE(test_fields))
