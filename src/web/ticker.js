@@ -441,7 +441,7 @@
       if (code === 1008 || code === 4003) return this.stop('closed by the server with ' + code);
       const soft = code === 1001 || code === 4001 || code === 4029;
       const busy = code === 4029 || code === 4030 || code === 4031;
-      if (healthy && code !== 4029 && code !== 4030) this.attempt = 0;
+      if (healthy && !busy) this.attempt = 0;
       if (!greeted && !soft && ++this.fails >= 2) return this.probe();
       let ms;
       if (code === 1001) ms = rand(5000);

@@ -23,7 +23,7 @@ before(async () => {
   dir = S.tempDir();
   tls = S.makeCert(dir);
   redis = await new S.Redis(dir).start();
-  alertd = await new S.Alertd(dir, redis, tls).start();
+  alertd = await new S.Alertd(dir, redis, tls, ['--public-metrics']).start();
   browser = await S.launchChromium(tls);
 }, { timeout: 60000 });
 
