@@ -75,6 +75,7 @@ TEST_test_backoff   := src/server/backoff.c
 TEST_test_frames    := src/server/frames.c src/common/itemid.c
 FILTER_SRC := src/server/query.c src/server/hub.c src/server/grant.c $(ITEM_SRC)
 TEST_test_query     := $(FILTER_SRC)
+TEST_test_cframe    := src/server/cframe.c src/server/hub.c src/server/grant.c $(ITEM_SRC)
 TEST_test_admit     := src/server/admit.c src/server/origin.c $(FILTER_SRC)
 TEST_test_request   := src/server/request.c $(FILTER_SRC)
 TEST_test_reply     := src/server/reply.c src/server/request.c src/server/origin.c $(FILTER_SRC)
