@@ -3,6 +3,11 @@
 #   make            build build/alert and build/alertd
 #   make test       install missing dependencies, build, run every test
 #   make sanitize   the same tests against an ASan+UBSan build (build-san/)
+#   make fuzz       the libFuzzer harnesses of tests/fuzz/, built by clang with
+#                   -fsanitize=fuzzer,address,undefined into build-fuzz/, each
+#                   run FUZZ_SECONDS (60; make test: 10); FUZZ_TARGETS="item
+#                   query" picks some. A failure names the harness and its
+#                   reproducer (build-fuzz/fuzz-artifacts/NAME/).
 #   make bench      alertd against nginx+nchan and Node ws (bench/README.md)
 #   make run        the embedded default: private redis-server + alertd
 #   make install PREFIX=/usr/local DESTDIR=   the programs and their manual pages
