@@ -126,6 +126,15 @@ static void test_bad_frames(void)
     BAD("{\"type\":\"subscribe\",\"topics\":[\"\"],\"since\":17}", "topics: each must match");
 }
 
+/* A reason quotes at most 40 bytes of the client's text; cut inside a
+ * character it was no UTF-8, and no error frame could carry it. */
+static void test_a_reason_is_printable_ascii(void)
+{
+    BAD("{\"type\":\"subscribe\",\"topics\":[\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\\u00e9\"]}",
+        "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa?\"");
+    BAD("{\"type\":\"subscribe\",\"lang\":[\"en\\u00e9\\tx\"]}", "\"en???x\"");
+}
+
 static void test_too_many_topics(void)
 {
     char text[1024];
@@ -139,4 +148,4 @@ static void test_too_many_topics(void)
 TEST_MAIN(TEST_CASE(test_ping), TEST_CASE(test_subscribe_example),
           TEST_CASE(test_subscribe_empty_and_nulls), TEST_CASE(test_subscribe_lang_lowered),
           TEST_CASE(test_subscribe_token), TEST_CASE(test_bad_frames),
-          TEST_CASE(test_too_many_topics))
+          TEST_CASE(test_a_reason_is_printable_ascii), TEST_CASE(test_too_many_topics))
