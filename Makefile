@@ -3,6 +3,11 @@
 #   make            build build/alert and build/alertd
 #   make test       install missing dependencies, build, run every test
 #   make sanitize   the same tests against an ASan+UBSan build (build-san/)
+#   make fuzz       the libFuzzer harnesses of tests/fuzz/, built by clang with
+#                   -fsanitize=fuzzer,address,undefined into build-fuzz/, each
+#                   run FUZZ_SECONDS (60; make test: 10); FUZZ_TARGETS="item
+#                   query" picks some. A failure names the harness and its
+#                   reproducer (build-fuzz/fuzz-artifacts/NAME/).
 #   make bench      alertd against nginx+nchan and Node ws (bench/README.md)
 #   make run        the embedded default: private redis-server + alertd
 #   make install PREFIX=/usr/local DESTDIR=   the programs and their manual pages
@@ -82,6 +87,7 @@ TEST_test_staple    := src/server/staple.c
 TEST_test_frames    := src/server/frames.c src/common/fields.c $(ITEM_SRC)
 FILTER_SRC := src/server/query.c $(HUB_SRC)
 TEST_test_query     := $(FILTER_SRC)
+TEST_test_cframe    := src/server/cframe.c $(HUB_SRC)
 TEST_test_admit     := src/server/admit.c src/server/origin.c $(FILTER_SRC)
 TEST_test_request   := src/server/request.c $(FILTER_SRC)
 LISTENER_SRC := src/server/listener.c src/server/ipcount.c src/server/iprate.c \
@@ -90,6 +96,22 @@ TEST_test_reply     := src/server/reply.c src/server/request.c src/server/origin
                        $(LISTENER_SRC)
 TEST_test_origin    := src/server/origin.c
 TEST_test_wire      := src/server/wire.c
+
+# libFuzzer harnesses (tests/fuzz/fuzz_NAME.c), built by clang into their
+# own directory, each with the modules it fuzzes (FUZZ_fuzz_NAME).
+FUZZ_SRC     := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN     := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_TEST_SECONDS ?= 10
+FUZZ_TARGETS ?=
+FUZZ_fuzz_item       := $(ITEM_SRC)
+FUZZ_fuzz_query      := $(FILTER_SRC) src/server/frames.c
+FUZZ_fuzz_cframe     := src/server/cframe.c $(FILTER_SRC) src/server/frames.c
+FUZZ_fuzz_proxyproto := src/server/proxyproto.c
+FUZZ_fuzz_redisurl   := src/common/redisurl.c
+FUZZ_fuzz_grant      := src/server/grant.c $(ITEM_SRC)
 
 PROGRAMS := $(BUILD)/alert
 ifneq ($(SERVER_SRC),)
@@ -100,7 +122,8 @@ PROGRAMS += $(BUILD)/alert-bench
 endif
 
 .SECONDARY:
-.PHONY: all deps test unit browser integration sanitize run bench install clean format check-format
+.PHONY: all deps test unit fuzz fuzz-build browser integration sanitize run bench install clean \
+        format check-format
 all: $(PROGRAMS) $(UNIT_BIN)
 
 $(BUILD)/obj/%.o: %.c
@@ -138,6 +161,11 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $$(call obj,$$(TEST_$$*))
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $$(call obj,$$(FUZZ_$$*))
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
 deps:
 	$(Q)scripts/deps.sh
 
@@ -145,6 +173,15 @@ deps:
 # suite, whose pytest summary is the run's last line.
 unit: $(UNIT_BIN)
 	$(Q)for t in $(UNIT_BIN); do echo "== $$t"; $$t || exit 1; done
+
+# Every harness (or those FUZZ_TARGETS names: item, query, ...) for
+# FUZZ_SECONDS each, built with -fsanitize=fuzzer,address,undefined.
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory CC=$(FUZZ_CC) BUILD=$(FUZZ_BUILD) \
+	    SANITIZER=fuzzer,address,undefined fuzz-build
+	$(Q)scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-build: $(FUZZ_BIN)
 
 # The widget in Debian's Chromium (playwright-core), against this build.
 browser: $(PROGRAMS)
@@ -157,6 +194,7 @@ integration: $(PROGRAMS)
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_TEST_SECONDS)
 	$(Q)$(MAKE) --no-print-directory browser
 	$(Q)$(MAKE) --no-print-directory integration
 
@@ -192,6 +230,6 @@ check-format:
 	clang-format --dry-run --Werror $(shell find src tests -name '*.[ch]')
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -2,14 +2,15 @@
 # Installs every build and test dependency, only when one is missing: quiet
 # and quick when everything is already there. Debian packages for the build,
 # Redis, HAProxy, groff and man (the manual pages' test) and the Python
-# tests (python3-yaml reads the Kubernetes manifests); Debian's Chromium and playwright-core (npm) for the browser tests
-# of the widget.
+# tests (python3-yaml reads the Kubernetes manifests); clang and its runtime
+# libraries (libFuzzer, the sanitizers) for `make fuzz`; Debian's Chromium
+# and playwright-core (npm) for the browser tests of the widget.
 set -euo pipefail
 scripts=$(cd "$(dirname "$0")" && pwd)
 cd "$(dirname "$0")/.."
 
 packages=(
-    build-essential pkg-config
+    build-essential pkg-config clang libclang-rt-14-dev
     libwebsockets-dev libwebsockets-evlib-uv libuv1-dev
     libhiredis-dev libjansson-dev libssl-dev zlib1g-dev openssl
     redis-server haproxy

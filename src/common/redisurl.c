@@ -136,6 +136,10 @@ static int redisurl_parse_hostport(const char *s, size_t n, char *hostbuf, size_
         return redisurl_fail(err, errlen, "Redis URL has no host");
     if (hlen >= hostlen)
         return redisurl_fail(err, errlen, "Redis URL host is too long");
+    if (memchr(host, '[', hlen) || memchr(host, ']', hlen))
+        return redisurl_fail(err, errlen,
+                             "Redis URL host has a stray '[' or ']' (an IPv6 address goes in "
+                             "one pair of brackets)");
     memcpy(hostbuf, host, hlen);
     hostbuf[hlen] = '\0';
     if (port) {

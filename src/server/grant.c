@@ -117,7 +117,9 @@ uint32_t grant_mask_of(const struct grant *g, const char *topics)
 }
 
 /* base64url without padding (RFC 7515 section 2) into out; the length, or
- * -1 for a character outside the alphabet or an impossible length. */
+ * -1 for a character outside the alphabet, an impossible length or a last
+ * character whose unused bits are not zero: each value has one spelling,
+ * so a token accepted cannot be altered and still be accepted. */
 static long grant_b64url(const char *in, size_t len, unsigned char *out, size_t cap)
 {
     unsigned acc = 0;
@@ -145,7 +147,7 @@ static long grant_b64url(const char *in, size_t len, unsigned char *out, size_t 
             acc &= (1u << bits) - 1;
         }
     }
-    return (long)n;
+    return acc == 0 ? (long)n : -1;
 }
 
 static json_t *grant_json_part(const char *in, size_t len)

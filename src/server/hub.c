@@ -12,9 +12,19 @@
  * Filters
  * ---------------------------------------------------------------------- */
 
+/* Quotes at most 40 bytes of the client's text, each byte that is not
+ * printable ASCII as '?': the reason goes into a JSON error (which must be
+ * valid UTF-8, and 40 bytes may end inside a character) and into logs. */
 static int hub_fail(char *err, size_t errlen, const char *what, const char *s, size_t len)
 {
-    snprintf(err, errlen, "%s \"%.*s\"", what, (int)(len > 40 ? 40 : len), s);
+    char quoted[41];
+    size_t n = len < sizeof(quoted) - 1 ? len : sizeof(quoted) - 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        quoted[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    quoted[n] = '\0';
+    snprintf(err, errlen, "%s \"%s\"", what, quoted);
     return -1;
 }
 

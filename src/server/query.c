@@ -21,10 +21,9 @@ void query_init(struct query *q)
 
 void query_drop(struct query *q, const char *arg, size_t len)
 {
-    size_t nlen = arg ? strcspn(arg, "=") : 0;
+    const char *eq = arg ? memchr(arg, '=', len) : NULL;
+    size_t nlen = eq ? (size_t)(eq - arg) : len; /* arg need not end in NUL */
     q->dropped++;
-    if (nlen > len)
-        nlen = len;
     if (arg == NULL || nlen > QUERY_NAME_MAX || memchr(arg, '\0', nlen) ||
         q->ndropped_names == QUERY_DROPPED_NAMES) {
         q->dropped_unnamed++;

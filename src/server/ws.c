@@ -3,6 +3,7 @@
  */
 #include "ws.h"
 
+#include "cframe.h"
 #include "frames.h"
 #include "metrics.h"
 #include "pace.h"
@@ -264,84 +265,35 @@ void ws_pong(struct node *n, struct conn *c)
  * Subscriptions
  * ---------------------------------------------------------------------- */
 
-static int ws_json_list(json_t *v, struct hub_filter *f,
-                        int (*add)(struct hub_filter *, const char *, size_t, char *, size_t),
-                        const char *what, char *err, size_t errlen)
+/* A subscribe (cframe.h) takes effect: its token, if it has one (else the
+ * connection's grants stay), then its filter and since on the hub. 0
+ * (applied, or refused for the replay rate: closing); -1
+ * for a token that is not a string (err set); 1 when the token or a
+ * restricted topic is refused (err set). */
+static int ws_subscribe(struct node *n, struct conn *c, struct cframe *fr, char *err, size_t errlen)
 {
-    size_t i;
-    json_t *e;
-    if (v == NULL || json_is_null(v))
-        return 0;
-    if (!json_is_array(v)) {
-        snprintf(err, errlen, "%s must be an array of strings", what);
-        return -1;
-    }
-    json_array_foreach (v, i, e) {
-        if (!json_is_string(e)) {
-            snprintf(err, errlen, "%s must be an array of strings", what);
-            return -1;
-        }
-        if (add(f, json_string_value(e), json_string_length(e), err, errlen))
-            return -1;
-    }
-    return 0;
-}
-
-/* A subscribe's token, if it has one (else the connection's grants stay):
- * 0, -1 for a token that is not a string, 1 when the token or a topic is
- * refused (*f then freed). */
-static int ws_subscribe_grants(struct node *n, struct conn *c, json_t *msg, struct hub_filter **f,
-                               char *err, size_t errlen)
-{
-    json_t *token = json_object_get(msg, "token");
+    struct hub_filter *f = fr->filter;
+    const char *token = NULL;
     uint32_t grants = c->grants;
     int64_t exp = c->token_exp;
-    if (token && !grant_enabled(n->grant))
-        token = NULL; /* no tokens checked here: ignored, as in the URL */
-    if (token && !json_is_string(token))
-        return snprintf(err, errlen, "token must be a string"), -1;
-    if (admit_grants(n->grant, token ? json_string_value(token) : NULL, (int64_t)time(NULL), f,
-                     &grants, &exp, err, errlen))
+    if (fr->has_token && grant_enabled(n->grant)) { /* else ignored, as in the URL */
+        if (fr->token == NULL)
+            return snprintf(err, errlen, "token must be a string"), -1;
+        token = fr->token;
+    }
+    fr->filter = NULL; /* admit_grants frees it on a refusal */
+    if (admit_grants(n->grant, token, (int64_t)time(NULL), &f, &grants, &exp, err, errlen))
         return 1;
     c->grants = grants;
     if (exp != c->token_exp)
         conn_due(n, c, conn_now_s(n) + 1); /* the sweep checks the new expiry */
     c->token_exp = exp;
-    return 0;
-}
-
-/* {"type":"subscribe","topics":[...],"lang":[...],"since":"...","token":"..."}:
- * 0 (applied, or refused for the replay rate: closing); -1 for a
- * malformed subscribe (err set); 1 when its token or a restricted topic is
- * refused (err set). */
-static int ws_subscribe(struct node *n, struct conn *c, json_t *msg, char *err, size_t errlen)
-{
-    struct hub_filter *f = calloc(1, sizeof(struct hub_filter));
-    struct item_id since;
-    json_t *s = json_object_get(msg, "since");
-    int rc = -1;
-    if (f == NULL)
-        return snprintf(err, errlen, "out of memory"), -1;
-    if (ws_json_list(json_object_get(msg, "topics"), f, hub_filter_add_topic, "topics", err,
-                     errlen) ||
-        ws_json_list(json_object_get(msg, "lang"), f, hub_filter_add_lang, "lang", err, errlen))
-        goto fail;
-    if (s && !json_is_null(s) &&
-        (!json_is_string(s) || item_id_parse(json_string_value(s), &since))) {
-        snprintf(err, errlen, QUERY_SINCE_RULE);
-        goto fail;
-    }
-    if ((rc = ws_subscribe_grants(n, c, msg, &f, err, errlen)) != 0)
-        goto fail;
-    if (s && json_is_string(s) && !ws_replay_paced(n, c)) {
+    if (fr->has_since && !ws_replay_paced(n, c)) { /* refused: closing (4031) */
         free(f);
         return 0;
     }
-    conn_attach(n, c, query_filter_or_null(f), s && json_is_string(s) ? &since : NULL);
+    conn_attach(n, c, query_filter_or_null(f), fr->has_since ? &fr->since : NULL);
     return 0;
-fail:
-    free(f);
-    return rc;
 }
 
 /* ------------------------------------------------------------------------
@@ -416,27 +368,23 @@ static int ws_bad_request(struct conn *c, const char *message)
 static int ws_handle_frame(struct node *n, struct conn *c, const char *text, size_t len)
 {
     char err[160];
-    json_t *msg = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
-    const char *type = json_string_value(json_object_get(msg, "type"));
+    struct cframe fr;
     int rc = 0;
-    if (!json_is_object(msg))
-        rc = ws_bad_request(c, "frames must be JSON objects");
-    else if (type == NULL)
-        rc = ws_bad_request(c, "type is missing");
-    else if (strcmp(type, "ping") == 0) {
+    cframe_parse(text, len, &fr);
+    if (fr.type == CFRAME_BAD)
+        rc = ws_bad_request(c, fr.err);
+    else if (fr.type == CFRAME_PING) {
         if (c->pongs < 4)
             c->pongs++;
         lws_callback_on_writable(c->wsi);
-    } else if (strcmp(type, "subscribe") == 0) {
-        int sub = ws_subscribe(n, c, msg, err, sizeof(err));
+    } else {
+        int sub = ws_subscribe(n, c, &fr, err, sizeof(err));
         if (sub < 0)
             rc = ws_bad_request(c, err);
         else if (sub > 0)
             ws_refuse_token(c, err);
-    } else {
-        rc = ws_bad_request(c, "unknown type: expected subscribe or ping");
     }
-    json_decref(msg);
+    cframe_release(&fr);
     return rc;
 }
 

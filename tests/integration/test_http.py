@@ -41,7 +41,9 @@ def test_rest_alerts_newest_first_with_filters_limit_and_since(alertd, redis_ser
 
 def test_rest_alerts_bad_query_is_400_naming_the_parameter(alertd):
     for query, word in [("limit=0", "limit"), ("limit=201", "limit"), ("limit=x", "limit"),
-                        ("since=yesterday", "since"), ("topics=Not%20A%20Slug", "topics")]:
+                        ("since=yesterday", "since"), ("topics=Not%20A%20Slug", "topics"),
+                        # not UTF-8 once decoded, or cut inside a character (found by fuzzing)
+                        ("lang=en%C3", "lang"), ("topics=" + "a" * 39 + "%C3%A9", "topics")]:
         status, _, body = https_get(alertd.port, f"/v1/alerts?{query}", alertd.ctx)
         assert status == 400, (query, status)
         assert word in body.decode(), (query, body)

@@ -93,6 +93,39 @@ static void test_refused_tokens_say_why(void)
     grant_clear(&g);
 }
 
+/* Found by fuzz_grant: the signature's last character carries 4 bits and 2
+ * unused ones, and any value of those was accepted, so one token had four
+ * spellings that all verified. Only the canonical one (unused bits zero)
+ * is. The same holds for the header and the payload. */
+static void test_only_the_canonical_base64url_is_accepted(void)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    char tok[1024], err[160];
+    uint32_t grants = 0;
+    setup();
+    jwt_mint(tok, KEY, HS256, "{\"exp\":1800000000,\"topics\":[\"premium\",\"world\"]}");
+    ASSERT_EQ(verify(tok, &grants, err), 0);
+    char *last = tok + strlen(tok) - 1, was = *last;
+    int accepted = 0;
+    for (const char *c = abc; *c; c++) {
+        *last = *c;
+        if (verify(tok, &grants, err) == 0)
+            accepted++;
+        else
+            ASSERT_CONTAINS(err, "bad signature");
+    }
+    *last = was;
+    ASSERT_EQ(accepted, 1);
+    ASSERT_EQ(verify(tok, &grants, err), 0);
+    /* {"alg":"HS256","x":12} is eyJhbGciOiJIUzI1NiIsIngiOjEyfQ; its last character
+     * made R (one unused bit set) decodes to the same bytes, and is refused. */
+    ASSERT_EQ(verify("eyJhbGciOiJIUzI1NiIsIngiOjEyfR.e30.AAAA", &grants, err), -1);
+    ASSERT_CONTAINS(err, "algorithm must be HS256");
+    ASSERT_EQ(verify("eyJhbGciOiJIUzI1NiIsIngiOjEyfQ.e30.AAAA", &grants, err), -1);
+    ASSERT_CONTAINS(err, "bad signature");
+    grant_clear(&g);
+}
+
 static void test_setup_errors(void)
 {
     char err[256];
@@ -162,6 +195,7 @@ static void test_tables_are_values_of_their_own(void)
 }
 
 TEST_MAIN(TEST_CASE(test_a_valid_token_grants_its_restricted_topics),
+          TEST_CASE(test_only_the_canonical_base64url_is_accepted),
           TEST_CASE(test_tables_are_values_of_their_own),
           TEST_CASE(test_a_reload_replaces_the_key_and_a_bad_file_keeps_it),
           TEST_CASE(test_restricted_mask_of_an_alerts_topics),

@@ -266,6 +266,34 @@ static void test_filter_a_bad_topic_is_named(void)
     ASSERT_CONTAINS(err, "en_US");
 }
 
+/* Found by fuzz_query: a reason quoting bytes that are not UTF-8 (a
+ * decoded %C3, or 40 bytes cut inside a character) could not go into a
+ * JSON error, so the client got no error frame, and REST none at all. */
+static void test_filter_a_reason_is_printable_ascii(void)
+{
+    static const char *const args[] = {
+        "lang=ene\xc3",
+        "topics=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa9",
+        "topics=tab\there",
+        "topics=pics=wor\x7f",
+    };
+    for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++) {
+        struct hub_filter *f = &sentinel;
+        char err[160] = "";
+        fill(args[i], NULL);
+        ASSERT_EQ(query_filter(&q, &f, err, sizeof(err)), -1);
+        ASSERT_TRUE(f == NULL);
+        for (const char *p = err; *p; p++)
+            if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+                TEST_FAIL_("%s: byte 0x%02x in the reason \"%s\"", args[i], (unsigned char)*p, err);
+    }
+    fill("lang=ene\xc3", NULL);
+    struct hub_filter *f = NULL;
+    char err[160] = "";
+    ASSERT_EQ(query_filter(&q, &f, err, sizeof(err)), -1);
+    ASSERT_CONTAINS(err, "\"ene?\"");
+}
+
 static void test_filter_too_many_topics(void)
 {
     struct hub_filter *f = NULL;
@@ -448,7 +476,27 @@ static void test_fields(void)
     ASSERT_CONTAINS(err, "fields: too long or not text");
 }
 
+/* A dropped argument is read within its length: the fuzzer found the
+ * name looked for '=' past the end of an argument that has none (the
+ * buffer here holds exactly the argument, no NUL: ASan sees any overread). */
+static void test_a_dropped_argument_is_read_within_its_length(void)
+{
+    struct hub_filter *f = NULL;
+    char err[160];
+    char *arg = malloc(4);
+    ASSERT_TRUE(arg != NULL);
+    memcpy(arg, "lang", 4);
+    query_init(&q);
+    query_drop(&q, arg, 4);
+    free(arg);
+    ASSERT_EQ(q.ndropped_names, 1);
+    ASSERT_STR_EQ(q.dropped_names[0], "lang");
+    ASSERT_EQ(query_filter(&q, &f, err, sizeof(err)), -1);
+    ASSERT_CONTAINS(err, "lang");
+}
+
 TEST_MAIN(TEST_CASE(test_get_finds_a_value_and_the_first_occurrence_wins),
+          TEST_CASE(test_a_dropped_argument_is_read_within_its_length),
           TEST_CASE(test_get_an_empty_value_and_an_absent_name),
           TEST_CASE(test_a_name_without_equals_never_matches),
           TEST_CASE(test_a_value_holding_a_nul_byte_is_invalid),
@@ -459,7 +507,9 @@ TEST_MAIN(TEST_CASE(test_get_finds_a_value_and_the_first_occurrence_wins),
           TEST_CASE(test_filter_topics_and_langs), TEST_CASE(test_filter_only_langs),
           TEST_CASE(test_filter_empty_means_everything),
           TEST_CASE(test_filter_or_null_keeps_a_filter_with_grants),
-          TEST_CASE(test_filter_a_bad_topic_is_named), TEST_CASE(test_filter_too_many_topics),
+          TEST_CASE(test_filter_a_bad_topic_is_named),
+          TEST_CASE(test_filter_a_reason_is_printable_ascii),
+          TEST_CASE(test_filter_too_many_topics),
           TEST_CASE(test_filter_an_unreadable_list_is_refused), TEST_CASE(test_since),
           TEST_CASE(test_since_refuses_what_is_not_an_id), TEST_CASE(test_number),
           TEST_CASE(test_number_refuses_garbage_and_overflow),

@@ -94,6 +94,31 @@ static void test_sentinel_url_errors_say_what_is_wrong(void)
     }
 }
 
+/* Found by fuzz_redisurl: a host holding a bracket was taken ("[[d003]"
+ * gave the host "[d003"), and its description was no URL that parses. */
+static void test_a_stray_bracket_in_a_host_is_refused(void)
+{
+    static const char *const bad[] = {
+        "redis+sentinel://pu80,[fd00::3],[[d003]/news/0",
+        "redis://[[::1]:6379",
+        "redis://a]b:6379",
+        "redis://a[b",
+        "redis+sentinel://x]/m",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char err[256] = "";
+        int rc;
+        parsed(bad[i], &rc, err, sizeof(err));
+        if (rc != -1 || strstr(err, "stray '[' or ']'") == NULL)
+            TEST_FAIL_("%s: rc %d, \"%s\"", bad[i], rc, err);
+    }
+    char err[256];
+    int rc;
+    struct redis_url u = parsed("redis://[fd00::3]:6380", &rc, err, sizeof(err));
+    ASSERT_EQ(rc, 0);
+    ASSERT_STR_EQ(u.host, "fd00::3");
+}
+
 static redisReply *str_reply(const char *s)
 {
     static redisReply r[4];
@@ -134,4 +159,5 @@ static void test_what_a_sentinel_answer_means(void)
 
 TEST_MAIN(TEST_CASE(test_plain_urls), TEST_CASE(test_sentinel_url),
           TEST_CASE(test_sentinel_url_errors_say_what_is_wrong),
+          TEST_CASE(test_a_stray_bracket_in_a_host_is_refused),
           TEST_CASE(test_what_a_sentinel_answer_means))
