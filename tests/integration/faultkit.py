@@ -21,8 +21,10 @@ connection (`ResumingContext`), and answers pings (the library does).
 import asyncio
 import contextvars
 import json
+import os
 import random
 import resource
+import signal
 import ssl
 import subprocess
 import threading
@@ -83,12 +85,26 @@ class Crowd:
     """What every reader shares: the TLS context, the headline of every id
     seen (to name alerts whose id `alert` never printed), and tallies."""
 
-    def __init__(self, cafile, open_timeout=30.0):
+    def __init__(self, cafile, open_timeout=30.0, handshakes=100):
         self.ctx = resuming_context(cafile)
         self.open_timeout = open_timeout
+        self.handshakes = handshakes
+        self._gate = None
         self.headlines = {}
         self.readers = []
         self.deliveries = 0
+        self.why = {}  # why connection attempts failed -> count
+
+    @property
+    def gate(self):
+        """At most `handshakes` connections being opened at once. This
+        process is one Python thread: thousands of handshakes started
+        together would each advance so slowly that the server's 10 s
+        handshake timeout cut them, which thousands of devices would not
+        suffer. Readers wait here for their turn, and the time counts."""
+        if self._gate is None:
+            self._gate = asyncio.Semaphore(self.handshakes)
+        return self._gate
 
 
 class Reader:
@@ -105,6 +121,8 @@ class Reader:
         self.ids = []          # alert ids in the order received, over all connections
         self.gaps = []         # (since, number of alerts received before the gap)
         self.last_id = None
+        self.node = None       # the node of the last hello
+        self.joined = None     # when the first hello came: alerts pushed after are owed
         self.session = None    # the TLS session (ticket) of the last connection
         self.connections = 0   # connections that got their hello
         self.resumed = 0       # of them, TLS resumptions
@@ -131,13 +149,16 @@ class Reader:
         t0 = time.monotonic()
         hello = False
         try:
-            ws = await websockets.connect(
-                self.target(), ssl=self.crowd.ctx, subprotocols=["alert.v1"],
-                ping_interval=None, open_timeout=self.crowd.open_timeout, close_timeout=2,
-                max_size=2 ** 16, compression=None)
+            async with self.crowd.gate:
+                ws = await websockets.connect(
+                    self.target(), ssl=self.crowd.ctx, subprotocols=["alert.v1"],
+                    ping_interval=None, open_timeout=self.crowd.open_timeout, close_timeout=2,
+                    max_size=2 ** 16, compression=None)
         except (OSError, asyncio.TimeoutError, websockets.WebSocketException) as e:
             self.failures += 1
-            return ("connect", repr(e)), False, time.monotonic() - t0
+            why = type(e).__name__ + (f" {e}" if str(e) else "")
+            self.crowd.why[why[:80]] = self.crowd.why.get(why[:80], 0) + 1
+            return ("connect", why), False, time.monotonic() - t0
         finally:
             _offered_session.reset(token)
         self.ws = ws
@@ -151,7 +172,7 @@ class Reader:
                     if hello:
                         self.problems.append("a second hello on one connection")
                     hello = True
-                    self._hello(ws)
+                    self._hello(ws, frame)
                 elif kind == "gap":
                     self.gaps.append((frame["since"], len(self.ids)))
                 elif kind not in ("replayed", "pong"):
@@ -170,7 +191,10 @@ class Reader:
             self.failures += 1
         return code, hello, time.monotonic() - t0
 
-    def _hello(self, ws):
+    def _hello(self, ws, frame):
+        self.node = frame.get("node")
+        if self.joined is None:
+            self.joined = time.monotonic()
         self.connections += 1
         sslobj = ws.transport.get_extra_info("ssl_object")
         if sslobj is not None:
@@ -242,38 +266,13 @@ class Reader:
         self.crowd.readers.append(self)
         return self
 
-    async def stop(self):
-        self.stopping = True
-        ws = self.ws
-        if ws is not None:
-            try:
-                await asyncio.wait_for(ws.close(), 3)
-            except (asyncio.TimeoutError, OSError, websockets.WebSocketException):
-                pass
-        self.task.cancel()
-        try:
-            await self.task
-        except asyncio.CancelledError:
-            pass
 
-
-async def start_readers(crowd, n, urls, concurrency=100, query="", timeout=120.0):
+async def start_readers(crowd, n, urls, query="", timeout=120.0):
     """Starts n readers (reader i at home urls[i % len]) and waits until all
-    have their hello, at most `concurrency` handshakes in flight at first.
-    Returns (readers, seconds)."""
+    have their hello. Returns (readers, seconds)."""
     t0 = time.monotonic()
-    readers = []
-    for i in range(n):
-        r = Reader(crowd, urls, home=i, query=query)
-        readers.append(r)
-    sem = asyncio.Semaphore(concurrency)
-
-    async def first(r):
-        async with sem:
-            r.start()
-            await r.connected.wait()
-
-    await asyncio.wait_for(asyncio.gather(*(first(r) for r in readers)), timeout)
+    readers = [Reader(crowd, urls, home=i, query=query).start() for i in range(n)]
+    await wait_all(readers, lambda r: r.connected.is_set(), timeout, "connected")
     return readers, time.monotonic() - t0
 
 
@@ -291,15 +290,46 @@ async def wait_all(readers, cond, timeout, what):
         await asyncio.sleep(0.1)
 
 
-async def stop_readers(readers):
-    await asyncio.gather(*(r.stop() for r in readers))
+async def stop_readers(readers, timeout=15.0):
+    """Stops every reader: open connections are cut (the test is over; a
+    close handshake each would only cost time), tasks cancelled and waited
+    for, within `timeout`."""
+    for r in readers:
+        r.stopping = True
+        if r.ws is not None:
+            r.ws.transport.abort()
+        if r.task is not None:
+            r.task.cancel()
+    tasks = [r.task for r in readers if r.task is not None]
+    if tasks:
+        await asyncio.wait(tasks, timeout=timeout)
+
+
+# ---------------------------------------------------------------------------
+# Nodes
+# ---------------------------------------------------------------------------
+def crash_node(srv):
+    """SIGKILLs every process of an alertd node at once (the supervisor and
+    its workers), as a host that dies or an OOM kill of the cgroup would."""
+    pid = srv.proc.pid
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            kids = [int(x) for x in f.read().split()]
+    except FileNotFoundError:
+        kids = []
+    for k in kids:
+        try:
+            os.kill(k, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    srv.kill()
 
 
 # ---------------------------------------------------------------------------
 # Publishing
 # ---------------------------------------------------------------------------
 class Push:
-    __slots__ = ("seq", "headline", "status", "id", "stderr", "at")
+    __slots__ = ("seq", "headline", "status", "id", "stderr", "at")  # at: when it started
 
     def __init__(self, seq, headline, status, alert_id, stderr, at):
         self.seq, self.headline, self.status, self.id = seq, headline, status, alert_id
@@ -319,12 +349,13 @@ class Publisher:
 
     def push_sync(self, note=""):
         seq = len(self.pushes)
+        started = time.monotonic()
         headline = f"{self.tag} {seq}{' ' + note if note else ''}"
         argv = [ALERT, "push", "--headline", headline, "--redis", self.redis_url, *self.extra]
         r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
         alert_id = r.stdout.strip() if r.returncode in (EXIT_PUBLISHED, EXIT_NOT_DURABLE) \
             else None
-        p = Push(seq, headline, r.returncode, alert_id, r.stderr.strip(), time.monotonic())
+        p = Push(seq, headline, r.returncode, alert_id, r.stderr.strip(), started)
         with self.lock:
             self.pushes.append(p)
         return p
@@ -370,6 +401,7 @@ def check_promise(readers, publisher, strict=()):
     """Every breach of the promise, as text (empty: kept). `strict`: ids
     that must arrive whatever gaps say (durable alerts, a lossless fault)."""
     problems = []
+    # Owed to a reader: what was pushed after its first hello.
     published = {p.id: p for p in publisher.by_status(EXIT_PUBLISHED)}
     unknown = {p.headline for p in publisher.by_status(EXIT_UNKNOWN)}
     unknown |= {p.headline for p in publisher.by_status(EXIT_NOT_DURABLE)}
@@ -387,7 +419,8 @@ def check_promise(readers, publisher, strict=()):
             if aid not in published and headlines.get(aid) not in unknown:
                 problems.append(f"reader {i}: got {aid} ({headlines.get(aid)!r}), which no "
                                 f"push reported published or unknown")
-        missing = [a for a in published if a not in got and (a in strict or not covered(r, a))]
+        owed = (a for a, p in published.items() if r.joined is not None and p.at > r.joined)
+        missing = [a for a in owed if a not in got and (a in strict or not covered(r, a))]
         if missing:
             problems.append(f"reader {i}: {len(missing)} published alerts neither received "
                             f"nor covered by a gap, e.g. {missing[:3]} "
@@ -428,4 +461,6 @@ def reader_figures(readers):
                                   for k, v in sorted(closes.items(), key=lambda kv: str(kv[0])))
          or "none"),
         ("readers with a gap", f"{with_gap} ({sum(len(r.gaps) for r in readers)} gap frames)"),
-    ]
+    ] + ([("attempts failed on", "; ".join(f"{k}: {v}" for k, v in
+                                          sorted(readers[0].crowd.why.items())[:4]))]
+         if readers and readers[0].crowd.why else [])

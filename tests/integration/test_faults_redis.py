@@ -71,6 +71,12 @@ def test_redis_restarts_and_an_empty_redis_keep_the_promise(redis_server, alertd
 
     async def main():
         crowd = Crowd(tls_cert.cert)
+        try:
+            return await phases(crowd)
+        finally:
+            await stop_readers(crowd.readers)
+
+    async def phases(crowd):
         readers, connect_s = await start_readers(crowd, READERS, urls)
         pub = Publisher(redis_server.url, f"redis-fault-{os.getpid()}")
         done, stop_churn = asyncio.Event(), asyncio.Event()
@@ -87,7 +93,6 @@ def test_redis_restarts_and_an_empty_redis_keep_the_promise(redis_server, alertd
         drain_s = await wait_all(readers, lambda r: r.last_id == last.id, 60,
                                  f"holding the last alert {last.id}")
         took = time.monotonic() - t0
-        await stop_readers(readers)
         return crowd, readers, pub, connect_s, took, drain_s
 
     try:
