@@ -129,6 +129,7 @@ class Reader:
         self.failures = 0      # attempts that never got a hello
         self.closes = {}       # close code (None: no close frame) -> count
         self.problems = []     # protocol breaches seen on the wire
+        self.log = []          # (hello, node, since, node's last_id, n) / replayed / gap
         self.hold = None
         self.connected = asyncio.Event()
         self.ws = None
@@ -138,9 +139,15 @@ class Reader:
 
     # -- one connection ---------------------------------------------------
     def target(self):
+        """The URL of the next connection: `since` the last alert got; a
+        reader that was connected but got none yet asks for everything
+        (since=0-0, PROTOCOL.md section 4), so that nothing published while it
+        was away is lost to it."""
         q = [self.query] if self.query else []
         if self.last_id:
             q.append(f"since={self.last_id}")
+        elif self.joined is not None:
+            q.append("since=0-0")
         return self.url + ("?" + "&".join(q) if q else "")
 
     async def _session(self):
@@ -175,7 +182,11 @@ class Reader:
                     self._hello(ws, frame)
                 elif kind == "gap":
                     self.gaps.append((frame["since"], len(self.ids)))
-                elif kind not in ("replayed", "pong"):
+                    self.log.append(("gap", frame["since"], frame.get("oldest"), len(self.ids)))
+                elif kind == "replayed":
+                    self.log.append(("replayed", frame.get("count"), frame.get("last_id"),
+                                     len(self.ids)))
+                elif kind != "pong":
                     self.problems.append(f"unexpected frame {frame}")
                 if not hello:
                     self.problems.append(f"{kind} before hello")
@@ -193,6 +204,7 @@ class Reader:
 
     def _hello(self, ws, frame):
         self.node = frame.get("node")
+        self.log.append(("hello", self.node, self.last_id, frame.get("last_id"), len(self.ids)))
         if self.joined is None:
             self.joined = time.monotonic()
         self.connections += 1
@@ -397,6 +409,15 @@ def covered(reader, alert_id):
     return False
 
 
+def around(reader, alert_id):
+    """What the reader got just before and after alert_id should have come,
+    and its connections, replays and gaps there."""
+    k = idkey(alert_id)
+    at = next((i for i, a in enumerate(reader.ids) if idkey(a) > k), len(reader.ids))
+    events = [e for e in reader.log if abs(e[-1] - at) <= 3]
+    return f"ids {reader.ids[max(0, at - 2):at + 2]}, events {events}"
+
+
 def check_promise(readers, publisher, strict=()):
     """Every breach of the promise, as text (empty: kept). `strict`: ids
     that must arrive whatever gaps say (durable alerts, a lossless fault)."""
@@ -423,8 +444,8 @@ def check_promise(readers, publisher, strict=()):
         missing = [a for a in owed if a not in got and (a in strict or not covered(r, a))]
         if missing:
             problems.append(f"reader {i}: {len(missing)} published alerts neither received "
-                            f"nor covered by a gap, e.g. {missing[:3]} "
-                            f"(gaps {r.gaps[:3]}, last {r.ids[-3:]})")
+                            f"nor covered by a gap, e.g. {missing[:3]}; around it: "
+                            f"{around(r, missing[0])}")
     leaked = sorted(h for h in headlines.values() if h in refused)
     if leaked:
         problems.append(f"alerts whose push said 'nothing was published' reached readers: "
