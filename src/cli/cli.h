@@ -25,6 +25,9 @@
 /* The publish was sent but Redis did not answer: it may have been
  * published. A retry with the key `alert` printed publishes at most once. */
 #define CLI_EXIT_UNKNOWN 4
+/* --durable: published (the id is on stdout), but fewer replicas than
+ * asked confirmed holding it within --durable-timeout (Redis WAIT). */
+#define CLI_EXIT_NOT_DURABLE 5
 /* `alert tail`: the server refused us (close 1008/4003, certificate not
  * trusted) or, with --timeout, no connection was up when the time ran out.
  * The same "unreachable or refused" as CLI_EXIT_REDIS. */

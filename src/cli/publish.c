@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 
 /* ------------------------------------------------------------------------
  * The script
@@ -31,9 +32,14 @@
  * ARGV[5]  ref: the id an update or retraction refers to ("" for an alert)
  * ARGV[6]  prefix of the version counters, "P:ver:"
  * ARGV[7]  TTL of a version counter, seconds
+ * ARGV[8]  "1" when the publisher will WAIT for replicas (--durable)
  *
  * Returns {id, subscribers, duplicate, version}:
- *   - the idempotency key exists: {its id, 0, 1, 0}; nothing is written;
+ *   - the idempotency key exists: {its id, 0, 1, 0}; nothing is written,
+ *     except that for a publisher that will WAIT the key is written again
+ *     unchanged (SET KEEPTTL): WAIT covers the writes of its own
+ *     connection, and this one comes after the first publish's, so the
+ *     replicas that confirm it hold that publish too;
  *   - else the new entry id, PUBLISH's count of subscribed nodes, 0, and
  *     the version the item was stored with.
  * Error replies: "ERR unknown ref <id>" (an update or retraction of an id
@@ -65,7 +71,10 @@ static const char publish_script[] =
     "local version = tonumber(digits)\n"
     "if KEYS[3] then\n"
     "  local prev = redis.call('GET', KEYS[3])\n"
-    "  if prev then return {prev, 0, 1, 0} end\n"
+    "  if prev then\n"
+    "    if ARGV[8] == '1' then redis.call('SET', KEYS[3], prev, 'KEEPTTL') end\n"
+    "    return {prev, 0, 1, 0}\n"
+    "  end\n"
     "end\n"
     "-- The decoded item of entry `id`: nil if there is no such entry, {} if\n"
     "-- its item cannot be read (written by something else).\n"
@@ -123,7 +132,8 @@ static const char publish_script[] =
  * Running it
  * ---------------------------------------------------------------------- */
 
-#define PUBLISH_KEYLEN 256
+#define PUBLISH_KEYLEN         256
+#define PUBLISH_WAIT_SLACK_SEC 5 /* read timeout beyond WAIT's own */
 
 /* The script's SHA-1 in hex, as EVALSHA wants it; computed once. */
 static const char *publish_sha(void)
@@ -185,6 +195,7 @@ static int publish_prepare(const struct publish_request *req, struct publish_cal
     publish_arg(k, req->ref ? req->ref : "", req->ref ? strlen(req->ref) : 0);
     publish_arg(k, k->ver, strlen(k->ver));
     publish_arg(k, k->ver_ttl, strlen(k->ver_ttl));
+    publish_arg(k, req->durable ? "1" : "0", 1);
     return 0;
 }
 
@@ -270,6 +281,35 @@ int publish_item(redisContext *c, const struct publish_request *req, struct publ
         return sent ? PUBLISH_ERR_UNKNOWN : PUBLISH_ERR_REDIS;
     }
     int rc = publish_read_reply(r, out, err, errlen);
+    freeReplyObject(r);
+    return rc;
+}
+
+int publish_wait(redisContext *c, int replicas, long timeout_ms, long long *confirmed, char *err,
+                 size_t errlen)
+{
+    /* WAIT blocks up to its timeout: the socket's read timeout must not run
+     * out first. */
+    struct timeval tv = {timeout_ms / 1000 + PUBLISH_WAIT_SLACK_SEC, (timeout_ms % 1000) * 1000};
+    redisReply *r = NULL;
+    int rc = -1;
+
+    *confirmed = 0;
+    if (redisSetTimeout(c, tv) != REDIS_OK) {
+        snprintf(err, errlen, "cannot set a timeout for WAIT");
+        return -1;
+    }
+    r = redisCommand(c, "WAIT %d %ld", replicas, timeout_ms);
+    if (r == NULL)
+        snprintf(err, errlen, "WAIT: %s", c->errstr[0] ? c->errstr : "no reply");
+    else if (r->type == REDIS_REPLY_ERROR)
+        snprintf(err, errlen, "WAIT refused: %s", r->str);
+    else if (r->type != REDIS_REPLY_INTEGER)
+        snprintf(err, errlen, "unexpected reply to WAIT");
+    else {
+        *confirmed = r->integer;
+        rc = 0;
+    }
     freeReplyObject(r);
     return rc;
 }

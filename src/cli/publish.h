@@ -34,6 +34,7 @@ struct publish_request {
     const char *ref;      /* id the update/retraction refers to; NULL for an alert */
     const char *idem_key; /* --key, or NULL */
     long maxlen;          /* XADD MAXLEN ~ */
+    int durable;          /* 1: publish_wait follows (a duplicate then rewrites its key) */
 };
 
 struct publish_result {
@@ -60,5 +61,13 @@ struct publish_result {
  * after PUBLISH_ERR_UNKNOWN publishes at most once. */
 int publish_item(redisContext *c, const struct publish_request *req, struct publish_result *out,
                  char *err, size_t errlen);
+
+/* After publish_item on the same connection: WAIT until `replicas`
+ * replicas hold every write this connection made, or `timeout_ms` passed.
+ * Returns the number of replicas that confirmed (*confirmed), which may be
+ * fewer than asked; -1 with a message in err when Redis refused WAIT or
+ * did not answer (then nothing is confirmed). */
+int publish_wait(redisContext *c, int replicas, long timeout_ms, long long *confirmed, char *err,
+                 size_t errlen);
 
 #endif

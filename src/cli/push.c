@@ -21,7 +21,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PUSH_OPT_REASON (OPT_MAXLEN + 1)
+#define PUSH_OPT_REASON          (OPT_MAXLEN + 1)
+#define PUSH_OPT_DURABLE         (OPT_MAXLEN + 2)
+#define PUSH_OPT_DURABLE_TIMEOUT (OPT_MAXLEN + 3)
+
+#define PUSH_DURABLE_MAX         100   /* replicas --durable=N may ask for */
+#define PUSH_DURABLE_TIMEOUT_MS  1000  /* --durable-timeout's default */
+#define PUSH_DURABLE_TIMEOUT_MAX 60000 /* and its largest value */
 
 #define PUSH_ITEM_HELP                                                                             \
     "Item options:\n"                                                                              \
@@ -44,7 +50,10 @@
     "                         returns the first id and publishes nothing (default: a\n"            \
     "                         new random key, printed when the outcome is unknown)\n"              \
     "  --maxlen N             history kept, roughly (XADD MAXLEN ~; env ALERT_MAXLEN,\n"           \
-    "                         default 10000)\n"
+    "                         default 10000)\n"                                                    \
+    "  --durable[=N]          after publishing, wait until N replicas (default 1) hold\n"          \
+    "                         it (Redis WAIT); exit 5 if they do not confirm in time\n"            \
+    "  --durable-timeout MS   how long --durable waits, 1-60000 ms (default 1000)\n"
 
 #define PUSH_COMMON_HELP                                                                           \
     "Common options:\n"                                                                            \
@@ -56,7 +65,8 @@
     "\n"                                                                                           \
     "Exit status: 0 published (its id on stdout), 2 usage error or invalid item,\n"                \
     "3 Redis unreachable or refused (nothing was published), 4 sent but Redis did\n"               \
-    "not answer (it may have been published: retry with the --key printed).\n"
+    "not answer (it may have been published: retry with the --key printed),\n"                     \
+    "5 published (its id on stdout) but --durable's replicas did not confirm it.\n"
 
 static const char push_help_push[] =
     "Usage: alert push [ITEM OPTIONS] [-f FILE|-]\n"
@@ -88,6 +98,11 @@ struct push_run {
     char auto_key[48];         /* made when --key is not given */
     const char *maxlen_s;      /* --maxlen or ALERT_MAXLEN */
     long maxlen;
+    const char *durable_s;         /* --durable's N; NULL: 1 */
+    int durable;                   /* --durable given */
+    long replicas;                 /* replicas that must confirm */
+    const char *durable_timeout_s; /* --durable-timeout */
+    long durable_timeout;          /* ms */
     char text[ITEM_MAX_BYTES + 1]; /* -f contents */
     long text_len;                 /* -1: no file */
 };
@@ -101,6 +116,8 @@ static const struct option push_longopts_item[] = {
     CLI_COMMON_LONGOPTS,
     {"key", required_argument, NULL, OPT_KEY},
     {"maxlen", required_argument, NULL, OPT_MAXLEN},
+    {"durable", optional_argument, NULL, PUSH_OPT_DURABLE},
+    {"durable-timeout", required_argument, NULL, PUSH_OPT_DURABLE_TIMEOUT},
     {NULL, 0, NULL, 0},
 };
 
@@ -109,6 +126,8 @@ static const struct option push_longopts_retract[] = {
     {"reason", required_argument, NULL, PUSH_OPT_REASON},
     {"key", required_argument, NULL, OPT_KEY},
     {"maxlen", required_argument, NULL, OPT_MAXLEN},
+    {"durable", optional_argument, NULL, PUSH_OPT_DURABLE},
+    {"durable-timeout", required_argument, NULL, PUSH_OPT_DURABLE_TIMEOUT},
     {NULL, 0, NULL, 0},
 };
 
@@ -147,6 +166,13 @@ static int push_option(struct push_run *run, int opt, const char *arg, char **ar
     case OPT_MAXLEN:
         run->maxlen_s = arg;
         return -1;
+    case PUSH_OPT_DURABLE:
+        run->durable = 1;
+        run->durable_s = arg;
+        return -1;
+    case PUSH_OPT_DURABLE_TIMEOUT:
+        run->durable_timeout_s = arg;
+        return -1;
     case PUSH_OPT_REASON:
         /* A retraction's reason travels as its summary. */
         opt = OPT_SUMMARY;
@@ -160,6 +186,24 @@ static int push_option(struct push_run *run, int opt, const char *arg, char **ar
         return push_invalid(&ierr);
     if (taken == 0)
         return cli_usage(run->common.cmd, "unexpected option");
+    return -1;
+}
+
+/* Checks --durable[=N] and --durable-timeout; -1 to go on, else an exit
+ * status. */
+static int push_parse_durable(struct push_run *run)
+{
+    if (run->durable_s && cli_parse_long(run->durable_s, 1, PUSH_DURABLE_MAX, &run->replicas) != 0)
+        return cli_usage(run->common.cmd, "--durable=N must be 1-%d replicas, not '%.40s'",
+                         PUSH_DURABLE_MAX, run->durable_s);
+    if (run->durable_timeout_s == NULL)
+        return -1;
+    if (!run->durable)
+        return cli_usage(run->common.cmd, "--durable-timeout needs --durable");
+    if (cli_parse_long(run->durable_timeout_s, 1, PUSH_DURABLE_TIMEOUT_MAX,
+                       &run->durable_timeout) != 0)
+        return cli_usage(run->common.cmd, "--durable-timeout must be 1-%d ms, not '%.40s'",
+                         PUSH_DURABLE_TIMEOUT_MAX, run->durable_timeout_s);
     return -1;
 }
 
@@ -195,7 +239,7 @@ static int push_parse(struct push_run *run, int argc, char **argv)
     if (run->maxlen_s && cli_parse_long(run->maxlen_s, 1, OPTIONS_MAXLEN_MAX, &run->maxlen) != 0)
         return cli_usage(run->common.cmd, "--maxlen (or ALERT_MAXLEN) must be 1-%ld, not '%.40s'",
                          OPTIONS_MAXLEN_MAX, run->maxlen_s);
-    return -1;
+    return push_parse_durable(run);
 }
 
 /* ------------------------------------------------------------------------
@@ -313,8 +357,35 @@ static int push_auto_key(struct push_run *run)
     return 0;
 }
 
+/* With --durable: waits for the replicas. Returns the exit status of a
+ * publish that succeeded (the id is printed either way). */
+static int push_durable(const struct push_run *run, redisContext *c, const char *where,
+                        const struct publish_result *res)
+{
+    char err[CLI_ERRLEN];
+    long long confirmed;
+
+    if (!run->durable)
+        return CLI_EXIT_OK;
+    if (publish_wait(c, (int)run->replicas, run->durable_timeout, &confirmed, err, sizeof(err)) !=
+        0) {
+        cli_error("%s: %s published, but its copy on the replicas is not confirmed (%s). "
+                  "Retry with --key %s --durable to check again.",
+                  where, res->id, err, run->key);
+        return CLI_EXIT_NOT_DURABLE;
+    }
+    if (confirmed < run->replicas) {
+        cli_error("%s: %s published, but %lld of the %ld replicas asked for confirmed it "
+                  "within %ld ms. Retry with --key %s --durable to check again.",
+                  where, res->id, confirmed, run->replicas, run->durable_timeout, run->key);
+        return CLI_EXIT_NOT_DURABLE;
+    }
+    return CLI_EXIT_OK;
+}
+
 /* Prints the outcome; returns the exit status. */
-static int push_report(const struct push_run *run, const struct publish_result *res)
+static int push_report(const struct push_run *run, redisContext *c, const char *where,
+                       const struct publish_result *res)
 {
     printf("%s\n", res->id);
     if (res->duplicate)
@@ -323,7 +394,8 @@ static int push_report(const struct push_run *run, const struct publish_result *
     else if (res->subscribers == 0)
         cli_error("warning: no alertd node is subscribed; the alert is stored and nodes will "
                   "catch up");
-    return cli_flush_stdout(CLI_EXIT_OK);
+    int status = cli_flush_stdout(CLI_EXIT_OK);
+    return status == CLI_EXIT_OK ? push_durable(run, c, where, res) : status;
 }
 
 static int push_publish(struct push_run *run, redisContext *c, const char *where,
@@ -345,6 +417,7 @@ static int push_publish(struct push_run *run, redisContext *c, const char *where
         .ref = json_string_value(json_object_get(item, "ref")),
         .idem_key = run->key,
         .maxlen = run->maxlen,
+        .durable = run->durable,
     };
     if (req.kind == NULL)
         req.kind = "alert";
@@ -360,7 +433,7 @@ static int push_publish(struct push_run *run, redisContext *c, const char *where
     free(enc);
     switch (rc) {
     case PUBLISH_OK:
-        return push_report(run, &res);
+        return push_report(run, c, where, &res);
     case PUBLISH_ERR_REF:
         cli_error("%s: no such alert in history", req.ref ? req.ref : "?");
         return CLI_EXIT_USAGE;
@@ -439,6 +512,8 @@ static int push_start(const char *kind, const char *help, int argc, char **argv)
     run->help = help;
     run->text_len = -1;
     run->maxlen = OPTIONS_MAXLEN_DEFAULT;
+    run->replicas = 1;
+    run->durable_timeout = PUSH_DURABLE_TIMEOUT_MS;
     run->maxlen_s = getenv("ALERT_MAXLEN");
     if (run->maxlen_s && *run->maxlen_s == '\0')
         run->maxlen_s = NULL;

@@ -11,6 +11,7 @@
  * and the token key (as does a change of those files on disk, certwatch.h).
  * Under systemd (Type=notify) this process, the one systemd watches, says
  * when the node serves, drains, reloads and lives (service.h).
+ * Workers drain and stop when their supervisor dies (a SIGKILL of it).
  * Exit status: 0 stopped, 1 cannot start (port, memory), 2 bad
  * configuration (a certificate, key or OCSP file that does not load included),
  * 78 Redis refused the configured access before the node was ever ready.
@@ -34,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -80,8 +82,22 @@ static void main_supervisor_signals(sigset_t *set)
     sigaddset(set, SIGCHLD);
 }
 
+/* In a worker: a worker whose supervisor is gone (SIGKILL, the OOM
+ * killer) would go on serving with nobody to start it again or pass on
+ * signals, and hold the port so that alertd cannot start there again. The
+ * kernel sends it SIGTERM when the supervisor dies, and it drains as on a
+ * stop; one whose supervisor died before this ran drains at once. */
+static void main_follow_supervisor(pid_t supervisor)
+{
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
+        log_warn("workers will outlive a killed supervisor", KV_S("error", strerror(errno)));
+    if (getppid() != supervisor)
+        raise(SIGTERM);
+}
+
 static pid_t main_spawn(struct main_process *p, int worker)
 {
+    pid_t supervisor = getpid();
     pid_t pid = fork();
     if (pid == 0) {
         sigset_t set;
@@ -98,6 +114,7 @@ static pid_t main_spawn(struct main_process *p, int worker)
         snprintf(name, sizeof(name), "worker-%d", worker);
         log_set_proc(name);
         service_close(&p->service); /* only the supervisor speaks to systemd */
+        main_follow_supervisor(supervisor);
         metrics_use_slot(worker);
         /* Forked from the supervisor, which read the key files once at
          * start: a worker started again after a SIGHUP or a changed file

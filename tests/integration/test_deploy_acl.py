@@ -8,8 +8,8 @@ would), then:
   its SUBSCRIBE, its catch-up XREVRANGE/XRANGE and its once-a-second
   heartbeat PUBLISH are all allowed (a refused heartbeat would show as Redis
   reconnects within a second or two);
-- `alert push/update/retract/list/status` as the `publisher` user work, and a
-  pushed alert reaches a client on /v1/sse;
+- `alert push/update/retract/list/status` (and `push --durable`'s WAIT) as
+  the `publisher` user work, and a pushed alert reaches a client on /v1/sse;
 - neither user can do more than that: a node cannot publish on the live
   channel or write the stream (so a compromised node cannot forge alerts), the
   publisher cannot touch other keys or channels, and nobody gets in without
@@ -177,6 +177,14 @@ def test_alertd_and_publisher_work_through_the_acl(acl_redis, tls_cert, tmp_path
         ret = json.loads(sse.wait_for("alert", r.stdout.strip())["data"])
         assert ret["kind"] == "retraction" and ret["ref"] == first
 
+        # --durable's WAIT is allowed: with no replica it confirms on none
+        # (exit 5), where a refused WAIT would say NOPERM.
+        r = run_alert("push", "--headline", "Durable through the ACL", "--durable",
+                      "--durable-timeout", "50", redis=pub)
+        assert r.returncode == 5, r.stderr
+        assert "0 of the 1 replicas" in r.stderr and "NOPERM" not in r.stderr, r.stderr
+        sse.wait_for("alert", r.stdout.strip())
+
         # list (XREVRANGE) and status (PUBSUB NUMSUB, XLEN) as the publisher.
         r = run_alert("list", "--json", redis=pub)
         assert r.returncode == 0, r.stderr
@@ -184,7 +192,7 @@ def test_alertd_and_publisher_work_through_the_acl(acl_redis, tls_cert, tmp_path
         r = run_alert("status", "--json", redis=pub)
         assert r.returncode == 0, r.stderr
         status = json.loads(r.stdout)
-        assert status["nodes"] == workers and status["stream_length"] == 3, status
+        assert status["nodes"] == workers and status["stream_length"] == 4, status
 
         # The heartbeat PUBLISH on alert:hb:* is allowed: after a few of them
         # the node never had to reconnect, and it is still ready.

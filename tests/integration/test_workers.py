@@ -149,6 +149,40 @@ def test_sigterm_while_a_worker_restarts_stops_everything(alertd_factory):
             open(f"/proc/{pid}/stat").read().split()[2] == "Z"
 
 
+def gone(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_workers_stop_when_their_supervisor_is_killed(alertd_factory):
+    # Orphaned workers kept serving with nobody to restart them or pass on
+    # signals, and held the port: alertd could not be started again there.
+    srv = alertd_factory("--workers", "2", "--drain-seconds", "1")
+    kids = children(srv.proc.pid)
+
+    async def main():
+        ws = await srv.connect()
+        await recv_hello(ws)
+        srv.kill()  # SIGKILL to the supervisor alone
+        # The workers drain as on SIGTERM: the client is told 1001.
+        try:
+            await asyncio.wait_for(ws.recv(), 10)
+            raise AssertionError("a frame instead of the close")
+        except websockets.ConnectionClosed as e:
+            assert e.rcvd is not None and e.rcvd.code == 1001, e
+
+    run(main())
+    deadline = time.monotonic() + 10
+    while not all(gone(pid) for pid in kids):
+        assert time.monotonic() < deadline, f"workers {kids} outlived their supervisor"
+        time.sleep(0.05)
+    srv.start()  # the port is free again
+    assert len(children(srv.proc.pid)) == 2
+
+
 def _quota_cgroup(tmp_name, quota_us, period_us=100000):
     """A cgroup (v1 cpu controller or v2) limited to quota/period CPUs; its
     directory, or None when this machine does not let us make one."""
