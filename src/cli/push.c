@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "item.h"
+#include "itemsig.h"
 #include "options.h"
 #include "publish.h"
 #include "query.h"
@@ -21,7 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PUSH_OPT_REASON (OPT_MAXLEN + 1)
+#define PUSH_OPT_REASON   (OPT_MAXLEN + 1)
+#define PUSH_OPT_SIGN_KEY (OPT_MAXLEN + 8)
+#define PUSH_SIGN_TRIES   4 /* publishes of a signed update whose version moved meanwhile */
 
 #define PUSH_ITEM_HELP                                                                             \
     "Item options:\n"                                                                              \
@@ -44,7 +47,9 @@
     "                         returns the first id and publishes nothing (default: a\n"            \
     "                         new random key, printed when the outcome is unknown)\n"              \
     "  --maxlen N             history kept, roughly (XADD MAXLEN ~; env ALERT_MAXLEN,\n"           \
-    "                         default 10000)\n"
+    "                         default 10000)\n"                                                    \
+    "  --sign-key FILE        sign the item with this Ed25519 private key (PEM, from\n"            \
+    "                         alert keygen; mode 0600) (env ALERT_SIGN_KEY)\n"
 
 #define PUSH_COMMON_HELP                                                                           \
     "Common options:\n"                                                                            \
@@ -88,6 +93,8 @@ struct push_run {
     char auto_key[48];         /* made when --key is not given */
     const char *maxlen_s;      /* --maxlen or ALERT_MAXLEN */
     long maxlen;
+    const char *sign_key_path;     /* --sign-key or ALERT_SIGN_KEY */
+    EVP_PKEY *sign_key;            /* loaded from it */
     char text[ITEM_MAX_BYTES + 1]; /* -f contents */
     long text_len;                 /* -1: no file */
 };
@@ -101,6 +108,7 @@ static const struct option push_longopts_item[] = {
     CLI_COMMON_LONGOPTS,
     {"key", required_argument, NULL, OPT_KEY},
     {"maxlen", required_argument, NULL, OPT_MAXLEN},
+    {"sign-key", required_argument, NULL, PUSH_OPT_SIGN_KEY},
     {NULL, 0, NULL, 0},
 };
 
@@ -109,6 +117,7 @@ static const struct option push_longopts_retract[] = {
     {"reason", required_argument, NULL, PUSH_OPT_REASON},
     {"key", required_argument, NULL, OPT_KEY},
     {"maxlen", required_argument, NULL, OPT_MAXLEN},
+    {"sign-key", required_argument, NULL, PUSH_OPT_SIGN_KEY},
     {NULL, 0, NULL, 0},
 };
 
@@ -146,6 +155,9 @@ static int push_option(struct push_run *run, int opt, const char *arg, char **ar
         return -1;
     case OPT_MAXLEN:
         run->maxlen_s = arg;
+        return -1;
+    case PUSH_OPT_SIGN_KEY:
+        run->sign_key_path = arg;
         return -1;
     case PUSH_OPT_REASON:
         /* A retraction's reason travels as its summary. */
@@ -195,6 +207,11 @@ static int push_parse(struct push_run *run, int argc, char **argv)
     if (run->maxlen_s && cli_parse_long(run->maxlen_s, 1, OPTIONS_MAXLEN_MAX, &run->maxlen) != 0)
         return cli_usage(run->common.cmd, "--maxlen (or ALERT_MAXLEN) must be 1-%ld, not '%.40s'",
                          OPTIONS_MAXLEN_MAX, run->maxlen_s);
+    if (run->sign_key_path) {
+        char err[CLI_ERRLEN];
+        if ((run->sign_key = itemsig_load_private(run->sign_key_path, err, sizeof(err))) == NULL)
+            return cli_usage(run->common.cmd, "--sign-key (or ALERT_SIGN_KEY): %s", err);
+    }
     return -1;
 }
 
@@ -208,7 +225,7 @@ static int push_parse(struct push_run *run, int argc, char **argv)
  * sets the real one, but the item must be valid as sent. */
 static void push_base_update(json_t *ref)
 {
-    static const char *const drop[] = {"id", "kind", "ref", "published_at"};
+    static const char *const drop[] = {"id", "kind", "ref", "published_at", "kid", "sig"};
     json_int_t version = json_integer_value(json_object_get(ref, "version"));
     const char *expires = json_string_value(json_object_get(ref, "expires_at"));
     int64_t expires_ms;
@@ -272,16 +289,15 @@ static int push_base(struct push_run *run, redisContext *c, const char *where, j
     return -1;
 }
 
-/* The encoding that is published: "version" first (the script rewrites it
- * for an update), then the item's members in order. NULL with *err. */
+/* The encoding that is published: "version" (which the item has) first,
+ * as the script reads it, then the item's members in order. NULL with *err. */
 static char *push_encode(const json_t *item, size_t *len, struct item_error *err)
 {
     json_t *o = json_object();
-    json_t *v = json_object_get(item, "version");
     char *enc = NULL;
 
     memset(err, 0, sizeof(*err));
-    if (o == NULL || json_object_set_new(o, "version", v ? json_incref(v) : json_integer(1)) ||
+    if (o == NULL || json_object_set(o, "version", json_object_get(item, "version")) != 0 ||
         json_object_update_missing(o, (json_t *)item) != 0 || (enc = item_encode(o, len)) == NULL) {
         snprintf(err->message, sizeof(err->message), "out of memory");
     } else if (*len + PUBLISH_ID_OVERHEAD > ITEM_MAX_BYTES) {
@@ -326,38 +342,97 @@ static int push_report(const struct push_run *run, const struct publish_result *
     return cli_flush_stdout(CLI_EXIT_OK);
 }
 
-static int push_publish(struct push_run *run, redisContext *c, const char *where,
-                        const json_t *item)
+/* With --sign-key: signs the item as it is about to be published. Returns
+ * -1 to go on, else an exit status. */
+static int push_sign(const struct push_run *run, json_t *item)
+{
+    char err[CLI_ERRLEN];
+    int64_t at;
+    if (run->sign_key == NULL)
+        return -1;
+    /* Readers take a signed alert only within their freshness window of
+     * published_at (PROTOCOL.md): one signed outside it would be refused. */
+    if (item_time_parse(json_string_value(json_object_get(item, "published_at")), &at) == 0) {
+        long long off = (long long)(item_time_now_ms() - at) / 1000;
+        if (off > ITEMSIG_MAX_AGE_SEC || -off > ITEMSIG_MAX_AGE_SEC) {
+            cli_error("invalid item: published_at: %lld s %s now; readers that verify "
+                      "signatures would reject it as stale (more than %d s): leave "
+                      "published_at out to sign it as of now",
+                      off < 0 ? -off : off, off < 0 ? "after" : "before", ITEMSIG_MAX_AGE_SEC);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (itemsig_sign(item, run->sign_key, err, sizeof(err)) != 0) {
+        cli_error("%s", err);
+        return CLI_EXIT_FAIL;
+    }
+    return -1;
+}
+
+/* Signs (with --sign-key), encodes and publishes the item once; returns
+ * -1 with the outcome of publish_item in *rc, else an exit status. */
+static int push_publish_once(struct push_run *run, redisContext *c, json_t *item,
+                             struct publish_request *req, struct publish_result *res, int *rc,
+                             char *err, size_t errlen)
 {
     struct item_error ierr;
-    struct publish_result res;
-    char err[CLI_ERRLEN];
     size_t len;
+    /* The script reads the version first: a retraction gets 1 before it is signed. */
+    if (json_object_get(item, "version") == NULL &&
+        json_object_set_new(item, "version", json_integer(1)) != 0) {
+        cli_error("out of memory");
+        return CLI_EXIT_FAIL;
+    }
+    int status = push_sign(run, item);
+    if (status >= 0)
+        return status;
     char *enc = push_encode(item, &len, &ierr);
     if (enc == NULL)
         return push_invalid(&ierr);
+    req->item = enc;
+    req->item_len = len;
+    *rc = publish_item(c, req, res, err, errlen);
+    free(enc);
+    req->item = NULL;
+    return -1;
+}
 
+static int push_publish(struct push_run *run, redisContext *c, const char *where, json_t *item)
+{
+    struct publish_result res;
+    char err[CLI_ERRLEN];
+    int rc = PUBLISH_ERR_INPUT, status;
     struct publish_request req = {
         .prefix = run->common.prefix,
-        .item = enc,
-        .item_len = len,
         .kind = json_string_value(json_object_get(item, "kind")),
         .ref = json_string_value(json_object_get(item, "ref")),
         .idem_key = run->key,
         .maxlen = run->maxlen,
+        .signed_item = run->sign_key != NULL,
     };
     if (req.kind == NULL)
         req.kind = "alert";
     if (req.idem_key == NULL) {
         if (push_auto_key(run)) {
-            free(enc);
             cli_error("no random bytes for an idempotency key: give one with --key");
             return CLI_EXIT_FAIL;
         }
         req.idem_key = run->key;
     }
-    int rc = publish_item(c, &req, &res, err, sizeof(err));
-    free(enc);
+    /* The script gives an unsigned update the next version of its story;
+     * a signed one carries it, so when another update took the version
+     * this one was signed with, it is signed again with the one now due. */
+    for (int tries = 1;; tries++) {
+        status = push_publish_once(run, c, item, &req, &res, &rc, err, sizeof(err));
+        if (status >= 0)
+            return status;
+        if (rc != PUBLISH_ERR_VERSION || tries == PUSH_SIGN_TRIES)
+            break;
+        if (json_object_set_new(item, "version", json_integer((json_int_t)res.version)) != 0) {
+            cli_error("out of memory");
+            return CLI_EXIT_FAIL;
+        }
+    }
     switch (rc) {
     case PUBLISH_OK:
         return push_report(run, &res);
@@ -442,8 +517,12 @@ static int push_start(const char *kind, const char *help, int argc, char **argv)
     run->maxlen_s = getenv("ALERT_MAXLEN");
     if (run->maxlen_s && *run->maxlen_s == '\0')
         run->maxlen_s = NULL;
+    run->sign_key_path = getenv("ALERT_SIGN_KEY");
+    if (run->sign_key_path && *run->sign_key_path == '\0')
+        run->sign_key_path = NULL;
     int status = push_main(run, argc, argv);
     options_free(&run->opts);
+    EVP_PKEY_free(run->sign_key);
     free(run);
     return status;
 }
