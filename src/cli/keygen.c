@@ -22,8 +22,8 @@ static const char keygen_help[] =
     "either. Prints, one per line:\n"
     "  kid=<key id>          what signed alerts carry in \"kid\"\n"
     "  public_key=<base64url> the raw public key, for a page's data-verify-keys\n"
-    "Sign with 'alert push --sign-key FILE' (or ALERT_SIGN_KEY); readers verify\n"
-    "with FILE.pub ('alert tail --verify FILE.pub').\n\n"
+    "Publishers sign with FILE (alert push --help), readers verify with FILE.pub\n"
+    "(alert tail --help).\n\n"
     "  -h, --help             this help;  --version  the version\n\n"
     "Exit status: 0 written, 1 a file could not be written, 2 usage error (a file\n"
     "already exists).\n";
