@@ -238,6 +238,29 @@ static void push_base_update(json_t *ref)
     json_object_set_new(ref, "version", json_integer(version >= 1 ? version + 1 : 2));
 }
 
+/* A signed update carries over the content of the alert it revises, as
+ * Redis holds it: content this key signed must still verify, or a
+ * compromised Redis could have this key sign what it changed. Content it
+ * cannot check (unsigned, another key) is taken with a note. 0 or -1. */
+static int push_base_signed(const struct push_run *run, const json_t *ref)
+{
+    char kid[ITEM_KID_LEN + 1];
+    const char *theirs = json_string_value(json_object_get(ref, "kid"));
+    if (run->sign_key == NULL || itemsig_key_id(run->sign_key, kid) != 0)
+        return 0;
+    if (theirs && strcmp(theirs, kid) == 0) {
+        if (itemsig_check(ref, run->sign_key) == 1)
+            return 0;
+        cli_error("%s in Redis fails its signature by this key (altered since it was "
+                  "published?): refusing to sign an update built on it",
+                  run->ref);
+        return -1;
+    }
+    cli_error("note: %s is %s: the update signs its content as Redis holds it", run->ref,
+              theirs ? "signed by another key" : "not signed");
+    return 0;
+}
+
 /* What an update or retraction starts from: for an update the content of
  * the alert it revises, for a retraction that alert's lang and topics.
  * Returns -1 to go on (*base set), else an exit status. */
@@ -260,6 +283,10 @@ static int push_base(struct push_run *run, redisContext *c, const char *where, j
     if (kind && strcmp(kind, "retraction") == 0) {
         json_decref(ref);
         cli_error("%s: is a retraction; name the alert it withdrew", run->ref);
+        return CLI_EXIT_USAGE;
+    }
+    if (strcmp(run->kind, "update") == 0 && push_base_signed(run, ref) != 0) {
+        json_decref(ref);
         return CLI_EXIT_USAGE;
     }
     /* Every version of a story refers to its original alert, so readers

@@ -297,6 +297,29 @@ def test_signing_refuses_a_published_at_readers_would_find_stale(redis_server, k
     assert redis_server.client().xlen("alert:stream") == 0
 
 
+def test_a_signed_update_never_signs_content_altered_in_redis(redis_server, keys):
+    k1 = keys["k1"]
+    a = spush(redis_server, k1["key"], "--headline", "Quake", "--url", "https://news.example/a")
+    # A compromised Redis swaps the link of the stored original.
+    c = redis_server.client()
+    entry_id, fields = c.xrange("alert:stream", a, a)[0]
+    item = json.loads(fields["item"])
+    c.delete("alert:stream")  # a new stream may take the same id again
+    c.xadd("alert:stream", {"item": json.dumps({**item, "url": "https://phish.example/a"})},
+           id=entry_id)
+    r = run_alert("update", a, "--headline", "Quake: 7.1", "--sign-key", k1["key"],
+                  redis=redis_server)
+    assert r.returncode == 2, r.stderr
+    assert f"{a} in Redis fails its signature by this key" in r.stderr
+    assert c.xlen("alert:stream") == 1
+    # Content this key cannot vouch for is signed as Redis holds it, with a note.
+    b = run_alert("push", "--headline", "Unsigned", redis=redis_server).stdout.strip()
+    r = run_alert("update", b, "--headline", "Now signed", "--sign-key", k1["key"],
+                  redis=redis_server)
+    assert r.returncode == 0 and f"note: {b} is not signed" in r.stderr, r.stderr
+    assert verifies(stored(redis_server, r.stdout.strip()), load_public(k1["pub"]))
+
+
 def test_alertd_relays_signatures_untouched_on_every_transport(alertd, redis_server, keys):
     import asyncio
 
