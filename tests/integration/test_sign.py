@@ -21,7 +21,7 @@ import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 
-from alertd_fixture import https_get, run
+from alertd_fixture import https_get, metric, run
 from alertd_fixture import alertd, alertd_factory, tls_cert  # noqa: F401
 from conftest import ALERT, PROTO, run_alert
 from test_http import Sse
@@ -363,6 +363,22 @@ def test_alertd_relays_signatures_untouched_on_every_transport(alertd, redis_ser
         assert item["id"] == a, (transport, item)
         assert item["sig"] == want["sig"] and item["kid"] == want["kid"], transport
         assert verifies(item, public), (transport, item)
+
+
+def test_alertd_drops_signature_fields_of_the_wrong_shape(alertd, redis_server, keys):
+    genuine = stored(redis_server, spush(redis_server, keys["k1"]["key"], "--headline", "Good"))
+    before = metric(alertd, "alertd_alerts_invalid_total")
+    bad = [inject(redis_server, {**genuine, "sig": genuine["sig"][:-1]}),
+           inject(redis_server, {**genuine, "kid": genuine["kid"] + "A"}),
+           inject(redis_server, {k: v for k, v in genuine.items() if k != "kid"})]
+    good = inject(redis_server, {**genuine, "headline": "Shape only: relayed"})
+    deadline = time.monotonic() + 10
+    while metric(alertd, "alertd_alerts_invalid_total") < before + 3:
+        assert time.monotonic() < deadline, "the node did not count the three items invalid"
+        time.sleep(0.05)
+    status, _, body = https_get(alertd.port, "/v1/alerts?limit=10", alertd.ctx)
+    ids = [i["id"] for i in json.loads(body)["alerts"]]
+    assert good in ids and not set(bad) & set(ids), (ids, bad)
 
 
 # ---------------------------------------------------------------------------
