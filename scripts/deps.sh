@@ -2,9 +2,11 @@
 # Installs every build and test dependency, only when one is missing: quiet
 # and quick when everything is already there. Debian packages for the build,
 # Redis, HAProxy, groff and man (the manual pages' test) and the Python
-# tests (python3-yaml reads the Kubernetes manifests); clang and its runtime
-# libraries (libFuzzer, the sanitizers) for `make fuzz`; Debian's Chromium
-# and playwright-core (npm) for the browser tests of the widget.
+# tests (python3-yaml reads the Kubernetes manifests; python3-cryptography
+# checks signed alerts independently; valgrind runs the signing paths);
+# clang and its runtime libraries (libFuzzer, the sanitizers) for
+# `make fuzz`; Debian's Chromium and playwright-core (npm) for the browser
+# tests of the widget.
 set -euo pipefail
 scripts=$(cd "$(dirname "$0")" && pwd)
 cd "$(dirname "$0")/.."
@@ -15,7 +17,8 @@ packages=(
     libhiredis-dev libjansson-dev libssl-dev zlib1g-dev openssl
     redis-server haproxy
     groff-base man-db
-    python3 python3-pytest python3-websockets python3-redis python3-yaml python3-cryptography
+    python3 python3-pytest python3-websockets python3-redis python3-yaml
+    python3-cryptography valgrind
     chromium
 )
 # Node.js for the browser tests: Debian's, unless one is installed already.

@@ -32,6 +32,9 @@
  * trusted) or, with --timeout, no connection was up when the time ran out.
  * The same "unreachable or refused" as CLI_EXIT_REDIS. */
 #define CLI_EXIT_REFUSED 3
+/* `alert tail --verify --strict`: an alert failed verification (unsigned,
+ * unknown key, bad signature, stale or replayed). */
+#define CLI_EXIT_REJECTED 6
 
 #define CLI_ERRLEN      512
 #define CLI_TIMEOUT_SEC 5 /* connect and per-command timeout */

@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 #include "cmdline.h"
+#include "keygen.h"
 #include "push.h"
 #include "show.h"
 #include "tail.h"
@@ -30,6 +31,7 @@ static const struct main_command main_commands[] = {
     {"status", show_cmd_status, "[--json]", "nodes subscribed, stream length, last id"},
     {"tail", tail_cmd, "[--server URL] [--topic T] [--since ID]",
      "follow live as a WebSocket client"},
+    {"keygen", keygen_cmd, "FILE", "make a key pair for signing alerts"},
 };
 #define MAIN_NCOMMANDS (sizeof(main_commands) / sizeof(main_commands[0]))
 
@@ -49,7 +51,7 @@ static void main_help(FILE *out)
           "Exit status: 0 done, 1 local failure (memory, standard output), 2 usage\n"
           "error or invalid item, 3 Redis unreachable or refused (nothing was\n"
           "published), 4 a publish sent but not answered (it may have been published:\n"
-          "retry with the --key printed).\n",
+          "retry with the --key printed), 6 tail --verify --strict rejected an alert.\n",
           out);
 }
 
@@ -93,7 +95,8 @@ static int main_dispatch(const struct cmdline *cl, char **argv)
             return main_print_help();
         if (cl->version)
             return main_print_version();
-        return cli_usage(NULL, "missing a command (push, update, retract, list, status, tail)");
+        return cli_usage(NULL,
+                         "missing a command (push, update, retract, list, status, tail, keygen)");
     }
     if (strcmp(cl->command, "help") == 0) {
         /* As for every command, --help before it wins over --version. */

@@ -33,6 +33,7 @@
  * ARGV[6]  prefix of the version counters, "P:ver:"
  * ARGV[7]  TTL of a version counter, seconds
  * ARGV[8]  "1" when the publisher will WAIT for replicas (--durable)
+ * ARGV[9]  "1" when the item is signed: its version is checked, never rewritten
  *
  * Returns {id, subscribers, duplicate, version}:
  *   - the idempotency key exists: {its id, 0, 1, 0}; nothing is written,
@@ -56,6 +57,9 @@
  * so an expired counter does not go back to 2. The script writes it into
  * the JSON by replacing the leading {"version":<n>, - the JSON is never
  * decoded and re-encoded (cjson would turn [] into {} and round numbers).
+ * A signed item cannot be rewritten (its signature covers the version): if
+ * it carries another version than the one due, the script answers
+ * "ERR version <n>" and writes nothing; `alert` signs it again with <n>.
  *
  * The live message is the stored JSON with "id" as its first member.
  *
@@ -106,7 +110,13 @@ static const char publish_script[] =
     "    local last = tonumber(redis.call('GET', vkey)) or 1\n"
     "    local refver = tonumber(target.version) or 1\n"
     "    version = math.floor(math.max(last, refver)) + 1\n"
-    "    item = string.format('{\"version\":%d', version) .. string.sub(item, 12 + #digits)\n"
+    "    if ARGV[9] == '1' then\n"
+    "      if version ~= tonumber(digits) then\n"
+    "        return redis.error_reply(string.format('ERR version %d', version))\n"
+    "      end\n"
+    "    else\n"
+    "      item = string.format('{\"version\":%d', version) .. string.sub(item, 12 + #digits)\n"
+    "    end\n"
     "  end\n"
     "end\n"
     "-- ACLs are checked call by call: a PUBLISH refused after XADD would leave\n"
@@ -196,6 +206,7 @@ static int publish_prepare(const struct publish_request *req, struct publish_cal
     publish_arg(k, k->ver, strlen(k->ver));
     publish_arg(k, k->ver_ttl, strlen(k->ver_ttl));
     publish_arg(k, req->durable ? "1" : "0", 1);
+    publish_arg(k, req->signed_item ? "1" : "0", 1);
     return 0;
 }
 
@@ -242,6 +253,10 @@ static int publish_read_reply(const redisReply *r, struct publish_result *out, c
                               size_t errlen)
 {
     if (r->type == REDIS_REPLY_ERROR) {
+        if (sscanf(r->str, "ERR version %lld", &out->version) == 1) {
+            snprintf(err, errlen, "the story's version moved to %lld while signing", out->version);
+            return PUBLISH_ERR_VERSION;
+        }
         snprintf(err, errlen, "%s", r->str);
         return strstr(r->str, "unknown ref") ? PUBLISH_ERR_REF : PUBLISH_ERR_REDIS;
     }

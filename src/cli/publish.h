@@ -35,13 +35,15 @@ struct publish_request {
     const char *idem_key; /* --key, or NULL */
     long maxlen;          /* XADD MAXLEN ~ */
     int durable;          /* 1: publish_wait follows (a duplicate then rewrites its key) */
+    int signed_item;      /* the item is signed: its version is never rewritten */
 };
 
 struct publish_result {
     char id[ITEM_ID_STRLEN]; /* the new entry's id (or the earlier one, if duplicate) */
     long long subscribers;   /* PUBLISH's answer: nodes subscribed to P:live */
     int duplicate;           /* 1: the idempotency key was known; nothing published */
-    long long version;       /* version the item was stored with; 0 if duplicate */
+    long long version;       /* version the item was stored with; 0 if duplicate;
+                                the version due, with PUBLISH_ERR_VERSION */
 };
 
 /* Outcomes of publish_item. */
@@ -54,6 +56,10 @@ struct publish_result {
  * not sent whole is never run, and an error answer means nothing was
  * written (the script checks everything before its first write). */
 #define PUBLISH_ERR_UNKNOWN -4
+/* A signed update carries a version other than the one its story is due
+ * (another update came first): nothing was written; *out's version says
+ * which one to sign again with. */
+#define PUBLISH_ERR_VERSION -5
 
 /* Runs the script (EVALSHA, then EVAL if Redis does not have it cached).
  * Returns PUBLISH_OK with *out filled, or an error code with a message in

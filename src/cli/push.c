@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "item.h"
+#include "itemsig.h"
 #include "options.h"
 #include "publish.h"
 #include "query.h"
@@ -24,10 +25,12 @@
 #define PUSH_OPT_REASON          (OPT_MAXLEN + 1)
 #define PUSH_OPT_DURABLE         (OPT_MAXLEN + 2)
 #define PUSH_OPT_DURABLE_TIMEOUT (OPT_MAXLEN + 3)
+#define PUSH_OPT_SIGN_KEY        (OPT_MAXLEN + 8)
 
 #define PUSH_DURABLE_MAX         100   /* replicas --durable=N may ask for */
 #define PUSH_DURABLE_TIMEOUT_MS  1000  /* --durable-timeout's default */
 #define PUSH_DURABLE_TIMEOUT_MAX 60000 /* and its largest value */
+#define PUSH_SIGN_TRIES          4 /* publishes of a signed update whose version moved meanwhile */
 
 #define PUSH_ITEM_HELP                                                                             \
     "Item options:\n"                                                                              \
@@ -53,7 +56,9 @@
     "                         default 10000)\n"                                                    \
     "  --durable[=N]          after publishing, wait until N replicas (default 1) hold\n"          \
     "                         it (Redis WAIT); exit 5 if they do not confirm in time\n"            \
-    "  --durable-timeout MS   how long --durable waits, 1-60000 ms (default 1000)\n"
+    "  --durable-timeout MS   how long --durable waits, 1-60000 ms (default 1000)\n"               \
+    "  --sign-key FILE        sign the item with this Ed25519 private key (PEM, from\n"            \
+    "                         alert keygen; mode 0600) (env ALERT_SIGN_KEY)\n"
 
 #define PUSH_COMMON_HELP                                                                           \
     "Common options:\n"                                                                            \
@@ -103,6 +108,8 @@ struct push_run {
     long replicas;                 /* replicas that must confirm */
     const char *durable_timeout_s; /* --durable-timeout */
     long durable_timeout;          /* ms */
+    const char *sign_key_path;     /* --sign-key or ALERT_SIGN_KEY */
+    EVP_PKEY *sign_key;            /* loaded from it */
     char text[ITEM_MAX_BYTES + 1]; /* -f contents */
     long text_len;                 /* -1: no file */
 };
@@ -118,6 +125,7 @@ static const struct option push_longopts_item[] = {
     {"maxlen", required_argument, NULL, OPT_MAXLEN},
     {"durable", optional_argument, NULL, PUSH_OPT_DURABLE},
     {"durable-timeout", required_argument, NULL, PUSH_OPT_DURABLE_TIMEOUT},
+    {"sign-key", required_argument, NULL, PUSH_OPT_SIGN_KEY},
     {NULL, 0, NULL, 0},
 };
 
@@ -128,6 +136,7 @@ static const struct option push_longopts_retract[] = {
     {"maxlen", required_argument, NULL, OPT_MAXLEN},
     {"durable", optional_argument, NULL, PUSH_OPT_DURABLE},
     {"durable-timeout", required_argument, NULL, PUSH_OPT_DURABLE_TIMEOUT},
+    {"sign-key", required_argument, NULL, PUSH_OPT_SIGN_KEY},
     {NULL, 0, NULL, 0},
 };
 
@@ -172,6 +181,9 @@ static int push_option(struct push_run *run, int opt, const char *arg, char **ar
         return -1;
     case PUSH_OPT_DURABLE_TIMEOUT:
         run->durable_timeout_s = arg;
+        return -1;
+    case PUSH_OPT_SIGN_KEY:
+        run->sign_key_path = arg;
         return -1;
     case PUSH_OPT_REASON:
         /* A retraction's reason travels as its summary. */
@@ -239,6 +251,11 @@ static int push_parse(struct push_run *run, int argc, char **argv)
     if (run->maxlen_s && cli_parse_long(run->maxlen_s, 1, OPTIONS_MAXLEN_MAX, &run->maxlen) != 0)
         return cli_usage(run->common.cmd, "--maxlen (or ALERT_MAXLEN) must be 1-%ld, not '%.40s'",
                          OPTIONS_MAXLEN_MAX, run->maxlen_s);
+    if (run->sign_key_path) {
+        char err[CLI_ERRLEN];
+        if ((run->sign_key = itemsig_load_private(run->sign_key_path, err, sizeof(err))) == NULL)
+            return cli_usage(run->common.cmd, "--sign-key (or ALERT_SIGN_KEY): %s", err);
+    }
     return push_parse_durable(run);
 }
 
@@ -252,7 +269,7 @@ static int push_parse(struct push_run *run, int argc, char **argv)
  * sets the real one, but the item must be valid as sent. */
 static void push_base_update(json_t *ref)
 {
-    static const char *const drop[] = {"id", "kind", "ref", "published_at"};
+    static const char *const drop[] = {"id", "kind", "ref", "published_at", "kid", "sig"};
     json_int_t version = json_integer_value(json_object_get(ref, "version"));
     const char *expires = json_string_value(json_object_get(ref, "expires_at"));
     int64_t expires_ms;
@@ -263,6 +280,29 @@ static void push_base_update(json_t *ref)
         (item_time_parse(expires, &expires_ms) != 0 || expires_ms <= item_time_now_ms() + 1000))
         json_object_del(ref, "expires_at");
     json_object_set_new(ref, "version", json_integer(version >= 1 ? version + 1 : 2));
+}
+
+/* A signed update carries over the content of the alert it revises, as
+ * Redis holds it: content this key signed must still verify, or a
+ * compromised Redis could have this key sign what it changed. Content it
+ * cannot check (unsigned, another key) is taken with a note. 0 or -1. */
+static int push_base_signed(const struct push_run *run, const json_t *ref)
+{
+    char kid[ITEM_KID_LEN + 1];
+    const char *theirs = json_string_value(json_object_get(ref, "kid"));
+    if (run->sign_key == NULL || itemsig_key_id(run->sign_key, kid) != 0)
+        return 0;
+    if (theirs && strcmp(theirs, kid) == 0) {
+        if (itemsig_check(ref, run->sign_key) == 1)
+            return 0;
+        cli_error("%s in Redis fails its signature by this key (altered since it was "
+                  "published?): refusing to sign an update built on it",
+                  run->ref);
+        return -1;
+    }
+    cli_error("note: %s is %s: the update signs its content as Redis holds it", run->ref,
+              theirs ? "signed by another key" : "not signed");
+    return 0;
 }
 
 /* What an update or retraction starts from: for an update the content of
@@ -287,6 +327,10 @@ static int push_base(struct push_run *run, redisContext *c, const char *where, j
     if (kind && strcmp(kind, "retraction") == 0) {
         json_decref(ref);
         cli_error("%s: is a retraction; name the alert it withdrew", run->ref);
+        return CLI_EXIT_USAGE;
+    }
+    if (strcmp(run->kind, "update") == 0 && push_base_signed(run, ref) != 0) {
+        json_decref(ref);
         return CLI_EXIT_USAGE;
     }
     /* Every version of a story refers to its original alert, so readers
@@ -316,16 +360,15 @@ static int push_base(struct push_run *run, redisContext *c, const char *where, j
     return -1;
 }
 
-/* The encoding that is published: "version" first (the script rewrites it
- * for an update), then the item's members in order. NULL with *err. */
+/* The encoding that is published: "version" (which the item has) first,
+ * as the script reads it, then the item's members in order. NULL with *err. */
 static char *push_encode(const json_t *item, size_t *len, struct item_error *err)
 {
     json_t *o = json_object();
-    json_t *v = json_object_get(item, "version");
     char *enc = NULL;
 
     memset(err, 0, sizeof(*err));
-    if (o == NULL || json_object_set_new(o, "version", v ? json_incref(v) : json_integer(1)) ||
+    if (o == NULL || json_object_set(o, "version", json_object_get(item, "version")) != 0 ||
         json_object_update_missing(o, (json_t *)item) != 0 || (enc = item_encode(o, len)) == NULL) {
         snprintf(err->message, sizeof(err->message), "out of memory");
     } else if (*len + PUBLISH_ID_OVERHEAD > ITEM_MAX_BYTES) {
@@ -398,39 +441,98 @@ static int push_report(const struct push_run *run, redisContext *c, const char *
     return status == CLI_EXIT_OK ? push_durable(run, c, where, res) : status;
 }
 
-static int push_publish(struct push_run *run, redisContext *c, const char *where,
-                        const json_t *item)
+/* With --sign-key: signs the item as it is about to be published. Returns
+ * -1 to go on, else an exit status. */
+static int push_sign(const struct push_run *run, json_t *item)
+{
+    char err[CLI_ERRLEN];
+    int64_t at;
+    if (run->sign_key == NULL)
+        return -1;
+    /* Readers take a signed alert only within their freshness window of
+     * published_at (PROTOCOL.md): one signed outside it would be refused. */
+    if (item_time_parse(json_string_value(json_object_get(item, "published_at")), &at) == 0) {
+        long long off = (long long)(item_time_now_ms() - at) / 1000;
+        if (off > ITEMSIG_MAX_AGE_SEC || -off > ITEMSIG_MAX_AGE_SEC) {
+            cli_error("invalid item: published_at: %lld s %s now; readers that verify "
+                      "signatures would reject it as stale (more than %d s): leave "
+                      "published_at out to sign it as of now",
+                      off < 0 ? -off : off, off < 0 ? "after" : "before", ITEMSIG_MAX_AGE_SEC);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (itemsig_sign(item, run->sign_key, err, sizeof(err)) != 0) {
+        cli_error("%s", err);
+        return CLI_EXIT_FAIL;
+    }
+    return -1;
+}
+
+/* Signs (with --sign-key), encodes and publishes the item once; returns
+ * -1 with the outcome of publish_item in *rc, else an exit status. */
+static int push_publish_once(struct push_run *run, redisContext *c, json_t *item,
+                             struct publish_request *req, struct publish_result *res, int *rc,
+                             char *err, size_t errlen)
 {
     struct item_error ierr;
-    struct publish_result res;
-    char err[CLI_ERRLEN];
     size_t len;
+    /* The script reads the version first: a retraction gets 1 before it is signed. */
+    if (json_object_get(item, "version") == NULL &&
+        json_object_set_new(item, "version", json_integer(1)) != 0) {
+        cli_error("out of memory");
+        return CLI_EXIT_FAIL;
+    }
+    int status = push_sign(run, item);
+    if (status >= 0)
+        return status;
     char *enc = push_encode(item, &len, &ierr);
     if (enc == NULL)
         return push_invalid(&ierr);
+    req->item = enc;
+    req->item_len = len;
+    *rc = publish_item(c, req, res, err, errlen);
+    free(enc);
+    req->item = NULL;
+    return -1;
+}
 
+static int push_publish(struct push_run *run, redisContext *c, const char *where, json_t *item)
+{
+    struct publish_result res;
+    char err[CLI_ERRLEN];
+    int rc = PUBLISH_ERR_INPUT, status;
     struct publish_request req = {
         .prefix = run->common.prefix,
-        .item = enc,
-        .item_len = len,
         .kind = json_string_value(json_object_get(item, "kind")),
         .ref = json_string_value(json_object_get(item, "ref")),
         .idem_key = run->key,
         .maxlen = run->maxlen,
         .durable = run->durable,
+        .signed_item = run->sign_key != NULL,
     };
     if (req.kind == NULL)
         req.kind = "alert";
     if (req.idem_key == NULL) {
         if (push_auto_key(run)) {
-            free(enc);
             cli_error("no random bytes for an idempotency key: give one with --key");
             return CLI_EXIT_FAIL;
         }
         req.idem_key = run->key;
     }
-    int rc = publish_item(c, &req, &res, err, sizeof(err));
-    free(enc);
+    /* The script gives an unsigned update the next version of its story;
+     * a signed one carries it, so when another update took the version
+     * this one was signed with, it is signed again with the one now due. */
+    for (int tries = 1;; tries++) {
+        status = push_publish_once(run, c, item, &req, &res, &rc, err, sizeof(err));
+        if (status >= 0)
+            return status;
+        if (rc != PUBLISH_ERR_VERSION || tries == PUSH_SIGN_TRIES)
+            break;
+        if (json_object_set_new(item, "version", json_integer((json_int_t)res.version)) != 0) {
+            cli_error("out of memory");
+            return CLI_EXIT_FAIL;
+        }
+    }
     switch (rc) {
     case PUBLISH_OK:
         return push_report(run, c, where, &res);
@@ -517,8 +619,12 @@ static int push_start(const char *kind, const char *help, int argc, char **argv)
     run->maxlen_s = getenv("ALERT_MAXLEN");
     if (run->maxlen_s && *run->maxlen_s == '\0')
         run->maxlen_s = NULL;
+    run->sign_key_path = getenv("ALERT_SIGN_KEY");
+    if (run->sign_key_path && *run->sign_key_path == '\0')
+        run->sign_key_path = NULL;
     int status = push_main(run, argc, argv);
     options_free(&run->opts);
+    EVP_PKEY_free(run->sign_key);
     free(run);
     return status;
 }

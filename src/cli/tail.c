@@ -9,8 +9,10 @@
 #include "cli.h"
 #include "fields.h"
 #include "item.h"
+#include "itemsig.h"
 #include "rkeys.h"
 #include "tailconn.h"
+#include "verify.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -26,6 +28,7 @@
 #define TAIL_FIELDS_MAX       512  /* a --fields list: every name, and room */
 #define TAIL_COUNT_MAX        1000000000L
 #define TAIL_TIMEOUT_MAX      31536000L /* a year */
+#define TAIL_MAX_AGE_MAX      86400L    /* --max-age: a day */
 
 enum {
     TAIL_OPT_SERVER = 500,
@@ -39,12 +42,16 @@ enum {
     TAIL_OPT_TIMEOUT,
     TAIL_OPT_TOKEN,
     TAIL_OPT_FIELDS,
+    TAIL_OPT_VERIFY,
+    TAIL_OPT_STRICT,
+    TAIL_OPT_MAX_AGE,
 };
 
 static const char tail_help[] =
     "Usage: alert tail [--server URL] [--topic T]... [--lang L]... [--since ID]\n"
     "                  [--token JWT] [--fields F,...] [--insecure] [--ca FILE] [--json]\n"
-    "                  [--count N] [--timeout SECONDS]\n"
+    "                  [--count N] [--timeout SECONDS] [--verify PUBKEY]... [--strict]\n"
+    "                  [--max-age SECONDS]\n"
     "Follows an alertd server live, as a WebSocket client, and prints each alert as\n"
     "it arrives, one line each:\n"
     "  <id>  <urgency>  <kind>  <headline>\n"
@@ -67,21 +74,33 @@ static const char tail_help[] =
     "  --json                 print each alert as one line of JSON\n"
     "  --count N              exit after N alerts\n"
     "  --timeout SECONDS      exit after SECONDS\n"
+    "  --verify PUBKEY        print only alerts signed by the Ed25519 public key in\n"
+    "                         PUBKEY (PEM, from alert keygen); repeatable, for key\n"
+    "                         rotation (at most 8). Others are rejected on stderr with\n"
+    "                         the reason: unsigned, unknown key, bad signature, stale\n"
+    "                         or replayed\n"
+    "  --max-age SECONDS      with --verify: how far published_at may be from the\n"
+    "                         time in the alert's id, and for a live alert from now\n"
+    "                         (default 300)\n"
+    "  --strict               with --verify: exit 6 at the first alert rejected\n"
     "  -h, --help             this help;  --version  the version\n"
     "  --redis URL, --prefix P\n"
     "                         accepted as by every command, but unused: tail reads\n"
     "                         alertd, not Redis\n\n"
     "Exit status: 0 done (--count, --timeout, Ctrl-C), 2 usage error, 3 refused by the\n"
     "server (close 1008 or 4003), its certificate not trusted, or not connected when\n"
-    "--timeout ran out.\n";
+    "--timeout ran out, 6 an alert rejected by --verify with --strict.\n";
 
 /* One run: the connection, the output format and what was printed. The
  * id of the last alert printed is conn.resume. */
 struct tail {
     struct tailconn conn;
-    int json;     /* --json */
-    long count;   /* --count, 0: no limit */
-    long printed; /* alerts printed */
+    int json;             /* --json */
+    long count;           /* --count, 0: no limit */
+    long printed;         /* alerts printed */
+    int replaying;        /* between a hello that follows since= and replayed/gap */
+    int strict;           /* --strict */
+    struct verify verify; /* --verify keys (nkeys 0: none) */
 };
 
 /* ------------------------------------------------------------------------
@@ -131,6 +150,23 @@ static void tail_put_line(const json_t *a)
  * Frames
  * ---------------------------------------------------------------------- */
 
+/* With --verify: 0 when the alert may be printed; else it is reported,
+ * counted as processed (a reconnection does not bring it back), and with
+ * --strict the run ends. */
+static int tail_verify(struct tail *t, const json_t *a, struct item_id id)
+{
+    char why[400];
+    if (verify_item(&t->verify, a, !t->replaying, item_time_now_ms(), why, sizeof(why)) ==
+        VERIFY_OK)
+        return 0;
+    cli_error("rejected %s: %s", tail_str(a, "id"), why);
+    t->conn.resume = id;
+    t->conn.has_resume = 1;
+    if (t->strict)
+        tailconn_finish(&t->conn, CLI_EXIT_REJECTED);
+    return -1;
+}
+
 static void tail_alert(struct tail *t, const json_t *a)
 {
     struct item_id id;
@@ -141,6 +177,8 @@ static void tail_alert(struct tail *t, const json_t *a)
     /* At or before the resume point: printed already (a replay that
      * overlaps, a node catching up) or older than where we started. */
     if (t->conn.has_resume && item_id_cmp(id, t->conn.resume) <= 0)
+        return;
+    if (t->verify.nkeys && tail_verify(t, a, id) != 0)
         return;
     if (t->json) {
         json_dumpf(a, stdout, JSON_COMPACT);
@@ -174,6 +212,7 @@ static void tail_hello(struct tail *t, const json_t *f)
         return;
     }
     t->conn.hello = 1;
+    t->replaying = t->conn.has_resume; /* since= was asked for: a replay comes first */
     tailconn_text(node, sizeof(node), tail_str(f, "node"), strlen(tail_str(f, "node")));
     cli_error("connected to node %s at %s, last id %s", node, t->conn.server,
               last[0] ? last : "none");
@@ -185,6 +224,20 @@ static void tail_hello(struct tail *t, const json_t *f)
             t->conn.resume = zero;
         t->conn.has_resume = 1;
     }
+}
+
+/* replayed or gap: what follows is live. */
+static void tail_replay_end(struct tail *t, const json_t *f, const char *type)
+{
+    t->replaying = 0;
+    if (strcmp(type, "replayed") == 0)
+        cli_error("replayed %lld alert(s) from the history, last id %s",
+                  (long long)json_integer_value(json_object_get(f, "count")),
+                  tail_str(f, "last_id")[0] ? tail_str(f, "last_id") : "none");
+    else
+        cli_error("warning: alerts after %s are no longer in the server's history (oldest "
+                  "kept: %s): some may be missing",
+                  tail_str(f, "since"), tail_str(f, "oldest"));
 }
 
 static void tail_on_message(struct tailconn *c, const char *msg, size_t len)
@@ -199,14 +252,8 @@ static void tail_on_message(struct tailconn *c, const char *msg, size_t len)
         tail_alert(t, json_object_get(f, "alert"));
     else if (strcmp(type, "hello") == 0)
         tail_hello(t, f);
-    else if (strcmp(type, "replayed") == 0)
-        cli_error("replayed %lld alert(s) from the history, last id %s",
-                  (long long)json_integer_value(json_object_get(f, "count")),
-                  tail_str(f, "last_id")[0] ? tail_str(f, "last_id") : "none");
-    else if (strcmp(type, "gap") == 0)
-        cli_error("warning: alerts after %s are no longer in the server's history (oldest "
-                  "kept: %s): some may be missing",
-                  tail_str(f, "since"), tail_str(f, "oldest"));
+    else if (strcmp(type, "replayed") == 0 || strcmp(type, "gap") == 0)
+        tail_replay_end(t, f, type);
     else if (strcmp(type, "error") == 0)
         cli_error("the server says: %s: %s", tail_str(f, "code"), tail_str(f, "message"));
     /* pong, and types this version does not know: nothing to do. */
@@ -316,6 +363,9 @@ static int tail_parse(struct tail *t, struct cli_common *common, int argc, char 
         {"timeout", required_argument, NULL, TAIL_OPT_TIMEOUT},
         {"token", required_argument, NULL, TAIL_OPT_TOKEN},
         {"fields", required_argument, NULL, TAIL_OPT_FIELDS},
+        {"verify", required_argument, NULL, TAIL_OPT_VERIFY},
+        {"strict", no_argument, NULL, TAIL_OPT_STRICT},
+        {"max-age", required_argument, NULL, TAIL_OPT_MAX_AGE},
         CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
@@ -328,6 +378,7 @@ static int tail_parse(struct tail *t, struct cli_common *common, int argc, char 
                                                              langs[TAIL_MAX_LANGS * 36 + 1] = "";
     char err[CLI_ERRLEN];
     int ntopics = 0, nlangs = 0, opt, status;
+    long max_age = ITEMSIG_MAX_AGE_SEC, max_age_given = 0;
 
     while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
         if (cli_common_option(common, opt, optarg))
@@ -386,6 +437,19 @@ static int tail_parse(struct tail *t, struct cli_common *common, int argc, char 
                 return cli_usage(cmd, "--%s", err);
             fields = *optarg ? optarg : NULL;
             break;
+        case TAIL_OPT_VERIFY:
+            if (verify_add_key(&t->verify, optarg, err, sizeof(err)) != 0)
+                return cli_usage(cmd, "--verify: %s", err);
+            break;
+        case TAIL_OPT_STRICT:
+            t->strict = 1;
+            break;
+        case TAIL_OPT_MAX_AGE:
+            if (cli_parse_long(optarg, 1, TAIL_MAX_AGE_MAX, &max_age) != 0)
+                return cli_usage(cmd, "--max-age must be 1-%ld seconds, not '%.40s'",
+                                 TAIL_MAX_AGE_MAX, optarg);
+            max_age_given = 1;
+            break;
         case TAIL_OPT_TIMEOUT:
             if (cli_parse_long(optarg, 1, TAIL_TIMEOUT_MAX, &t->conn.timeout) != 0)
                 return cli_usage(cmd, "--timeout must be 1-%ld seconds, not '%.40s'",
@@ -399,6 +463,12 @@ static int tail_parse(struct tail *t, struct cli_common *common, int argc, char 
         return status;
     if (optind < argc)
         return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
+    if ((t->strict || max_age_given) && t->verify.nkeys == 0)
+        return cli_usage(cmd, "%s needs --verify", t->strict ? "--strict" : "--max-age");
+    if (fields && t->verify.nkeys > 0) /* a signature covers the whole item */
+        return cli_usage(cmd, "--fields and --verify cannot go together: a signature covers "
+                              "the whole item");
+    t->verify.max_age_ms = (int64_t)max_age * 1000;
     if (tail_parse_server(&t->conn, server, err, sizeof(err)) != 0)
         return cli_usage(cmd, "%s", err);
     t->conn.server = server;
@@ -444,6 +514,7 @@ int tail_cmd(int argc, char **argv)
     t->conn.on_message = tail_on_message;
     if ((status = tail_parse(t, &common, argc, argv)) < 0)
         status = tailconn_run(&t->conn);
+    verify_free(&t->verify);
     free(t);
     return status;
 }

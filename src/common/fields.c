@@ -6,16 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *fields_name(unsigned i)
-{
-    static const char *const sig[] = {"sig", "kid"};
-    return i < ITEM_NKEYS ? item_keys[i] : sig[i - ITEM_NKEYS];
-}
-
 uint32_t fields_bit(const char *key, size_t len)
 {
     for (unsigned i = 0; i < FIELDS_NNAMES; i++) {
-        const char *name = fields_name(i);
+        const char *name = item_keys[i];
         if (strlen(name) == len && memcmp(name, key, len) == 0)
             return UINT32_C(1) << i;
     }
@@ -59,7 +53,7 @@ int fields_json(uint32_t set, char *out, size_t len)
     for (unsigned i = 0; i < FIELDS_NNAMES; i++) {
         if (!(set & (UINT32_C(1) << i)))
             continue;
-        int n = snprintf(out + at, len - at, "%s\"%s\"", at > 1 ? "," : "", fields_name(i));
+        int n = snprintf(out + at, len - at, "%s\"%s\"", at > 1 ? "," : "", item_keys[i]);
         if (n < 0 || (size_t)n >= len - at)
             return -1;
         at += (size_t)n;

@@ -4,8 +4,8 @@
  * a set, and the set written out for its hello frame. alertd encodes
  * alerts by it; `alert tail --fields` checks its list with it.
  *
- * A set is a bit mask: bit i is item_keys[i] (item.h), then the signature
- * fields `sig` and `kid`, reserved now for signed alerts. `id`, `kind`,
+ * A set is a bit mask: bit i is item_keys[i] (item.h), the signature
+ * fields `kid` and `sig` (PROTOCOL.md, "Signed alerts") among them. `id`, `kind`,
  * `ref`, `sig` and `kid` are in every set, so that an update, a retraction
  * and a signature still mean something to a client that asked for little.
  * A set holding every field is the full item. Pure: no sockets, no lws.
@@ -18,9 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FIELDS_SIG    (UINT32_C(1) << ITEM_NKEYS)
-#define FIELDS_KID    (UINT32_C(1) << (ITEM_NKEYS + 1))
-#define FIELDS_NNAMES (ITEM_NKEYS + 2)
+#define FIELDS_KID    (UINT32_C(1) << 16) /* item_keys[16] */
+#define FIELDS_SIG    (UINT32_C(1) << 17) /* item_keys[17] */
+#define FIELDS_NNAMES ITEM_NKEYS
 #define FIELDS_ALL    ((UINT32_C(1) << FIELDS_NNAMES) - 1)
 /* id, kind, ref (item_keys[0..2]) and the signature fields. */
 #define FIELDS_ALWAYS (UINT32_C(0x7) | FIELDS_SIG | FIELDS_KID)

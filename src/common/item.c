@@ -16,8 +16,8 @@
 #define ITEM_ID_RESERVE (sizeof("\"id\":\"\",") - 1 + ITEM_ID_STRLEN - 1)
 
 const char *const item_keys[ITEM_NKEYS] = {
-    "id",     "kind",   "ref",  "version", "urgency", "headline",     "summary",    "url",
-    "byline", "credit", "lang", "topics",  "image",   "published_at", "expires_at", "ext",
+    "id",     "kind", "ref",    "version", "urgency",      "headline",   "summary", "url", "byline",
+    "credit", "lang", "topics", "image",   "published_at", "expires_at", "ext",     "kid", "sig",
 };
 
 enum item_kind { ITEM_ALERT, ITEM_UPDATE, ITEM_RETRACTION };
@@ -517,6 +517,34 @@ static int item_check_ext(const json_t *ext, struct item_error *err)
     return 0;
 }
 
+/* A base64url string (no padding) of exactly len characters; with `last`,
+ * its last one is among those (the ones that carry no stray bits). */
+static int item_b64url_ok(const json_t *v, size_t len, const char *last)
+{
+    static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const char *s = item_cstr(v);
+    return s && strlen(s) == len && strspn(s, b64url) == len && (!last || strchr(last, s[len - 1]));
+}
+
+/* sig and kid: both or neither, of their exact shape; never from a publisher. */
+static int item_check_signature(json_t *item, struct item_ctx *c)
+{
+    json_t *sig = json_object_get(item, "sig"), *kid = json_object_get(item, "kid");
+    if ((sig || kid) && (c->mode & ITEM_PUBLISH))
+        return item_fail(c->err, sig ? "sig" : "kid",
+                         "set by alert when it signs (--sign-key), never by the item");
+    if (sig && !item_b64url_ok(sig, ITEM_SIG_LEN, "AQgw"))
+        return item_fail(c->err, "sig",
+                         "must be an Ed25519 signature: %d base64url characters, no padding",
+                         ITEM_SIG_LEN);
+    if (kid && !item_b64url_ok(kid, ITEM_KID_LEN, NULL))
+        return item_fail(c->err, "kid", "must be a key id: %d base64url characters", ITEM_KID_LEN);
+    if (!sig != !kid)
+        return item_fail(c->err, sig ? "kid" : "sig", "required with %s: a signature names its key",
+                         sig ? "sig" : "kid");
+    return 0;
+}
+
 /* ========================================================================
  * Validation
  * ====================================================================== */
@@ -610,6 +638,8 @@ int item_validate(json_t *item, unsigned mode, struct item_error *err, unsigned 
     if (item_check_times(item, &c) != 0)
         return -1;
     if ((v = json_object_get(item, "ext")) && item_check_ext(v, err) != 0)
+        return -1;
+    if (item_check_signature(item, &c) != 0)
         return -1;
     if ((mode & ITEM_PUBLISH) && item_fill_defaults(item, &c) != 0)
         return item_fail(err, "", "out of memory");

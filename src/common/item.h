@@ -34,8 +34,18 @@
 
 /* Top-level fields, in the canonical order item_validate leaves them in
  * (what a client may pick with fields=: fields.h). */
-#define ITEM_NKEYS 16
+#define ITEM_NKEYS 18
 extern const char *const item_keys[ITEM_NKEYS];
+
+/* The signature (PROTOCOL.md, "Signed alerts"): `sig` is the Ed25519
+ * signature in base64url without padding, `kid` the signing key's id (the
+ * first ITEM_KID_BYTES bytes of SHA-256 of the raw public key, base64url).
+ * Both or neither; only a signer sets them (never a publisher's input), a
+ * node relays them untouched. */
+#define ITEM_SIG_BYTES 64
+#define ITEM_SIG_LEN   86 /* base64url characters of 64 bytes */
+#define ITEM_KID_BYTES 12
+#define ITEM_KID_LEN   16 /* base64url characters of 12 bytes */
 
 /* 1 when s[0..len) is a topic slug. */
 int item_topic_ok(const char *s, size_t len);

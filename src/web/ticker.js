@@ -3,25 +3,10 @@
  * <div data-alert-ticker data-topics="world" data-lang="en"></div>
  * <script src="https://alerts.example.org/ticker.js" async></script>
  *
- * Optional attributes: data-topics, data-lang (comma-separated; default all),
- * data-server (alertd URL; default: where this script came from), data-limit
- * (1-50, default 5), data-title ("Latest alerts"), data-theme (light|dark).
- *
- * Theming: CSS custom properties on the element or an ancestor; set colours
- * together (the defaults meet WCAG AA with each other, light and dark):
- *   --alert-ticker-bg, --alert-ticker-fg      background; text and links
- *   --alert-ticker-muted                      times, bylines, captions
- *   --alert-ticker-accent, -accent-fg         BREAKING NEWS banner; its text
- *   --alert-ticker-tag                        UPDATE tag (its text takes -bg)
- *   --alert-ticker-border, -focus             separators; keyboard focus ring
- *   --alert-ticker-font, -size, -radius       font family, base size, corners
- * Only classes starting "alert-ticker" are styled.
- *
- * Each alert taken in fires "alert-ticker:alert" (bubbling) on the element,
- * detail {alert, via: "rest"|"ws"|"sse"}; shown items carry data-id. Only
- * global: window.AlertTicker = {version, scan(root), safeUrl(url)}.
- * Protocol: proto/PROTOCOL.md. Alert text goes in as text, never as HTML;
- * only http(s) URLs become links or images.
+ * Attributes, theming (--alert-ticker-* CSS properties), the alert-ticker:alert
+ * event, window.AlertTicker and signed alerts (data-verify-keys): README.md,
+ * "Embedding the ticker". Alert text goes in as text, never as HTML; only
+ * http(s) URLs become links or images. Protocol: proto/PROTOCOL.md.
  */
 (() => {
   'use strict';
@@ -32,7 +17,8 @@
   const BASE_MS = 1000, CAP_MS = 60000, HEALTHY_MS = 30000, HIDDEN_MS = 60000;
   const TOPIC_RE = /^[a-z0-9-]{1,32}$/, LANG_RE = /^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/;
   const ID_RE = /^(\d+)-(\d+)$/;
-  // Only the fields shown (fields=); id, kind and ref always come.
+  // Only the fields shown (fields=; id, kind and ref always come), unless
+  // it verifies: a signature covers the whole item.
   const FIELDS = 'urgency,headline,summary,url,byline,credit,lang,image,published_at,expires_at';
 
   // document.currentScript is only set now, not in any later callback.
@@ -66,6 +52,11 @@
   const rand = (ms) => Math.random() * ms;
   const list = (s, re) => (s || '').split(',').map((t) => t.trim()).filter((t) => re.test(t)).join(',');
   const expired = (a, now) => Date.parse(a.expires_at) <= now; // NaN: never
+  const std = (s) => s.replace(/-/g, '+').replace(/_/g, '/'); // base64url -> base64
+  const unb64 = (s) => Uint8Array.from(atob(std(s)), (c) => c.charCodeAt(0));
+  /** RFC 8785: JSON.stringify with members in the default sort's order (UTF-16 code units). */
+  const canon = (v) => Array.isArray(v) ? '[' + v.map(canon) + ']' : v && typeof v === 'object'
+    ? '{' + Object.keys(v).sort().map((k) => JSON.stringify(k) + ':' + canon(v[k])) + '}' : JSON.stringify(v);
   const breaking = (a) => !a.urgency || a.urgency === 'flash' || a.urgency === 'bulletin';
 
   /** An element of class alert-ticker__<cls>, its text set as text. */
@@ -153,6 +144,10 @@
       this.attempt = 0; // backoff exponent
       this.fails = 0; // connections in a row without hello
       this.mode = 'ws';
+      this.pins = d.verifyKeys; // undefined: no verification
+      this.maxAge = (parseInt(d.maxAge, 10) || 300) * 1000;
+      this.sigs = new Map(); // sig -> id, for replays
+      this.vq = Promise.resolve(); // verifications, in order
       this.build();
       this.onVis = () => this.visibility();
       document.addEventListener('visibilitychange', this.onVis);
@@ -189,7 +184,7 @@
       if (this.topics) q.push('topics=' + this.topics);
       if (this.lang) q.push('lang=' + this.lang);
       if (since) q.push('since=' + since);
-      q.push('fields=' + FIELDS);
+      if (this.pins === undefined) q.push('fields=' + FIELDS);
       return pre + q.join('&');
     }
 
@@ -199,6 +194,19 @@
 
     async start() {
       this.state('loading');
+      if (this.pins != null) {
+        try {
+          this.keys = new Map();
+          for (const k of this.pins.split(/[\s,]+/).filter(Boolean)) {
+            const raw = unb64(k);
+            const kid = btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.digest('SHA-256', raw)).slice(0, 12)));
+            this.keys.set(kid, await crypto.subtle.importKey('raw', raw, 'Ed25519', false, ['verify']));
+          }
+          if (!this.keys.size) throw new Error('no key');
+        } catch (e) {
+          return this.stop('data-verify-keys: ' + e.message);
+        }
+      }
       try {
         await this.reload();
       } catch (e) {
@@ -220,9 +228,10 @@
     /** Replaces the state with the newest alerts (start, gap). */
     async reload() {
       const live = (this.live = []);
-      let j;
+      let j, rest;
       try {
         j = await this.fetchAlerts('', Math.min(200, Math.max(20, this.limit * 4)));
+        rest = await this.verified(j.alerts.slice().reverse(), 0);
       } finally {
         if (this.live === live) this.live = null;
       }
@@ -232,7 +241,7 @@
       this.seen = new Set();
       this.loaded = true;
       // Oldest first, so updates meet their originals; then what came live meanwhile.
-      this.take(j.alerts.slice().reverse().concat(live), 'rest', old);
+      this.take(rest.concat(live), 'rest', old);
       this.bump(j.last_id);
     }
 
@@ -241,8 +250,42 @@
       if (!this.lastId) return this.reload();
       const j = await this.fetchAlerts(this.lastId, 200);
       if (j.alerts.length >= 200) return this.reload();
-      this.take(j.alerts.slice().reverse(), 'rest');
+      this.take(await this.verified(j.alerts.slice().reverse(), 0), 'rest');
       this.bump(j.last_id);
+    }
+
+    /** A live or replayed alert, verified first when keys are pinned. */
+    intake(a, via) {
+      if (!this.keys) return this.take([a], via);
+      const live = !this.replaying;
+      this.vq = this.vq.then(async () => this.take(await this.verified([a], live), via));
+    }
+
+    /** The items that pass check() (all of them without keys). */
+    async verified(items, live) {
+      const ok = [];
+      for (const a of items) {
+        const why = this.keys && await this.check(a || {}, live);
+        if (why) console.warn('alert-ticker: rejected alert', a && a.id, '-', why);
+        else ok.push(a);
+      }
+      return ok;
+    }
+
+    /** Why an alert is refused (PROTOCOL.md, "Signed alerts"), or ''. */
+    async check(a, live) {
+      const { id, sig, ...signed } = a, at = Date.parse(a.published_at), m = ID_RE.exec(id) || [];
+      if (typeof sig !== 'string' || typeof a.kid !== 'string') return 'unsigned';
+      const key = this.keys.get(std(a.kid));
+      if (!key) return 'unknown key ' + a.kid;
+      if (!/^[\w-]{85}[AQgw]$/.test(sig) ||
+        !await crypto.subtle.verify('Ed25519', key, unb64(sig), new TextEncoder().encode(canon(signed)))) return 'bad signature';
+      if (!(Math.abs(m[1] - at) <= this.maxAge)) return 'stale: published_at is far from its id';
+      if (live && !(Math.abs(Date.now() - at) <= this.maxAge)) return 'stale: published_at is far from now';
+      const first = this.sigs.get(sig);
+      if (first && first !== id) return 'replayed: it came as ' + first;
+      this.sigs.set(sig, id);
+      return '';
     }
 
     take(items, via, known) {
@@ -288,6 +331,7 @@
       cut(this.seen, 4000);
       cut(this.alias, 4000);
       cut(this.gone, 1000);
+      cut(this.sigs, 4000);
     }
 
     render() {
@@ -381,6 +425,7 @@
         return this.closed(1006);
       }
       this.ws = ws;
+      this.replaying = !!this.lastId; // since= asks for a replay first
       this.hello = 0;
       this.openedAt = Date.now();
       ws.onmessage = (e) => { if (this.ws === ws) this.frame(e.data); };
@@ -400,10 +445,12 @@
         this.state('live');
         if (!this.loaded) this.reload().catch(() => {});
       } else if (f.type === 'alert') {
-        this.take([f.alert], 'ws');
+        this.intake(f.alert, 'ws');
       } else if (f.type === 'replayed') {
+        this.replaying = false;
         this.bump(f.last_id);
       } else if (f.type === 'gap') {
+        this.replaying = false;
         this.reload().catch(() => {});
       } else if (f.type === 'error') {
         console.warn('alert-ticker: server error:', f.code, f.message);
@@ -489,13 +536,14 @@
       this.es = es;
       this.hello = 0;
       on('hello', () => {
+        this.replaying = !!this.lastId;
         this.hello = this.openedAt = Date.now();
         this.state('live');
         if (!this.loaded) this.reload().catch(() => {});
       });
-      on('alert', (a) => this.take([a], 'sse'));
-      on('replayed', (f) => this.bump(f.last_id));
-      on('gap', () => this.reload().catch(() => {}));
+      on('alert', (a) => this.intake(a, 'sse'));
+      on('replayed', (f) => { this.replaying = false; this.bump(f.last_id); });
+      on('gap', () => { this.replaying = false; this.reload().catch(() => {}); });
       es.onerror = () => {
         if (this.es !== es) return;
         // CONNECTING: the browser retries with Last-Event-ID.

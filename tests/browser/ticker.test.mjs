@@ -142,7 +142,9 @@ describe('ticker.js', () => {
 
     const gzip9 = spawnSync('gzip', ['-9c', TICKER]).stdout.length;
     t.diagnostic(`ticker.js: ${file.length} bytes, ${gzip9} bytes with gzip -9 (served gzip: ${gz.body.length})`);
-    assert.ok(gzip9 < 8192, `ticker.js is ${gzip9} bytes gzipped: keep it under 8 KiB`);
+    // 8 KiB until signed alerts; their verification (WebCrypto Ed25519 and
+    // RFC 8785's canonical form) costs about 1 KiB gzipped.
+    assert.ok(gzip9 < 9216, `ticker.js is ${gzip9} bytes gzipped: keep it under 9 KiB`);
   });
 
   it('page load shows the latest alerts from history, newest first', async () => {

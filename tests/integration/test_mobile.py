@@ -153,7 +153,7 @@ def test_ws_fields_delivers_only_the_fields_asked_and_the_always_present_ones(al
         compact = await alertd.connect("fields=headline,url")
         full = await alertd.connect()
         hello = await recv_hello(compact)
-        assert hello["fields"] == ["id", "kind", "ref", "headline", "url", "sig", "kid"], hello
+        assert hello["fields"] == ["id", "kind", "ref", "headline", "url", "kid", "sig"], hello
         assert "fields" not in await recv_hello(full)
         first = await apush(redis_server, "Quake", fields=FULL)
         frame = await recv_json(compact)
@@ -222,7 +222,7 @@ def test_sse_and_rest_take_fields_too(alertd, redis_server):
     s = Sse(alertd, "?fields=headline")
     try:
         hello = json.loads(s.events(1, kinds=("hello",))[0]["data"])
-        assert hello["fields"] == ["id", "kind", "ref", "headline", "sig", "kid"], hello
+        assert hello["fields"] == ["id", "kind", "ref", "headline", "kid", "sig"], hello
         alert_id = push(redis_server, "Compact", fields=FULL)
         ev = s.events(1)[0]
         assert ev["id"] == alert_id
@@ -233,7 +233,7 @@ def test_sse_and_rest_take_fields_too(alertd, redis_server):
     doc = json.loads(body)
     assert status == 200 and doc["alerts"] == [{"id": alert_id, "kind": "alert",
                                                 "urgency": "flash", "url": FULL["url"]}], doc
-    assert doc["fields"] == ["id", "kind", "ref", "urgency", "url", "sig", "kid"], doc
+    assert doc["fields"] == ["id", "kind", "ref", "urgency", "url", "kid", "sig"], doc
     doc = json.loads(https_get(alertd.port, "/v1/alerts", alertd.ctx)[2])
     assert "fields" not in doc and doc["alerts"][0]["summary"] == FULL["summary"], doc
 

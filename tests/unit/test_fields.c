@@ -71,10 +71,10 @@ static void test_json_lists_the_set_in_item_order(void)
 {
     char out[512];
     int n = fields_json(BIT("url") | BIT("headline") | FIELDS_ALWAYS, out, sizeof(out));
-    ASSERT_STR_EQ(out, "[\"id\",\"kind\",\"ref\",\"headline\",\"url\",\"sig\",\"kid\"]");
+    ASSERT_STR_EQ(out, "[\"id\",\"kind\",\"ref\",\"headline\",\"url\",\"kid\",\"sig\"]");
     ASSERT_EQ(n, (long long)strlen(out));
     ASSERT_TRUE(fields_json(FIELDS_ALL, out, sizeof(out)) > 0);
-    ASSERT_CONTAINS(out, "\"published_at\",\"expires_at\",\"ext\",\"sig\",\"kid\"]");
+    ASSERT_CONTAINS(out, "\"published_at\",\"expires_at\",\"ext\",\"kid\",\"sig\"]");
     ASSERT_EQ(fields_json(FIELDS_ALWAYS, out, 10), -1);
     ASSERT_EQ(fields_json(0, out, 3), 2);
     ASSERT_STR_EQ(out, "[]");

@@ -537,6 +537,55 @@ static void test_defaults(void)
     json_decref(item);
 }
 
+/* sig and kid: relayed untouched when of their shape, both or neither;
+ * never taken from a publisher. */
+static void test_signature_fields(void)
+{
+    struct item_error err;
+    const char *sig =
+        "RDzHTFo4Jn0rupB2PfwiQ2Eov-KSp4621o7TIJ7ghxFqrdSbrj7MshneX0hxR1jedw9KzJc2AX7r6o1EnN75CQ";
+    char text[512];
+    snprintf(text, sizeof(text),
+             "{\"id\":\"1-0\",\"headline\":\"H\",\"sig\":\"%s\",\"kid\":\"If4x36FUomFia_hU\"}",
+             sig);
+    json_t *item = parse_str(text, ITEM_RELAY, &err);
+    ASSERT_TRUE(item != NULL);
+    char *enc = item_encode(item, NULL);
+    ASSERT_CONTAINS(enc, sig);
+    ASSERT_CONTAINS(enc, "\"kid\":\"If4x36FUomFia_hU\"");
+    free(enc);
+    json_decref(item);
+    memmove(text + 1, text + 12, strlen(text + 12) + 1); /* without the id */
+    ASSERT_TRUE(parse_str(text, ITEM_PUBLISH, &err) == NULL);
+    ASSERT_STR_EQ(err.field, "sig");
+    ASSERT_CONTAINS(err.message, "--sign-key");
+    static const struct {
+        const char *json, *field, *message;
+    } bad[] = {
+        {"{\"headline\":\"H\",\"kid\":\"If4x36FUomFia_hU\"}", "sig", "required with kid"},
+        {"{\"headline\":\"H\",\"kid\":\"If4x36FUomFia_h\"}", "kid", "16 base64url"},
+        {"{\"headline\":\"H\",\"kid\":\"If4x36FUomFia_h=\"}", "kid", "16 base64url"},
+        {"{\"headline\":\"H\",\"kid\":7}", "kid", "16 base64url"},
+        {"{\"headline\":\"H\",\"sig\":\"abc\",\"kid\":\"If4x36FUomFia_hU\"}", "sig",
+         "86 base64url"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (parse_str(bad[i].json, ITEM_RELAY, &err) != NULL)
+            TEST_FAIL_("%s: accepted", bad[i].json);
+        ASSERT_STR_EQ(err.field, bad[i].field);
+        ASSERT_CONTAINS(err.message, bad[i].message);
+    }
+    /* A signature with stray bits in its last character, or padding. */
+    snprintf(text, sizeof(text),
+             "{\"headline\":\"H\",\"sig\":\"%.85sR\",\"kid\":\"If4x36FUomFia_hU\"}", sig);
+    ASSERT_TRUE(parse_str(text, ITEM_RELAY, &err) == NULL);
+    ASSERT_STR_EQ(err.field, "sig");
+    snprintf(text, sizeof(text),
+             "{\"headline\":\"H\",\"sig\":\"%.84s==\",\"kid\":\"If4x36FUomFia_hU\"}", sig);
+    ASSERT_TRUE(parse_str(text, ITEM_RELAY, &err) == NULL);
+    ASSERT_STR_EQ(err.field, "sig");
+}
+
 static void test_relay(void)
 {
     struct item_error err;
@@ -778,5 +827,6 @@ TEST_MAIN(TEST_CASE(test_valid_examples), TEST_CASE(test_invalid_examples),
           TEST_CASE(test_id_parse), TEST_CASE(test_time_parse), TEST_CASE(test_time_format),
           TEST_CASE(test_code_points), TEST_CASE(test_control_characters), TEST_CASE(test_urls),
           TEST_CASE(test_lang), TEST_CASE(test_kinds_and_versions), TEST_CASE(test_defaults),
-          TEST_CASE(test_relay), TEST_CASE(test_topics), TEST_CASE(test_ext_limits),
-          TEST_CASE(test_size_limit), TEST_CASE(test_hostile), TEST_CASE(test_encode))
+          TEST_CASE(test_relay), TEST_CASE(test_signature_fields), TEST_CASE(test_topics),
+          TEST_CASE(test_ext_limits), TEST_CASE(test_size_limit), TEST_CASE(test_hostile),
+          TEST_CASE(test_encode))
