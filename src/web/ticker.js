@@ -163,7 +163,7 @@
     `${E}item:first-child{border-top:0}` +
     `${E}meta{display:flex;flex-wrap:wrap;align-items:center;gap:.5em;font-size:.78em;color:var(--_muted)}` +
     `${E}tag{padding:.05em .45em;border-radius:3px;background:var(--_tag);color:var(--_bg);font-weight:700;letter-spacing:.06em;text-transform:uppercase}` +
-    `${T}--caseless :is(${E}head,${E}label,${E}tag){letter-spacing:0}` +
+    `${T}--caseless :is(${E}head,${E}label,${E}tag){letter-spacing:0}${T}--caseless ${E}label{font-size:.85em}` +
     `${E}headline{margin:.2em 0 0;font-weight:700;font-size:1.02em;line-height:1.3;overflow-wrap:anywhere}` +
     `${E}headline a{color:inherit;text-decoration:underline 1px;text-underline-offset:.15em;transition:text-decoration-color .15s}` +
     `${E}headline a:hover{text-decoration-thickness:2px}` +
