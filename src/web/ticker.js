@@ -86,11 +86,11 @@
   const STRINGS = {
     en: 'Latest alerts|No alerts right now.|Breaking news|Updated|Live|Connecting…|Reconnecting…|Offline',
     fr: 'Dernières alertes|Aucune alerte pour le moment.|Dernière minute|Mis à jour|En direct|Connexion…|Reconnexion…|Hors ligne',
-    de: 'Aktuelle Meldungen|Zurzeit keine Meldungen.|Eilmeldung|Aktualisiert|Live|Verbinden…|Neu verbinden…|Offline',
+    de: 'Aktuelle Meldungen|Zurzeit keine Meldungen.|Eilmeldung|Aktualisiert|Live|Verbinde…|Verbinde erneut…|Offline',
     es: 'Últimas alertas|No hay alertas por ahora.|Última hora|Actualizado|En vivo|Conectando…|Reconectando…|Sin conexión',
     pt: 'Últimos alertas|Nenhum alerta no momento.|Última hora|Atualizado|Ao vivo|Conectando…|Reconectando…|Sem conexão',
     it: 'Ultime allerte|Nessuna allerta al momento.|Ultim’ora|Aggiornato|In diretta|Connessione…|Riconnessione…|Offline',
-    nl: 'Laatste meldingen|Nu geen meldingen.|Net binnen|Bijgewerkt|Live|Verbinden…|Opnieuw verbinden…|Offline',
+    nl: 'Laatste meldingen|Geen meldingen op dit moment.|Net binnen|Bijgewerkt|Live|Verbinden…|Opnieuw verbinden…|Offline',
     pl: 'Najnowsze alerty|Brak alertów.|Pilne|Zaktualizowano|Na żywo|Łączenie…|Ponowne łączenie…|Offline',
     ru: 'Последние новости|Сейчас новостей нет.|Срочно|Обновлено|В эфире|Подключение…|Переподключение…|Нет связи',
     uk: 'Останні новини|Наразі новин немає.|Терміново|Оновлено|Наживо|Підключення…|Перепідключення…|Немає зв’язку',
