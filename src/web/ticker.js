@@ -1,10 +1,11 @@
-/*! alertd ticker.js 1.1.0: an embeddable breaking-news ticker, no dependencies.
+/*! alertd ticker.js 1.2.0: an embeddable breaking-news ticker, no dependencies.
  *
  * <div data-alert-ticker data-topics="world" data-lang="en"></div>
  * <script src="https://alerts.example.org/ticker.js" async></script>
  *
  * Attributes, theming (--alert-ticker-* CSS properties), the alert-ticker:alert
- * event, window.AlertTicker and signed alerts (data-verify-keys): README.md,
+ * event, window.AlertTicker, signed alerts (data-verify-keys) and the widget's
+ * languages (data-ui-lang, data-text-*): README.md,
  * "Embedding the ticker". Alert text goes in as text, never as HTML; only
  * http(s) URLs become links or images. Protocol: proto/PROTOCOL.md.
  */
@@ -12,9 +13,11 @@
   'use strict';
   if (window.AlertTicker) return; // included twice
 
-  const VERSION = '1.1.0';
+  const VERSION = '1.2.0';
   const P = 'alert-ticker';
   const BASE_MS = 1000, CAP_MS = 60000, HEALTHY_MS = 30000, HIDDEN_MS = 60000;
+  const HOLD_S = 300; // data-flash-hold's default
+  const WIDTHS = { xs: 320, sm: 640, md: 1024, lg: 2048 }; // image.renditions (PROTOCOL.md §9)
   const TOPIC_RE = /^[a-z0-9-]{1,32}$/, LANG_RE = /^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/;
   const ID_RE = /^(\d+)-(\d+)$/;
   // Only the fields shown (fields=; id, kind and ref always come), unless
@@ -68,11 +71,63 @@
     return e;
   };
 
-  const timeText = (d) => {
-    const now = new Date();
-    const opt = { hour: '2-digit', minute: '2-digit' };
-    if (d.toDateString() !== now.toDateString()) { opt.month = 'short'; opt.day = 'numeric'; }
-    return d.toLocaleString(undefined, opt);
+  // ---- i18n: the widget's words, direction and times -------------------------
+  // A language's words, in the order of WORDS, joined by "|".
+  const WORDS = ['title', 'empty', 'breaking', 'updated', 'live', 'connecting', 'reconnecting', 'offline'];
+  const STRINGS = {
+    en: 'Latest alerts|No alerts right now.|Breaking news|Updated|Live|Connecting…|Reconnecting…|Offline',
+    fr: 'Dernières alertes|Aucune alerte pour le moment.|Dernière minute|Mis à jour|En direct|Connexion…|Reconnexion…|Hors ligne',
+    de: 'Aktuelle Meldungen|Zurzeit keine Meldungen.|Eilmeldung|Aktualisiert|Live|Verbinde…|Verbinde erneut…|Offline',
+    es: 'Últimas alertas|No hay alertas por ahora.|Última hora|Actualizado|En vivo|Conectando…|Reconectando…|Sin conexión',
+    pt: 'Últimos alertas|Nenhum alerta no momento.|Última hora|Atualizado|Ao vivo|Conectando…|Reconectando…|Sem conexão',
+    it: 'Ultime allerte|Nessuna allerta al momento.|Ultim’ora|Aggiornato|In diretta|Connessione…|Riconnessione…|Offline',
+    nl: 'Laatste meldingen|Geen meldingen op dit moment.|Net binnen|Bijgewerkt|Live|Verbinden…|Opnieuw verbinden…|Offline',
+    pl: 'Najnowsze alerty|Brak alertów.|Pilne|Zaktualizowano|Na żywo|Łączenie…|Ponowne łączenie…|Offline',
+    ru: 'Последние новости|Сейчас новостей нет.|Срочно|Обновлено|В эфире|Подключение…|Переподключение…|Нет связи',
+    uk: 'Останні новини|Наразі новин немає.|Терміново|Оновлено|Наживо|Підключення…|Перепідключення…|Немає зв’язку',
+    tr: 'Son gelişmeler|Şu an yeni gelişme yok.|Son dakika|Güncellendi|Canlı|Bağlanıyor…|Yeniden bağlanıyor…|Çevrimdışı',
+    sw: 'Taarifa za karibuni|Hakuna taarifa kwa sasa.|Habari za hivi punde|Imesasishwa|Moja kwa moja|Inaunganisha…|Inaunganisha upya…|Nje ya mtandao',
+    id: 'Kabar terbaru|Belum ada kabar.|Berita terkini|Diperbarui|Langsung|Menghubungkan…|Menghubungkan ulang…|Luring',
+    vi: 'Tin mới nhất|Hiện chưa có tin.|Tin nóng|Đã cập nhật|Trực tiếp|Đang kết nối…|Đang kết nối lại…|Ngoại tuyến',
+    hi: 'ताज़ा अलर्ट|अभी कोई अलर्ट नहीं।|ब्रेकिंग न्यूज़|अपडेटेड|लाइव|कनेक्ट हो रहा है…|फिर से कनेक्ट हो रहा है…|ऑफ़लाइन',
+    zh: '最新快讯|暂无快讯。|突发新闻|已更新|实时|正在连接…|正在重新连接…|离线',
+    'zh-hant': '最新快訊|暫無快訊。|突發新聞|已更新|即時|正在連線…|正在重新連線…|離線',
+    ja: '最新の速報|現在、速報はありません。|ニュース速報|更新|ライブ|接続中…|再接続中…|オフライン',
+    ko: '최신 속보|지금은 속보가 없습니다.|속보|업데이트|실시간|연결 중…|다시 연결 중…|오프라인',
+    ar: 'آخر الأخبار|لا أخبار حاليًا.|عاجل|محدّث|مباشر|جارٍ الاتصال…|جارٍ إعادة الاتصال…|غير متصل',
+    fa: 'آخرین خبرها|فعلاً خبری نیست.|خبر فوری|به\u200cروزشده|زنده|در حال اتصال…|در حال اتصال دوباره…|آفلاین',
+    ur: 'تازہ ترین خبریں|اس وقت کوئی خبر نہیں۔|بریکنگ نیوز|اپ ڈیٹ شدہ|براہِ راست|رابطہ ہو رہا ہے…|دوبارہ رابطہ ہو رہا ہے…|آف لائن',
+    ps: 'وروستي خبرونه|اوس مهال خبر نشته.|بېړنی خبر|تازه شوی|ژوندی|نښلېږي…|بیا نښلېږي…|نالیکه',
+    he: 'התראות אחרונות|אין התראות כרגע.|מבזק|עודכן|בשידור חי|מתחבר…|מתחבר מחדש…|לא מקוון',
+  };
+  const RTL = /^(ar|fa|he|ps|ur)$/;
+
+  /** The table's language for a tag (pt-BR: pt, zh-TW: zh-hant), or ''. */
+  const tableLang = (tag) => {
+    const t = LANG_RE.test(tag || '') ? tag.toLowerCase() : '';
+    if (/^zh-(hant|tw|hk|mo)\b/.test(t)) return 'zh-hant';
+    const l = t.split('-')[0];
+    return STRINGS.hasOwnProperty(l) ? l : '';
+  };
+
+  /** An element's language: data-ui-lang, else the page's (the nearest lang),
+   * else English; its words with the site's data-text-* in place; formatters. */
+  const ui = (el) => {
+    const d = el.dataset, host = el.closest('[lang]');
+    const tags = [d.uiLang, host && host.lang, 'en'];
+    let i = 0, lang;
+    while (!(lang = tableLang(tags[i]))) i++;
+    let tag = tags[i];
+    try { Intl.DateTimeFormat(tag); } catch (e) { tag = lang; }
+    const w = STRINGS[lang].split('|'), s = {};
+    WORDS.forEach((k, n) => { s[k] = d[n ? 'text' + k[0].toUpperCase() + k.slice(1) : k] || w[n]; });
+    const f = (o) => new Intl.DateTimeFormat(tag, o);
+    return {
+      lang: tag, own: i !== 1, dir: RTL.test(lang) ? 'rtl' : 'ltr', s,
+      hm: f({ hour: '2-digit', minute: '2-digit' }),
+      day: f({ month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' }),
+      full: f({ dateStyle: 'full', timeStyle: 'short' }),
+    };
   };
 
   const vars = (bg, fg, muted, accent, tag, border, focus) =>
@@ -92,13 +147,14 @@
     `${E}status::before{content:"";width:.6em;height:.6em;border-radius:50%;background:var(--_muted)}` +
     `${T}[data-state=live] ${E}status::before{background:var(--_accent);animation:${P}-pulse 2s ease-in-out infinite}` +
     `${E}card{background:var(--_accent);color:var(--${P}-accent-fg,#fff);padding:.8em 1em .9em}` +
-    `${E}label{display:block;font-size:.72em;font-weight:800;letter-spacing:.12em;margin-bottom:.25em}` +
+    `${E}label{display:block;font-size:.72em;font-weight:800;letter-spacing:.12em;text-transform:uppercase;margin-bottom:.25em}` +
     `${E}card ${E}headline{font-size:1.2em}${E}card ${E}meta,${E}card ${E}byline,${E}card figcaption{color:inherit}` +
     `${E}list{list-style:none;margin:0;padding:0}` +
     `${E}item{padding:.75em 1em;border-top:1px solid var(--_border);animation:${P}-in .35s ease-out}` +
     `${E}item:first-child{border-top:0}` +
     `${E}meta{display:flex;flex-wrap:wrap;align-items:center;gap:.5em;font-size:.78em;color:var(--_muted)}` +
-    `${E}tag{padding:.05em .45em;border-radius:3px;background:var(--_tag);color:var(--_bg);font-weight:700;letter-spacing:.06em}` +
+    `${E}tag{padding:.05em .45em;border-radius:3px;background:var(--_tag);color:var(--_bg);font-weight:700;letter-spacing:.06em;text-transform:uppercase}` +
+    `${T}--caseless :is(${E}head,${E}label,${E}tag){letter-spacing:0}${T}--caseless ${E}label{font-size:.85em}` +
     `${E}headline{margin:.2em 0 0;font-weight:700;font-size:1.02em;line-height:1.3;overflow-wrap:anywhere}` +
     `${E}headline a{color:inherit;text-decoration:underline 1px;text-underline-offset:.15em;transition:text-decoration-color .15s}` +
     `${E}headline a:hover{text-decoration-thickness:2px}` +
@@ -129,6 +185,9 @@
       this.topics = list(d.topics, TOPIC_RE);
       this.lang = list(d.lang, LANG_RE);
       this.limit = Math.min(50, Math.max(1, parseInt(d.limit, 10) || 5));
+      const hold = parseFloat(d.flashHold);
+      this.hold = (hold >= 0 ? Math.min(hold, 86400) : HOLD_S) * 1000;
+      this.ui = ui(el);
       this.base = ORIGIN;
       if (d.server) {
         let s = null;
@@ -140,6 +199,7 @@
       this.seen = new Set(); // ids taken in
       this.gone = new Set(); // retracted originals
       this.nodes = new Map(); // id -> <li>
+      this.got = new WeakMap(); // alert -> when it was taken in
       this.lastId = '';
       this.attempt = 0; // backoff exponent
       this.fails = 0; // connections in a row without hello
@@ -155,15 +215,19 @@
     }
 
     build() {
-      const el = this.el, title = this.el.dataset.title || 'Latest alerts';
+      const el = this.el, u = this.ui, s = u.s, title = s.title;
       el.classList.add(P);
+      // Unicameral scripts (Arabic, Devanagari, CJK...): no capitals, no tracking.
+      el.classList.toggle(P + '--caseless', s.breaking.toUpperCase() === s.breaking);
+      if (u.own) el.lang = u.lang;
+      if (!el.hasAttribute('dir')) el.dir = u.dir;
       if (!el.hasAttribute('role')) el.setAttribute('role', 'region');
       if (!el.hasAttribute('aria-label')) el.setAttribute('aria-label', title);
       const head = h('div', 'head');
       head.append(h('span', 'title', title), (this.status = h('span', 'status')));
       this.banner = h('div', 'banner', null, { 'aria-live': 'polite', 'aria-atomic': 'true' });
       this.list = h('ol', 'list', null, { 'aria-live': 'polite', 'aria-label': title });
-      this.empty = h('p', 'empty', 'No alerts right now.');
+      this.empty = h('p', 'empty', s.empty);
       this.empty.hidden = true;
       el.textContent = '';
       el.append(head, this.banner, this.list, this.empty);
@@ -172,10 +236,8 @@
     state(s) {
       this.el.setAttribute('data-state', s);
       this.el.setAttribute('data-transport', this.mode);
-      this.status.textContent = {
-        loading: 'Loading', connecting: 'Connecting', live: 'Live',
-        reconnecting: 'Reconnecting', paused: 'Paused', stopped: 'Offline',
-      }[s];
+      // Paused (a hidden page let go of its connection): offline, for now.
+      this.status.textContent = this.ui.s[{ loading: 'connecting', paused: 'offline', stopped: 'offline' }[s] || s];
     }
 
     query(since, limit, pre = '') {
@@ -302,6 +364,7 @@
       const id = a && typeof a === 'object' ? a.id : null;
       if (!ID_RE.test(id || '') || this.seen.has(id)) return false;
       this.seen.add(id);
+      this.got.set(a, Date.now()); // when it came: bounds a flash's hold
       this.bump(id);
       if (this.live) this.live.push(a);
       const kind = a.kind || 'alert';
@@ -341,11 +404,17 @@
         if (expired(a, now)) this.stories.delete(k);
         else if (a.expires_at) next = Math.min(next, Date.parse(a.expires_at));
       }
+      const all = [...this.stories.values()].sort((x, y) => idCmp(y.id, x.id));
+      // The banner: the newest flash for data-flash-hold seconds from its
+      // publication (or arrival, if the reader's clock is behind), even before
+      // later, less urgent alerts; else the newest breaking alert shown.
+      const f = all.find((a) => a.urgency === 'flash');
+      const until = f ? Math.min(Date.parse(f.published_at) || Infinity, this.got.get(f) || now) + this.hold : 0;
+      if (until > now) next = Math.min(next, until);
+      const top = until > now ? f : all.slice(0, this.limit).find(breaking);
       clearTimeout(this.expiryT);
-      if (next < Infinity) this.expiryT = setTimeout(() => this.render(), Math.min(next - now + 50, 60000));
+      if (next < Infinity) this.expiryT = setTimeout(() => this.render(), Math.min(next - now + 20, 60000));
 
-      const shown = [...this.stories.values()].sort((x, y) => idCmp(y.id, x.id)).slice(0, this.limit);
-      const top = shown.find(breaking);
       if ((top && top.id) !== this.bannerId) {
         this.bannerId = top && top.id;
         // Politeness first, so the change is announced with it.
@@ -354,7 +423,7 @@
         if (top) this.banner.append(this.card(top, 'div', 'card'));
       }
 
-      const want = shown.filter((a) => a !== top);
+      const want = all.filter((a) => a !== top).slice(0, this.limit - (top ? 1 : 0));
       const ids = new Set(want.map((a) => a.id));
       for (const [id, li] of this.nodes) {
         if (!ids.has(id)) { li.remove(); this.nodes.delete(id); }
@@ -367,19 +436,23 @@
         if (li === at) at = at.nextSibling;
         else this.list.insertBefore(li, at);
       }
-      this.empty.hidden = shown.length > 0;
+      this.empty.hidden = all.length > 0;
     }
 
     card(a, tag, cls) {
+      const u = this.ui, s = u.s;
       const el = h(tag, cls, null, { 'data-id': a.id, 'data-urgency': a.urgency || 'bulletin', 'data-kind': a.kind || 'alert' });
-      if (LANG_RE.test(a.lang || '')) el.setAttribute('lang', a.lang);
-      if (cls === 'card') el.append(h('strong', 'label', 'BREAKING NEWS'));
+      // The alert's text is in its language; the widget's words in the reader's.
+      let own = null;
+      if (LANG_RE.test(a.lang || '')) { el.setAttribute('lang', a.lang); own = { lang: u.lang }; }
+      if (cls === 'card') el.append(h('strong', 'label', s.breaking, own));
 
-      const meta = h('div', 'meta');
-      if (a.kind === 'update') meta.append(h('span', 'tag', 'UPDATE'));
+      const meta = h('div', 'meta', null, own);
+      if (a.kind === 'update') meta.append(h('span', 'tag', s.updated));
       const when = new Date(Date.parse(a.published_at));
       if (!isNaN(when)) {
-        meta.append(h('time', 'time', timeText(when), { datetime: when.toISOString(), title: when.toLocaleString() }));
+        const today = when.toDateString() === new Date().toDateString();
+        meta.append(h('time', 'time', (today ? u.hm : u.day).format(when), { datetime: when.toISOString(), title: u.full.format(when) }));
       }
       if (meta.firstChild) el.append(meta);
 
@@ -390,10 +463,19 @@
       if (a.summary) el.append(h('p', 'summary', a.summary, { dir: 'auto' }));
 
       const img = a.image && typeof a.image === 'object' ? a.image : null;
-      const src = img && safeUrl((img.renditions && (img.renditions.sm || img.renditions.xs)) || img.url);
+      const r = (img && img.renditions) || {};
+      const src = img && (safeUrl(r.sm) || safeUrl(r.xs) || safeUrl(img.url));
       if (src) {
         const fig = h('figure', 'figure');
-        const i = h('img', '', null, { src, alt: img.caption || '', loading: 'lazy', decoding: 'async', referrerpolicy: 'no-referrer' });
+        // Renditions: the browser picks one for the width the image is laid out at.
+        const set = [], at = { loading: 'lazy', decoding: 'async', referrerpolicy: 'no-referrer', alt: img.caption || '' };
+        for (const k in WIDTHS) {
+          const v = safeUrl(r[k]);
+          if (v && !v.endsWith(',')) set.push(v + ' ' + WIDTHS[k] + 'w');
+        }
+        if (set.length) Object.assign(at, { sizes: 'auto, 7em', srcset: set.join(', ') });
+        at.src = src; // last, once the rest is known
+        const i = h('img', '', null, at);
         i.addEventListener('error', () => fig.remove());
         fig.append(i);
         if (img.caption || img.credit) {
@@ -404,8 +486,8 @@
         el.append(fig);
       }
 
-      const by = [a.byline, a.credit].filter((s) => typeof s === 'string' && s).join(' · ');
-      if (by) el.append(h('p', 'byline', by));
+      const by = [a.byline, a.credit].filter((t) => typeof t === 'string' && t).join(' · ');
+      if (by) el.append(h('p', 'byline', by, { dir: 'auto' }));
       return el;
     }
 

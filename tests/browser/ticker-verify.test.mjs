@@ -58,8 +58,10 @@ function inject(item) {
 
 const nowIso = () => new Date().toISOString();
 
-/** A page with one ticker; console lines collected in page.console. */
+/** A page with one ticker, newest alert first (no flash hold); console
+ * lines collected in page.console. */
 async function openPage(attrs) {
+  attrs = { 'flash-hold': 0, ...attrs };
   const page = await browser.context.newPage();
   page.console = [];
   page.errors = [];
