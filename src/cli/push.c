@@ -10,10 +10,8 @@
  */
 #include "push.h"
 
-#include "cli.h"
-#include "item.h"
-#include "options.h"
 #include "publish.h"
+#include "pushrun.h"
 #include "query.h"
 
 #include <openssl/rand.h>
@@ -21,7 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PUSH_OPT_REASON (OPT_MAXLEN + 1)
+#define PUSH_OPT_REASON  (OPT_MAXLEN + 1)
+#define PUSH_OPT_EMBARGO (OPT_MAXLEN + 2)
 
 #define PUSH_ITEM_HELP                                                                             \
     "Item options:\n"                                                                              \
@@ -36,7 +35,9 @@
     "  --image URL            http(s) image; --caption TEXT, --image-credit TEXT\n"                \
     "  --expires DURATION     stop showing it after 90s, 30m, 2h, 1d, ... from now\n"              \
     "  -f, --file FILE|-      item JSON from a file or standard input (at most 16 KiB);\n"         \
-    "                         options given as well override its fields\n"
+    "                         options given as well override its fields\n"                         \
+    "  --embargo-until TIME   hold it until TIME (15m, 2h, ... from now, or RFC 3339):\n"          \
+    "                         prints a handle (emb-...) that update and retract take\n"
 
 #define PUSH_PUBLISH_HELP                                                                          \
     "Publishing:\n"                                                                                \
@@ -67,30 +68,17 @@ static const char push_help_push[] =
 static const char push_help_update[] =
     "Usage: alert update ID [ITEM OPTIONS] [-f FILE|-]\n"
     "Publishes the next version of alert ID and prints the new id. The update\n"
-    "starts from the content of ID; -f and the options replace fields.\n\n" PUSH_ITEM_HELP
+    "starts from the content of ID; -f and the options replace fields. ID may be\n"
+    "the handle of an embargoed alert: it is replaced, still embargoed (until\n"
+    "--embargo-until, if given), and the handle is printed.\n\n" PUSH_ITEM_HELP
     "\n" PUSH_PUBLISH_HELP "\n" PUSH_COMMON_HELP;
 
 static const char push_help_retract[] =
     "Usage: alert retract ID [--reason TEXT]\n"
-    "Withdraws alert ID: tickers remove it. Prints the retraction's id.\n\n"
+    "Withdraws alert ID: tickers remove it. Prints the retraction's id. ID may\n"
+    "be the handle of an embargoed alert: it is cancelled, never published.\n\n"
     "  --reason TEXT          why, up to 1000 characters (sent as the "
     "summary)\n\n" PUSH_PUBLISH_HELP "\n" PUSH_COMMON_HELP;
-
-/* One run of a publishing subcommand. */
-struct push_run {
-    struct cli_common common;
-    struct options_item opts;
-    const char *kind;          /* "alert", "update", "retraction" */
-    const char *help;          /* the subcommand's --help text */
-    const char *ref;           /* ID of update/retract: the original alert's */
-    char root[ITEM_ID_STRLEN]; /* ref, when the ID named was an update */
-    const char *key;           /* --key, or auto_key */
-    char auto_key[48];         /* made when --key is not given */
-    const char *maxlen_s;      /* --maxlen or ALERT_MAXLEN */
-    long maxlen;
-    char text[ITEM_MAX_BYTES + 1]; /* -f contents */
-    long text_len;                 /* -1: no file */
-};
 
 /* ------------------------------------------------------------------------
  * Arguments
@@ -101,6 +89,7 @@ static const struct option push_longopts_item[] = {
     CLI_COMMON_LONGOPTS,
     {"key", required_argument, NULL, OPT_KEY},
     {"maxlen", required_argument, NULL, OPT_MAXLEN},
+    {"embargo-until", required_argument, NULL, PUSH_OPT_EMBARGO},
     {NULL, 0, NULL, 0},
 };
 
@@ -125,7 +114,7 @@ static int push_key_ok(const char *k)
 }
 
 /* Reports an item error the way every subcommand does; CLI_EXIT_USAGE. */
-static int push_invalid(const struct item_error *e)
+int push_invalid(const struct item_error *e)
 {
     if (e->field[0])
         cli_error("invalid item: %s: %s", e->field, e->message);
@@ -146,6 +135,9 @@ static int push_option(struct push_run *run, int opt, const char *arg, char **ar
         return -1;
     case OPT_MAXLEN:
         run->maxlen_s = arg;
+        return -1;
+    case PUSH_OPT_EMBARGO:
+        run->embargo_s = arg;
         return -1;
     case PUSH_OPT_REASON:
         /* A retraction's reason travels as its summary. */
@@ -185,9 +177,19 @@ static int push_parse(struct push_run *run, int argc, char **argv)
     if (want) {
         struct item_id id;
         run->ref = argv[optind];
-        if (item_id_parse(run->ref, &id) != 0)
-            return cli_usage(run->common.cmd, "'%.60s' is not an alert id (like 1700000000000-0)",
+        if (item_id_parse(run->ref, &id) != 0 && !embargo_handle_ok(run->ref))
+            return cli_usage(run->common.cmd,
+                             "'%.60s' is not an alert id (like 1700000000000-0) or an embargo "
+                             "handle (emb- and 16 hex digits)",
                              run->ref);
+        if (run->embargo_s && !embargo_handle_ok(run->ref))
+            return cli_usage(run->common.cmd, "--embargo-until: only for a new alert or an "
+                                              "embargoed one (a handle), not a published id");
+    }
+    if (run->embargo_s) {
+        char err[CLI_ERRLEN];
+        if (hold_parse_time(run, err, sizeof(err)) != 0)
+            return cli_usage(run->common.cmd, "%s", err);
     }
     if (run->key && !push_key_ok(run->key))
         return cli_usage(run->common.cmd, "--key must be 1-%d printable characters without spaces",
@@ -274,7 +276,7 @@ static int push_base(struct push_run *run, redisContext *c, const char *where, j
 
 /* The encoding that is published: "version" first (the script rewrites it
  * for an update), then the item's members in order. NULL with *err. */
-static char *push_encode(const json_t *item, size_t *len, struct item_error *err)
+char *push_encode(const json_t *item, size_t *len, struct item_error *err)
 {
     json_t *o = json_object();
     json_t *v = json_object_get(item, "version");
@@ -301,16 +303,20 @@ static char *push_encode(const json_t *item, size_t *len, struct item_error *err
 
 /* Without --key, a fresh random key: every publish is then safe to retry
  * (the script publishes at most once per key within 24 h). */
-static int push_auto_key(struct push_run *run)
+int push_ensure_key(struct push_run *run)
 {
     unsigned char r[16];
-    if (RAND_bytes(r, sizeof(r)) != 1)
+    if (run->key)
         return -1;
+    if (RAND_bytes(r, sizeof(r)) != 1) {
+        cli_error("no random bytes for an idempotency key: give one with --key");
+        return CLI_EXIT_FAIL;
+    }
     int n = snprintf(run->auto_key, sizeof(run->auto_key), "auto-");
     for (size_t i = 0; i < sizeof(r); i++)
         n += snprintf(run->auto_key + n, sizeof(run->auto_key) - (size_t)n, "%02x", r[i]);
     run->key = run->auto_key;
-    return 0;
+    return -1;
 }
 
 /* Prints the outcome; returns the exit status. */
@@ -333,6 +339,9 @@ static int push_publish(struct push_run *run, redisContext *c, const char *where
     struct publish_result res;
     char err[CLI_ERRLEN];
     size_t len;
+    int status = push_ensure_key(run);
+    if (status >= 0)
+        return status;
     char *enc = push_encode(item, &len, &ierr);
     if (enc == NULL)
         return push_invalid(&ierr);
@@ -348,14 +357,6 @@ static int push_publish(struct push_run *run, redisContext *c, const char *where
     };
     if (req.kind == NULL)
         req.kind = "alert";
-    if (req.idem_key == NULL) {
-        if (push_auto_key(run)) {
-            free(enc);
-            cli_error("no random bytes for an idempotency key: give one with --key");
-            return CLI_EXIT_FAIL;
-        }
-        req.idem_key = run->key;
-    }
     int rc = publish_item(c, &req, &res, err, sizeof(err));
     free(enc);
     switch (rc) {
@@ -380,7 +381,7 @@ static int push_publish(struct push_run *run, redisContext *c, const char *where
 
 /* Builds the item over `base`; returns -1 to go on (*item set), else an
  * exit status. */
-static int push_item(struct push_run *run, const json_t *base, json_t **item)
+int push_item(struct push_run *run, const json_t *base, json_t **item)
 {
     struct item_error ierr;
     const char *text = run->text_len >= 0 ? run->text : NULL;
@@ -412,10 +413,13 @@ static int push_main(struct push_run *run, int argc, char **argv)
         return status;
     if ((c = cli_connect(&run->common, &status, where, sizeof(where))) == NULL)
         goto done;
+    /* A handle: the pending alert is changed, unless it was released. */
+    if (run->ref && embargo_handle_ok(run->ref) && (status = hold_change(run, c, where)) >= 0)
+        goto done;
     if (run->ref && ((status = push_base(run, c, where, &base)) >= 0 ||
                      (status = push_item(run, base, &item)) >= 0))
         goto done;
-    status = push_publish(run, c, where, item);
+    status = run->due_ms ? hold_push(run, c, where, item) : push_publish(run, c, where, item);
 done:
     if (c)
         redisFree(c);
