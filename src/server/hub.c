@@ -108,6 +108,11 @@ static int hub_msg_has_topic(const struct hub_msg *m, const char *topic)
     return 0;
 }
 
+int hub_msg_expired(const struct hub_msg *m, int64_t now_ms)
+{
+    return m->expires_ms != 0 && m->expires_ms <= now_ms;
+}
+
 int hub_filter_match(const struct hub_filter *f, const struct hub_msg *m)
 {
     if (m->restricted && (f == NULL || (m->restricted & f->grants) == 0))
@@ -214,6 +219,7 @@ static int hub_msg_build(struct hub_msg *m, const struct grant *grant, struct it
     size_t item_len;
     const char *lang = json_string_value(json_object_get(item, "lang"));
     const char *published = json_string_value(json_object_get(item, "published_at"));
+    const char *expires = json_string_value(json_object_get(item, "expires_at"));
 
     memset(m, 0, sizeof(*m));
     m->id = id;
@@ -223,6 +229,8 @@ static int hub_msg_build(struct hub_msg *m, const struct grant *grant, struct it
         *p = (char)tolower((unsigned char)*p);
     if (published == NULL || item_time_parse(published, &m->published_ms))
         m->published_ms = 0;
+    if (expires == NULL || item_time_parse(expires, &m->expires_ms))
+        m->expires_ms = 0;
     if (hub_msg_topics(m, item))
         goto fail;
     m->restricted = grant_mask_of(grant, m->topics);
@@ -505,6 +513,7 @@ enum hub_attach_result hub_attach(struct hub *hub, struct hub_client *c,
 
 enum hub_next_kind hub_next(struct hub *hub, struct hub_client *c, const struct hub_msg **msg)
 {
+    int64_t now = 0; /* read once, when a replayed alert has an expiry */
     if (c->gap_owed)
         return HUB_GAPPED;
     if (c->cursor < hub_oldest_seq(hub))
@@ -517,7 +526,10 @@ enum hub_next_kind hub_next(struct hub *hub, struct hub_client *c, const struct 
             return HUB_NONE;
         }
         const struct hub_msg *m = hub_at(hub, c->cursor);
-        if (hub_filter_match(c->filter, m)) {
+        int replaying = c->replay_end && c->cursor < c->replay_end;
+        if (replaying && m->expires_ms && !now)
+            now = item_time_now_ms();
+        if (hub_filter_match(c->filter, m) && !(replaying && hub_msg_expired(m, now))) {
             *msg = m;
             return HUB_MSG;
         }

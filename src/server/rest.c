@@ -46,16 +46,18 @@ static void rest_puts(struct rest_buf *b, const char *s)
     rest_put(b, s, strlen(s));
 }
 
-/* The newest `limit` alerts the filter wants, after `since` if given. */
+/* The newest `limit` alerts the filter wants, after `since` if given, that
+ * have not expired. */
 static void rest_collect(const struct hub *hub, const struct hub_filter *f,
                          const struct item_id *since, long limit, struct rest_buf *b)
 {
     long found = 0;
+    int64_t now = item_time_now_ms();
     const struct hub_msg *m;
     for (size_t k = 0; found < limit && (m = hub_nth_newest(hub, k)) != NULL; k++) {
         if (since && item_id_cmp(m->id, *since) <= 0)
             break;
-        if (!hub_filter_match(f, m))
+        if (!hub_filter_match(f, m) || hub_msg_expired(m, now))
             continue;
         rest_puts(b, found++ ? "," : "");
         rest_put(b, m->item, m->item_len);
