@@ -84,6 +84,7 @@ TEST_test_hist      := src/bench/hist.c
 TEST_test_wsp       := src/bench/wsp.c
 TEST_test_cmdline   := src/cli/cmdline.c
 TEST_test_backoff   := src/server/backoff.c
+TEST_test_embargo   := src/common/embargo.c src/common/itemid.c
 TEST_test_sdnotify  := src/server/sdnotify.c
 TEST_test_staple    := src/server/staple.c
 TEST_test_frames    := src/server/frames.c src/common/fields.c $(ITEM_SRC)

@@ -5,9 +5,8 @@
 #include "publish.h"
 
 #include "rkeys.h"
+#include "script.h"
 
-#include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,37 +144,26 @@ static const char publish_script[] =
 #define PUBLISH_KEYLEN         256
 #define PUBLISH_WAIT_SLACK_SEC 5 /* read timeout beyond WAIT's own */
 
-/* The script's SHA-1 in hex, as EVALSHA wants it; computed once. */
+/* The script's SHA-1, as EVALSHA wants it; computed once ("" if it cannot
+ * be: then EVAL). */
 static const char *publish_sha(void)
 {
-    static char hex[2 * 20 + 1];
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (hex[0])
-        return hex;
-    if (!EVP_Digest(publish_script, sizeof(publish_script) - 1, md, &mdlen, EVP_sha1(), NULL) ||
-        mdlen != 20)
-        return NULL;
-    for (unsigned int i = 0; i < mdlen; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    static char hex[SCRIPTSHA_STRLEN];
+    if (!hex[0])
+        scriptsha_hex(publish_script, sizeof(publish_script) - 1, hex);
     return hex;
 }
 
-/* Everything the command needs, as argv for redisCommandArgv; argv[0] and
- * argv[1] (command and script or SHA) are filled by the caller. */
+/* Everything the command needs: the keys and numbers, and the call. */
 struct publish_call {
     char stream[PUBLISH_KEYLEN], live[PUBLISH_KEYLEN], idem[PUBLISH_KEYLEN];
     char ver[PUBLISH_KEYLEN], maxlen[24], idem_ttl[24], ver_ttl[24], numkeys[4];
-    const char *argv[16];
-    size_t len[16];
-    int argc;
+    struct script_call call;
 };
 
-static void publish_arg(struct publish_call *k, const char *s, size_t n)
+static void publish_arg(struct publish_call *k, const char *s)
 {
-    k->argv[k->argc] = s;
-    k->len[k->argc] = n;
-    k->argc++;
+    script_arg(&k->call, s, strlen(s));
 }
 
 static int publish_prepare(const struct publish_request *req, struct publish_call *k)
@@ -192,60 +180,22 @@ static int publish_prepare(const struct publish_request *req, struct publish_cal
     snprintf(k->idem_ttl, sizeof(k->idem_ttl), "%d", PUBLISH_IDEM_TTL);
     snprintf(k->ver_ttl, sizeof(k->ver_ttl), "%d", PUBLISH_VER_TTL);
     snprintf(k->numkeys, sizeof(k->numkeys), "%d", nkeys);
-    k->argc = 2; /* command, script or SHA */
-    publish_arg(k, k->numkeys, strlen(k->numkeys));
-    publish_arg(k, k->stream, strlen(k->stream));
-    publish_arg(k, k->live, strlen(k->live));
+    script_begin(&k->call);
+    publish_arg(k, k->numkeys);
+    publish_arg(k, k->stream);
+    publish_arg(k, k->live);
     if (req->idem_key)
-        publish_arg(k, k->idem, strlen(k->idem));
-    publish_arg(k, req->item, req->item_len);
-    publish_arg(k, k->maxlen, strlen(k->maxlen));
-    publish_arg(k, k->idem_ttl, strlen(k->idem_ttl));
-    publish_arg(k, req->kind, strlen(req->kind));
-    publish_arg(k, req->ref ? req->ref : "", req->ref ? strlen(req->ref) : 0);
-    publish_arg(k, k->ver, strlen(k->ver));
-    publish_arg(k, k->ver_ttl, strlen(k->ver_ttl));
-    publish_arg(k, req->durable ? "1" : "0", 1);
-    publish_arg(k, req->signed_item ? "1" : "0", 1);
+        publish_arg(k, k->idem);
+    script_arg(&k->call, req->item, req->item_len);
+    publish_arg(k, k->maxlen);
+    publish_arg(k, k->idem_ttl);
+    publish_arg(k, req->kind);
+    publish_arg(k, req->ref ? req->ref : "");
+    publish_arg(k, k->ver);
+    publish_arg(k, k->ver_ttl);
+    publish_arg(k, req->durable ? "1" : "0");
+    publish_arg(k, req->signed_item ? "1" : "0");
     return 0;
-}
-
-/* Sends the call and waits for its answer. *r is NULL when none came:
- * *sent then says whether the command had left whole (and may have run) or
- * not (Redis never runs half a command). */
-static void publish_call_once(redisContext *c, struct publish_call *k, redisReply **r, int *sent)
-{
-    void *reply = NULL;
-    int done = 0;
-    *r = NULL;
-    *sent = 0;
-    if (redisAppendCommandArgv(c, k->argc, k->argv, k->len) != REDIS_OK)
-        return;
-    while (!done)
-        if (redisBufferWrite(c, &done) != REDIS_OK)
-            return;
-    *sent = 1;
-    if (redisGetReply(c, &reply) == REDIS_OK)
-        *r = reply;
-}
-
-/* EVALSHA first: the script travels only when Redis has not cached it. */
-static redisReply *publish_run(redisContext *c, struct publish_call *k, int *sent)
-{
-    const char *sha = publish_sha();
-    redisReply *r = NULL;
-    if (sha) {
-        k->argv[0] = "EVALSHA", k->len[0] = 7;
-        k->argv[1] = sha, k->len[1] = strlen(sha);
-        publish_call_once(c, k, &r, sent);
-        if (r == NULL || r->type != REDIS_REPLY_ERROR || strncmp(r->str, "NOSCRIPT", 8) != 0)
-            return r;
-        freeReplyObject(r);
-    }
-    k->argv[0] = "EVAL", k->len[0] = 4;
-    k->argv[1] = publish_script, k->len[1] = sizeof(publish_script) - 1;
-    publish_call_once(c, k, &r, sent);
-    return r;
 }
 
 /* Checks the {id, subscribers, duplicate, version} reply into *out. */
@@ -285,14 +235,10 @@ int publish_item(redisContext *c, const struct publish_request *req, struct publ
         return PUBLISH_ERR_INPUT;
     }
     int sent;
-    redisReply *r = publish_run(c, &k, &sent);
+    redisReply *r =
+        script_run(c, publish_script, sizeof(publish_script) - 1, publish_sha(), &k.call, &sent);
     if (r == NULL) {
-        /* A blocking hiredis read that times out says only EAGAIN's text. */
-        int timed_out = c->err == REDIS_ERR_IO && strcmp(c->errstr, strerror(EAGAIN)) == 0;
-        snprintf(err, errlen, "%s",
-                 timed_out      ? "timed out"
-                 : c->errstr[0] ? c->errstr
-                                : "no reply");
+        script_no_reply(c, err, errlen);
         return sent ? PUBLISH_ERR_UNKNOWN : PUBLISH_ERR_REDIS;
     }
     int rc = publish_read_reply(r, out, err, errlen);

@@ -10,11 +10,9 @@
  */
 #include "push.h"
 
-#include "cli.h"
-#include "item.h"
 #include "itemsig.h"
-#include "options.h"
 #include "publish.h"
+#include "pushrun.h"
 #include "query.h"
 
 #include <openssl/rand.h>
@@ -25,6 +23,7 @@
 #define PUSH_OPT_REASON          (OPT_MAXLEN + 1)
 #define PUSH_OPT_DURABLE         (OPT_MAXLEN + 2)
 #define PUSH_OPT_DURABLE_TIMEOUT (OPT_MAXLEN + 3)
+#define PUSH_OPT_EMBARGO         (OPT_MAXLEN + 4)
 #define PUSH_OPT_SIGN_KEY        (OPT_MAXLEN + 8)
 
 #define PUSH_DURABLE_MAX         100   /* replicas --durable=N may ask for */
@@ -45,7 +44,9 @@
     "  --image URL            http(s) image; --caption TEXT, --image-credit TEXT\n"                \
     "  --expires DURATION     stop showing it after 90s, 30m, 2h, 1d, ... from now\n"              \
     "  -f, --file FILE|-      item JSON from a file or standard input (at most 16 KiB);\n"         \
-    "                         options given as well override its fields\n"
+    "                         options given as well override its fields\n"                         \
+    "  --embargo-until TIME   hold it until TIME (15m, 2h, ... from now, or RFC 3339):\n"          \
+    "                         prints a handle (emb-...) that update and retract take\n"
 
 #define PUSH_PUBLISH_HELP                                                                          \
     "Publishing:\n"                                                                                \
@@ -82,37 +83,17 @@ static const char push_help_push[] =
 static const char push_help_update[] =
     "Usage: alert update ID [ITEM OPTIONS] [-f FILE|-]\n"
     "Publishes the next version of alert ID and prints the new id. The update\n"
-    "starts from the content of ID; -f and the options replace fields.\n\n" PUSH_ITEM_HELP
+    "starts from the content of ID; -f and the options replace fields. ID may be\n"
+    "the handle of an embargoed alert: it is replaced, still embargoed (until\n"
+    "--embargo-until, if given), and the handle is printed.\n\n" PUSH_ITEM_HELP
     "\n" PUSH_PUBLISH_HELP "\n" PUSH_COMMON_HELP;
 
 static const char push_help_retract[] =
     "Usage: alert retract ID [--reason TEXT]\n"
-    "Withdraws alert ID: tickers remove it. Prints the retraction's id.\n\n"
+    "Withdraws alert ID: tickers remove it. Prints the retraction's id. ID may\n"
+    "be the handle of an embargoed alert: it is cancelled, never published.\n\n"
     "  --reason TEXT          why, up to 1000 characters (sent as the "
     "summary)\n\n" PUSH_PUBLISH_HELP "\n" PUSH_COMMON_HELP;
-
-/* One run of a publishing subcommand. */
-struct push_run {
-    struct cli_common common;
-    struct options_item opts;
-    const char *kind;          /* "alert", "update", "retraction" */
-    const char *help;          /* the subcommand's --help text */
-    const char *ref;           /* ID of update/retract: the original alert's */
-    char root[ITEM_ID_STRLEN]; /* ref, when the ID named was an update */
-    const char *key;           /* --key, or auto_key */
-    char auto_key[48];         /* made when --key is not given */
-    const char *maxlen_s;      /* --maxlen or ALERT_MAXLEN */
-    long maxlen;
-    const char *durable_s;         /* --durable's N; NULL: 1 */
-    int durable;                   /* --durable given */
-    long replicas;                 /* replicas that must confirm */
-    const char *durable_timeout_s; /* --durable-timeout */
-    long durable_timeout;          /* ms */
-    const char *sign_key_path;     /* --sign-key or ALERT_SIGN_KEY */
-    EVP_PKEY *sign_key;            /* loaded from it */
-    char text[ITEM_MAX_BYTES + 1]; /* -f contents */
-    long text_len;                 /* -1: no file */
-};
 
 /* ------------------------------------------------------------------------
  * Arguments
@@ -126,6 +107,7 @@ static const struct option push_longopts_item[] = {
     {"durable", optional_argument, NULL, PUSH_OPT_DURABLE},
     {"durable-timeout", required_argument, NULL, PUSH_OPT_DURABLE_TIMEOUT},
     {"sign-key", required_argument, NULL, PUSH_OPT_SIGN_KEY},
+    {"embargo-until", required_argument, NULL, PUSH_OPT_EMBARGO},
     {NULL, 0, NULL, 0},
 };
 
@@ -153,7 +135,7 @@ static int push_key_ok(const char *k)
 }
 
 /* Reports an item error the way every subcommand does; CLI_EXIT_USAGE. */
-static int push_invalid(const struct item_error *e)
+int push_invalid(const struct item_error *e)
 {
     if (e->field[0])
         cli_error("invalid item: %s: %s", e->field, e->message);
@@ -184,6 +166,9 @@ static int push_option(struct push_run *run, int opt, const char *arg, char **ar
         return -1;
     case PUSH_OPT_SIGN_KEY:
         run->sign_key_path = arg;
+        return -1;
+    case PUSH_OPT_EMBARGO:
+        run->embargo_s = arg;
         return -1;
     case PUSH_OPT_REASON:
         /* A retraction's reason travels as its summary. */
@@ -241,9 +226,19 @@ static int push_parse(struct push_run *run, int argc, char **argv)
     if (want) {
         struct item_id id;
         run->ref = argv[optind];
-        if (item_id_parse(run->ref, &id) != 0)
-            return cli_usage(run->common.cmd, "'%.60s' is not an alert id (like 1700000000000-0)",
+        if (item_id_parse(run->ref, &id) != 0 && !embargo_handle_ok(run->ref))
+            return cli_usage(run->common.cmd,
+                             "'%.60s' is not an alert id (like 1700000000000-0) or an embargo "
+                             "handle (emb- and 16 hex digits)",
                              run->ref);
+        if (run->embargo_s && !embargo_handle_ok(run->ref))
+            return cli_usage(run->common.cmd, "--embargo-until: only for a new alert or an "
+                                              "embargoed one (a handle), not a published id");
+    }
+    if (run->embargo_s) {
+        char err[CLI_ERRLEN];
+        if (hold_parse_time(run, err, sizeof(err)) != 0)
+            return cli_usage(run->common.cmd, "%s", err);
     }
     if (run->key && !push_key_ok(run->key))
         return cli_usage(run->common.cmd, "--key must be 1-%d printable characters without spaces",
@@ -362,7 +357,7 @@ static int push_base(struct push_run *run, redisContext *c, const char *where, j
 
 /* The encoding that is published: "version" (which the item has) first,
  * as the script reads it, then the item's members in order. NULL with *err. */
-static char *push_encode(const json_t *item, size_t *len, struct item_error *err)
+char *push_encode(const json_t *item, size_t *len, struct item_error *err)
 {
     json_t *o = json_object();
     char *enc = NULL;
@@ -388,16 +383,20 @@ static char *push_encode(const json_t *item, size_t *len, struct item_error *err
 
 /* Without --key, a fresh random key: every publish is then safe to retry
  * (the script publishes at most once per key within 24 h). */
-static int push_auto_key(struct push_run *run)
+int push_ensure_key(struct push_run *run)
 {
     unsigned char r[16];
-    if (RAND_bytes(r, sizeof(r)) != 1)
+    if (run->key)
         return -1;
+    if (RAND_bytes(r, sizeof(r)) != 1) {
+        cli_error("no random bytes for an idempotency key: give one with --key");
+        return CLI_EXIT_FAIL;
+    }
     int n = snprintf(run->auto_key, sizeof(run->auto_key), "auto-");
     for (size_t i = 0; i < sizeof(r); i++)
         n += snprintf(run->auto_key + n, sizeof(run->auto_key) - (size_t)n, "%02x", r[i]);
     run->key = run->auto_key;
-    return 0;
+    return -1;
 }
 
 /* With --durable: waits for the replicas. Returns the exit status of a
@@ -441,9 +440,7 @@ static int push_report(const struct push_run *run, redisContext *c, const char *
     return status == CLI_EXIT_OK ? push_durable(run, c, where, res) : status;
 }
 
-/* With --sign-key: signs the item as it is about to be published. Returns
- * -1 to go on, else an exit status. */
-static int push_sign(const struct push_run *run, json_t *item)
+int push_sign(const struct push_run *run, json_t *item, int64_t public_ms)
 {
     char err[CLI_ERRLEN];
     int64_t at;
@@ -452,9 +449,9 @@ static int push_sign(const struct push_run *run, json_t *item)
     /* Readers take a signed alert only within their freshness window of
      * published_at (PROTOCOL.md): one signed outside it would be refused. */
     if (item_time_parse(json_string_value(json_object_get(item, "published_at")), &at) == 0) {
-        long long off = (long long)(item_time_now_ms() - at) / 1000;
+        long long off = (long long)(public_ms - at) / 1000;
         if (off > ITEMSIG_MAX_AGE_SEC || -off > ITEMSIG_MAX_AGE_SEC) {
-            cli_error("invalid item: published_at: %lld s %s now; readers that verify "
+            cli_error("invalid item: published_at: %lld s %s it is published; readers that verify "
                       "signatures would reject it as stale (more than %d s): leave "
                       "published_at out to sign it as of now",
                       off < 0 ? -off : off, off < 0 ? "after" : "before", ITEMSIG_MAX_AGE_SEC);
@@ -482,7 +479,7 @@ static int push_publish_once(struct push_run *run, redisContext *c, json_t *item
         cli_error("out of memory");
         return CLI_EXIT_FAIL;
     }
-    int status = push_sign(run, item);
+    int status = push_sign(run, item, item_time_now_ms());
     if (status >= 0)
         return status;
     char *enc = push_encode(item, &len, &ierr);
@@ -512,13 +509,9 @@ static int push_publish(struct push_run *run, redisContext *c, const char *where
     };
     if (req.kind == NULL)
         req.kind = "alert";
-    if (req.idem_key == NULL) {
-        if (push_auto_key(run)) {
-            cli_error("no random bytes for an idempotency key: give one with --key");
-            return CLI_EXIT_FAIL;
-        }
-        req.idem_key = run->key;
-    }
+    if ((status = push_ensure_key(run)) >= 0)
+        return status;
+    req.idem_key = run->key;
     /* The script gives an unsigned update the next version of its story;
      * a signed one carries it, so when another update took the version
      * this one was signed with, it is signed again with the one now due. */
@@ -555,7 +548,7 @@ static int push_publish(struct push_run *run, redisContext *c, const char *where
 
 /* Builds the item over `base`; returns -1 to go on (*item set), else an
  * exit status. */
-static int push_item(struct push_run *run, const json_t *base, json_t **item)
+int push_item(struct push_run *run, const json_t *base, json_t **item)
 {
     struct item_error ierr;
     const char *text = run->text_len >= 0 ? run->text : NULL;
@@ -587,10 +580,13 @@ static int push_main(struct push_run *run, int argc, char **argv)
         return status;
     if ((c = cli_connect(&run->common, &status, where, sizeof(where))) == NULL)
         goto done;
+    /* A handle: the pending alert is changed, unless it was released. */
+    if (run->ref && embargo_handle_ok(run->ref) && (status = hold_change(run, c, where)) >= 0)
+        goto done;
     if (run->ref && ((status = push_base(run, c, where, &base)) >= 0 ||
                      (status = push_item(run, base, &item)) >= 0))
         goto done;
-    status = push_publish(run, c, where, item);
+    status = run->due_ms ? hold_push(run, c, where, item) : push_publish(run, c, where, item);
 done:
     if (c)
         redisFree(c);

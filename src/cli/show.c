@@ -5,6 +5,7 @@
 #include "show.h"
 
 #include "cli.h"
+#include "pending.h"
 #include "query.h"
 
 #include <stdio.h>
@@ -14,7 +15,7 @@
 #define SHOW_LIMIT_MAX     1000
 #define SHOW_SCAN_FACTOR   10 /* filtered: examine up to 10 x limit entries */
 
-enum { SHOW_OPT_LIMIT = 400, SHOW_OPT_TOPIC, SHOW_OPT_LANG, SHOW_OPT_JSON };
+enum { SHOW_OPT_LIMIT = 400, SHOW_OPT_TOPIC, SHOW_OPT_LANG, SHOW_OPT_JSON, SHOW_OPT_EMBARGOED };
 
 #define SHOW_COMMON_HELP                                                                           \
     "  --redis URL            redis://[user:password@]host[:port][/db], unix:///path, or\n"        \
@@ -26,7 +27,7 @@ enum { SHOW_OPT_LIMIT = 400, SHOW_OPT_TOPIC, SHOW_OPT_LANG, SHOW_OPT_JSON };
     "Exit status: 0 done, 2 usage error, 3 Redis unreachable or refused.\n"
 
 static const char show_help_list[] =
-    "Usage: alert list [--limit N] [--topic T] [--lang L] [--json]\n"
+    "Usage: alert list [--limit N] [--topic T] [--lang L] [--json] [--embargoed]\n"
     "Prints the recent history, newest first: one line per item\n"
     "  <id>  <published_at>  <urgency>  <kind> <headline>\n"
     "or, with --json, a JSON array of the items, each with its \"id\" first.\n\n"
@@ -34,6 +35,9 @@ static const char show_help_list[] =
     "  --topic T              only items with topic T\n"
     "  --lang L               only items in language L (en also matches en-GB)\n"
     "  --json                 JSON output\n"
+    "  --embargoed            instead, the embargoed alerts not yet released, the\n"
+    "                         next first: <handle>  <release time>  <urgency>  <headline>\n"
+    "                         (--json: [{\"handle\", \"release_at\", \"item\"}])\n"
     "With --topic or --lang, at most 10 x N of the newest entries are "
     "examined.\n\n" SHOW_COMMON_HELP;
 
@@ -84,6 +88,16 @@ static void show_line(const json_t *item)
     putchar('\n');
 }
 
+/* <handle>  <release_at>  <urgency>  <headline> of one pending alert. */
+static void show_pending_line(const json_t *e)
+{
+    const json_t *item = json_object_get(e, "item");
+    printf("%s  %s  %s  ", show_str(e, "handle"), show_str(e, "release_at"),
+           show_str(item, "urgency"));
+    show_text(show_str(item, "headline"));
+    putchar('\n');
+}
+
 /* --json output: the value, indented, then a newline. */
 static void show_json(const json_t *v)
 {
@@ -91,9 +105,12 @@ static void show_json(const json_t *v)
     putchar('\n');
 }
 
+#define SHOW_JSON      0x1 /* --json */
+#define SHOW_EMBARGOED 0x2 /* --embargoed */
+
 /* The getopt loop both subcommands share. Returns -1 to go on, else an
  * exit status. */
-static int show_parse(struct cli_common *common, struct query_filter *f, int *json, int argc,
+static int show_parse(struct cli_common *common, struct query_filter *f, int *flags, int argc,
                       char **argv, const struct option *longopts, const char *help)
 {
     const char *shortopts = cli_getopt_begin("h");
@@ -114,7 +131,10 @@ static int show_parse(struct cli_common *common, struct query_filter *f, int *js
             f->lang = optarg;
             break;
         case SHOW_OPT_JSON:
-            *json = 1;
+            *flags |= SHOW_JSON;
+            break;
+        case SHOW_OPT_EMBARGOED:
+            *flags |= SHOW_EMBARGOED;
             break;
         default:
             return cli_getopt_error(common->cmd, opt, argv);
@@ -125,6 +145,8 @@ static int show_parse(struct cli_common *common, struct query_filter *f, int *js
         return status;
     if (optind < argc)
         return cli_usage(common->cmd, "unexpected argument '%s'", argv[optind]);
+    if ((*flags & SHOW_EMBARGOED) && (f->topic || f->lang))
+        return cli_usage(common->cmd, "--topic and --lang do not apply to --embargoed");
     return -1;
 }
 
@@ -140,38 +162,42 @@ int show_cmd_list(int argc, char **argv)
         {"topic", required_argument, NULL, SHOW_OPT_TOPIC},
         {"lang", required_argument, NULL, SHOW_OPT_LANG},
         {"json", no_argument, NULL, SHOW_OPT_JSON},
+        {"embargoed", no_argument, NULL, SHOW_OPT_EMBARGOED},
         {NULL, 0, NULL, 0},
     };
     struct cli_common common;
     struct query_filter f = {.limit = SHOW_LIMIT_DEFAULT};
     char err[CLI_ERRLEN], where[400];
-    int json = 0, status;
+    int flags = 0, status;
     unsigned skipped;
 
     cli_common_init(&common, argv[0]);
-    if ((status = show_parse(&common, &f, &json, argc, argv, longopts, show_help_list)) >= 0)
+    if ((status = show_parse(&common, &f, &flags, argc, argv, longopts, show_help_list)) >= 0)
         return status;
     f.scan_max = (f.topic || f.lang) ? f.limit * SHOW_SCAN_FACTOR : f.limit;
     redisContext *c = cli_connect(&common, &status, where, sizeof(where));
     if (c == NULL)
         return status;
-    json_t *items = query_recent(c, common.prefix, &f, &skipped, err, sizeof(err));
+    json_t *items = (flags & SHOW_EMBARGOED)
+                        ? pending_list(c, common.prefix, f.limit, &skipped, err, sizeof(err))
+                        : query_recent(c, common.prefix, &f, &skipped, err, sizeof(err));
     redisFree(c);
     if (items == NULL) {
         cli_error("%s: %s", where, err);
         return CLI_EXIT_REDIS;
     }
-    if (json) {
+    if (flags & SHOW_JSON) {
         show_json(items);
     } else {
         size_t i;
         json_t *item;
         json_array_foreach (items, i, item)
-            show_line(item);
+            (flags & SHOW_EMBARGOED) ? show_pending_line(item) : show_line(item);
     }
     json_decref(items);
     if (skipped)
-        cli_error("warning: %u stream entries skipped: not valid items", skipped);
+        cli_error("warning: %u %s skipped: not valid items", skipped,
+                  (flags & SHOW_EMBARGOED) ? "embargoed records" : "stream entries");
     return cli_flush_stdout(CLI_EXIT_OK);
 }
 
@@ -219,10 +245,11 @@ int show_cmd_status(int argc, char **argv)
     struct query_filter unused = {0};
     struct query_status st;
     char err[CLI_ERRLEN], where[400];
-    int json = 0, status;
+    int flags = 0, status;
 
     cli_common_init(&common, argv[0]);
-    if ((status = show_parse(&common, &unused, &json, argc, argv, longopts, show_help_status)) >= 0)
+    if ((status = show_parse(&common, &unused, &flags, argc, argv, longopts, show_help_status)) >=
+        0)
         return status;
     redisContext *c = cli_connect(&common, &status, where, sizeof(where));
     if (c == NULL)
@@ -233,7 +260,7 @@ int show_cmd_status(int argc, char **argv)
         cli_error("%s: %s", where, err);
         return CLI_EXIT_REDIS;
     }
-    status = json ? show_status_json(where, common.prefix, &st)
-                  : show_status_human(where, common.prefix, &st);
+    status = (flags & SHOW_JSON) ? show_status_json(where, common.prefix, &st)
+                                 : show_status_human(where, common.prefix, &st);
     return cli_flush_stdout(status);
 }

@@ -7,6 +7,9 @@
  *   P:idem:<key>   idempotency key -> id, 24 h
  *   P:ver:<root>   the last version of an alert and its updates, 30 days
  *   P:hb:<tag>     pub/sub channel: one node worker's liveness probe
+ *   P:embargo      hash: embargoed alerts waiting, handle -> record (embargo.h)
+ *   P:embargo:due  sorted set: the same handles, scored by release time (ms)
+ *   P:embargo:released:<handle>   the id a handle was released as, 24 h
  *
  * Every program builds these names here, so that they cannot drift apart;
  * ARCHITECTURE.md ("Redis") says what each holds and who writes it.
@@ -23,6 +26,10 @@
 #define RKEYS_IDEM   ":idem:"
 #define RKEYS_VER    ":ver:"
 #define RKEYS_HB     ":hb:"
+
+#define RKEYS_EMBARGO          ":embargo"
+#define RKEYS_EMBARGO_DUE      ":embargo:due"
+#define RKEYS_EMBARGO_RELEASED ":embargo:released:"
 
 /* prefix, then one of the suffixes above, then `tail` (NULL: none), into
  * out: 0, or -1 when it does not fit (out then holds "" ). */

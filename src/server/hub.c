@@ -108,6 +108,11 @@ static int hub_msg_has_topic(const struct hub_msg *m, const char *topic)
     return 0;
 }
 
+int hub_msg_expired(const struct hub_msg *m, int64_t now_ms)
+{
+    return m->expires_ms != 0 && m->expires_ms <= now_ms;
+}
+
 int hub_filter_match(const struct hub_filter *f, const struct hub_msg *m)
 {
     if (m->restricted && (f == NULL || (m->restricted & f->grants) == 0))
@@ -416,6 +421,7 @@ enum hub_attach_result hub_attach(struct hub *hub, struct hub_client *c,
 
 enum hub_next_kind hub_next(struct hub *hub, struct hub_client *c, const struct hub_msg **msg)
 {
+    int64_t now = 0; /* read once, when a replayed alert has an expiry */
     if (c->gap_owed)
         return HUB_GAPPED;
     if (c->cursor < hub_oldest_seq(hub))
@@ -428,7 +434,10 @@ enum hub_next_kind hub_next(struct hub *hub, struct hub_client *c, const struct 
             return HUB_NONE;
         }
         const struct hub_msg *m = hub_at(hub, c->cursor);
-        if (hub_filter_match(c->filter, m)) {
+        int replaying = c->replay_end && c->cursor < c->replay_end;
+        if (replaying && m->expires_ms && !now)
+            now = item_time_now_ms();
+        if (hub_filter_match(c->filter, m) && !(replaying && hub_msg_expired(m, now))) {
             *msg = m;
             return HUB_MSG;
         }

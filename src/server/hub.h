@@ -10,6 +10,8 @@
  * delivery. A client whose unsent live backlog exceeds `max_queue` alerts is
  * handed to the `lagging` callback (the transport closes it with 4001).
  *
+ * A replay skips alerts whose expires_at has passed (hub_msg_expired).
+ *
  * A replay is promised only when it is provably complete: `since` is an
  * alert the hub holds, with no break in the stream after it (hub_break), or
  * 0-0 ("everything") when the hub holds every alert the stream ever had
@@ -162,6 +164,12 @@ void hub_advance(struct hub *hub, struct hub_client *c, enum hub_next_kind what)
 int hub_pending(const struct hub *hub, const struct hub_client *c);
 
 int hub_filter_match(const struct hub_filter *f, const struct hub_msg *m);
+
+/* 1 once the alert's expires_at has passed: it is neither replayed
+ * (hub_next) nor listed (REST). Live delivery does not ask: a client
+ * drops an alert at its expires_at itself (PROTOCOL.md, section 9), and
+ * an alert that arrives expired is one it does not show. */
+int hub_msg_expired(const struct hub_msg *m, int64_t now_ms);
 
 /* Parses a comma-separated list ("world,europe") into the filter's topics or
  * languages; returns 0 or -1 with err naming the bad entry. */

@@ -228,6 +228,7 @@ int hubmsg_build(struct hub_msg *m, const struct grant *grant, struct item_id id
 {
     const char *lang = json_string_value(json_object_get(item, "lang"));
     const char *published = json_string_value(json_object_get(item, "published_at"));
+    const char *expires = json_string_value(json_object_get(item, "expires_at"));
 
     memset(m, 0, sizeof(*m));
     m->id = id;
@@ -237,6 +238,8 @@ int hubmsg_build(struct hub_msg *m, const struct grant *grant, struct item_id id
         *p = (char)tolower((unsigned char)*p);
     if (published == NULL || item_time_parse(published, &m->published_ms))
         m->published_ms = 0;
+    if (expires == NULL || item_time_parse(expires, &m->expires_ms))
+        m->expires_ms = 0;
     if (hubmsg_topics(m, item) || hubmsg_enc_build(&m->full, m->id_str, item, FIELDS_ALL)) {
         hubmsg_clear(m);
         return -1;

@@ -52,6 +52,7 @@ struct hub_msg {
     char *topics;         /* NUL-separated topics, ending in an empty one */
     char lang[36];
     int64_t published_ms;        /* publisher's clock */
+    int64_t expires_ms;          /* expires_at; 0: never */
     struct hubmsg_enc full;      /* every field */
     struct hubmsg_enc *variants; /* HUBMSG_VARIANTS; NULL until a compact reader needs one */
 };

@@ -126,6 +126,8 @@ static const struct metrics_sum metrics_sums[] = {
     {"alerts_in_total", 1, METRICS_FIELD(alerts_in), "Alerts received from Redis."},
     {"alerts_invalid_total", 1, METRICS_FIELD(alerts_invalid), "Relayed items dropped as invalid."},
     {"fields_dropped_total", 1, METRICS_FIELD(fields_dropped), "Unknown item fields removed."},
+    {"embargoes_released_total", 1, METRICS_FIELD(embargoes_released),
+     "Embargoed alerts this node released into the stream."},
     {"deliveries_total", 1, METRICS_FIELD(deliveries), "Alert frames written to clients."},
     {"replayed_deliveries_total", 1, METRICS_FIELD(replayed),
      "Of the deliveries, alerts replayed after since: not in the latency histogram."},

@@ -23,8 +23,9 @@ struct metrics_slot {
     int64_t deflate_clients; /* gauge: WebSocket clients with permessage-deflate */
     uint64_t connections_total;
     uint64_t alerts_in;
-    uint64_t alerts_invalid; /* relayed items that failed validation */
-    uint64_t fields_dropped; /* unknown top-level fields removed */
+    uint64_t alerts_invalid;     /* relayed items that failed validation */
+    uint64_t fields_dropped;     /* unknown top-level fields removed */
+    uint64_t embargoes_released; /* embargoed alerts this worker moved into the stream */
     uint64_t deliveries;
     uint64_t replayed;     /* of the deliveries, those sent in a replay after since */
     uint64_t alert_writes; /* TLS writes carrying alerts (one may carry several) */

@@ -21,6 +21,7 @@
 #include "listener.h"
 #include "pace.h"
 #include "pmd.h"
+#include "release.h"
 #include "rsub.h"
 #include "service.h"
 #include "staple.h"
@@ -75,6 +76,7 @@ struct node {
     struct listener listener;              /* listener.c */
     struct hub hub;                        /* hub.c; fed by rsub.c, its callbacks set by server.c */
     struct rsub *rsub;                     /* rsub.c */
+    struct release *release;               /* release.c: embargoed alerts due */
     struct certwatch certwatch;            /* certwatch.c */
     struct staple staple;                  /* tls.c: --tls-ocsp, stapled to handshakes */
     struct web web;                        /* web.c: the embedded files */

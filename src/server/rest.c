@@ -48,17 +48,18 @@ static void rest_puts(struct rest_buf *b, const char *s)
     rest_put(b, s, strlen(s));
 }
 
-/* The newest `limit` alerts the filter wants, after `since` if given, in
- * the hub's encoding for `variant` (their fields). */
+/* The newest `limit` alerts the filter wants, after `since` if given, that
+ * have not expired, in the hub's encoding for `variant` (their fields). */
 static void rest_collect(struct hub *hub, const struct hub_filter *f, const struct item_id *since,
                          long limit, unsigned variant, struct rest_buf *b)
 {
     long found = 0;
+    int64_t now = item_time_now_ms();
     const struct hub_msg *m;
     for (size_t k = 0; found < limit && (m = hub_nth_newest(hub, k)) != NULL; k++) {
         if (since && item_id_cmp(m->id, *since) <= 0)
             break;
-        if (!hub_filter_match(f, m))
+        if (!hub_filter_match(f, m) || hub_msg_expired(m, now))
             continue;
         const struct hubmsg_enc *e = hub_enc(hub, m, variant);
         rest_puts(b, found++ ? "," : "");

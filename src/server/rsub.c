@@ -647,6 +647,11 @@ int rsub_ready(const struct rsub *r)
     return r->phase == RSUB_LIVE;
 }
 
+struct redisAsyncContext *rsub_command_link(struct rsub *r)
+{
+    return r->phase == RSUB_LIVE ? r->cmd : NULL;
+}
+
 const char *rsub_refusal(const struct rsub *r)
 {
     return r->phase != RSUB_LIVE && r->refusal[0] ? r->refusal : NULL;

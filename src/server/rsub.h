@@ -57,4 +57,10 @@ int rsub_ready(const struct rsub *r);
 const char *rsub_refusal(const struct rsub *r);
 void rsub_stop(struct rsub *r);
 
+/* The command connection while the node is live (caught up), for other
+ * I/O modules' commands on the loop (release.h); NULL otherwise. Do not
+ * keep it: rsub drops it at any failure, and hiredis then calls the
+ * callbacks of what was sent on it with a NULL reply. */
+struct redisAsyncContext *rsub_command_link(struct rsub *r);
+
 #endif

@@ -37,6 +37,10 @@ static void worker_done(struct node *n)
     listener_close(&n->listener);
     ws_stop(n);
     server_stop(n);
+    if (n->release) { /* before rsub: it sends on rsub's connection */
+        release_stop(n->release);
+        n->release = NULL;
+    }
     if (n->rsub) {
         rsub_stop(n->rsub);
         n->rsub = NULL;
@@ -221,7 +225,8 @@ static int worker_start(struct node *n, const struct worker_args *a, const char 
     if (server_start(n) ||
         listener_start(&n->listener, n->loop, n->cfg, n->vhost, n->admin_vhost, a->fd, a->admin_fd))
         return -1;
-    if ((n->rsub = rsub_start(n->loop, &n->hub, &ro)) == NULL) {
+    if ((n->rsub = rsub_start(n->loop, &n->hub, &ro)) == NULL ||
+        (n->release = release_start(n->loop, n->rsub, a->cfg->prefix)) == NULL) {
         log_error("out of memory", KV_S("stage", "redis"));
         return -1;
     }

@@ -7,13 +7,17 @@ would), then:
 - `alertd` authenticates as the `alertd` user, becomes ready and stays ready:
   its SUBSCRIBE, its catch-up XREVRANGE/XRANGE and its once-a-second
   heartbeat PUBLISH are all allowed (a refused heartbeat would show as Redis
-  reconnects within a second or two);
+  reconnects within a second or two), and so is its release script;
 - `alert push/update/retract/list/status` (and `push --durable`'s WAIT) as
-  the `publisher` user work, and a pushed alert reaches a client on /v1/sse;
-- neither user can do more than that: a node cannot publish on the live
-  channel or write the stream (so a compromised node cannot forge alerts), the
-  publisher cannot touch other keys or channels, and nobody gets in without
-  a password.
+  the `publisher` user work, a
+  pushed alert reaches a client on /v1/sse, and so does an embargoed one
+  (held by the publisher, released by the node), which `list --embargoed`
+  shows until then and `retract` of its handle cancels;
+- neither user can do more than that: a node may write the stream and the
+  live channel only as far as releasing needs (XADD, PUBLISH on alert:live),
+  never delete or trim them, never hold an embargo, touch the publisher's
+  idempotency keys and version counters or any other key; the publisher
+  cannot touch other keys or channels; nobody gets in without a password.
 """
 import http.client
 import json
@@ -194,6 +198,27 @@ def test_alertd_and_publisher_work_through_the_acl(acl_redis, tls_cert, tmp_path
         status = json.loads(r.stdout)
         assert status["nodes"] == workers and status["stream_length"] == 4, status
 
+        # An embargo: held and replaced by the publisher, listed, released by
+        # the node (its release script, under the alertd user), delivered.
+        r = run_alert("push", "--headline", "Embargoed through the ACL", "--embargo-until",
+                      "2s", redis=pub)
+        assert r.returncode == 0, r.stderr
+        handle = r.stdout.strip()
+        r = run_alert("update", handle, "--headline", "Replaced through the ACL", redis=pub)
+        assert r.returncode == 0 and r.stdout.strip() == handle, r.stderr
+        r = run_alert("list", "--embargoed", "--json", redis=pub)
+        assert r.returncode == 0, r.stderr
+        assert [e["handle"] for e in json.loads(r.stdout)] == [handle]
+        cancelled = run_alert("push", "--headline", "Cancelled", "--embargo-until", "1s",
+                              redis=pub).stdout.strip()
+        r = run_alert("retract", cancelled, redis=pub)
+        assert r.returncode == 0 and "cancelled" in r.stderr, r.stderr
+        ev = sse.wait_for("alert", timeout=10.0)
+        item = json.loads(ev["data"])
+        assert item["headline"] == "Replaced through the ACL", item
+        assert metric(node, "alertd_embargoes_released_total") == 1
+        assert srv.client().xlen("alert:stream") == 5  # push, update, retract, durable, released
+
         # The heartbeat PUBLISH on alert:hb:* is allowed: after a few of them
         # the node never had to reconnect, and it is still ready.
         time.sleep(max(0.0, HEARTBEAT_WINDOW - (time.monotonic() - ready_at)))
@@ -223,25 +248,36 @@ def test_the_acl_grants_nothing_more(acl_redis):
         redislib.Redis(host="127.0.0.1", port=srv.port, username="default", password="x",
                        socket_timeout=5).ping()
 
-    # A node: reads the stream and heartbeats, nothing else.
+    # A node: reads the stream, heartbeats and releases embargoes, nothing else.
     assert publisher.xadd("alert:stream", {"item": "{}"})
     assert alertd.ping() is True
     assert len(alertd.xrange("alert:stream")) == 1
     assert len(alertd.xrevrange("alert:stream", count=1)) == 1
     assert alertd.publish("alert:hb:probe", "1") == 0
-    assert refused(alertd.publish, "alert:live", '{"id":"1-1","headline":"forged"}')
-    assert refused(alertd.xadd, "alert:stream", {"item": "{}"})
     assert refused(alertd.delete, "alert:stream")
+    assert refused(alertd.xtrim, "alert:stream", 0)
+    assert refused(alertd.xdel, "alert:stream", "0-1")
     assert refused(alertd.get, "alert:idem:x")
+    assert refused(alertd.set, "alert:idem:x", "1")
+    assert refused(alertd.set, "alert:ver:x", "1")
+    assert refused(alertd.hset, "alert:embargo", "emb-0000000000000000", "1 {}")
+    assert refused(alertd.zadd, "alert:embargo:due", {"emb-0000000000000000": 1})
+    assert refused(alertd.get, "alert:embargo:released:x")
+    assert refused(alertd.publish, "other:live", "x")
     assert refused(alertd.xrange, "other:stream")
     assert refused(alertd.keys, "*")
     assert refused(alertd.config_get, "*")
-    assert refused(alertd.eval, "return 1", 0)
+    assert refused(alertd.eval, "return redis.call('GET', KEYS[1])", 1, "alert:idem:x")
+    assert refused(alertd.eval, "return redis.call('SET', KEYS[1], 'x')", 1, "other:key")
 
-    # ...so a node's credentials cannot publish an alert (exit 3, nothing stored).
-    r = run_alert("push", "--headline", "Forged", redis=url_for(srv, users, "alertd"))
-    assert r.returncode == 3, (r.returncode, r.stderr)
+    # ...so a node's credentials cannot publish or hold an alert (exit 3,
+    # nothing stored).
+    for extra in ((), ("--embargo-until", "1h")):
+        r = run_alert("push", "--headline", "Forged", *extra,
+                      redis=url_for(srv, users, "alertd"))
+        assert r.returncode == 3, (r.returncode, r.stderr)
     assert srv.client().xlen("alert:stream") == 1
+    assert srv.client().hlen("alert:embargo") == 0
 
     # The publisher: the alert keys and the live channel only.
     assert refused(publisher.publish, "alert:hb:probe", "1")
@@ -253,3 +289,5 @@ def test_the_acl_grants_nothing_more(acl_redis):
     assert refused(publisher.keys, "*")
     assert refused(publisher.config_get, "*")
     assert refused(publisher.eval, "return 1", 1, "other:key")
+    assert refused(publisher.hset, "other:hash", "a", "1")
+    assert refused(publisher.zadd, "other:due", {"a": 1})

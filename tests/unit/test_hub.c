@@ -296,6 +296,48 @@ static void test_replay_after_since_then_replayed(void)
     hub_free(&hub);
 }
 
+/* Adds alert <ms>-0 with an expires_at. */
+static int add_expiring(struct hub *hub, uint64_t ms, const char *expires_at)
+{
+    json_t *item = json_pack("{s:s,s:s,s:[s],s:s,s:s,s:s}", "kind", "alert", "headline", "h",
+                             "topics", "a", "lang", "en", "published_at",
+                             "2026-01-01T00:00:00.000Z", "expires_at", expires_at);
+    int rc = hub_add(hub, (struct item_id){ms, 0}, item);
+    json_decref(item);
+    return rc;
+}
+
+/* A replay leaves out what expired (and counts only what it sent); live
+ * delivery does not look: the client applies expires_at itself. */
+static void test_replay_skips_expired_alerts_live_does_not(void)
+{
+    struct hub hub;
+    struct hub_client c = {0}, live = {0};
+    uint64_t last = 0;
+    int replayed = -1;
+    setup(&hub, 16, 100);
+    ASSERT_EQ(hub_attach(&hub, &live, NULL, NULL), HUB_LIVE);
+    add(&hub, 1, "a", "en");
+    ASSERT_EQ(add_expiring(&hub, 2, "2026-01-01T01:00:00Z"), 1); /* long past */
+    ASSERT_EQ(add_expiring(&hub, 3, "2999-01-01T00:00:00Z"), 1);
+    add(&hub, 4, "a", "en");
+    ASSERT_EQ(hub_nth_newest(&hub, 2)->expires_ms, 1767229200000LL);
+    ASSERT_TRUE(hub_msg_expired(hub_nth_newest(&hub, 2), item_time_now_ms()));
+    ASSERT_TRUE(!hub_msg_expired(hub_nth_newest(&hub, 1), item_time_now_ms()));
+    ASSERT_TRUE(!hub_msg_expired(hub_nth_newest(&hub, 0), item_time_now_ms())); /* none */
+    ASSERT_EQ(drain(&hub, &live, NULL, NULL), 4);
+
+    struct item_id since = {1, 0};
+    ASSERT_EQ(hub_attach(&hub, &c, NULL, &since), HUB_REPLAY);
+    ASSERT_EQ(drain(&hub, &c, &last, &replayed), 2);
+    ASSERT_EQ(last, 4);
+    ASSERT_EQ(replayed, 2);
+    ASSERT_EQ(add_expiring(&hub, 5, "2026-01-01T01:00:00Z"), 1); /* live: sent */
+    ASSERT_EQ(drain(&hub, &c, &last, NULL), 1);
+    ASSERT_EQ(last, 5);
+    hub_free(&hub);
+}
+
 /* Drains one client and says what it got: the gap frame first (with its
  * since), replayed, and how many alerts. */
 struct got {
@@ -598,6 +640,7 @@ TEST_MAIN(TEST_CASE(test_frame_is_encoded_once_with_id_first),
           TEST_CASE(test_live_client_gets_only_new_alerts),
           TEST_CASE(test_client_written_up_to_date_is_woken_again),
           TEST_CASE(test_replay_after_since_then_replayed),
+          TEST_CASE(test_replay_skips_expired_alerts_live_does_not),
           TEST_CASE(test_since_not_an_alert_held_is_a_gap),
           TEST_CASE(test_since_older_than_the_history_is_a_gap_even_untruncated),
           TEST_CASE(test_since_ahead_is_awaited_then_proven_or_a_gap),
