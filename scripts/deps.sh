@@ -2,7 +2,8 @@
 # Installs every build and test dependency, only when one is missing: quiet
 # and quick when everything is already there. Debian packages for the build,
 # Redis, HAProxy, groff and man (the manual pages' test) and the Python
-# tests (python3-yaml reads the Kubernetes manifests); Debian's Chromium and playwright-core (npm) for the browser tests
+# tests (python3-yaml reads the Kubernetes manifests; python3-h2,
+# python3-cryptography and python3-jwt make the push providers' stand-ins); Debian's Chromium and playwright-core (npm) for the browser tests
 # of the widget.
 set -euo pipefail
 scripts=$(cd "$(dirname "$0")" && pwd)
@@ -11,10 +12,11 @@ cd "$(dirname "$0")/.."
 packages=(
     build-essential pkg-config
     libwebsockets-dev libwebsockets-evlib-uv libuv1-dev
-    libhiredis-dev libjansson-dev libssl-dev zlib1g-dev openssl
+    libhiredis-dev libjansson-dev libssl-dev zlib1g-dev openssl libcurl4-openssl-dev
     redis-server haproxy
     groff-base man-db
     python3 python3-pytest python3-websockets python3-redis python3-yaml python3-cryptography
+    python3-h2 python3-jwt
     chromium
 )
 # Node.js for the browser tests: Debian's, unless one is installed already.
