@@ -7,6 +7,10 @@
  *   P:idem:<key>   idempotency key -> id, 24 h
  *   P:ver:<root>   the last version of an alert and its updates, 30 days
  *   P:hb:<tag>     pub/sub channel: one node worker's liveness probe
+ *   P:push:reg:<n>      hash: registration id -> registration (alertd-push)
+ *   P:push:jobs         Stream: one entry per alert and shard to send
+ *   P:push:item:<id>    string: an alert being sent, 24 h
+ *   P:push:sent:<id>:<n> set: registrations done for that alert and shard
  *
  * Every program builds these names here, so that they cannot drift apart;
  * ARCHITECTURE.md ("Redis") says what each holds and who writes it.
@@ -18,11 +22,15 @@
 
 #define RKEYS_PREFIX_DEFAULT "alert"
 
-#define RKEYS_STREAM ":stream"
-#define RKEYS_LIVE   ":live"
-#define RKEYS_IDEM   ":idem:"
-#define RKEYS_VER    ":ver:"
-#define RKEYS_HB     ":hb:"
+#define RKEYS_STREAM    ":stream"
+#define RKEYS_LIVE      ":live"
+#define RKEYS_IDEM      ":idem:"
+#define RKEYS_VER       ":ver:"
+#define RKEYS_HB        ":hb:"
+#define RKEYS_PUSH_REG  ":push:reg:"
+#define RKEYS_PUSH_JOBS ":push:jobs"
+#define RKEYS_PUSH_ITEM ":push:item:"
+#define RKEYS_PUSH_SENT ":push:sent:"
 
 /* prefix, then one of the suffixes above, then `tail` (NULL: none), into
  * out: 0, or -1 when it does not fit (out then holds "" ). */
