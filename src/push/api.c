@@ -336,7 +336,9 @@ static int api_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
         s->admin = strcmp(lws_get_vhost_name(lws_get_vhost(wsi)), "metrics") == 0;
         return api_http(wsi, s, in);
     case LWS_CALLBACK_HTTP_BODY:
-        if (s->body == NULL || len > s->expect - s->len)
+        if (s->body == NULL)
+            return 0; /* answered already (413, 415, 429...): dropped, then closed */
+        if (len > s->expect - s->len)
             return -1; /* more than Content-Length said */
         memcpy(s->body + s->len, in, len);
         s->len += len;

@@ -68,3 +68,62 @@ def test_a_routine_alert_reaches_none(gateway_factory, standin, redis_server):  
     assert all(standin.accepted[s.name][0]["payload"]["headline"] == "Storm warning"
                for s in subs)
     assert all(standin.accepted[s.name][0]["urgency"] == "normal" for s in subs)
+
+
+def test_410_removes_the_registration_and_404_too(gateway_factory, standin,  # noqa: F811
+                                                  redis_server):
+    gw = gateway_factory()
+    keep, gone, missing = (standin.subscribe(n) for n in ("keep", "gone", "missing"))
+    ids = {}
+    for s in (keep, gone, missing):
+        status, _, body = gw.register(s)
+        assert status == 201, body
+        ids[s.name] = body["id"]
+    standin.plan("gone", (410, {}))
+    standin.plan("missing", (404, {}))
+    push(redis_server, "First", urgency="flash")
+    standin.wait_accepted(1)
+    wait_metric(gw, "removed_total", 2)
+    r = redis_server.client()
+    stored = {k for shard in r.keys("alert:push:reg:*") for k in r.hkeys(shard)}
+    assert stored == {ids["keep"]}
+    push(redis_server, "Second", urgency="flash")
+    standin.wait_accepted(2)
+    time.sleep(0.3)
+    assert len(standin.attempts["gone"]) == 1 and len(standin.attempts["missing"]) == 1
+    # Its owner unregisters the one left: 204, then 404.
+    assert gw.api("DELETE", f"/v1/push/registrations/{ids['keep']}")[0] == 204
+    assert gw.api("DELETE", f"/v1/push/registrations/{ids['keep']}")[0] == 404
+
+
+def test_429_and_5xx_are_retried_and_delivered_once(gateway_factory, standin,  # noqa: F811
+                                                    redis_server):
+    gw = gateway_factory()
+    slow, flaky, fine = (standin.subscribe(n) for n in ("slow", "flaky", "fine"))
+    for s in (slow, flaky, fine):
+        assert gw.register(s)[0] == 201
+    standin.plan("slow", (429, {"Retry-After": "2"}))
+    standin.plan("flaky", (503, {}), (500, {}))
+    push(redis_server, "Retried", urgency="flash")
+    standin.wait_accepted(3, timeout=30)
+    time.sleep(0.3)
+    assert {n: len(v) for n, v in standin.accepted.items()} == {"slow": 1, "flaky": 1, "fine": 1}
+    assert [s for _, s in standin.attempts["slow"]] == [429, 201]
+    assert [s for _, s in standin.attempts["flaky"]] == [503, 500, 201]
+    (t429, _), (t_ok, _) = standin.attempts["slow"]
+    assert t_ok - t429 >= 1.9, "Retry-After: 2 was not honoured"
+    wait_metric(gw, "retried_total", 3)
+    assert gw.metric("failed_total") == 0
+    wait_metric(gw, "jobs_done_total", 1024)
+
+
+def test_a_service_that_keeps_failing_is_given_up(gateway_factory, standin,  # noqa: F811
+                                                  redis_server):
+    gw = gateway_factory()
+    down = standin.subscribe("down")
+    assert gw.register(down)[0] == 201
+    standin.plan("down", *[(503, {"Retry-After": "0"})] * 10)
+    push(redis_server, "Never", urgency="flash")
+    wait_metric(gw, "failed_total", 1, timeout=60)
+    assert len(standin.attempts["down"]) == 5  # DELIVER_MAX_ATTEMPTS
+    wait_metric(gw, "jobs_done_total", 1024)
