@@ -577,6 +577,8 @@ struct deliver *deliver_new(struct gw *gw, deliver_end_fn on_end, void *user)
     d->on_end = on_end;
     d->user = user;
     d->rng = ((uint64_t)item_time_now_ms() * 2654435761u) ^ ((uint64_t)getpid() << 32) ^ 1;
+    if (d->rng == 0)
+        d->rng = 1;
     uv_timer_init(gw->loop, &d->timer);
     d->timer.data = d;
     return d;

@@ -100,3 +100,17 @@ def test_make_install_installs_the_program_and_its_page(tmp_path):
     installed = tmp_path / "usr" / "share" / "man" / "man8" / "alertd-push.8"
     with open(PAGE, "rb") as f:
         assert installed.read_bytes() == f.read()
+
+
+def test_the_example_config_loads():
+    example = os.path.join(ROOT, "deploy", "alertd-push.conf.example")
+    r = subprocess.run([ALERTD_PUSH, "--config", example, "--version"], capture_output=True,
+                       text=True, timeout=20)
+    assert r.returncode == 0, r.stderr
+    _, options = push_help()
+    with open(example) as f:
+        keys = {line.split("=")[0].strip().lstrip("# ") for line in f
+                if re.match(r"^#? ?[a-z][a-z-]* =", line)}
+    missing = sorted(o[2:] for o in options if o[2:] not in keys | {"help", "version", "config",
+                                                                      "plain", "provider-ca"})
+    assert missing == [], f"settings the example does not show: {missing}"
