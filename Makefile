@@ -1,6 +1,6 @@
 # alertd — build, test and run. Plain make with pkg-config.
 #
-#   make            build build/alert and build/alertd
+#   make            build build/alert, build/alertd and build/alertd-push
 #   make test       install missing dependencies, build, run every test
 #   make sanitize   the same tests against an ASan+UBSan build (build-san/)
 #   make fuzz       the libFuzzer harnesses of tests/fuzz/, built by clang with
@@ -48,6 +48,7 @@ endif
 COMMON_SRC := $(sort $(wildcard src/common/*.c))
 CLI_SRC    := $(sort $(wildcard src/cli/*.c))
 SERVER_SRC := $(sort $(wildcard src/server/*.c))
+PUSH_SRC   := $(sort $(wildcard src/push/*.c))
 BENCH_SRC  := $(sort $(wildcard src/bench/*.c))
 WEB_FILES  := $(sort $(wildcard src/web/*))
 UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
@@ -58,6 +59,9 @@ CLI_OBJ    := $(call obj,$(CLI_SRC))
 # The static web files are embedded into alertd (scripts/embed.py).
 SERVER_OBJ := $(call obj,$(SERVER_SRC)) $(BUILD)/obj/gen/web_assets.o
 BENCH_OBJ  := $(call obj,$(BENCH_SRC))
+PUSH_OBJ   := $(call obj,$(PUSH_SRC))
+# alertd-push alone talks to the push services, through libcurl.
+PUSH_LDLIBS := $(shell pkg-config --libs libcurl 2>/dev/null)
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 # Each unit test links the modules it tests and those they call, nothing
@@ -88,6 +92,11 @@ TEST_test_embargo   := src/common/embargo.c src/common/itemid.c
 TEST_test_sdnotify  := src/server/sdnotify.c
 TEST_test_staple    := src/server/staple.c
 TEST_test_frames    := src/server/frames.c src/common/fields.c $(ITEM_SRC)
+TEST_test_b64u      := src/push/b64u.c
+TEST_test_ratelim   := src/push/ratelim.c
+TEST_test_es256     := src/push/es256.c src/push/b64u.c
+TEST_test_reg       := src/push/reg.c src/push/ece.c src/push/b64u.c $(ITEM_SRC)
+TEST_test_notif     := src/push/notif.c $(ITEM_SRC)
 FILTER_SRC := src/server/query.c $(HUB_SRC)
 TEST_test_query     := $(FILTER_SRC)
 TEST_test_cframe    := src/server/cframe.c $(HUB_SRC)
@@ -120,6 +129,9 @@ PROGRAMS := $(BUILD)/alert
 ifneq ($(SERVER_SRC),)
 PROGRAMS += $(BUILD)/alertd
 endif
+ifneq ($(PUSH_SRC),)
+PROGRAMS += $(BUILD)/alertd-push
+endif
 ifneq ($(BENCH_SRC),)
 PROGRAMS += $(BUILD)/alert-bench
 endif
@@ -134,7 +146,8 @@ $(BUILD)/obj/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) $(if $(filter src/server/%,$<),-Isrc/server) \
 	    $(if $(filter src/cli/%,$<),-Isrc/cli) $(if $(filter src/bench/%,$<),-Isrc/bench) \
-	    $(if $(filter tests/%,$<),-Isrc -Isrc/server -Itests) -c -o $@ $<
+	    $(if $(filter src/push/%,$<),-Isrc/push) \
+	    $(if $(filter tests/%,$<),-Isrc -Isrc/server -Isrc/push -Itests) -c -o $@ $<
 
 $(BUILD)/gen/web_assets.c: scripts/embed.py $(WEB_FILES)
 	@mkdir -p $(dir $@)
@@ -153,6 +166,10 @@ $(BUILD)/alert: $(CLI_OBJ) $(COMMON_OBJ)
 $(BUILD)/alertd: $(SERVER_OBJ) $(COMMON_OBJ)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/alertd-push: $(PUSH_OBJ) $(COMMON_OBJ)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(PUSH_LDLIBS)
 
 $(BUILD)/alert-bench: $(BENCH_OBJ) $(COMMON_OBJ)
 	@$(if $(Q),echo "  LINK    $@")
@@ -215,7 +232,7 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/bench.sh $(abspath $(BUILD))
 
-# Manual pages: section 1 for alert, 8 for the daemons.
+# Manual pages: section 1 for alert, 8 for the daemons (alertd, alertd-push).
 MAN1 := $(sort $(wildcard man/*.1))
 MAN8 := $(sort $(wildcard man/*.8))
 

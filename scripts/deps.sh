@@ -3,10 +3,11 @@
 # and quick when everything is already there. Debian packages for the build,
 # Redis, HAProxy, groff and man (the manual pages' test) and the Python
 # tests (python3-yaml reads the Kubernetes manifests; python3-cryptography
-# checks signed alerts independently; valgrind runs the signing paths);
-# clang and its runtime libraries (libFuzzer, the sanitizers) for
-# `make fuzz`; Debian's Chromium and playwright-core (npm) for the browser
-# tests of the widget.
+# checks signed alerts independently; valgrind runs the signing paths;
+# python3-h2, python3-cryptography and python3-jwt make the push
+# providers' stand-ins); clang and its runtime libraries (libFuzzer, the
+# sanitizers) for `make fuzz`; Debian's Chromium and playwright-core (npm)
+# for the browser tests of the widget.
 set -euo pipefail
 scripts=$(cd "$(dirname "$0")" && pwd)
 cd "$(dirname "$0")/.."
@@ -14,11 +15,11 @@ cd "$(dirname "$0")/.."
 packages=(
     build-essential pkg-config clang libclang-rt-14-dev
     libwebsockets-dev libwebsockets-evlib-uv libuv1-dev
-    libhiredis-dev libjansson-dev libssl-dev zlib1g-dev openssl
+    libhiredis-dev libjansson-dev libssl-dev zlib1g-dev openssl libcurl4-openssl-dev
     redis-server haproxy
     groff-base man-db
     python3 python3-pytest python3-websockets python3-redis python3-yaml
-    python3-cryptography valgrind
+    python3-cryptography python3-h2 python3-jwt valgrind
     chromium
 )
 # Node.js for the browser tests: Debian's, unless one is installed already.

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # run.sh BUILD_DIR — the embedded default behind `make run`.
 #
-# Makes var/ (a development certificate, Redis data), starts a private
-# redis-server on a free loopback port and BUILD_DIR/alertd in front of it,
-# waits until alertd answers /readyz, prints how to publish and follow, and
-# stays in the foreground with alertd's log on the terminal. Ctrl-C or TERM
-# stops both (by pid) and leaves nothing running.
+# Makes var/ (a development certificate, a VAPID key, Redis data), starts a
+# private redis-server on a free loopback port, BUILD_DIR/alertd in front of
+# it and BUILD_DIR/alertd-push (the push gateway, Web Push on) beside it,
+# waits until both answer /readyz, prints how to publish and follow, and
+# stays in the foreground with their logs on the terminal. Ctrl-C or TERM
+# stops all three (by pid) and leaves nothing running.
 #
 # Environment:
 #   ALERTD_LISTEN   address alertd serves on (default 127.0.0.1:8443)
@@ -14,6 +15,8 @@
 #   ALERTD_ALLOWED_ORIGIN  browser Origins (default here: its own, https://localhost:PORT
 #                   and https://127.0.0.1:PORT)
 #   ALERTD_HSTS_MAX_AGE    (default here: 0, no Strict-Transport-Security)
+#   ALERTD_PUSH_LISTEN  address of alertd-push's registration API (default:
+#                   alertd's port + 1, or a free port if that one is taken)
 #   ALERTD_*        every other alertd setting, see alertd --help
 set -euo pipefail
 
@@ -96,6 +99,7 @@ fi
 # ---------------------------------------------------------------------------
 REDIS_PID=
 ALERTD_PID=
+PUSH_PID=
 
 # Alive and not a zombie waiting to be reaped.
 alive() {
@@ -127,10 +131,11 @@ cleanup() {
     local status=$?
     trap - EXIT
     trap '' INT TERM # stopping is bounded: let it finish
-    [ -n "$ALERTD_PID$REDIS_PID" ] && say "stopping"
-    stop "$ALERTD_PID" alertd # first, so that it does not see Redis go away
+    [ -n "$ALERTD_PID$REDIS_PID$PUSH_PID" ] && say "stopping"
+    stop "$PUSH_PID" alertd-push
+    stop "$ALERTD_PID" alertd # before Redis, so that it does not see Redis go away
     stop "$REDIS_PID" redis-server
-    rm -f "$VAR/alertd.pid" "$VAR/redis.pid"
+    rm -f "$VAR/alertd.pid" "$VAR/redis.pid" "$VAR/alertd-push.pid"
     exit "$status"
 }
 trap cleanup EXIT
@@ -151,6 +156,17 @@ if [ ! -s "$CRT" ] || [ ! -s "$KEY" ] || ! openssl x509 -checkend 86400 -noout -
         -addext "extendedKeyUsage=serverAuth" \
         -keyout "$KEY" -out "$CRT" 2>/dev/null) || die "openssl could not make the certificate"
     chmod 644 "$CRT"
+fi
+
+# The push gateway's VAPID key: made once, kept (browsers' subscriptions are
+# bound to it).
+mkdir -p "$VAR/push"
+chmod 700 "$VAR/push"
+VAPID=$VAR/push/vapid.pem
+if [ ! -s "$VAPID" ]; then
+    say "making a VAPID key for Web Push: $(show "$VAPID")"
+    (umask 077 && openssl ecparam -genkey -name prime256v1 -noout -out "$VAPID" 2>/dev/null) ||
+        die "openssl could not make the VAPID key"
 fi
 
 # ---------------------------------------------------------------------------
@@ -199,7 +215,7 @@ echo "$ALERTD_PID" >"$VAR/alertd.pid"
 # Exits 0 once https://localhost:PORT/readyz answers 200, verifying the
 # certificate as a reader would (its name is localhost, whatever the address).
 ready() {
-    "$PYTHON" - "$PROBE_HOST" "$LISTEN_PORT" "$CRT" <<'EOF'
+    "$PYTHON" - "$PROBE_HOST" "${1:-$LISTEN_PORT}" "$CRT" <<'EOF'
 import http.client, socket, ssl, sys
 host, port, cafile = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 ctx = ssl.create_default_context(cafile=cafile)
@@ -220,10 +236,39 @@ for ((i = 0; ; i++)); do
     sleep 0.2
 done
 
+# ---------------------------------------------------------------------------
+# alertd-push beside it, Web Push on
+# ---------------------------------------------------------------------------
+PUSH_LINE="alertd-push: not built"
+if [ -x "$BUILD/alertd-push" ]; then
+    if [ -n "${ALERTD_PUSH_LISTEN:-}" ]; then
+        PUSH_LISTEN=$ALERTD_PUSH_LISTEN
+        [[ $PUSH_LISTEN =~ :([0-9]+)$ ]] || die "ALERTD_PUSH_LISTEN must be HOST:PORT"
+        PUSH_PORT=${BASH_REMATCH[1]}
+        port_free "${PUSH_LISTEN%:*}" "$PUSH_PORT" || die "$PUSH_LISTEN is already in use"
+    else
+        PUSH_PORT=$((LISTEN_PORT + 1))
+        port_free "$LISTEN_HOST" "$PUSH_PORT" || PUSH_PORT=$(free_port)
+        PUSH_LISTEN=$LISTEN_HOST:$PUSH_PORT
+    fi
+    "$BUILD/alertd-push" --listen "$PUSH_LISTEN" --redis "$REDIS_URL" --tls-cert "$CRT" \
+        --tls-key "$KEY" --vapid-key "$VAPID" </dev/null &
+    PUSH_PID=$!
+    echo "$PUSH_PID" >"$VAR/alertd-push.pid"
+    for ((i = 0; ; i++)); do
+        alive "$PUSH_PID" || die "alertd-push exited before it was ready (its log is above)"
+        ready "$PUSH_PORT" && break
+        [ "$i" -lt $((READY_TIMEOUT * 5)) ] || die "alertd-push did not answer /readyz within ${READY_TIMEOUT}s"
+        sleep 0.2
+    done
+    PUSH_LINE="alertd-push (Web Push) is ready       https://$URL_HOST:$PUSH_PORT/v1/push/vapid"
+fi
+
 ALERT=$(show "$BUILD/alert")
 cat <<EOF
 
   alertd is ready                      https://$URL_HOST:$LISTEN_PORT/
+  $PUSH_LINE
   Redis (private, data in $(show "$VAR/redis"))   $REDIS_URL
 
   Publish:  ALERT_REDIS_URL=$REDIS_URL $ALERT push --headline "Test alert" --topic world

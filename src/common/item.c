@@ -299,9 +299,7 @@ static int item_check_identity(json_t *item, struct item_ctx *c)
     return 0;
 }
 
-/* BCP 47, practically: a 2-8 letter primary subtag, then -subtags of 1-8
- * letters or digits, 35 characters at most. */
-static int item_lang_ok(const char *s)
+int item_lang_ok(const char *s)
 {
     size_t n = strlen(s), i = 0;
     if (n > 35)

@@ -50,6 +50,12 @@ extern const char *const item_keys[ITEM_NKEYS];
 /* 1 when s[0..len) is a topic slug. */
 int item_topic_ok(const char *s, size_t len);
 
+/* 1 when s is a language tag as `lang` takes it (BCP 47, practically: a 2-8
+ * letter primary subtag, then -subtags of 1-8 letters or digits, 35
+ * characters at most). */
+#define ITEM_LANG_MAX 35
+int item_lang_ok(const char *s);
+
 /* ------------------------------------------------------------------------
  * Validation
  * ---------------------------------------------------------------------- */

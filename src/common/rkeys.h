@@ -10,6 +10,10 @@
  *   P:embargo      hash: embargoed alerts waiting, handle -> record (embargo.h)
  *   P:embargo:due  sorted set: the same handles, scored by release time (ms)
  *   P:embargo:released:<handle>   the id a handle was released as, 24 h
+ *   P:push:reg:<n>      hash: registration id -> registration (alertd-push)
+ *   P:push:jobs         Stream: one entry per alert and shard to send
+ *   P:push:item:<id>    string: an alert being sent, 24 h
+ *   P:push:sent:<id>:<n> set: registrations done for that alert and shard
  *
  * Every program builds these names here, so that they cannot drift apart;
  * ARCHITECTURE.md ("Redis") says what each holds and who writes it.
@@ -21,11 +25,15 @@
 
 #define RKEYS_PREFIX_DEFAULT "alert"
 
-#define RKEYS_STREAM ":stream"
-#define RKEYS_LIVE   ":live"
-#define RKEYS_IDEM   ":idem:"
-#define RKEYS_VER    ":ver:"
-#define RKEYS_HB     ":hb:"
+#define RKEYS_STREAM    ":stream"
+#define RKEYS_LIVE      ":live"
+#define RKEYS_IDEM      ":idem:"
+#define RKEYS_VER       ":ver:"
+#define RKEYS_HB        ":hb:"
+#define RKEYS_PUSH_REG  ":push:reg:"
+#define RKEYS_PUSH_JOBS ":push:jobs"
+#define RKEYS_PUSH_ITEM ":push:item:"
+#define RKEYS_PUSH_SENT ":push:sent:"
 
 #define RKEYS_EMBARGO          ":embargo"
 #define RKEYS_EMBARGO_DUE      ":embargo:due"

@@ -164,9 +164,14 @@ def test_run_script_starts_serves_and_stops(run_script, tmp_path):
     assert f"https://localhost:{port}/" in run.text()
 
     alertd_pid, redis_pid = run.pid_file("alertd"), run.pid_file("redis")
+    push_pid = run.pid_file("alertd-push")
     workers = children(alertd_pid)  # none with the script's default of one worker
     run.pids.extend(workers)
-    assert set(children(run.proc.pid)) >= {alertd_pid, redis_pid}
+    assert set(children(run.proc.pid)) >= {alertd_pid, redis_pid, push_pid}
+    push_port = int(run.wait_for(r"alertd-push \(Web Push\) is ready\s+https://localhost:(\d+)/")
+                    .group(1))
+    vapid = os.path.join(run.var, "push", "vapid.pem")
+    assert os.stat(vapid).st_mode & 0o077 == 0, "the VAPID key is readable by others"
 
     # The development certificate: ECDSA P-256, the loopback names, 825 days.
     crt = os.path.join(run.var, "tls", "localhost.crt")
@@ -196,6 +201,8 @@ def test_run_script_starts_serves_and_stops(run_script, tmp_path):
         assert upgrade_status(port, ctx, origin) == want, origin
     hello, subprotocol = asyncio.run(ws_hello(port, ctx))
     assert hello["type"] == "hello" and subprotocol == "alert.v1", hello
+    status, _, body = https_get(push_port, "/v1/push/vapid", ctx)
+    assert status == 200 and json.loads(body)["vapid_public_key"].startswith("B"), body
     deadline = time.monotonic() + 10
     while hello["last_id"] != alert_id and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -213,9 +220,10 @@ def test_run_script_starts_serves_and_stops(run_script, tmp_path):
     # Ctrl-C: everything it started goes, and the script says so.
     run.proc.send_signal(signal.SIGINT)
     assert run.wait() == 0, run.text()
-    for pid in [alertd_pid, redis_pid, *workers]:
+    for pid in [alertd_pid, redis_pid, push_pid, *workers]:
         assert not alive(pid), f"pid {pid} still running after SIGINT:\n{run.text()}"
     assert not os.path.exists(os.path.join(run.var, "alertd.pid"))
+    assert not os.path.exists(os.path.join(run.var, "alertd-push.pid"))
     assert not os.path.exists(os.path.join(run.var, "redis.pid"))
 
 
@@ -230,13 +238,17 @@ def test_run_script_term_stops_everything_and_keeps_the_data(run_script):
     assert run.wait() == 0, run.text()
     assert not alive(alertd_pid) and not alive(redis_pid)
 
-    # Again, same var/: the certificate is reused and the alert is still there.
+    # Again, same var/: the certificate and VAPID key are reused and the alert
+    # is still there.
     crt = os.path.join(run.var, "tls", "localhost.crt")
     before = open(crt).read()
+    vapid = open(os.path.join(run.var, "push", "vapid.pem")).read()
     run2 = run_script(f"127.0.0.1:{port}", {"ALERTD_WORKERS": "1"})
     redis_url = run2.wait_for(r"ALERT_REDIS_URL=(redis://127\.0\.0\.1:\d+)").group(1)
     assert open(crt).read() == before
     assert "making a development certificate" not in run2.text()
+    assert open(os.path.join(run.var, "push", "vapid.pem")).read() == vapid
+    assert "making a VAPID key" not in run2.text()
     r = run_alert("list", "--json", env={"ALERT_REDIS_URL": redis_url})
     assert r.returncode == 0, r.stderr
     assert [i["id"] for i in json.loads(r.stdout)] == [first.stdout.strip()]

@@ -11,8 +11,8 @@
  * The adapter state is freed by hiredis's cleanup hook, after libuv has
  * closed the poll handle.
  */
-#ifndef ALERTD_UVREDIS_H
-#define ALERTD_UVREDIS_H
+#ifndef ALERT_UVREDIS_H
+#define ALERT_UVREDIS_H
 
 #include <async.h>
 #include <uv.h>

@@ -1,0 +1,72 @@
+/*
+ * deliver — one job's sends: an alert to the registrations of one shard.
+ *
+ * For a job it reads the alert (P:push:item:<id>, kept parsed for the jobs
+ * of the same alert), the set of registrations already done
+ * (P:push:sent:<id>:<shard>, left by a gateway that had the job before)
+ * and the shard; it skips what is done, expired (and removes that, if
+ * unchanged) or not matching, and sends the rest through webpush and h2,
+ * at most --concurrency requests in flight over all jobs. Each
+ * registration's final answer is recorded in the done set as it comes;
+ * 429, 5xx and transport errors are tried again with full-jitter backoff
+ * (Retry-After as a floor) up to DELIVER_MAX_ATTEMPTS or the alert's
+ * expiry; 404/410 remove the registration. When every registration of a
+ * job has its final answer the job ends (DELIVER_DONE); a job aborted
+ * (lost to another gateway, Redis gone, stopping) ends DELIVER_ABORTED
+ * once its requests in flight have answered.
+ */
+#ifndef PUSH_DELIVER_H
+#define PUSH_DELIVER_H
+
+#include "gw.h"
+#include "itemid.h"
+
+#include <stdint.h>
+
+#define DELIVER_MAX_ATTEMPTS  5
+#define DELIVER_BACKOFF_MS    500 /* full jitter over base * 2^attempt */
+#define DELIVER_BACKOFF_MAXMS 60000
+#define DELIVER_DONE_TTL      86400 /* seconds the done set outlives its job */
+#define DELIVER_CACHED_ALERTS 8     /* parsed alerts kept without a job */
+
+enum deliver_end { DELIVER_DONE, DELIVER_ABORTED };
+
+struct dsend;
+struct dalert;
+
+struct job {
+    /* fleet's */
+    char entry[ITEM_ID_STRLEN]; /* its P:push:jobs entry */
+    char alert[ITEM_ID_STRLEN];
+    int shard;
+    struct job *prev, *next;
+    /* deliver's */
+    struct deliver *deliver;
+    struct dalert *dalert;
+    struct dsend *sends;
+    int nsends;
+    int unfinished; /* sends without their final answer */
+    int flying;     /* sends in flight */
+    int loading;    /* reads from Redis outstanding */
+    int aborted;
+    int started; /* sends queued */
+    int marked;  /* the done set's expiry set */
+    char **done; /* ids in the done set, sorted */
+    size_t ndone;
+    struct job *wait_next; /* waiting for its alert to load */
+};
+
+typedef void (*deliver_end_fn)(struct job *j, enum deliver_end how, void *user);
+
+struct deliver *deliver_new(struct gw *gw, deliver_end_fn on_end, void *user);
+
+/* Starts a job (fleet owns j; it must live until on_end). */
+void deliver_job(struct deliver *d, struct job *j);
+
+/* Stops a job's sends: on_end(ABORTED) once nothing of it is in flight
+ * (maybe at once). */
+void deliver_abort(struct deliver *d, struct job *j);
+
+void deliver_free(struct deliver *d);
+
+#endif

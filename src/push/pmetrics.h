@@ -1,0 +1,40 @@
+/*
+ * pmetrics — alertd-push's counters and gauges, and their Prometheus text
+ * (names alertd_push_*). One process, one loop: plain globals, written
+ * only on the loop's thread.
+ */
+#ifndef PUSH_PMETRICS_H
+#define PUSH_PMETRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct pmetrics {
+    int64_t redis_connected; /* gauge */
+    int64_t in_flight;       /* gauge: requests to push services */
+    int64_t jobs_active;     /* gauge: shards being sent */
+    uint64_t registrations;  /* registration API: saved (new or refreshed) */
+    uint64_t unregistrations;
+    uint64_t api_invalid;      /* 400, 413, 415 */
+    uint64_t api_rate_limited; /* 429 */
+    uint64_t alerts_planned;   /* alerts this gateway split into jobs */
+    uint64_t alerts_skipped;   /* not selected, retractions, expired */
+    uint64_t alerts_invalid;
+    uint64_t jobs_done;
+    uint64_t jobs_claimed; /* taken over from a silent gateway */
+    uint64_t jobs_lost;    /* another gateway took one of ours */
+    uint64_t sent;         /* accepted by the push service (2xx) */
+    uint64_t removed;      /* 404/410: registration removed */
+    uint64_t refused;      /* other 4xx: given up */
+    uint64_t retried;      /* 429, 5xx, transport errors: tried again */
+    uint64_t failed;       /* given up after retries or the alert's TTL */
+    uint64_t expired_regs; /* registrations removed for not being refreshed */
+    uint64_t skipped_done; /* already done by another gateway (a claimed job) */
+};
+
+extern struct pmetrics pmetrics;
+
+/* The Prometheus text into out (as snprintf: the length it needs). */
+size_t pmetrics_render(char *out, size_t outlen, const char *name);
+
+#endif

@@ -1,0 +1,154 @@
+"""alertd-push under test: a gateway process on free loopback ports, its
+VAPID key, a Web Push stand-in it trusts, and the registration API's
+helpers. Used by the test_push_*.py files."""
+import http.client
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from alertd_fixture import tls_cert  # noqa: F401  (a fixture the push tests use)
+from conftest import BUILD, free_port
+from webpush_standin import WebPushStandin
+
+ALERTD_PUSH = os.path.join(BUILD, "alertd-push")
+
+
+def make_vapid_key(path):
+    r = subprocess.run(["openssl", "ecparam", "-genkey", "-name", "prime256v1", "-noout",
+                        "-out", str(path)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return str(path)
+
+
+class PushGateway:
+    def __init__(self, workdir, redis, cert, vapid_key, extra=(), name=None):
+        self.dir = str(workdir)
+        self.port = free_port()
+        self.metrics_port = free_port()
+        self.redis = redis
+        self.cert = cert
+        self.name = name or f"gw-{self.port}"
+        self.log_path = os.path.join(self.dir, f"{self.name}.log")
+        self.args = [ALERTD_PUSH, "--listen", f"127.0.0.1:{self.port}",
+                     "--metrics-listen", f"127.0.0.1:{self.metrics_port}",
+                     "--redis", redis.url, "--tls-cert", cert.cert, "--tls-key", cert.key,
+                     "--vapid-key", vapid_key, "--provider-ca", cert.cert,
+                     "--webpush-hosts", "127.0.0.1", "--name", self.name, *extra]
+        self.proc = None
+
+    def start(self, ready=True):
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.args, stdout=log, stderr=log)
+        if ready:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=15.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"alertd-push exited {self.proc.returncode}:\n{self.log()}"
+            try:
+                if self.admin("GET", "/readyz")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"alertd-push not ready within {timeout}s:\n{self.log()}")
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=timeout)
+        return self.proc.returncode if self.proc else None
+
+    def admin(self, method, path):
+        conn = http.client.HTTPConnection("127.0.0.1", self.metrics_port, timeout=5)
+        try:
+            conn.request(method, path)
+            r = conn.getresponse()
+            return r.status, r.read().decode()
+        finally:
+            conn.close()
+
+    def metric(self, name):
+        status, text = self.admin("GET", "/metrics")
+        assert status == 200, status
+        for line in text.splitlines():
+            if line.startswith(f"alertd_push_{name} "):
+                return int(line.split()[1])
+        raise AssertionError(f"no metric alertd_push_{name}")
+
+    def api(self, method, path, body=None, headers=None, raw=None, conn=None):
+        """(status, headers, decoded JSON or text) of one API request."""
+        own = conn is None
+        if own:
+            conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=10,
+                                               context=self.cert.client_context())
+        h = dict(headers or {})
+        data = raw
+        if body is not None:
+            data = json.dumps(body).encode()
+            h.setdefault("Content-Type", "application/json")
+        try:
+            conn.request(method, path, body=data, headers=h)
+            r = conn.getresponse()
+            text = r.read().decode()
+            hdrs = {k.lower(): v for k, v in r.getheaders()}
+            try:
+                return r.status, hdrs, json.loads(text) if text else None
+            except ValueError:
+                return r.status, hdrs, text
+        finally:
+            if own:
+                conn.close()
+
+    def register(self, sub, topics=None, langs=None, conn=None):
+        body = {"provider": "webpush", "subscription": sub.to_json()}
+        if topics is not None:
+            body["topics"] = topics
+        if langs is not None:
+            body["langs"] = langs
+        return self.api("POST", "/v1/push/registrations", body, conn=conn)
+
+    def vapid_public_key(self):
+        status, _, body = self.api("GET", "/v1/push/vapid")
+        assert status == 200, body
+        return body["vapid_public_key"]
+
+
+@pytest.fixture
+def vapid_key(tmp_path):
+    return make_vapid_key(tmp_path / "vapid.pem")
+
+
+@pytest.fixture
+def standin(tls_cert):  # noqa: F811
+    s = WebPushStandin(tls_cert.cert, tls_cert.key)
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def gateway_factory(tmp_path, redis_server, tls_cert, vapid_key):  # noqa: F811
+    made = []
+
+    def make(extra=(), name=None, start=True):
+        if "--max-registrations-per-min" not in extra:  # many registrations from one address
+            extra = ("--max-registrations-per-min", "0", *extra)
+        gw = PushGateway(tmp_path, redis_server, tls_cert, vapid_key, extra, name)
+        made.append(gw)
+        return gw.start() if start else gw
+
+    yield make
+    for gw in made:
+        if gw.proc and gw.proc.poll() is None:
+            gw.proc.kill()
+            gw.proc.wait(timeout=10)
