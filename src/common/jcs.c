@@ -216,7 +216,8 @@ static void jcs_object(struct jcs_buf *b, const json_t *o, int depth)
     }
     json_object_foreach ((json_t *)o, key, child)
         names[k++] = key;
-    qsort(names, n, sizeof(*names), jcs_name_cmp);
+    if (n) /* qsort may not be given NULL, even for nothing */
+        qsort(names, n, sizeof(*names), jcs_name_cmp);
     jcs_put(b, "{", 1);
     for (size_t i = 0; i < n; i++) {
         if (i)

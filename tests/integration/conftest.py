@@ -16,6 +16,19 @@ BUILD = os.environ.get("ALERT_BUILD", os.path.join(os.path.dirname(__file__), ".
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 ALERT = os.path.join(BUILD, "alert")
 ALERTD = os.path.join(BUILD, "alertd")
+
+
+def _sanitized(path):
+    """Whether the program was built with ASan (make sanitize): valgrind
+    cannot run it, and ASan checks its memory itself."""
+    try:
+        with open(path, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
+SANITIZED = _sanitized(ALERT)
 PROTO = os.path.join(ROOT, "proto")
 
 
