@@ -15,6 +15,7 @@
 #include "options.h"
 #include "publish.h"
 #include "query.h"
+#include "stats.h"
 
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include <string.h>
 
 #define PUSH_OPT_REASON (OPT_MAXLEN + 1)
+#define PUSH_OPT_WAIT   (OPT_MAXLEN + 2)
 
 #define PUSH_ITEM_HELP                                                                             \
     "Item options:\n"                                                                              \
@@ -44,7 +46,9 @@
     "                         returns the first id and publishes nothing (default: a\n"            \
     "                         new random key, printed when the outcome is unknown)\n"              \
     "  --maxlen N             history kept, roughly (XADD MAXLEN ~; env ALERT_MAXLEN,\n"           \
-    "                         default 10000)\n"
+    "                         default 10000)\n"                                                    \
+    "  --wait TIME            then wait TIME (2s, 500ms; at most 60s) and print on a\n"            \
+    "                         second line whom it reached, as 'alert stats ID' does\n"
 
 #define PUSH_COMMON_HELP                                                                           \
     "Common options:\n"                                                                            \
@@ -88,6 +92,7 @@ struct push_run {
     char auto_key[48];         /* made when --key is not given */
     const char *maxlen_s;      /* --maxlen or ALERT_MAXLEN */
     long maxlen;
+    long wait_ms;                  /* --wait: report the receipts after that long; 0: no */
     char text[ITEM_MAX_BYTES + 1]; /* -f contents */
     long text_len;                 /* -1: no file */
 };
@@ -101,6 +106,7 @@ static const struct option push_longopts_item[] = {
     CLI_COMMON_LONGOPTS,
     {"key", required_argument, NULL, OPT_KEY},
     {"maxlen", required_argument, NULL, OPT_MAXLEN},
+    {"wait", required_argument, NULL, PUSH_OPT_WAIT},
     {NULL, 0, NULL, 0},
 };
 
@@ -109,6 +115,7 @@ static const struct option push_longopts_retract[] = {
     {"reason", required_argument, NULL, PUSH_OPT_REASON},
     {"key", required_argument, NULL, OPT_KEY},
     {"maxlen", required_argument, NULL, OPT_MAXLEN},
+    {"wait", required_argument, NULL, PUSH_OPT_WAIT},
     {NULL, 0, NULL, 0},
 };
 
@@ -146,6 +153,11 @@ static int push_option(struct push_run *run, int opt, const char *arg, char **ar
         return -1;
     case OPT_MAXLEN:
         run->maxlen_s = arg;
+        return -1;
+    case PUSH_OPT_WAIT:
+        if (stats_parse_wait(arg, &run->wait_ms))
+            return cli_usage(run->common.cmd,
+                             "--wait wants 1ms-60s, such as 2s or 500ms, not '%.40s'", arg);
         return -1;
     case PUSH_OPT_REASON:
         /* A retraction's reason travels as its summary. */
@@ -360,7 +372,10 @@ static int push_publish(struct push_run *run, redisContext *c, const char *where
     free(enc);
     switch (rc) {
     case PUBLISH_OK:
-        return push_report(run, &res);
+        rc = push_report(run, &res);
+        if (rc == CLI_EXIT_OK && run->wait_ms)
+            rc = stats_after_wait(c, run->common.prefix, res.id, run->wait_ms, where);
+        return rc;
     case PUBLISH_ERR_REF:
         cli_error("%s: no such alert in history", req.ref ? req.ref : "?");
         return CLI_EXIT_USAGE;

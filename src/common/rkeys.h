@@ -7,6 +7,8 @@
  *   P:idem:<key>   idempotency key -> id, 24 h
  *   P:ver:<root>   the last version of an alert and its updates, 30 days
  *   P:hb:<tag>     pub/sub channel: one node worker's liveness probe
+ *   P:rcpt:<id>    set: the nodes that counted receipts for alert <id>
+ *   P:rcpt:<id>:<node>  hash: that node's receipts (receipt.h), 7 days
  *
  * Every program builds these names here, so that they cannot drift apart;
  * ARCHITECTURE.md ("Redis") says what each holds and who writes it.
@@ -23,9 +25,13 @@
 #define RKEYS_IDEM   ":idem:"
 #define RKEYS_VER    ":ver:"
 #define RKEYS_HB     ":hb:"
+#define RKEYS_RCPT   ":rcpt:"
 
 /* prefix, then one of the suffixes above, then `tail` (NULL: none), into
  * out: 0, or -1 when it does not fit (out then holds "" ). */
 int rkeys_name(char *out, size_t outlen, const char *prefix, const char *suffix, const char *tail);
+
+/* P:rcpt:<id> (node NULL), or P:rcpt:<id>:<node>; as rkeys_name. */
+int rkeys_receipts(char *out, size_t outlen, const char *prefix, const char *id, const char *node);
 
 #endif

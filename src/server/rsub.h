@@ -29,6 +29,7 @@
 #include "hub.h"
 #include "redisurl.h"
 
+#include <async.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -56,5 +57,11 @@ int rsub_ready(const struct rsub *r);
 /* While not ready because Redis answered with an error: that error. */
 const char *rsub_refusal(const struct rsub *r);
 void rsub_stop(struct rsub *r);
+
+/* Sends one command on the command connection (hiredis' argv form), while
+ * the node is live; -1 when it is not (nothing sent). fn gets a NULL reply
+ * if the connection is lost first. For the node's own writes (receipts.h). */
+int rsub_command(struct rsub *r, redisCallbackFn *fn, void *priv, int argc, const char **argv,
+                 const size_t *argvlen);
 
 #endif
