@@ -7,15 +7,7 @@
  * data-server (alertd URL; default: where this script came from), data-limit
  * (1-50, default 5), data-title ("Latest alerts"), data-theme (light|dark).
  *
- * Theming: CSS custom properties on the element or an ancestor; set colours
- * together (the defaults meet WCAG AA with each other, light and dark):
- *   --alert-ticker-bg, --alert-ticker-fg      background; text and links
- *   --alert-ticker-muted                      times, bylines, captions
- *   --alert-ticker-accent, -accent-fg         BREAKING NEWS banner; its text
- *   --alert-ticker-tag                        UPDATE tag (its text takes -bg)
- *   --alert-ticker-border, -focus             separators; keyboard focus ring
- *   --alert-ticker-font, -size, -radius       font family, base size, corners
- * Only classes starting "alert-ticker" are styled.
+ * Theming (--alert-ticker-* CSS custom properties): README.md.
  *
  * Each alert taken in fires "alert-ticker:alert" (bubbling) on the element,
  * detail {alert, via: "rest"|"ws"|"sse"}; shown items carry data-id. Only
@@ -381,6 +373,7 @@
         return this.closed(1006);
       }
       this.ws = ws;
+      this.acks = [];
       this.hello = 0;
       this.openedAt = Date.now();
       ws.onmessage = (e) => { if (this.ws === ws) this.frame(e.data); };
@@ -401,6 +394,7 @@
         if (!this.loaded) this.reload().catch(() => {});
       } else if (f.type === 'alert') {
         this.take([f.alert], 'ws');
+        this.ack(f.alert.id);
       } else if (f.type === 'replayed') {
         this.bump(f.last_id);
       } else if (f.type === 'gap') {
@@ -408,6 +402,18 @@
       } else if (f.type === 'error') {
         console.warn('alert-ticker: server error:', f.code, f.message);
       }
+    }
+
+    /** Acks what this socket brought once shown, the page visible; a frame per 300 ms at most (PROTOCOL.md §12). */
+    ack(id) {
+      if (id) this.acks.push(id);
+      this.ackT = this.ackT || setTimeout(() => {
+        this.ackT = 0;
+        if (document.hidden || !this.ws) return;
+        const ids = this.acks.filter((i) => this.nodes.has(i) || i === this.bannerId);
+        this.acks = [];
+        while (ids.length) this.ws.send(JSON.stringify({ type: 'ack', id: ids.splice(0, 32) }));
+      }, 300);
     }
 
     /** Browsers cannot see pings: ask for a pong every heartbeat, drop the
@@ -515,6 +521,8 @@
         this.hiddenT = setTimeout(() => this.pause(), HIDDEN_MS);
       } else if (this.paused) {
         this.resume();
+      } else {
+        this.ack();
       }
     }
 
