@@ -21,7 +21,8 @@ import subprocess
 import sys
 
 SERVERS = ("alertd", "nchan", "node")
-NAMES = {"alertd": "alertd", "nchan": "nginx + nchan", "node": "Node ws"}
+NAMES = {"alertd": "alertd", "nchan": "nginx + nchan", "node": "Node ws",
+         "alertd-noreceipts": "alertd, receipts off"}
 
 
 # ---------------------------------------------------------------------------
@@ -213,6 +214,14 @@ def table(session, runs, tlsw, skipped):
             f"| {fmt(r['max_ms'])} | {fmt(r['reach_all_ms'])} | {md} "
             f"| {fmt(r['server_core_pct'], 2)} / {fmt(r['bench_cpu_pct'], 2)} "
             f"| {fmt(r['cpu_delivery_us'] / tw, 2) + '×' if num(r['cpu_delivery_us']) and num(tw) else '—'} |")
+    for n in sorted({r["clients"] for r in runs if r["server"] == "alertd-noreceipts"}):
+        on, off = by.get((n, "alertd")), by.get((n, "alertd-noreceipts"))
+        if on and off and num(on["cpu_delivery_us"]) and num(off["cpu_delivery_us"]):
+            lines.append("")
+            lines.append(f"Receipts at N={kilo(n)}: {fmt(on['cpu_delivery_us'])} µs of server CPU "
+                         f"per delivery with them, {fmt(off['cpu_delivery_us'])} µs without "
+                         f"({(on['cpu_delivery_us'] / off['cpu_delivery_us'] - 1) * 100:+.1f} %; "
+                         f"the clients send no acks).")
     if skipped:
         lines.append("")
         lines.append("Not run: " + ", ".join(skipped) + " (see the session's log).")

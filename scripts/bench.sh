@@ -15,6 +15,10 @@
 # Environment (defaults in brackets):
 #   BENCH_N             client counts for every server ["1000 10000 20000 50000"]
 #   BENCH_N_ALERTD      further client counts for alertd only ["100000"]; empty: none
+#   BENCH_RECEIPTS_N    client counts (of BENCH_N) at which alertd also runs with
+#                       receipts off (--receipts-days 0), right after its run
+#                       with them on (the default), to compare server CPU per
+#                       delivery ["10000"]; empty: none
 #   BENCH_SERVERS       which servers ["alertd nchan node"]
 #   BENCH_ALERTS        alerts per run [20]
 #   BENCH_ALERT_RATE    alerts per second [10]
@@ -48,6 +52,7 @@ PYTHON=/usr/bin/python3
 
 BENCH_N=${BENCH_N-1000 10000 20000 50000}
 BENCH_N_ALERTD=${BENCH_N_ALERTD-100000}
+BENCH_RECEIPTS_N=${BENCH_RECEIPTS_N-10000}
 BENCH_SERVERS=${BENCH_SERVERS-alertd nchan node}
 BENCH_ALERTS=${BENCH_ALERTS:-20}
 BENCH_ALERT_RATE=${BENCH_ALERT_RATE:-10}
@@ -78,7 +83,7 @@ for v in BENCH_ALERTS BENCH_SIZE BENCH_CONNECT_RATE BENCH_PER_WORKER BENCH_TLS_W
          BENCH_SERVER_CPU BENCH_CLIENT_CPU BENCH_RUN_TIMEOUT BENCH_DEADLINE BENCH_MOBILE_WINDOW; do
     [[ ${!v} =~ $num ]] || die "$v must be a whole number, not '${!v}'"
 done
-for n in $BENCH_N $BENCH_N_ALERTD; do
+for n in $BENCH_N $BENCH_N_ALERTD $BENCH_RECEIPTS_N; do
     if ! [[ $n =~ $num ]] || [ "$n" -eq 0 ]; then
         die "BENCH_N and BENCH_N_ALERTD take client counts, not '$n'"
     fi
@@ -272,6 +277,10 @@ nchan_ready() {
     [ "$code" != 000 ] && [ "$code" != 503 ]
 }
 
+# alertd-noreceipts: alertd counting no receipts, to compare with alertd
+# (receipts on, its default) at the same N.
+start_alertd-noreceipts() { start_alertd "$1" --receipts-days 0; }
+
 start_alertd() {
     local n=$1 w port
     w=$(workers_for "$n")
@@ -280,7 +289,7 @@ start_alertd() {
     # but a per-address limit must never be what a benchmark measures.
     taskset -c "$BENCH_SERVER_CPU" "$BUILD/alertd" --listen "127.0.0.1:$port" --redis "$REDIS_URL" \
         --tls-cert "$CRT" --tls-key "$KEY" --workers "$w" --max-per-ip 200000 --log-level warn \
-        </dev/null >"$LOG" 2>&1 &
+        "${@:2}" </dev/null >"$LOG" 2>&1 &
     SERVER_PID=$!
     STARTED+=("$SERVER_PID")
     WORKERS=$w
@@ -355,7 +364,11 @@ read -r -a servers <<<"$BENCH_SERVERS"
 i=0
 for n in $BENCH_N; do
     for ((k = 0; k < ${#servers[@]}; k++)); do
-        PLAN+=("${servers[(i + k) % ${#servers[@]}]}:$n")
+        s=${servers[(i + k) % ${#servers[@]}]}
+        PLAN+=("$s:$n")
+        if [ "$s" = alertd ] && [[ " $BENCH_RECEIPTS_N " == *" $n "* ]]; then
+            PLAN+=("alertd-noreceipts:$n")
+        fi
     done
     i=$((i + 1))
 done

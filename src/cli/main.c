@@ -9,6 +9,7 @@
 #include "keygen.h"
 #include "push.h"
 #include "show.h"
+#include "stats.h"
 #include "tail.h"
 #include "version.h"
 
@@ -29,6 +30,7 @@ static const struct main_command main_commands[] = {
     {"retract", push_cmd_retract, "ID [--reason TEXT]", "withdraw ID"},
     {"list", show_cmd_list, "[--limit N] [--topic T] [--lang L] [--json]", "recent history"},
     {"status", show_cmd_status, "[--json]", "nodes subscribed, stream length, last id"},
+    {"stats", stats_cmd, "ID [--json]", "readers reached, acks and latencies of ID"},
     {"tail", tail_cmd, "[--server URL] [--topic T] [--since ID]",
      "follow live as a WebSocket client"},
     {"keygen", keygen_cmd, "FILE", "make a key pair for signing alerts"},
@@ -95,8 +97,8 @@ static int main_dispatch(const struct cmdline *cl, char **argv)
             return main_print_help();
         if (cl->version)
             return main_print_version();
-        return cli_usage(NULL,
-                         "missing a command (push, update, retract, list, status, tail, keygen)");
+        return cli_usage(
+            NULL, "missing a command (push, update, retract, list, status, stats, tail, keygen)");
     }
     if (strcmp(cl->command, "help") == 0) {
         /* As for every command, --help before it wins over --version. */

@@ -14,6 +14,7 @@
 #include "publish.h"
 #include "pushrun.h"
 #include "query.h"
+#include "stats.h"
 
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #define PUSH_OPT_DURABLE         (OPT_MAXLEN + 2)
 #define PUSH_OPT_DURABLE_TIMEOUT (OPT_MAXLEN + 3)
 #define PUSH_OPT_EMBARGO         (OPT_MAXLEN + 4)
+#define PUSH_OPT_WAIT            (OPT_MAXLEN + 5)
 #define PUSH_OPT_SIGN_KEY        (OPT_MAXLEN + 8)
 
 #define PUSH_DURABLE_MAX         100   /* replicas --durable=N may ask for */
@@ -59,7 +61,9 @@
     "                         it (Redis WAIT); exit 5 if they do not confirm in time\n"            \
     "  --durable-timeout MS   how long --durable waits, 1-60000 ms (default 1000)\n"               \
     "  --sign-key FILE        sign the item with this Ed25519 private key (PEM, from\n"            \
-    "                         alert keygen; mode 0600) (env ALERT_SIGN_KEY)\n"
+    "                         alert keygen; mode 0600) (env ALERT_SIGN_KEY)\n"                     \
+    "  --wait TIME            then wait TIME (2s, 500ms; at most 60s) and print on a\n"            \
+    "                         second line whom it reached, as 'alert stats ID' does\n"
 
 #define PUSH_COMMON_HELP                                                                           \
     "Common options:\n"                                                                            \
@@ -108,6 +112,7 @@ static const struct option push_longopts_item[] = {
     {"durable-timeout", required_argument, NULL, PUSH_OPT_DURABLE_TIMEOUT},
     {"sign-key", required_argument, NULL, PUSH_OPT_SIGN_KEY},
     {"embargo-until", required_argument, NULL, PUSH_OPT_EMBARGO},
+    {"wait", required_argument, NULL, PUSH_OPT_WAIT},
     {NULL, 0, NULL, 0},
 };
 
@@ -119,6 +124,7 @@ static const struct option push_longopts_retract[] = {
     {"durable", optional_argument, NULL, PUSH_OPT_DURABLE},
     {"durable-timeout", required_argument, NULL, PUSH_OPT_DURABLE_TIMEOUT},
     {"sign-key", required_argument, NULL, PUSH_OPT_SIGN_KEY},
+    {"wait", required_argument, NULL, PUSH_OPT_WAIT},
     {NULL, 0, NULL, 0},
 };
 
@@ -169,6 +175,11 @@ static int push_option(struct push_run *run, int opt, const char *arg, char **ar
         return -1;
     case PUSH_OPT_EMBARGO:
         run->embargo_s = arg;
+        return -1;
+    case PUSH_OPT_WAIT:
+        if (stats_parse_wait(arg, &run->wait_ms))
+            return cli_usage(run->common.cmd,
+                             "--wait wants 1ms-60s, such as 2s or 500ms, not '%.40s'", arg);
         return -1;
     case PUSH_OPT_REASON:
         /* A retraction's reason travels as its summary. */
@@ -528,7 +539,10 @@ static int push_publish(struct push_run *run, redisContext *c, const char *where
     }
     switch (rc) {
     case PUBLISH_OK:
-        return push_report(run, c, where, &res);
+        rc = push_report(run, c, where, &res);
+        if (rc == CLI_EXIT_OK && run->wait_ms)
+            rc = stats_after_wait(c, run->common.prefix, res.id, run->wait_ms, where);
+        return rc;
     case PUBLISH_ERR_REF:
         cli_error("%s: no such alert in history", req.ref ? req.ref : "?");
         return CLI_EXIT_USAGE;

@@ -36,6 +36,7 @@ struct push_run {
     long durable_timeout;          /* ms */
     const char *sign_key_path;     /* --sign-key or ALERT_SIGN_KEY */
     EVP_PKEY *sign_key;            /* loaded from it */
+    long wait_ms;                  /* --wait: report the receipts after that long; 0: no */
     const char *embargo_s;         /* --embargo-until */
     int64_t due_ms;                /* its time; 0: none */
     char text[ITEM_MAX_BYTES + 1]; /* -f contents */

@@ -15,3 +15,15 @@ int rkeys_name(char *out, size_t outlen, const char *prefix, const char *suffix,
     }
     return 0;
 }
+
+int rkeys_receipts(char *out, size_t outlen, const char *prefix, const char *id, const char *node)
+{
+    int n = snprintf(out, outlen, "%s%s%s%s%s", prefix, RKEYS_RCPT, id, node ? ":" : "",
+                     node ? node : "");
+    if (n < 0 || (size_t)n >= outlen) {
+        if (outlen)
+            out[0] = '\0';
+        return -1;
+    }
+    return 0;
+}

@@ -14,6 +14,8 @@
  *   P:push:jobs         Stream: one entry per alert and shard to send
  *   P:push:item:<id>    string: an alert being sent, 24 h
  *   P:push:sent:<id>:<n> set: registrations done for that alert and shard
+ *   P:rcpt:<id>    set: the nodes that counted receipts for alert <id>
+ *   P:rcpt:<id>:<node>  hash: that node's receipts (receipt.h), 7 days
  *
  * Every program builds these names here, so that they cannot drift apart;
  * ARCHITECTURE.md ("Redis") says what each holds and who writes it.
@@ -30,6 +32,7 @@
 #define RKEYS_IDEM      ":idem:"
 #define RKEYS_VER       ":ver:"
 #define RKEYS_HB        ":hb:"
+#define RKEYS_RCPT      ":rcpt:"
 #define RKEYS_PUSH_REG  ":push:reg:"
 #define RKEYS_PUSH_JOBS ":push:jobs"
 #define RKEYS_PUSH_ITEM ":push:item:"
@@ -42,5 +45,8 @@
 /* prefix, then one of the suffixes above, then `tail` (NULL: none), into
  * out: 0, or -1 when it does not fit (out then holds "" ). */
 int rkeys_name(char *out, size_t outlen, const char *prefix, const char *suffix, const char *tail);
+
+/* P:rcpt:<id> (node NULL), or P:rcpt:<id>:<node>; as rkeys_name. */
+int rkeys_receipts(char *out, size_t outlen, const char *prefix, const char *id, const char *node);
 
 #endif

@@ -83,8 +83,11 @@ void cframe_parse(const char *text, size_t len, struct cframe *f)
         f->type = CFRAME_PING;
     else if (strcmp(type, "subscribe") == 0)
         cframe_subscribe(f);
-    else
-        cframe_bad(f, "unknown type: expected subscribe or ping");
+    else if (strcmp(type, "ack") == 0) {
+        if (acks_parse(f->doc, f->ids, &f->nids, f->err, sizeof(f->err)) == 0)
+            f->type = CFRAME_ACK;
+    } else
+        cframe_bad(f, "unknown type: expected subscribe, ping or ack");
 }
 
 void cframe_release(struct cframe *f)

@@ -16,12 +16,13 @@
 #ifndef ALERTD_CFRAME_H
 #define ALERTD_CFRAME_H
 
+#include "acks.h"
 #include "hub.h"
 
 #include <jansson.h>
 #include <stddef.h>
 
-enum cframe_type { CFRAME_BAD, CFRAME_PING, CFRAME_SUBSCRIBE };
+enum cframe_type { CFRAME_BAD, CFRAME_PING, CFRAME_SUBSCRIBE, CFRAME_ACK };
 
 struct cframe {
     enum cframe_type type;
@@ -29,9 +30,11 @@ struct cframe {
     struct hub_filter *filter; /* subscribe: malloc'd; empty lists mean everything */
     int has_since;             /* subscribe: `since` is an id (null or absent: 0) */
     struct item_id since;
-    int has_token;     /* subscribe: a "token" member is present */
-    const char *token; /* its text when it is a string, else NULL */
-    json_t *doc;       /* the decoded frame */
+    int has_token;                    /* subscribe: a "token" member is present */
+    const char *token;                /* its text when it is a string, else NULL */
+    struct item_id ids[ACKS_MAX_IDS]; /* ack: the ids acknowledged (acks.h) */
+    size_t nids;
+    json_t *doc; /* the decoded frame */
 };
 
 /* Reads text[0..len) (need not be NUL-terminated) into *f: what the

@@ -95,6 +95,10 @@ static const struct config_option config_options[] = {
      "replays (since) one WebSocket connection may ask for per minute, N at once; over it: "
      "close 4031; 0: no limit",
      "6", NULL},
+    {"receipts-days", CONFIG_INT, CONFIG_AT(receipts_days), 0, 365, "DAYS",
+     "count per alert the sockets written and the readers' acks, flushed to Redis each second "
+     "and kept DAYS days there (alert stats); 0: counted nowhere, acks ignored",
+     "7", NULL},
     {"proxy-protocol", CONFIG_FLAG, CONFIG_AT(proxy_protocol), 0, 1, NULL,
      "readers come through a balancer that starts each connection with a PROXY protocol "
      "header (v1 or v2); the limits count the address it names",

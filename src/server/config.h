@@ -44,6 +44,7 @@ struct config {
     int max_rate_per_ip;               /* new connections per second from one; 0: no limit */
     int max_frames_per_sec;            /* client frames per second, per WebSocket; 0: no limit */
     int max_replays_per_min;           /* replays (since) per minute, per WebSocket; 0: no limit */
+    int receipts_days;                 /* days Redis keeps receipts (receipts.h); 0: none counted */
     int proxy_protocol;                /* readers' connections start with a PROXY header */
     char *jwt_secret;                  /* HS256 key file for tokens (grant.h); NULL: none */
     char *restricted_topics;           /* comma-separated; NULL: none */

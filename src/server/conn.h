@@ -17,6 +17,7 @@
 #ifndef ALERTD_CONN_H
 #define ALERTD_CONN_H
 
+#include "acks.h"
 #include "admit.h"
 #include "hub.h"
 #include "node.h"
@@ -62,6 +63,7 @@ struct conn {
     int64_t token_exp;    /* wall-clock second its token expires; 0: no token */
     /* ws.c: the frames and replays it asked for, as pace.h words */
     uint64_t frame_tat, replay_tat;
+    struct acks_window acks; /* receipts.c: the alerts it acknowledged */
 };
 
 /* Reads what admission needs from the request (Origin, query and, for

@@ -303,8 +303,10 @@ static int hub_resolve(struct hub *hub, struct hub_client *c, const struct hub_m
     c->awaiting = 0;
     if (cmp == 0) {
         c->cursor = c->replay_end = seq + 1;
+        c->sent_from = c->cursor;
         return 1;
     }
+    c->sent_from = c->cursor;
     if (!hub_id_is_zero(c->since) || !hub->complete)
         c->gap_owed = 1;
     return c->gap_owed;
@@ -345,7 +347,10 @@ int hub_add(struct hub *hub, struct item_id id, const json_t *item)
     if (hubmsg_build(&m, hub->grant, id, item))
         return -1;
     if (hub->count == hub->capacity) {
-        hubmsg_clear(hub_at(hub, hub_oldest_seq(hub)));
+        struct hub_msg *oldest = hub_at(hub, hub_oldest_seq(hub));
+        if (hub->evicting)
+            hub->evicting(hub, oldest);
+        hubmsg_clear(oldest);
         hub->count--;
         hub->complete = 0;
     }
@@ -412,11 +417,47 @@ enum hub_attach_result hub_attach(struct hub *hub, struct hub_client *c,
     c->replay_end = 0;
     c->awaiting = 0;
     c->gap_owed = 0;
-    c->cursor = hub->head;
+    c->cursor = c->sent_from = hub->head;
     if (since == NULL)
         return HUB_LIVE;
     c->since = *since;
-    return hub_position(hub, c);
+    enum hub_attach_result r = hub_position(hub, c);
+    c->sent_from = c->cursor;
+    return r;
+}
+
+/* The held message with `id` and its sequence number, or NULL. */
+static struct hub_msg *hub_lookup(const struct hub *hub, struct item_id id, uint64_t *seq)
+{
+    if (hub->count == 0)
+        return NULL;
+    uint64_t after = hub_seq_after(hub, id);
+    if (after == hub_oldest_seq(hub) || item_id_cmp(hub_at(hub, after - 1)->id, id) != 0)
+        return NULL;
+    *seq = after - 1;
+    return hub_at(hub, after - 1);
+}
+
+const struct hub_msg *hub_find(const struct hub *hub, struct item_id id)
+{
+    uint64_t seq;
+    return hub_lookup(hub, id, &seq);
+}
+
+const struct hub_msg *hub_sent(const struct hub *hub, const struct hub_client *c, struct item_id id,
+                               uint64_t *seq)
+{
+    if (!c->attached || c->awaiting)
+        return NULL;
+    const struct hub_msg *m = hub_lookup(hub, id, seq);
+    if (m == NULL || *seq < c->sent_from || *seq >= c->cursor || !hub_filter_match(c->filter, m))
+        return NULL;
+    return m;
+}
+
+struct receipt_tally **hub_tally(struct hub *hub, const struct hub_msg *m)
+{
+    return &hub->ring[m - hub->ring].tally;
 }
 
 enum hub_next_kind hub_next(struct hub *hub, struct hub_client *c, const struct hub_msg **msg)

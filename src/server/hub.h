@@ -58,6 +58,7 @@ struct hub_client {
     const struct hub_filter *filter; /* NULL: everything; owned by the transport */
     uint64_t cursor;                 /* sequence number of the next message to consider */
     uint64_t replay_end;             /* cursor at which the replay ends; 0: no replay */
+    uint64_t sent_from;              /* the first sequence it may have been sent since attached */
     struct item_id since;            /* awaiting: the id awaited; gap owed: the gap's since */
     uint32_t replayed;               /* matching alerts sent during the replay */
     uint8_t attached;
@@ -68,6 +69,7 @@ struct hub_client {
 
 struct hub;
 typedef void (*hub_client_cb)(struct hub *hub, struct hub_client *c);
+typedef void (*hub_msg_cb)(struct hub *hub, struct hub_msg *m);
 
 struct hub {
     struct hub_msg *ring; /* capacity slots; message seq s lives at ring[s % capacity] */
@@ -83,6 +85,7 @@ struct hub {
     const struct grant *grant; /* which topics are restricted; NULL: none */
     hub_client_cb wake;        /* a client has something to send */
     hub_client_cb lagging;     /* a client fell max_queue behind: detached already */
+    hub_msg_cb evicting;       /* a message is about to leave the ring; NULL: nobody asks */
     void *user;
     struct pmd_deflater deflater; /* makes the messages' compressed copies */
 };
@@ -134,6 +137,16 @@ void hub_break(struct hub *hub);
  * such client), or m's plain frame when compressing does not make it
  * smaller or memory ran out; *len its length. Valid as long as m. */
 const unsigned char *hub_msg_deflated(struct hub *hub, const struct hub_msg *m, size_t *len);
+
+/* Receipts (receipts.h): the message sent to client c under `id`, if c
+ * was sent it since it was last attached (the alert is held, c's filter
+ * takes it, and c's cursor has passed it since then), with its sequence
+ * number in *seq; else NULL. The held message with `id`, or NULL. The
+ * slot of a message's receipt tally (hubmsg.h). */
+const struct hub_msg *hub_sent(const struct hub *hub, const struct hub_client *c, struct item_id id,
+                               uint64_t *seq);
+const struct hub_msg *hub_find(const struct hub *hub, struct item_id id);
+struct receipt_tally **hub_tally(struct hub *hub, const struct hub_msg *m);
 
 const struct hub_msg *hub_newest(const struct hub *hub);
 /* The newest alert's id, or "" when the hub holds none (hello, replayed). */

@@ -200,6 +200,7 @@ void hubmsg_clear(struct hub_msg *m)
             hubmsg_enc_clear(&m->variants[i]);
     free(m->variants);
     free(m->topics);
+    free(m->tally);
     memset(m, 0, sizeof(*m));
 }
 

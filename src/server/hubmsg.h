@@ -20,6 +20,7 @@
 #include "grant.h"
 #include "item.h"
 #include "pmd.h"
+#include "receipt.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -55,6 +56,9 @@ struct hub_msg {
     int64_t expires_ms;          /* expires_at; 0: never */
     struct hubmsg_enc full;      /* every field */
     struct hubmsg_enc *variants; /* HUBMSG_VARIANTS; NULL until a compact reader needs one */
+    /* This node's receipts since their last flush (receipts.h): made when
+     * first counted, freed when flushed idle or with the message. */
+    struct receipt_tally *tally;
 };
 
 /* The node's compact field sets: variant v (1..HUBMSG_VARIANTS) carries

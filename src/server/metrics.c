@@ -159,6 +159,14 @@ static const struct metrics_sum metrics_sums[] = {
      "Heartbeats sent: WebSocket pings and SSE comments."},
     {"sweep_visits_total", 1, METRICS_FIELD(sweep_visits),
      "Clients looked at by the heartbeat sweep (each when it is due, not every second)."},
+    {"acks_total", 1, METRICS_FIELD(acks),
+     "Readers' acks counted: an alert on screen, once per alert per connection."},
+    {"acks_refused_total", 1, METRICS_FIELD(acks_refused),
+     "Acks not counted: an alert not sent on that connection, acknowledged already, or too old."},
+    {"receipt_flushes_total", 1, METRICS_FIELD(receipt_flushes),
+     "Alerts' receipts added into Redis (one per alert with new figures, about each second)."},
+    {"receipt_flush_errors_total", 1, METRICS_FIELD(receipt_flush_errors),
+     "Receipt writes Redis refused or a lost connection dropped: those figures are lost."},
 };
 
 struct metrics_out {

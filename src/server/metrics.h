@@ -46,6 +46,10 @@ struct metrics_slot {
     uint64_t fields_full;    /* asked for fields=, sent the full item: no variant free */
     uint64_t heartbeats;     /* WebSocket pings and SSE heartbeat comments sent */
     uint64_t sweep_visits;   /* clients the sweep looked at */
+    /* receipts.h: readers' acks counted; acks not counted (not sent on
+     * that connection, acknowledged already, too old); alerts' receipts
+     * sent to Redis; receipt writes refused or dropped with a connection */
+    uint64_t acks, acks_refused, receipt_flushes, receipt_flush_errors;
     uint64_t latency_count;
     uint64_t latency_sum_us;
     uint64_t latency_buckets[METRICS_LATENCY_BUCKETS]; /* cumulative at render */

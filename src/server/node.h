@@ -50,6 +50,15 @@ struct node_flush {
     struct conn *head, *tail;
 };
 
+/* receipts.c: the alerts whose tally holds figures not yet in Redis, and
+ * the timer that flushes them (receipts.h). */
+struct node_receipts {
+    uv_timer_t timer;
+    struct item_id *ids; /* alerts with a tally (hubmsg.h), in no order */
+    size_t n, cap;
+    int warned; /* a refused flush was logged */
+};
+
 /* sweep.c: the SIGTERM drain, closing clients in batches over a window. */
 struct node_drain {
     uv_timer_t timer;
@@ -88,6 +97,7 @@ struct node {
     char *node_json;         /* worker.c: the node name as a JSON string, for hello frames */
     unsigned char *out;      /* worker.c: LWS_PRE + NODE_OUT_BYTES bytes, see NODE_OUT_BYTES */
     struct node_flush flush; /* ws.c */
+    struct node_receipts receipts; /* receipts.c */
     /* ws.c: --max-frames-per-sec and --max-replays-per-min, per connection */
     struct pace_rule frame_pace, replay_pace;
     uv_timer_t sweep_timer;  /* sweep.c: heartbeats and token expiry, once a second */

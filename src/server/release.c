@@ -106,7 +106,7 @@ static void release_arm(struct release *r, uint64_t ms)
 static void release_on_reply(redisAsyncContext *ac, void *reply_, void *priv);
 
 /* EVALSHA, or EVAL with the text when Redis has not cached it. */
-static int release_send(struct release *r, redisAsyncContext *ac, int eval)
+static int release_send(struct release *r, int eval)
 {
     char ttl[16], batch[16];
     snprintf(ttl, sizeof(ttl), "%d", EMBARGO_RELEASED_TTL);
@@ -122,7 +122,7 @@ static int release_send(struct release *r, redisAsyncContext *ac, int eval)
                           ttl,
                           batch};
     int argc = (int)(sizeof(argv) / sizeof(argv[0]));
-    if (redisAsyncCommandArgv(ac, release_on_reply, r, argc, argv, NULL) != REDIS_OK)
+    if (rsub_command(r->rsub, release_on_reply, r, argc, argv, NULL) != 0)
         return -1;
     r->awaiting = 1;
     return 0;
@@ -169,7 +169,7 @@ static void release_on_reply(redisAsyncContext *ac, void *reply_, void *priv)
         return;
     }
     if (reply->type == REDIS_REPLY_ERROR) {
-        if (strncmp(reply->str, "NOSCRIPT", 8) == 0 && release_send(r, ac, 1) == 0)
+        if (strncmp(reply->str, "NOSCRIPT", 8) == 0 && release_send(r, 1) == 0)
             return;
         release_error(r, reply->str);
         release_arm(r, RELEASE_EVERY_MS);
@@ -191,13 +191,8 @@ static void release_on_reply(redisAsyncContext *ac, void *reply_, void *priv)
 static void release_tick(uv_timer_t *t)
 {
     struct release *r = t->data;
-    redisAsyncContext *ac = rsub_command_link(r->rsub);
-    if (ac == NULL) {
+    if (release_send(r, r->sha[0] == '\0') != 0) /* not live: rsub is catching up or away */
         release_arm(r, RELEASE_WAIT_MS);
-        return;
-    }
-    if (release_send(r, ac, r->sha[0] == '\0') != 0)
-        release_arm(r, RELEASE_EVERY_MS);
 }
 
 /* ------------------------------------------------------------------------

@@ -647,9 +647,12 @@ int rsub_ready(const struct rsub *r)
     return r->phase == RSUB_LIVE;
 }
 
-struct redisAsyncContext *rsub_command_link(struct rsub *r)
+int rsub_command(struct rsub *r, redisCallbackFn *fn, void *priv, int argc, const char **argv,
+                 const size_t *argvlen)
 {
-    return r->phase == RSUB_LIVE ? r->cmd : NULL;
+    if (r->phase != RSUB_LIVE || r->cmd == NULL)
+        return -1;
+    return redisAsyncCommandArgv(r->cmd, fn, priv, argc, argv, argvlen) == REDIS_OK ? 0 : -1;
 }
 
 const char *rsub_refusal(const struct rsub *r)

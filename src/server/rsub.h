@@ -29,6 +29,7 @@
 #include "hub.h"
 #include "redisurl.h"
 
+#include <async.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -57,10 +58,10 @@ int rsub_ready(const struct rsub *r);
 const char *rsub_refusal(const struct rsub *r);
 void rsub_stop(struct rsub *r);
 
-/* The command connection while the node is live (caught up), for other
- * I/O modules' commands on the loop (release.h); NULL otherwise. Do not
- * keep it: rsub drops it at any failure, and hiredis then calls the
- * callbacks of what was sent on it with a NULL reply. */
-struct redisAsyncContext *rsub_command_link(struct rsub *r);
+/* Sends one command on the command connection (hiredis' argv form), while
+ * the node is live; -1 when it is not (nothing sent). fn gets a NULL reply
+ * if the connection is lost first. For the node's own commands (receipts.h, release.h). */
+int rsub_command(struct rsub *r, redisCallbackFn *fn, void *priv, int argc, const char **argv,
+                 const size_t *argvlen);
 
 #endif

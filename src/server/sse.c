@@ -5,6 +5,7 @@
 
 #include "frames.h"
 #include "metrics.h"
+#include "receipts.h"
 #include "reply.h"
 #include "request.h"
 
@@ -127,6 +128,7 @@ static void sse_fill(struct node *n, struct conn *c, struct sse_out *o)
                            e->item))
                 return;
             metrics->deliveries++;
+            receipts_written_sse(n, m);
             metrics->replayed += c->hc.replay_end && c->hc.cursor < c->hc.replay_end;
         }
         hub_advance(&n->hub, &c->hc, k);

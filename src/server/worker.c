@@ -7,6 +7,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "node.h"
+#include "receipts.h"
 #include "server.h"
 #include "sweep.h"
 #include "ws.h"
@@ -36,6 +37,7 @@ static void worker_done(struct node *n)
     sweep_stop(n);
     listener_close(&n->listener);
     ws_stop(n);
+    receipts_stop(n);
     server_stop(n);
     if (n->release) { /* before rsub: it sends on rsub's connection */
         release_stop(n->release);
@@ -177,6 +179,7 @@ static int worker_init_node(struct node *n, const struct worker_args *a, uv_loop
         log_error("out of memory", KV_I("history", a->cfg->history));
         return -1;
     }
+    receipts_start(n);
     return 0;
 }
 

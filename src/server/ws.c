@@ -9,6 +9,7 @@
 #include "pace.h"
 #include "pmd.h"
 #include "query.h"
+#include "receipts.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,18 +110,6 @@ static int ws_has_more(const struct node *n, const struct conn *c)
     return c->owe || c->pongs || c->close_code || hub_pending(&n->hub, &c->hc);
 }
 
-/* Publish-to-write latency of the live alerts of a batch (the first
- * `replayed` were replayed: old by design, they would only hide how late
- * live alerts are, and are counted apart). */
-static void ws_observe_latency(const struct hub_msg *const *batch, size_t nmsgs, size_t replayed)
-{
-    int64_t now_ms = item_time_now_ms();
-    metrics->replayed += replayed;
-    for (size_t i = replayed; i < nmsgs; i++)
-        if (batch[i]->published_ms > 0 && now_ms >= batch[i]->published_ms)
-            metrics_observe_latency((uint64_t)(now_ms - batch[i]->published_ms) * 1000);
-}
-
 /* Writes the alerts (and the replayed frame) waiting for a client. Frames
  * are stored ready to send (hub.h), so one alert is written straight from
  * the shared message, and several are gathered into one TLS write: a
@@ -170,7 +159,7 @@ static int ws_write_alerts(struct node *n, struct conn *c)
     metrics->alert_writes++;
     for (size_t i = 0; c->deflate && i < nmsgs; i++)
         metrics->deflate_bytes_saved += outs[i].plain_len - outs[i].len;
-    ws_observe_latency(batch, nmsgs, replayed);
+    receipts_written(n, batch, nmsgs, replayed);
     return 0;
 }
 
@@ -377,6 +366,8 @@ static int ws_handle_frame(struct node *n, struct conn *c, const char *text, siz
         if (c->pongs < 4)
             c->pongs++;
         lws_callback_on_writable(c->wsi);
+    } else if (fr.type == CFRAME_ACK) {
+        receipts_ack(n, c, fr.ids, fr.nids);
     } else {
         int sub = ws_subscribe(n, c, &fr, err, sizeof(err));
         if (sub < 0)

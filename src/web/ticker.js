@@ -508,6 +508,7 @@
       }
       this.ws = ws;
       this.replaying = !!this.lastId; // since= asks for a replay first
+      this.acks = [];
       this.hello = 0;
       this.openedAt = Date.now();
       ws.onmessage = (e) => { if (this.ws === ws) this.frame(e.data); };
@@ -528,6 +529,7 @@
         if (!this.loaded) this.reload().catch(() => {});
       } else if (f.type === 'alert') {
         this.intake(f.alert, 'ws');
+        this.ack(f.alert.id);
       } else if (f.type === 'replayed') {
         this.replaying = false;
         this.bump(f.last_id);
@@ -537,6 +539,18 @@
       } else if (f.type === 'error') {
         console.warn('alert-ticker: server error:', f.code, f.message);
       }
+    }
+
+    /** Acks what this socket brought once shown, the page visible; a frame per 300 ms at most (PROTOCOL.md §12). */
+    ack(id) {
+      if (id) this.acks.push(id);
+      this.ackT = this.ackT || setTimeout(() => {
+        this.ackT = 0;
+        if (document.hidden || !this.ws) return;
+        const ids = this.acks.filter((i) => this.nodes.has(i) || i === this.bannerId);
+        this.acks = [];
+        while (ids.length) this.ws.send(JSON.stringify({ type: 'ack', id: ids.splice(0, 32) }));
+      }, 300);
     }
 
     /** Browsers cannot see pings: ask for a pong every heartbeat, drop the
@@ -645,6 +659,8 @@
         this.hiddenT = setTimeout(() => this.pause(), HIDDEN_MS);
       } else if (this.paused) {
         this.resume();
+      } else {
+        this.ack();
       }
     }
 

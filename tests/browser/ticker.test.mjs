@@ -310,6 +310,68 @@ describe('ticker.js', () => {
     await page.close();
   });
 
+  it('acknowledges alerts once rendered and visible, not while hidden; a burst stays within the frame rate', async () => {
+    const T = topic('ack');
+    const acks = [], at = [], closes = [];
+    const page = await openPage([{ topics: T, limit: 20 }], {
+      setup: async (p) => {
+        p.on('websocket', (ws) => {
+          ws.on('framesent', (f) => {
+            const m = JSON.parse(f.payload);
+            if (m.type === 'ack') { acks.push(m.id); at.push(Date.now()); }
+          });
+          ws.on('close', () => closes.push(ws.url()));
+        });
+        // Headless pages are always visible: fake the Page Visibility API.
+        await p.addInitScript(() => {
+          let hidden = false;
+          Object.defineProperty(Document.prototype, 'hidden', { get: () => hidden, configurable: true });
+          window.__setHidden = (h) => { hidden = h; document.dispatchEvent(new Event('visibilitychange')); };
+        });
+      },
+    });
+    const acked = () => acks.flat();
+    const until = async (what, ok, ms = 5000) => {
+      for (const end = Date.now() + ms; !ok(); await S.sleep(50)) {
+        assert.ok(Date.now() < end, `${what} within ${ms} ms; acks sent: ${JSON.stringify(acks)}`);
+      }
+    };
+    const a = await push('--headline', 'Seen', '--urgency', 'routine', '--topic', T);
+    await waitIds(page, [a]);
+    await until('an ack of the alert shown', () => acked().includes(a));
+    assert.deepEqual(acks, [[a]], 'one frame, one id');
+
+    await page.evaluate(() => window.__setHidden(true));
+    const b = await push('--headline', 'Rendered while hidden', '--urgency', 'routine', '--topic', T);
+    await waitIds(page, [b, a]);
+    await S.sleep(1000);
+    assert.ok(!acked().includes(b), 'no ack while the page is hidden');
+    await page.evaluate(() => window.__setHidden(false));
+    await until('the ack once shown', () => acked().includes(b));
+
+    // Twelve alerts at once: acknowledged in a few frames, the socket stays open.
+    const burst = await Promise.all(Array.from({ length: 12 }, (_, i) =>
+      push('--headline', `Burst ${i}`, '--urgency', 'routine', '--topic', T)));
+    await until('acks of the burst', () => burst.every((id) => acked().includes(id)), 10000);
+    const most = Math.max(...at.map((t0) => at.filter((t) => t >= t0 && t < t0 + 1000).length));
+    assert.ok(most <= 5, `${most} ack frames within a second (one per 300 ms at most)`);
+    assert.equal(new Set(acked()).size, acked().length, 'each alert acknowledged once');
+    assert.deepEqual(closes, [], 'the socket stays open (no 4030)');
+    assert.equal(await page.$eval('[data-alert-ticker]', (e) => e.dataset.state), 'live');
+
+    // alertd counted every ack: the receipts say so.
+    for (const [id, want] of [[a, 1], [burst[11], 1]]) {
+      let st;
+      for (const end = Date.now() + 10000; ; await S.sleep(200)) {
+        st = JSON.parse((await S.alertCli(redis, ['stats', id, '--json'])).stdout);
+        if (st.acks === want || Date.now() > end) break;
+      }
+      assert.equal(st.acks, want, `alert stats ${id}: ${JSON.stringify(st)}`);
+      assert.ok(st.readers >= 1 && st.to_screen_ms.p50 > 0, JSON.stringify(st));
+    }
+    await page.close();
+  });
+
   it('a gap (history trimmed while away) reloads the ticker from REST', async () => {
     // Its own alertd, keeping only 5 alerts, so a resume point falls out of it.
     const gdir = S.tempDir();

@@ -7,7 +7,9 @@ would), then:
 - `alertd` authenticates as the `alertd` user, becomes ready and stays ready:
   its SUBSCRIBE, its catch-up XREVRANGE/XRANGE and its once-a-second
   heartbeat PUBLISH are all allowed (a refused heartbeat would show as Redis
-  reconnects within a second or two), and so is its release script;
+  reconnects within a second or two), and so are its release script and
+  its receipts (HINCRBY, SADD, EXPIRE of alert:rcpt:*), which `alert stats`
+  reads as the publisher;
 - `alert push/update/retract/list/status` (and `push --durable`'s WAIT) as
   the `publisher` user work, a
   pushed alert reaches a client on /v1/sse, and so does an embargoed one
@@ -166,6 +168,17 @@ def test_alertd_and_publisher_work_through_the_acl(acl_redis, tls_cert, tmp_path
         item = json.loads(ev["data"])
         assert item["headline"] == "Published through the ACL" and item["topics"] == ["world"]
 
+        # The node's receipts reach Redis, and the publisher reads them.
+        deadline = time.monotonic() + 10
+        while True:
+            r = run_alert("stats", first, "--json", redis=pub)
+            assert r.returncode == 0, r.stderr
+            if json.loads(r.stdout)["readers"] == 1:
+                break
+            assert time.monotonic() < deadline, r.stdout
+            time.sleep(0.2)
+        assert json.loads(r.stdout)["nodes"] == 1, r.stdout
+
         # The idempotency key (GET + SET alert:idem:*) works: no second publish.
         again = run_alert("push", "--headline", "Published through the ACL", "--topic",
                           "world", "--key", "acl-1", redis=pub)
@@ -223,6 +236,7 @@ def test_alertd_and_publisher_work_through_the_acl(acl_redis, tls_cert, tmp_path
         # the node never had to reconnect, and it is still ready.
         time.sleep(max(0.0, HEARTBEAT_WINDOW - (time.monotonic() - ready_at)))
         assert metric(node, "alertd_redis_reconnects_total") == 0, node.tail()
+        assert metric(node, "alertd_receipt_flush_errors_total") == 0, node.tail()
         assert metric(node, "alertd_redis_connected") == workers
         assert metric(node, "alertd_ready") == 1
         assert https_get(node.port, "/readyz", node.ctx)[0] == 200
@@ -269,6 +283,15 @@ def test_the_acl_grants_nothing_more(acl_redis):
     assert refused(alertd.config_get, "*")
     assert refused(alertd.eval, "return redis.call('GET', KEYS[1])", 1, "alert:idem:x")
     assert refused(alertd.eval, "return redis.call('SET', KEYS[1], 'x')", 1, "other:key")
+    # ...but for its receipts: counts added, the node listed, a lifetime set.
+    assert alertd.hincrby("alert:rcpt:1-0:n", "sockets", 2) == 2
+    assert alertd.sadd("alert:rcpt:1-0", "n") == 1
+    assert alertd.expire("alert:rcpt:1-0:n", 60) is True
+    assert refused(alertd.hgetall, "alert:rcpt:1-0:n")
+    assert refused(alertd.delete, "alert:rcpt:1-0:n")
+    assert refused(alertd.hset, "alert:rcpt:1-0:n", "sockets", 9)
+    assert refused(alertd.hincrby, "alert:ver:x", "sockets", 1)
+    assert refused(alertd.sadd, "other:set", "n")
 
     # ...so a node's credentials cannot publish or hold an alert (exit 3,
     # nothing stored).
@@ -291,3 +314,8 @@ def test_the_acl_grants_nothing_more(acl_redis):
     assert refused(publisher.eval, "return 1", 1, "other:key")
     assert refused(publisher.hset, "other:hash", "a", "1")
     assert refused(publisher.zadd, "other:due", {"a": 1})
+    # It reads receipts, and cannot forge them.
+    assert publisher.hgetall("alert:rcpt:1-0:n") == {"sockets": "2"}
+    assert publisher.smembers("alert:rcpt:1-0") == {"n"}
+    assert refused(publisher.hincrby, "alert:rcpt:1-0:n", "sockets", 1)
+    assert refused(publisher.delete, "alert:rcpt:1-0")

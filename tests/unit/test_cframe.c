@@ -114,7 +114,7 @@ static void test_bad_frames(void)
     BAD("{\"type\":\"ping\0\"}", "frames must be JSON objects");
     BAD("{}", "type is missing");
     BAD("{\"type\":1}", "type is missing");
-    BAD("{\"type\":\"pong\"}", "unknown type: expected subscribe or ping");
+    BAD("{\"type\":\"pong\"}", "unknown type: expected subscribe, ping or ack");
     BAD("{\"type\":\"subscribe\",\"topics\":\"world\"}", "topics must be an array of strings");
     BAD("{\"type\":\"subscribe\",\"topics\":[1]}", "topics must be an array of strings");
     BAD("{\"type\":\"subscribe\",\"topics\":[\"World\"]}", "topics: each must match");
@@ -145,7 +145,25 @@ static void test_too_many_topics(void)
     expect_bad(text, strlen(text), "topics: at most 32");
 }
 
+/* An ack carries its ids, parsed here (acks.h); a malformed one is a bad
+ * frame like any other. */
+static void test_ack_ids(void)
+{
+    static const char text[] =
+        "{\"type\":\"ack\",\"id\":[\"1700000000000-0\",\"1700000000001-2\"]}";
+    struct cframe f;
+    cframe_parse(text, sizeof(text) - 1, &f);
+    ASSERT_EQ(f.type, CFRAME_ACK);
+    ASSERT_EQ(f.nids, 2);
+    ASSERT_EQ(f.ids[1].ms, 1700000000001ULL);
+    ASSERT_EQ(f.ids[1].seq, 2);
+    cframe_release(&f);
+    BAD("{\"type\":\"ack\",\"id\":5}", "id must be an alert id or an array of 1-32 of them");
+    BAD("{\"type\":\"ack\"}", "id must be an alert id or an array of 1-32 of them");
+}
+
 TEST_MAIN(TEST_CASE(test_ping), TEST_CASE(test_subscribe_example),
           TEST_CASE(test_subscribe_empty_and_nulls), TEST_CASE(test_subscribe_lang_lowered),
           TEST_CASE(test_subscribe_token), TEST_CASE(test_bad_frames),
-          TEST_CASE(test_a_reason_is_printable_ascii), TEST_CASE(test_too_many_topics))
+          TEST_CASE(test_a_reason_is_printable_ascii), TEST_CASE(test_too_many_topics),
+          TEST_CASE(test_ack_ids))
