@@ -150,6 +150,7 @@
       this.gone = new Set(); // retracted originals
       this.nodes = new Map(); // id -> <li>
       this.lastId = '';
+      this.hold = ''; // resume point frozen by a shed frame until its fetch is done
       this.attempt = 0; // backoff exponent
       this.fails = 0; // connections in a row without hello
       this.mode = 'ws';
@@ -373,7 +374,7 @@
         return this.sse();
       }
       this.state(this.attempt || this.fails ? 'reconnecting' : 'connecting');
-      const url = this.base.replace(/^http/, 'ws') + '/v1/ws' + this.query(this.lastId, 0, '?');
+      const url = this.base.replace(/^http/, 'ws') + '/v1/ws' + this.query(this.hold || this.lastId, 0, '?');
       let ws;
       try {
         ws = new WebSocket(url, 'alert.v1');
@@ -400,7 +401,17 @@
         this.state('live');
         if (!this.loaded) this.reload().catch(() => {});
       } else if (f.type === 'alert') {
+        // A flash ahead of older alerts is shown, not resumed from (PROTOCOL.md §4).
+        const keep = this.lastId;
         this.take([f.alert], 'ws');
+        if (f.ahead === true) this.lastId = keep;
+      } else if (f.type === 'shed') {
+        // Routine alerts left out: fetch them; resume from before them until then (§2).
+        if (!this.hold) this.hold = this.lastId || f.after;
+        this.fetchAlerts(f.after, 200).then((j) => {
+          if (j.alerts.length >= 200) return this.reload();
+          this.take(j.alerts.slice().reverse(), 'rest');
+        }).then(() => { this.hold = ''; }, () => {});
       } else if (f.type === 'replayed') {
         this.bump(f.last_id);
       } else if (f.type === 'gap') {
