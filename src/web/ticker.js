@@ -35,7 +35,7 @@
   // Only the fields shown (fields=); id, kind and ref always come.
   const FIELDS = 'urgency,headline,summary,url,byline,credit,lang,image,published_at,expires_at';
 
-  // document.currentScript is only set now, not in any later callback.
+  // document.currentScript is only set now.
   const me = document.currentScript;
   const ORIGIN = (() => {
     try {
@@ -68,7 +68,7 @@
   const expired = (a, now) => Date.parse(a.expires_at) <= now; // NaN: never
   const breaking = (a) => !a.urgency || a.urgency === 'flash' || a.urgency === 'bulletin';
 
-  /** An element of class alert-ticker__<cls>, its text set as text. */
+  /** An element of class alert-ticker__<cls>, text as text. */
   const h = (tag, cls, text, attrs) => {
     const e = document.createElement(tag);
     if (cls) e.className = P + '__' + cls;
@@ -150,7 +150,7 @@
       this.gone = new Set(); // retracted originals
       this.nodes = new Map(); // id -> <li>
       this.lastId = '';
-      this.hold = ''; // resume point frozen by a shed frame until its fetch is done
+      this.hold = ''; // resume point during a shed fetch
       this.attempt = 0; // backoff exponent
       this.fails = 0; // connections in a row without hello
       this.mode = 'ws';
@@ -218,7 +218,7 @@
       return j;
     }
 
-    /** Replaces the state with the newest alerts (start, gap). */
+    /** The state replaced by the newest alerts (start, gap). */
     async reload() {
       const live = (this.live = []);
       let j;
@@ -232,12 +232,12 @@
       this.alias.clear();
       this.seen = new Set();
       this.loaded = true;
-      // Oldest first, so updates meet their originals; then what came live meanwhile.
+      // Oldest first, then what came live meanwhile.
       this.take(j.alerts.slice().reverse().concat(live), 'rest', old);
       this.bump(j.last_id);
     }
 
-    /** Fetches what came after lastId; reloads if that was too much. */
+    /** What came after lastId; a reload if too much. */
     async catchUp() {
       if (!this.lastId) return this.reload();
       const j = await this.fetchAlerts(this.lastId, 200);
@@ -305,7 +305,7 @@
       const top = shown.find(breaking);
       if ((top && top.id) !== this.bannerId) {
         this.bannerId = top && top.id;
-        // Politeness first, so the change is announced with it.
+        // Politeness first: the change is announced with it.
         this.banner.setAttribute('aria-live', top && top.urgency === 'flash' ? 'assertive' : 'polite');
         this.banner.textContent = '';
         if (top) this.banner.append(this.card(top, 'div', 'card'));
@@ -316,7 +316,7 @@
       for (const [id, li] of this.nodes) {
         if (!ids.has(id)) { li.remove(); this.nodes.delete(id); }
       }
-      // Few moves: a moved node replays its animation and may be re-announced.
+      // Few moves: a moved node animates and is re-announced.
       let at = this.list.firstChild;
       for (const a of want) {
         let li = this.nodes.get(a.id);
@@ -401,17 +401,12 @@
         this.state('live');
         if (!this.loaded) this.reload().catch(() => {});
       } else if (f.type === 'alert') {
-        // A flash ahead of older alerts is shown, not resumed from (PROTOCOL.md §4).
-        const keep = this.lastId;
+        const keep = this.lastId; // an ahead flash is no resume point (§4)
         this.take([f.alert], 'ws');
-        if (f.ahead === true) this.lastId = keep;
+        if (f.ahead) this.lastId = keep;
       } else if (f.type === 'shed') {
-        // Routine alerts left out: fetch them; resume from before them until then (§2).
-        if (!this.hold) this.hold = this.lastId || f.after;
-        this.fetchAlerts(f.after, 200).then((j) => {
-          if (j.alerts.length >= 200) return this.reload();
-          this.take(j.alerts.slice().reverse(), 'rest');
-        }).then(() => { this.hold = ''; }, () => {});
+        this.hold = this.hold || this.lastId; // fetch what was shed (§2)
+        this.catchUp().then(() => { this.hold = ''; }, () => {});
       } else if (f.type === 'replayed') {
         this.bump(f.last_id);
       } else if (f.type === 'gap') {
@@ -421,8 +416,7 @@
       }
     }
 
-    /** Browsers cannot see pings: ask for a pong every heartbeat, drop the
-     * connection when nothing came back within one (PROTOCOL.md §5). */
+    /** Ask for a pong every heartbeat; drop a silent connection (§5). */
     heartbeat(sec) {
       const ms = Math.min(300, Math.max(5, +sec || 25)) * 1000;
       clearInterval(this.pingT);
@@ -473,8 +467,7 @@
       this.retryT = setTimeout(() => this.connect(), ms);
     }
 
-    /** WebSockets failed twice: if HTTPS gets through (catching up), use SSE;
-     * if not, the server is down: keep trying WebSockets. */
+    /** WebSockets failed twice: SSE if HTTPS gets through, else retry. */
     async probe() {
       this.state('reconnecting');
       try {
@@ -513,7 +506,7 @@
         if (es.readyState !== EventSource.CLOSED) return this.state('reconnecting');
         if (this.hello && Date.now() - this.openedAt > HEALTHY_MS) this.attempt = 0;
         this.drop();
-        // Refused (a node draining?): give WebSockets another chance first.
+        // Refused (draining?): try WebSockets again first.
         this.mode = 'ws';
         this.fails = 0;
         this.retry(this.backoff());
