@@ -70,10 +70,13 @@ ITEM_SRC := src/common/item.c src/common/itemid.c src/common/itemtime.c
 TEST_test_config    := src/server/config.c src/server/cpus.c
 TEST_test_cpus      := src/server/cpus.c
 TEST_test_grant     := src/server/grant.c $(ITEM_SRC)
-HUB_SRC  := src/server/hub.c src/server/hubmsg.c src/server/pmd.c src/common/fields.c src/server/grant.c $(ITEM_SRC)
+HUB_SRC  := src/server/hub.c src/server/hubmsg.c src/server/pmd.c src/common/fields.c src/common/fold.c \
+            src/server/grant.c $(ITEM_SRC)
 TEST_test_hub       := $(HUB_SRC)
 TEST_test_acks      := src/server/acks.c $(HUB_SRC)
 TEST_test_receipt   := src/common/receipt.c
+TEST_test_fold      := $(HUB_SRC)
+TEST_test_urgency   := $(HUB_SRC)
 TEST_test_pmd       := src/server/pmd.c
 TEST_test_fields    := src/common/fields.c $(ITEM_SRC)
 TEST_test_wheel     := src/server/wheel.c

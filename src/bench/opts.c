@@ -46,6 +46,9 @@ static const char opts_usage_text[] =
     "  --alerts K             alerts to publish (default 20)\n"
     "  --alert-rate R         alerts per second (default 10)\n"
     "  --size B               bytes of the message a client receives (default 600)\n"
+    "  --burst B              alertd mode: before each (flash) alert, B routine alerts of\n"
+    "                         the same size straight into the stream and the channel\n"
+    "                         (pipelined), a backlog the flash must overtake (default 0)\n"
     "  --publish-mode M       alertd: `alert push -f -` (the publish script), default;\n"
     "                         publish: PUBLISH CHANNEL <frame> (the Node server);\n"
     "                         nchan-http: POST <frame> to --publish-url (nginx + nchan)\n"
@@ -104,6 +107,7 @@ enum {
     OPT_LABEL,
     OPT_TLS_WRITE,
     OPT_DURATION,
+    OPT_BURST,
     OPT_HELP,
     OPT_VERSION,
 };
@@ -125,6 +129,7 @@ static const struct option opts_long[] = {
     {"alerts", required_argument, NULL, OPT_ALERTS},
     {"alert-rate", required_argument, NULL, OPT_ALERT_RATE},
     {"size", required_argument, NULL, OPT_SIZE},
+    {"burst", required_argument, NULL, OPT_BURST},
     {"publish-mode", required_argument, NULL, OPT_MODE},
     {"channel", required_argument, NULL, OPT_CHANNEL},
     {"publish-url", required_argument, NULL, OPT_PUBLISH_URL},
@@ -303,6 +308,10 @@ static int opts_finish(struct bench_opts *o)
         fprintf(stderr, "alert-bench: --publish-mode publish needs --channel\n");
         return -1;
     }
+    if (o->burst && o->via != VIA_ALERT_CLI) {
+        fprintf(stderr, "alert-bench: --burst needs --publish-mode alertd\n");
+        return -1;
+    }
     if (o->via == VIA_HTTP && o->publish_url == NULL) {
         fprintf(stderr, "alert-bench: --publish-mode nchan-http needs --publish-url\n");
         return -1;
@@ -389,6 +398,9 @@ int opts_parse(struct bench_opts *o, int argc, char **argv)
             break;
         case OPT_SIZE:
             bad = opts_uint(optarg, 1, MSG_MAX_SIZE, &o->size);
+            break;
+        case OPT_BURST:
+            bad = opts_uint(optarg, 0, OPTS_MAX_BURST, &o->burst);
             break;
         case OPT_MODE:
             if (strcmp(optarg, "alertd") == 0)

@@ -15,6 +15,7 @@
 
 #define OPTS_MAX_PIDS       64
 #define OPTS_MAX_ALERTS     10000
+#define OPTS_MAX_BURST      10000 /* --burst */
 #define OPTS_MAX_PER_WORKER 19000 /* sockets a worker may hold: open files are 20,000 */
 
 /* How alerts reach the server (--publish-mode). */
@@ -49,6 +50,7 @@ struct bench_opts {
     uint32_t alerts;         /* K */
     double alert_rate;       /* per second */
     uint32_t size;           /* bytes of the message a client receives */
+    uint32_t burst;          /* alertd mode: routine alerts written ahead of each alert */
     enum opts_via via;       /* --publish-mode */
     enum msg_mode mode;      /* the message format, which follows from via */
     const char *channel;     /* publish mode: the pub/sub channel */

@@ -154,12 +154,13 @@ int report_json(const struct report *r, const char *path)
     char why[512];
     report_problems(r, why, sizeof(why));
     json_t *params = json_pack(
-        "{sI sf si sI sf sI sb sI sf sI ss ss ss}", "clients", (json_int_t)o->clients, "rate",
+        "{sI sf si sI sf sI sb sI sf sI sI ss ss ss}", "clients", (json_int_t)o->clients, "rate",
         o->rate, "procs", o->procs, "sources", (json_int_t)o->sources, "connect_timeout_s",
         o->connect_timeout, "max_pending", (json_int_t)o->max_pending, "resume", o->resume,
         "alerts", (json_int_t)o->alerts, "alert_rate", o->alert_rate, "size", (json_int_t)o->size,
-        "ciphersuites", o->ciphersuites, "channel", o->via == VIA_REDIS ? o->channel : "",
-        "publish_url", o->via == VIA_HTTP ? o->publish_url : "");
+        "burst", (json_int_t)o->burst, "ciphersuites", o->ciphersuites, "channel",
+        o->via == VIA_REDIS ? o->channel : "", "publish_url",
+        o->via == VIA_HTTP ? o->publish_url : "");
     json_t *root = json_pack(
         "{ss ss so ss ss so so so so so so so so so so so si sb ss}", "tool", "alert-bench",
         "version", ALERT_VERSION, "label", o->label ? json_string(o->label) : json_null(), "url",

@@ -4,6 +4,7 @@
  */
 #include "query.h"
 
+#include "fold.h"
 #include "rkeys.h"
 
 #include <stdio.h>
@@ -151,11 +152,77 @@ static int query_id_before(const char *id, char out[ITEM_ID_STRLEN])
     return 0;
 }
 
-/* One page of XREVRANGE from `end` down; adds matches to out. Sets *more to
- * 0 when the stream has nothing older, *end to the next page's end. */
+/* ------------------------------------------------------------------------
+ * Folding (fold.h), newest first: the stories met so far, in a hash table
+ * of roots (a page of entries at most every scan, so it never fills).
+ * ---------------------------------------------------------------------- */
+
+struct query_story {
+    struct item_id root;
+    json_t *shown;     /* its newest version that is not a retraction, if listed */
+    uint8_t used;      /* the slot holds a story */
+    uint8_t newer;     /* a version that is not a retraction was met */
+    uint8_t retracted; /* a retraction was met */
+};
+
+struct query_fold {
+    struct query_story *slot;
+    size_t cap; /* a power of two, at least twice the entries scanned */
+};
+
+static struct query_story *query_story(struct query_fold *f, struct item_id root, int add)
+{
+    size_t i = (size_t)(root.ms * 1000003u + root.seq) & (f->cap - 1);
+    for (; f->slot[i].used; i = (i + 1) & (f->cap - 1))
+        if (item_id_cmp(f->slot[i].root, root) == 0)
+            return &f->slot[i];
+    if (!add)
+        return NULL;
+    f->slot[i].used = 1;
+    f->slot[i].root = root;
+    return &f->slot[i];
+}
+
+/* Entry `item` (older than every entry met so far) meets its story: 1 when
+ * it is listed, 0 when a newer version folded it. A retraction met after
+ * (older than) a newer update takes that update off the list (out). */
+static int query_fold_in(struct query_fold *f, const json_t *item, const char *id, json_t *out,
+                         struct query_story **story)
+{
+    struct fold_ver v;
+    struct item_id iid;
+    if (item_id_parse(id, &iid) || fold_ver_of(item, iid, &v))
+        return 1;
+    struct query_story *s = query_story(f, v.root, 0);
+    if (s == NULL && (s = query_story(f, v.id, 0)) != NULL && !query_story(f, v.root, 0))
+        s->root = v.root; /* a retraction that named this update: its story */
+    if (s == NULL)
+        s = query_story(f, v.root, 1);
+    *story = s;
+    if (s->retracted)
+        return fold_meet(FOLD_RETRACTION, v.kind) == FOLD_BOTH;
+    if (v.kind == FOLD_RETRACTION) {
+        /* A newer version listed revised a withdrawn story: off the list. */
+        s->retracted = 1;
+        for (size_t i = 0; s->shown && i < json_array_size(out); i++)
+            if (json_array_get(out, i) == s->shown &&
+                fold_meet(FOLD_UPDATE, FOLD_RETRACTION) == FOLD_DROP_NEWER)
+                json_array_remove(out, i);
+        s->shown = NULL;
+        return 1;
+    }
+    if (s->newer)
+        return fold_meet(FOLD_UPDATE, v.kind) != FOLD_DROP_OLDER;
+    s->newer = 1;
+    return 1;
+}
+
+/* One page of XREVRANGE from `end` down; adds what it lists to out. Sets
+ * *more to 0 when the stream has nothing older, *end to the next page's
+ * end. */
 static int query_page(redisContext *c, const char *key, char end[ITEM_ID_STRLEN], long count,
-                      const struct query_filter *f, json_t *out, unsigned *skipped, int *more,
-                      char *err, size_t errlen)
+                      const struct query_filter *f, struct query_fold *fold, json_t *out,
+                      unsigned *skipped, int *more, char *err, size_t errlen)
 {
     char id[ITEM_ID_STRLEN] = "";
     redisReply *r = redisCommand(c, "XREVRANGE %s %s - COUNT %ld", key, end, count);
@@ -169,16 +236,21 @@ static int query_page(redisContext *c, const char *key, char end[ITEM_ID_STRLEN]
     }
     for (size_t i = 0; i < r->elements && (long)json_array_size(out) < f->limit; i++) {
         json_t *item = NULL;
+        struct query_story *story = NULL;
         int e = query_entry(r->element[i], id, &item, err, errlen);
         if (e == QUERY_ERR_REDIS) {
             rc = -1;
             break;
         }
-        if (e == QUERY_ERR_ITEM)
+        if (e == QUERY_ERR_ITEM) {
             (*skipped)++;
-        else if (query_matches(f, item) && query_append(out, id, item) != 0) {
-            snprintf(err, errlen, "out of memory");
-            rc = -1;
+        } else if (query_fold_in(fold, item, id, out, &story) && query_matches(f, item)) {
+            if (query_append(out, id, item) != 0) {
+                snprintf(err, errlen, "out of memory");
+                rc = -1;
+            } else if (story && !story->retracted) {
+                story->shown = json_array_get(out, json_array_size(out) - 1);
+            }
         }
         json_decref(item);
         if (rc)
@@ -195,26 +267,35 @@ json_t *query_recent(redisContext *c, const char *prefix, const struct query_fil
 {
     char key[QUERY_KEYLEN], end[ITEM_ID_STRLEN] = "+";
     json_t *out = json_array();
+    struct query_fold fold = {NULL, 16};
     long scanned = 0;
     int more = 1;
     *skipped = 0;
     rkeys_name(key, sizeof(key), prefix, RKEYS_STREAM, NULL);
-    if (out == NULL) {
+    while (fold.cap < 2 * (size_t)f->scan_max)
+        fold.cap *= 2;
+    fold.slot = calloc(fold.cap, sizeof(*fold.slot));
+    if (out == NULL || fold.slot == NULL) {
+        json_decref(out);
+        free(fold.slot);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     while (more && (long)json_array_size(out) < f->limit && scanned < f->scan_max) {
-        /* Unfiltered, one page of exactly what is missing; filtered, pages
-         * of QUERY_PAGE until enough match or scan_max entries were seen. */
+        /* Unfiltered, one page of exactly what is missing (folded versions
+         * make it short); filtered, pages of QUERY_PAGE until enough match
+         * or scan_max entries were seen. */
         long count = (f->topic || f->lang) ? QUERY_PAGE : f->limit - (long)json_array_size(out);
         if (count > f->scan_max - scanned)
             count = f->scan_max - scanned;
-        if (query_page(c, key, end, count, f, out, skipped, &more, err, errlen) != 0) {
+        if (query_page(c, key, end, count, f, &fold, out, skipped, &more, err, errlen) != 0) {
             json_decref(out);
+            free(fold.slot);
             return NULL;
         }
         scanned += count;
     }
+    free(fold.slot);
     return out;
 }
 

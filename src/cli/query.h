@@ -28,12 +28,13 @@ struct query_filter {
     long limit;        /* items wanted, 1-1000 */
     const char *topic; /* only items with this topic, or NULL */
     const char *lang;  /* only items in this language, or NULL */
-    long scan_max;     /* entries examined at most (filters may skip many) */
+    long scan_max;     /* entries examined at most (filters and folding may skip many) */
 };
 
 /* The newest items matching the filter, newest first, each with "id" as
- * its first member. Entries that hold no valid item are skipped and
- * counted in *skipped. Returns a new array or NULL with a message in err. */
+ * its first member, folded as a node folds them (fold.h): each story once,
+ * as its newest version, a retracted one only as its retractions. Entries that hold no valid item
+ * are skipped and counted in *skipped. Returns a new array or NULL with a message in err. */
 json_t *query_recent(redisContext *c, const char *prefix, const struct query_filter *f,
                      unsigned *skipped, char *err, size_t errlen);
 

@@ -13,7 +13,7 @@
 
 #define SHOW_LIMIT_DEFAULT 20
 #define SHOW_LIMIT_MAX     1000
-#define SHOW_SCAN_FACTOR   10 /* filtered: examine up to 10 x limit entries */
+#define SHOW_SCAN_FACTOR   10 /* examine up to 10 x limit entries (filters, folding) */
 
 enum { SHOW_OPT_LIMIT = 400, SHOW_OPT_TOPIC, SHOW_OPT_LANG, SHOW_OPT_JSON, SHOW_OPT_EMBARGOED };
 
@@ -38,8 +38,8 @@ static const char show_help_list[] =
     "  --embargoed            instead, the embargoed alerts not yet released, the\n"
     "                         next first: <handle>  <release time>  <urgency>  <headline>\n"
     "                         (--json: [{\"handle\", \"release_at\", \"item\"}])\n"
-    "With --topic or --lang, at most 10 x N of the newest entries are "
-    "examined.\n\n" SHOW_COMMON_HELP;
+    "Each story is listed once, as its newest version; a retracted one only as\n"
+    "its retraction. At most 10 x N of the newest entries are examined.\n\n" SHOW_COMMON_HELP;
 
 static const char show_help_status[] =
     "Usage: alert status [--json]\n"
@@ -174,7 +174,7 @@ int show_cmd_list(int argc, char **argv)
     cli_common_init(&common, argv[0]);
     if ((status = show_parse(&common, &f, &flags, argc, argv, longopts, show_help_list)) >= 0)
         return status;
-    f.scan_max = (f.topic || f.lang) ? f.limit * SHOW_SCAN_FACTOR : f.limit;
+    f.scan_max = f.limit * SHOW_SCAN_FACTOR;
     redisContext *c = cli_connect(&common, &status, where, sizeof(where));
     if (c == NULL)
         return status;

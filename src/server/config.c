@@ -82,7 +82,9 @@ static const struct config_option config_options[] = {
     {"max-connections", CONFIG_INT, CONFIG_AT(max_connections), 1, 10000000, "N",
      "connections per worker before new ones get 4029", "19000", NULL},
     {"max-queue", CONFIG_INT, CONFIG_AT(max_queue), 1, 1000000, "N",
-     "alerts a client may fall behind before it is closed with 4001", "256", NULL},
+     "alerts a client may fall behind: then its routine alerts are shed (WebSocket), and it is "
+     "closed with 4001 when the rest still do not fit",
+     "256", NULL},
     {"max-per-ip", CONFIG_INT, CONFIG_AT(max_per_ip), 1, 10000000, "N",
      "concurrent connections from one address, per worker", "1000", NULL},
     {"max-rate-per-ip", CONFIG_INT, CONFIG_AT(max_rate_per_ip), 0, 1000000, "N",

@@ -61,6 +61,7 @@ void conn_attach(struct node *n, struct conn *c, struct hub_filter *filter,
 {
     free(c->filter);
     c->filter = filter;
+    c->hc.urgent = c->kind == CONN_WS; /* SSE resumes by its last event id: in order only */
     if (hub_attach(&n->hub, &c->hc, filter, since) != HUB_LIVE)
         metrics->replays++; /* asked for: a replay, an await or a gap */
     if (c->owe || hub_pending(&n->hub, &c->hc))
@@ -80,6 +81,12 @@ int conn_gap_frame(const struct node *n, const struct conn *c, char *out, size_t
 {
     const struct hub_msg *oldest = hub_oldest(&n->hub);
     return frames_gap(out, len, c->hc.since, oldest ? oldest->id_str : "");
+}
+
+int conn_shed_frame(const struct node *n, const struct conn *c, char *out, size_t len)
+{
+    (void)n;
+    return frames_shed(out, len, c->hc.shed_after, c->hc.shed_through, c->hc.shed_count);
 }
 
 void conn_release(struct node *n, struct conn *c)

@@ -38,7 +38,7 @@ struct conn {
     struct hub_client hc; /* first: the hub hands this pointer back */
     struct lws *wsi;
     struct hub_filter *filter;            /* malloc'd when the client filters; NULL: all */
-    struct conn *flush_prev, *flush_next; /* in the node's flush list (ws.c) */
+    struct conn *flush_prev, *flush_next; /* in one of the node's flush lanes (wsfan.c) */
     struct wheel_entry due;               /* in the node's wheel: its next look (conn_due) */
     char *rx;                             /* a fragmented client frame being assembled */
     char *error;                          /* the JSON error frame owed (malloc'd) */
@@ -51,7 +51,7 @@ struct conn {
     uint8_t abuse;        /* bad frames received so far */
     uint8_t counted;      /* included in node->connections */
     uint8_t close_sent;   /* our close frame is out: awaiting the client's */
-    uint8_t flush_queued; /* in the flush list */
+    uint8_t flush_queued; /* in a flush lane: 1 ordinary, 2 urgent (wsfan.c) */
     uint8_t deflate;      /* permessage-deflate negotiated (wsdeflate.c) */
     uint8_t rx_deflated;  /* the message being received is compressed (ws.c) */
     uint8_t close_after;  /* reply: the connection closes once the answer is out */
@@ -87,6 +87,10 @@ int conn_hello_frame(const struct node *n, const struct conn *c, char *out, size
 /* The gap frame the hub owes the client (hub_next gave HUB_GAPPED), into
  * out: its length, or -1 when it does not fit. */
 int conn_gap_frame(const struct node *n, const struct conn *c, char *out, size_t len);
+
+/* The shed frame the hub owes the client (hub_next gave HUB_SHED), into
+ * out: its length, or -1 when it does not fit. */
+int conn_shed_frame(const struct node *n, const struct conn *c, char *out, size_t len);
 
 /* Takes the client off the hub, frees its filter and stops counting it.
  * The transport frees its own buffers (ws_release, reply_release). */

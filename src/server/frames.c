@@ -55,6 +55,16 @@ int frames_gap(char *out, size_t len, struct item_id since, const char *oldest)
                          oldest);
 }
 
+int frames_shed(char *out, size_t len, struct item_id after, struct item_id through, unsigned count)
+{
+    char a[ITEM_ID_STRLEN], t[ITEM_ID_STRLEN];
+    item_id_format(after, a);
+    item_id_format(through, t);
+    return frames_printf(out, len,
+                         "{\"type\":\"shed\",\"after\":\"%s\",\"through\":\"%s\",\"count\":%u}", a,
+                         t, count);
+}
+
 int frames_replayed(char *out, size_t len, unsigned count, const char *last_id)
 {
     return frames_printf(out, len, "{\"type\":\"replayed\",\"count\":%u,\"last_id\":\"%s\"}", count,

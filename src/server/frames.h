@@ -1,6 +1,6 @@
 /*
  * frames — what the server says besides the alerts themselves: the text of
- * the hello, gap, replayed, error and pong frames (proto/PROTOCOL.md), the
+ * the hello, gap, shed, replayed, error and pong frames (proto/PROTOCOL.md), the
  * same JSON whether a WebSocket text frame or an SSE `data:` line carries
  * it, and the WebSocket close frame with the reason for each close code.
  *
@@ -41,6 +41,11 @@ int frames_hello(char *out, size_t len, const char *node_json, int heartbeat, co
                  const char *fields_json);
 /* {"type":"gap","since":"…","oldest":"…"}: history after since is gone. */
 int frames_gap(char *out, size_t len, struct item_id since, const char *oldest);
+/* {"type":"shed","after":"…","through":"…","count":N}: N routine alerts
+ * after `after`, up to `through`, were not sent to a client that fell
+ * behind (hub.h). */
+int frames_shed(char *out, size_t len, struct item_id after, struct item_id through,
+                unsigned count);
 /* {"type":"replayed","count":N,"last_id":"…"}: the replay after since ended. */
 int frames_replayed(char *out, size_t len, unsigned count, const char *last_id);
 /* {"type":"error","code":"…","message":"…"}, the message JSON-escaped;

@@ -137,6 +137,11 @@ int hub_filter_match(const struct hub_filter *f, const struct hub_msg *m)
     return 1;
 }
 
+int hub_serves(const struct hub_filter *f, const struct hub_msg *m)
+{
+    return !m->folded && hub_filter_match(f, m);
+}
+
 /* ------------------------------------------------------------------------
  * The ring
  * ---------------------------------------------------------------------- */
@@ -215,14 +220,23 @@ const struct hubmsg_enc *hub_enc(struct hub *hub, const struct hub_msg *m, unsig
     return hubmsg_enc(&hub->ring[m - hub->ring], &hub->sets, variant);
 }
 
-struct hub_out hub_frame(struct hub *hub, const struct hub_msg *m, unsigned variant, int deflate)
+static struct hub_out hub_out_of(struct hub *hub, const struct hubmsg_enc *e, int deflate)
 {
-    struct hub_msg *held = &hub->ring[m - hub->ring];
-    const struct hubmsg_enc *e = hubmsg_enc(held, &hub->sets, variant);
     struct hub_out out = {e->frame, e->frame_len, e->frame_len};
     if (deflate)
-        out.frame = hubmsg_deflated(held, &hub->sets, variant, &hub->deflater, &out.len);
+        out.frame = hubmsg_deflated(e, &hub->deflater, &out.len);
     return out;
+}
+
+struct hub_out hub_frame(struct hub *hub, const struct hub_msg *m, unsigned variant, int deflate)
+{
+    return hub_out_of(hub, hubmsg_enc(&hub->ring[m - hub->ring], &hub->sets, variant), deflate);
+}
+
+struct hub_out hub_frame_ahead(struct hub *hub, const struct hub_msg *m, unsigned variant,
+                               int deflate)
+{
+    return hub_out_of(hub, hubmsg_ahead(&hub->ring[m - hub->ring], &hub->sets, variant), deflate);
 }
 
 void hub_set_complete(struct hub *hub, int complete)
@@ -279,12 +293,68 @@ void hub_detach(struct hub *hub, struct hub_client *c)
         hub_unlink(hub, c);
 }
 
-/* A client is lagging when its unsent live backlog is over max_queue, or
- * when the oldest message it still needs has left the ring. */
-static int hub_client_lagging(const struct hub *hub, const struct hub_client *c)
+/* The id just before `id`: no alert can lie between the two. */
+static struct item_id hub_id_pred(struct item_id id)
+{
+    if (id.seq > 0)
+        id.seq--;
+    else if (id.ms > 0)
+        id = (struct item_id){id.ms - 1, UINT64_MAX};
+    return id;
+}
+
+/* 1 when a flash at `seq` was sent to the client ahead of order. */
+static int hub_sent_ahead(const struct hub_client *c, const struct hub_msg *m, uint64_t seq)
+{
+    return seq <= c->ahead_seq && m->urgency == HUBMSG_FLASH;
+}
+
+/* Extends the client's shedding to everything held (hub.h, at the top):
+ * the routine alerts from `from` on are shed, the others kept. Returns 1
+ * when even the kept ones are over max_queue: the client must go. */
+static int hub_shed(struct hub *hub, struct hub_client *c, uint64_t from)
+{
+    uint32_t shed = 0;
+    if (c->shed_to == 0) {
+        c->shed_after = hub_id_pred(hub_at(hub, from)->id);
+        c->shed_kept = 0;
+    } else {
+        from = c->shed_to;
+    }
+    for (uint64_t s = from; s < hub->head; s++) {
+        const struct hub_msg *m = hub_at(hub, s);
+        if (!hub_serves(c->filter, m) || hub_sent_ahead(c, m, s))
+            continue;
+        if (hubmsg_sheddable(m))
+            shed++;
+        else
+            c->shed_kept++;
+    }
+    c->shed_to = hub->head;
+    c->shed_through = hub_at(hub, hub->head - 1)->id;
+    if (shed) {
+        c->shed_count += shed;
+        c->shed_owed = 1;
+    }
+    return c->shed_kept > hub->max_queue;
+}
+
+/* A client is lagging when the oldest message it still needs has left the
+ * ring, or when its unsent live backlog is over max_queue and shedding
+ * cannot bring what it must be sent within it (hub.h, at the top). */
+static int hub_client_lagging(struct hub *hub, struct hub_client *c)
 {
     uint64_t from = c->cursor > c->replay_end ? c->cursor : c->replay_end;
-    return c->cursor < hub_oldest_seq(hub) || hub->head - from > hub->max_queue;
+    if (c->cursor < hub_oldest_seq(hub))
+        return 1;
+    if (c->shed_to && c->cursor >= c->shed_to)
+        c->shed_to = c->shed_kept = 0; /* the shed part is behind it */
+    uint64_t pending = c->shed_to ? c->shed_kept + (hub->head - c->shed_to) : hub->head - from;
+    if (pending <= hub->max_queue)
+        return 0;
+    if (!c->urgent || c->replay_end || c->awaiting || c->gap_owed)
+        return 1;
+    return hub_shed(hub, c, from);
 }
 
 /* An awaiting client meets message m (at seq): one it already has (before
@@ -327,14 +397,54 @@ static void hub_notify(struct hub *hub, uint64_t seq)
             hub_wake(hub, c);
             continue;
         }
-        if (c->awaiting || !hub_filter_match(c->filter, m)) {
+        if (c->awaiting || !hub_serves(c->filter, m)) {
             /* Nothing to send: a caught-up client just moves past it, so
              * alerts it does not want never count as its backlog. */
             if (c->cursor == seq)
                 c->cursor = seq + 1;
             continue;
         }
+        if (m->urgency == HUBMSG_FLASH && c->urgent && c->cursor < seq && !c->replay_end &&
+            hub->urgent) {
+            c->woken = 1; /* written from the urgent lane, then as usual */
+            hub->urgent(hub, c);
+            continue;
+        }
         hub_wake(hub, c);
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Folding (fold.h)
+ * ---------------------------------------------------------------------- */
+
+static uint64_t hub_seq_after(const struct hub *hub, struct item_id since);
+
+/* The message at seq, an update or a retraction, meets the versions of its
+ * story the hub holds, newest first: each verdict of fold_meet folds the
+ * one that is no longer served. The walk ends at the story's original
+ * (no version is older), or at the oldest message held. */
+static void hub_fold_in(struct hub *hub, uint64_t seq)
+{
+    struct hub_msg *m = hub_at(hub, seq);
+    if (m->ver.kind == FOLD_ALERT)
+        return;
+    const struct hub_msg *ref = hub_find(hub, m->ver.root);
+    if (ref && ref->ver.kind == FOLD_UPDATE)
+        m->ver.root = ref->ver.root; /* a ref naming an update means its story */
+    for (uint64_t s = seq; s-- > hub_oldest_seq(hub);) {
+        struct hub_msg *o = hub_at(hub, s);
+        if (item_id_cmp(o->id, m->ver.root) < 0)
+            break;
+        if (o->folded || item_id_cmp(o->ver.root, m->ver.root) != 0)
+            continue;
+        enum fold_verdict v = fold_meet(m->ver.kind, o->ver.kind);
+        if (v == FOLD_DROP_NEWER) {
+            hubmsg_fold(m);
+            return;
+        }
+        if (v == FOLD_DROP_OLDER)
+            hubmsg_fold(o);
     }
 }
 
@@ -358,6 +468,11 @@ int hub_add(struct hub *hub, struct item_id id, const json_t *item)
     *hub_at(hub, seq) = m;
     hub->head++;
     hub->count++;
+    hub_fold_in(hub, seq);
+    if (hub_at(hub, seq)->urgency == HUBMSG_FLASH && !hub_at(hub, seq)->folded) {
+        hub_at(hub, seq)->prev_flash = hub->last_flash;
+        hub->last_flash = seq;
+    }
     hub_notify(hub, seq);
     return 1;
 }
@@ -417,6 +532,9 @@ enum hub_attach_result hub_attach(struct hub *hub, struct hub_client *c,
     c->replay_end = 0;
     c->awaiting = 0;
     c->gap_owed = 0;
+    c->shed_owed = 0;
+    c->shed_to = c->shed_kept = c->shed_count = 0;
+    c->ahead_seq = 0;
     c->cursor = c->sent_from = hub->head;
     if (since == NULL)
         return HUB_LIVE;
@@ -460,41 +578,82 @@ struct receipt_tally **hub_tally(struct hub *hub, const struct hub_msg *m)
     return &hub->ring[m - hub->ring].tally;
 }
 
+/* 1 when the client is sent m (at seq) in order: served to it, neither
+ * shed for it nor sent ahead already. */
+static int hub_in_order(const struct hub_client *c, const struct hub_msg *m, uint64_t seq)
+{
+    return hub_serves(c->filter, m) && !(seq < c->shed_to && hubmsg_sheddable(m)) &&
+           !hub_sent_ahead(c, m, seq);
+}
+
+/* The oldest flash after `after` the client was not sent yet, if one is
+ * held: the newest flashes are chained (prev_flash), so this costs the
+ * flashes of its backlog, not the backlog. 0 when there is none. */
+static uint64_t hub_flash_ahead(const struct hub *hub, const struct hub_client *c, uint64_t after)
+{
+    uint64_t found = 0, lim = after > c->ahead_seq ? after : c->ahead_seq;
+    for (uint64_t s = hub->last_flash; s > lim && s >= hub_oldest_seq(hub);
+         s = hub_at(hub, s)->prev_flash)
+        if (hub_serves(c->filter, hub_at(hub, s)))
+            found = s;
+    return found;
+}
+
 enum hub_next_kind hub_next(struct hub *hub, struct hub_client *c, const struct hub_msg **msg)
 {
     int64_t now = 0; /* read once, when a replayed alert has an expiry */
+    const struct hub_msg *m;
     if (c->gap_owed)
         return HUB_GAPPED;
+    if (c->shed_owed)
+        return HUB_SHED;
     if (c->cursor < hub_oldest_seq(hub))
         c->cursor = hub_oldest_seq(hub); /* only after a lagging close raced */
-    for (;;) {
+    for (;; c->cursor++) {
         if (c->replay_end && c->cursor >= c->replay_end)
             return HUB_REPLAYED;
         if (c->cursor >= hub->head) {
             c->woken = 0;
             return HUB_NONE;
         }
-        const struct hub_msg *m = hub_at(hub, c->cursor);
+        m = hub_at(hub, c->cursor);
         int replaying = c->replay_end && c->cursor < c->replay_end;
         if (replaying && m->expires_ms && !now)
             now = item_time_now_ms();
-        if (hub_filter_match(c->filter, m) && !(replaying && hub_msg_expired(m, now))) {
-            *msg = m;
-            return HUB_MSG;
-        }
-        c->cursor++;
+        if (hub_in_order(c, m, c->cursor) && !(replaying && hub_msg_expired(m, now)))
+            break;
     }
+    /* A flash further on goes first, unless this one is a flash itself
+     * (flashes keep their order among themselves). */
+    uint64_t ahead;
+    if (c->urgent && !c->replay_end && m->urgency != HUBMSG_FLASH && hub->last_flash > c->cursor &&
+        (ahead = hub_flash_ahead(hub, c, c->cursor)) != 0) {
+        c->ahead_next = ahead;
+        *msg = hub_at(hub, ahead);
+        return HUB_AHEAD;
+    }
+    *msg = m;
+    return HUB_MSG;
 }
 
 void hub_advance(struct hub *hub, struct hub_client *c, enum hub_next_kind what)
 {
     if (what == HUB_GAPPED) {
         c->gap_owed = 0;
+    } else if (what == HUB_SHED) {
+        c->shed_owed = 0;
+        c->shed_count = 0;
     } else if (what == HUB_REPLAYED) {
         c->replay_end = 0;
+    } else if (what == HUB_AHEAD) {
+        if (c->ahead_next < c->shed_to && c->shed_kept > 0)
+            c->shed_kept--;
+        c->ahead_seq = c->ahead_next;
     } else if (what == HUB_MSG) {
         if (c->replay_end && c->cursor < c->replay_end)
             c->replayed++;
+        if (c->cursor < c->shed_to && c->shed_kept > 0)
+            c->shed_kept--;
         c->cursor++;
     }
     /* Everything sent: the next alert must wake the client again. */
@@ -504,5 +663,6 @@ void hub_advance(struct hub *hub, struct hub_client *c, enum hub_next_kind what)
 
 int hub_pending(const struct hub *hub, const struct hub_client *c)
 {
-    return c->attached && (c->gap_owed || c->replay_end != 0 || c->cursor < hub->head);
+    return c->attached &&
+           (c->gap_owed || c->shed_owed || c->replay_end != 0 || c->cursor < hub->head);
 }

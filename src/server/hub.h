@@ -65,6 +65,16 @@ struct hub_client {
     uint8_t woken;    /* wake() called and hub_next has not yet drained it */
     uint8_t awaiting; /* since is newer than anything held: waiting for it */
     uint8_t gap_owed; /* a gap frame is due before anything else */
+    /* Urgency (at the top of this file); the transport sets `urgent`. */
+    uint8_t urgent;              /* may be shed for and sent flashes ahead */
+    uint8_t shed_owed;           /* a shed frame is due before any alert */
+    uint32_t shed_kept;          /* unsent alerts before shed_to that are not shed */
+    uint32_t shed_count;         /* routine alerts shed since the last shed frame */
+    uint64_t shed_to;            /* routine alerts before this sequence number are shed; 0: none */
+    struct item_id shed_after;   /* the client had everything up to this id when shedding began */
+    struct item_id shed_through; /* the newest id the shedding covers */
+    uint64_t ahead_seq;          /* the newest flash sent ahead of order; 0: none */
+    uint64_t ahead_next;         /* the flash hub_next gave as HUB_AHEAD */
 };
 
 struct hub;
@@ -86,6 +96,8 @@ struct hub {
     hub_client_cb wake;        /* a client has something to send */
     hub_client_cb lagging;     /* a client fell max_queue behind: detached already */
     hub_msg_cb evicting;       /* a message is about to leave the ring; NULL: nobody asks */
+    hub_client_cb urgent;      /* a flash goes ahead of a client's backlog: write it first */
+    uint64_t last_flash;       /* sequence number of the newest flash held and served; 0: none */
     void *user;
     struct pmd_deflater deflater; /* makes the messages' compressed copies */
 };
@@ -121,6 +133,9 @@ struct hub_out {
     size_t plain_len; /* the uncompressed frame's length */
 };
 struct hub_out hub_frame(struct hub *hub, const struct hub_msg *m, unsigned variant, int deflate);
+/* The same for a flash hub_next gave as HUB_AHEAD: its "ahead" frame. */
+struct hub_out hub_frame_ahead(struct hub *hub, const struct hub_msg *m, unsigned variant,
+                               int deflate);
 
 /* Says whether the hub holds every alert the stream ever had (the Redis
  * link knows when it loads the history at start); an eviction from the
@@ -131,12 +146,6 @@ void hub_set_complete(struct hub *hub, int complete);
  * was away, or Redis replaced): every client following it is owed a gap,
  * and a later resume from before this point gets one too. */
 void hub_break(struct hub *hub);
-
-/* The frame to write for m to a client that negotiated permessage-deflate:
- * its compressed copy (pmd_frame: compressed once, the same bytes for every
- * such client), or m's plain frame when compressing does not make it
- * smaller or memory ran out; *len its length. Valid as long as m. */
-const unsigned char *hub_msg_deflated(struct hub *hub, const struct hub_msg *m, size_t *len);
 
 /* Receipts (receipts.h): the message sent to client c under `id`, if c
  * was sent it since it was last attached (the alert is held, c's filter
@@ -166,9 +175,11 @@ enum hub_attach_result hub_attach(struct hub *hub, struct hub_client *c,
                                   const struct hub_filter *filter, const struct item_id *since);
 void hub_detach(struct hub *hub, struct hub_client *c);
 
-/* The next thing a client should be sent: a gap frame (for c->since), an
- * alert, or the end of a replay. */
-enum hub_next_kind { HUB_NONE, HUB_MSG, HUB_REPLAYED, HUB_GAPPED };
+/* The next thing a client should be sent: a gap frame (for c->since), a
+ * shed frame (c->shed_after, c->shed_through, c->shed_count), a flash
+ * ahead of order, an alert, or the end of a replay. Folded alerts, and
+ * routine alerts shed for the client, are passed over. */
+enum hub_next_kind { HUB_NONE, HUB_MSG, HUB_REPLAYED, HUB_GAPPED, HUB_SHED, HUB_AHEAD };
 enum hub_next_kind hub_next(struct hub *hub, struct hub_client *c, const struct hub_msg **msg);
 /* Call after what hub_next returned was written. */
 void hub_advance(struct hub *hub, struct hub_client *c, enum hub_next_kind what);
@@ -177,6 +188,9 @@ void hub_advance(struct hub *hub, struct hub_client *c, enum hub_next_kind what)
 int hub_pending(const struct hub *hub, const struct hub_client *c);
 
 int hub_filter_match(const struct hub_filter *f, const struct hub_msg *m);
+/* 1 when m is served to a reader of filter f: it matches and is not
+ * folded (what replays, SSE and REST send). */
+int hub_serves(const struct hub_filter *f, const struct hub_msg *m);
 
 /* 1 once the alert's expires_at has passed: it is neither replayed
  * (hub_next) nor listed (REST). Live delivery does not ask: a client

@@ -116,38 +116,47 @@ static unsigned char *hubmsg_frame_header(unsigned char *payload, size_t len)
 
 #define HUBMSG_FRAME_HEADER_MAX 10
 
+/* An encoding from item text: `pre`, the item, "}", behind a finished
+ * WebSocket frame header, in one allocation. 0, or -1 out of memory. */
+static int hubmsg_enc_frame(struct hubmsg_enc *e, const char *pre, const char *item,
+                            size_t item_len, uint32_t fields)
+{
+    size_t plen = strlen(pre), len = plen + item_len + 1;
+    unsigned char *buf = malloc(HUBMSG_FRAME_HEADER_MAX + len + 1);
+    if (buf == NULL)
+        return -1;
+    char *payload = (char *)buf + HUBMSG_FRAME_HEADER_MAX;
+    memcpy(payload, pre, plen);
+    memcpy(payload + plen, item, item_len);
+    memcpy(payload + plen + item_len, "}", 2);
+    hubmsg_enc_clear(e);
+    e->fields = fields;
+    e->buf = buf;
+    e->payload = payload;
+    e->payload_len = len;
+    e->item = payload + plen;
+    e->item_len = item_len;
+    e->frame = hubmsg_frame_header((unsigned char *)payload, len);
+    e->frame_len = (size_t)((const unsigned char *)payload - e->frame) + len;
+    return 0;
+}
+
+#define HUBMSG_PRE       "{\"type\":\"alert\",\"alert\":"
+#define HUBMSG_PRE_AHEAD "{\"type\":\"alert\",\"ahead\":true,\"alert\":"
+
 /* The one place an alert is encoded, for one field set: the item with
  * `id` first inside {"type":"alert","alert":…}, behind a finished
  * WebSocket frame header, in one allocation. 0, or -1 out of memory. */
 static int hubmsg_enc_build(struct hubmsg_enc *e, const char *id_str, const json_t *item,
                             uint32_t fields)
 {
-    static const char pre[] = "{\"type\":\"alert\",\"alert\":";
     size_t item_len;
     char *text = hubmsg_encode_item(id_str, item, fields, &item_len);
     if (text == NULL)
         return -1;
-    size_t len = sizeof(pre) - 1 + item_len + 1;
-    unsigned char *buf = malloc(HUBMSG_FRAME_HEADER_MAX + len + 1);
-    if (buf == NULL) {
-        free(text);
-        return -1;
-    }
-    char *payload = (char *)buf + HUBMSG_FRAME_HEADER_MAX;
-    memcpy(payload, pre, sizeof(pre) - 1);
-    memcpy(payload + sizeof(pre) - 1, text, item_len);
-    memcpy(payload + sizeof(pre) - 1 + item_len, "}", 2);
+    int rc = hubmsg_enc_frame(e, HUBMSG_PRE, text, item_len, fields);
     free(text);
-    hubmsg_enc_clear(e);
-    e->fields = fields;
-    e->buf = buf;
-    e->payload = payload;
-    e->payload_len = len;
-    e->item = payload + sizeof(pre) - 1;
-    e->item_len = item_len;
-    e->frame = hubmsg_frame_header((unsigned char *)payload, len);
-    e->frame_len = (size_t)((const unsigned char *)payload - e->frame) + len;
-    return 0;
+    return rc;
 }
 
 const struct hubmsg_enc *hubmsg_enc(struct hub_msg *m, const struct hubmsg_sets *s, unsigned v)
@@ -168,10 +177,23 @@ const struct hubmsg_enc *hubmsg_enc(struct hub_msg *m, const struct hubmsg_sets 
     return rc == 0 ? e : &m->full;
 }
 
-const unsigned char *hubmsg_deflated(struct hub_msg *m, const struct hubmsg_sets *s, unsigned v,
-                                     struct pmd_deflater *d, size_t *len)
+const struct hubmsg_enc *hubmsg_ahead(struct hub_msg *m, const struct hubmsg_sets *s, unsigned v)
 {
-    struct hubmsg_enc *e = (struct hubmsg_enc *)hubmsg_enc(m, s, v); /* m's own, writable */
+    const struct hubmsg_enc *plain = hubmsg_enc(m, s, v);
+    if (m->ahead == NULL && (m->ahead = calloc(1 + HUBMSG_VARIANTS, sizeof(*m->ahead))) == NULL)
+        return plain;
+    struct hubmsg_enc *e = &m->ahead[plain == &m->full ? 0 : plain - m->variants + 1];
+    if (e->buf && e->fields == plain->fields)
+        return e;
+    if (hubmsg_enc_frame(e, HUBMSG_PRE_AHEAD, plain->item, plain->item_len, plain->fields))
+        return plain;
+    return e;
+}
+
+const unsigned char *hubmsg_deflated(const struct hubmsg_enc *enc, struct pmd_deflater *d,
+                                     size_t *len)
+{
+    struct hubmsg_enc *e = (struct hubmsg_enc *)enc; /* a message's own, writable */
     if (!e->z_tried) {
         e->z_tried = 1;
         e->z = pmd_frame(d, e->frame, e->frame_len, &e->z_len);
@@ -192,16 +214,46 @@ const unsigned char *hubmsg_deflated(struct hub_msg *m, const struct hubmsg_sets
  * Messages
  * ---------------------------------------------------------------------- */
 
-void hubmsg_clear(struct hub_msg *m)
+/* Frees m's encodings, keeping what filters test. */
+static void hubmsg_encs_clear(struct hub_msg *m)
 {
     hubmsg_enc_clear(&m->full);
-    if (m->variants)
-        for (unsigned i = 0; i < HUBMSG_VARIANTS; i++)
-            hubmsg_enc_clear(&m->variants[i]);
+    for (unsigned i = 0; m->variants && i < HUBMSG_VARIANTS; i++)
+        hubmsg_enc_clear(&m->variants[i]);
+    for (unsigned i = 0; m->ahead && i < 1 + HUBMSG_VARIANTS; i++)
+        hubmsg_enc_clear(&m->ahead[i]);
     free(m->variants);
+    free(m->ahead);
+    m->variants = m->ahead = NULL;
+}
+
+void hubmsg_clear(struct hub_msg *m)
+{
+    hubmsg_encs_clear(m);
     free(m->topics);
     free(m->tally);
     memset(m, 0, sizeof(*m));
+}
+
+void hubmsg_fold(struct hub_msg *m)
+{
+    hubmsg_encs_clear(m);
+    m->folded = 1;
+}
+
+int hubmsg_sheddable(const struct hub_msg *m)
+{
+    return m->urgency == HUBMSG_ROUTINE && m->ver.kind != FOLD_RETRACTION;
+}
+
+static uint8_t hubmsg_urgency_of(const json_t *item)
+{
+    static const char *const names[] = {"flash", "bulletin", "urgent", "routine"};
+    const char *u = json_string_value(json_object_get(item, "urgency"));
+    for (uint8_t i = 0; u && i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(u, names[i]) == 0)
+            return i;
+    return HUBMSG_BULLETIN; /* the default (item.h) */
 }
 
 static int hubmsg_topics(struct hub_msg *m, const json_t *item)
@@ -241,6 +293,9 @@ int hubmsg_build(struct hub_msg *m, const struct grant *grant, struct item_id id
         m->published_ms = 0;
     if (expires == NULL || item_time_parse(expires, &m->expires_ms))
         m->expires_ms = 0;
+    m->urgency = hubmsg_urgency_of(item);
+    if (fold_ver_of(item, id, &m->ver))
+        m->ver = (struct fold_ver){id, id, FOLD_ALERT}; /* validated items have a ref */
     if (hubmsg_topics(m, item) || hubmsg_enc_build(&m->full, m->id_str, item, FIELDS_ALL)) {
         hubmsg_clear(m);
         return -1;

@@ -11,12 +11,19 @@
  * one while all are held gets the full item, which carries every field it
  * asked for. hubmsg_enc_build is the one place an encoding is made.
  *
+ * A message also knows its story (fold.h) and its urgency. Folded (a newer
+ * version superseded it, or a retraction withdrew it), it lets go of its
+ * encodings: the node no longer holds its text. A flash sent to a client
+ * ahead of older alerts (hub.h) has a second set of frames, marked
+ * "ahead", made the first time one is needed.
+ *
  * Owned by the hub (hub.h): a message lives in its ring, and an encoding
  * pointer stays valid until the next hub_add.
  */
 #ifndef ALERTD_HUBMSG_H
 #define ALERTD_HUBMSG_H
 
+#include "fold.h"
 #include "grant.h"
 #include "item.h"
 #include "pmd.h"
@@ -27,6 +34,9 @@
 
 /* Compact field sets a node encodes besides the full item. */
 #define HUBMSG_VARIANTS 8
+
+/* Urgencies, most urgent first (proto/alert.schema.json). */
+enum hubmsg_urgency { HUBMSG_FLASH, HUBMSG_BULLETIN, HUBMSG_URGENT, HUBMSG_ROUTINE };
 
 /* One encoding of an alert for one field set: the whole WebSocket text
  * frame (header and payload), the payload {"type":"alert","alert":{...}},
@@ -59,6 +69,11 @@ struct hub_msg {
     /* This node's receipts since their last flush (receipts.h): made when
      * first counted, freed when flushed idle or with the message. */
     struct receipt_tally *tally;
+    struct hubmsg_enc *ahead; /* a flash sent ahead: 1 + HUBMSG_VARIANTS; NULL until needed */
+    struct fold_ver ver;      /* its story (fold.h) */
+    uint64_t prev_flash;      /* a flash: the sequence number of the flash before it (hub.c) */
+    uint8_t urgency;          /* enum hubmsg_urgency */
+    uint8_t folded;           /* superseded or withdrawn: no encodings, never served again */
 };
 
 /* The node's compact field sets: variant v (1..HUBMSG_VARIANTS) carries
@@ -88,12 +103,27 @@ void hubmsg_clear(struct hub_msg *m);
  * (out of memory): a reader always gets the alert. */
 const struct hubmsg_enc *hubmsg_enc(struct hub_msg *m, const struct hubmsg_sets *s, unsigned v);
 
-/* The permessage-deflate copy of m's encoding for variant v (pmd.h),
+/* The same for a flash sent ahead of older alerts: the frame
+ * {"type":"alert","ahead":true,"alert":…}, made from the item text of
+ * hubmsg_enc(m, s, v) the first time it is asked for; the plain encoding
+ * when memory runs out (the client then takes it as in order, which only
+ * delays its resume point: proto/PROTOCOL.md, section 4). */
+const struct hubmsg_enc *hubmsg_ahead(struct hub_msg *m, const struct hubmsg_sets *s, unsigned v);
+
+/* The permessage-deflate copy of encoding e (one of m's: pmd.h),
  * compressed with d the first time it is asked for and kept with the
  * encoding; the plain frame when compressing does not make it smaller or
  * memory ran out. *len is the length of what is returned. */
-const unsigned char *hubmsg_deflated(struct hub_msg *m, const struct hubmsg_sets *s, unsigned v,
-                                     struct pmd_deflater *d, size_t *len);
+const unsigned char *hubmsg_deflated(const struct hubmsg_enc *e, struct pmd_deflater *d,
+                                     size_t *len);
+
+/* A newer version of its story superseded m, or a retraction withdrew it
+ * (fold.h): its encodings go, and it is never served again. */
+void hubmsg_fold(struct hub_msg *m);
+
+/* 1 for what a node may shed for a client that falls behind: a routine
+ * alert or update (never a retraction, never a more urgent item). */
+int hubmsg_sheddable(const struct hub_msg *m);
 
 /* The bloom bit of a topic (messages and filters share it). */
 uint64_t hubmsg_topic_bit(const char *topic, size_t len);

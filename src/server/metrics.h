@@ -30,6 +30,8 @@ struct metrics_slot {
     uint64_t replayed;     /* of the deliveries, those sent in a replay after since */
     uint64_t alert_writes; /* TLS writes carrying alerts (one may carry several) */
     uint64_t slow_closes;  /* 4001 */
+    uint64_t shed;         /* routine alerts not sent to clients that fell behind */
+    uint64_t ahead;        /* flashes written ahead of a client's older alerts */
     uint64_t replays;
     uint64_t gaps;
     uint64_t frame_rate_closes;  /* 4030 */

@@ -43,11 +43,15 @@
 struct conn;
 struct node;
 
-/* ws.c: WebSocket clients woken by new alerts, first in, first out,
- * written from an idle handle a slice at a time (ws.h). */
+/* wsfan.c: WebSocket clients woken by new alerts, first in, first out,
+ * written from an idle handle a slice at a time, the urgent lane (a flash
+ * going ahead) before the ordinary one (wsfan.h). */
+struct node_lane {
+    struct conn *head, *tail;
+};
 struct node_flush {
     uv_idle_t idle;
-    struct conn *head, *tail;
+    struct node_lane ordinary, urgent;
 };
 
 /* receipts.c: the alerts whose tally holds figures not yet in Redis, and
@@ -96,7 +100,7 @@ struct node {
     /* Serving clients. */
     char *node_json;         /* worker.c: the node name as a JSON string, for hello frames */
     unsigned char *out;      /* worker.c: LWS_PRE + NODE_OUT_BYTES bytes, see NODE_OUT_BYTES */
-    struct node_flush flush; /* ws.c */
+    struct node_flush flush; /* wsfan.c */
     struct node_receipts receipts; /* receipts.c */
     /* ws.c: --max-frames-per-sec and --max-replays-per-min, per connection */
     struct pace_rule frame_pace, replay_pace;

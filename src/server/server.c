@@ -18,6 +18,7 @@
 #include "wire.h"
 #include "ws.h"
 #include "wsdeflate.h"
+#include "wsfan.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -274,9 +275,10 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
  * that ws_receive joins. And a send limit that lets a batch of alerts go
  * out in one write: without it lws would cut every write at the receive
  * buffer's size. */
-static const struct lws_protocols server_protocols[] = {
-    {SERVER_SUBPROTOCOL, server_callback, sizeof(struct conn), 128, 0, NULL, WS_BATCH_BYTES + 16},
-    {NULL, NULL, 0, 0, 0, NULL, 0}};
+static const struct lws_protocols server_protocols[] = {{SERVER_SUBPROTOCOL, server_callback,
+                                                         sizeof(struct conn), 128, 0, NULL,
+                                                         WSFAN_BATCH_BYTES + 16},
+                                                        {NULL, NULL, 0, 0, 0, NULL, 0}};
 
 /* ------------------------------------------------------------------------
  * Hub callbacks: WebSocket and SSE clients alike
@@ -286,9 +288,15 @@ static void server_wake(struct hub *hub, struct hub_client *hc)
 {
     struct conn *c = (struct conn *)hc;
     if (c->kind == CONN_WS)
-        ws_wake(hub->user, c);
+        wsfan_wake(hub->user, c);
     else
         lws_callback_on_writable(c->wsi);
+}
+
+/* Only WebSocket clients are urgent (conn_attach). */
+static void server_urgent(struct hub *hub, struct hub_client *hc)
+{
+    wsfan_urgent(hub->user, (struct conn *)hc);
 }
 
 static void server_lagging(struct hub *hub, struct hub_client *hc)
@@ -378,6 +386,7 @@ int server_start(struct node *n)
 
     n->hub.wake = server_wake;
     n->hub.lagging = server_lagging;
+    n->hub.urgent = server_urgent;
     n->hub.user = n;
     lws_set_log_level(LLL_ERR | LLL_WARN | (log_enabled(LOG_DEBUG) ? LLL_NOTICE : 0),
                       server_lws_log);

@@ -10,52 +10,23 @@
 #include "pmd.h"
 #include "query.h"
 #include "receipts.h"
+#include "wsfan.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-/* ------------------------------------------------------------------------
- * The flush list
- *
- * Clients woken by new alerts wait in a first-in, first-out list and are
- * written from an idle handle, WS_FLUSH_SLICE at a time; the loop polls
- * between slices. So a fan-out to many clients is a round robin: an alert
- * that arrives meanwhile is read at once, a client still waiting gets it in
- * the same TLS write as the one before (a backlog costs less per alert, not
- * more), and a client already written goes to the back of the line. No
- * client waits longer than one pass over the list, and connections,
- * pings and Redis are served during a long fan-out.
- * ---------------------------------------------------------------------- */
-
-static void ws_flush_unlink(struct node_flush *f, struct conn *c)
-{
-    if (c->flush_prev)
-        c->flush_prev->flush_next = c->flush_next;
-    else
-        f->head = c->flush_next;
-    if (c->flush_next)
-        c->flush_next->flush_prev = c->flush_prev;
-    else
-        f->tail = c->flush_prev;
-    c->flush_prev = c->flush_next = NULL;
-    c->flush_queued = 0;
-}
-
 void ws_init(struct node *n)
 {
-    uv_idle_init(n->loop, &n->flush.idle);
-    n->flush.idle.data = n;
+    wsfan_init(n);
     pace_rule_init(&n->frame_pace, (uint32_t)n->cfg->max_frames_per_sec, 1000000);
     pace_rule_init(&n->replay_pace, (uint32_t)n->cfg->max_replays_per_min, 60 * 1000000ULL);
 }
 
 void ws_stop(struct node *n)
 {
-    while (n->flush.head)
-        ws_flush_unlink(&n->flush, n->flush.head);
-    uv_close((uv_handle_t *)&n->flush.idle, NULL);
+    wsfan_stop(n);
     pmd_inflater_free(&n->inflater);
 }
 
@@ -110,59 +81,6 @@ static int ws_has_more(const struct node *n, const struct conn *c)
     return c->owe || c->pongs || c->close_code || hub_pending(&n->hub, &c->hc);
 }
 
-/* Writes the alerts (and the replayed frame) waiting for a client. Frames
- * are stored ready to send (hub.h), so one alert is written straight from
- * the shared message, and several are gathered into one TLS write: a
- * backlog costs less per alert, not more. lws sends them raw; if the socket
- * takes only part, lws keeps the rest and sends it before anything else. */
-static int ws_write_alerts(struct node *n, struct conn *c)
-{
-    const struct hub_msg *batch[WS_BATCH_FRAMES], *m;
-    struct hub_out outs[WS_BATCH_FRAMES];
-    size_t nmsgs = 0, bytes = 0, replayed = 0;
-    enum hub_next_kind k;
-
-    while (nmsgs < WS_BATCH_FRAMES && (k = hub_next(&n->hub, &c->hc, &m)) == HUB_MSG) {
-        outs[nmsgs] = hub_frame(&n->hub, m, c->variant, c->deflate);
-        if (nmsgs > 0 && bytes + outs[nmsgs].len > WS_BATCH_BYTES)
-            break;
-        replayed += c->hc.replay_end && c->hc.cursor < c->hc.replay_end;
-        batch[nmsgs] = m;
-        bytes += outs[nmsgs++].len;
-        hub_advance(&n->hub, &c->hc, HUB_MSG);
-    }
-    if (nmsgs == 0) {
-        char text[FRAMES_MAX];
-        int len;
-        if ((k = hub_next(&n->hub, &c->hc, &m)) == HUB_GAPPED) {
-            len = conn_gap_frame(n, c, text, sizeof(text));
-            metrics->gaps++;
-        } else if (k == HUB_REPLAYED)
-            len = frames_replayed(text, sizeof(text), c->hc.replayed, hub_last_id(&n->hub));
-        else
-            return 0;
-        hub_advance(&n->hub, &c->hc, k);
-        return ws_send_frame(n, c->wsi, text, len);
-    }
-    const unsigned char *out = outs[0].frame;
-    if (nmsgs > 1) {
-        size_t at = 0;
-        for (size_t i = 0; i < nmsgs; i++) {
-            memcpy(n->out + at, outs[i].frame, outs[i].len);
-            at += outs[i].len;
-        }
-        out = n->out;
-    }
-    if (lws_write(c->wsi, (unsigned char *)out, bytes, LWS_WRITE_RAW) < (int)bytes)
-        return -1;
-    metrics->deliveries += nmsgs;
-    metrics->alert_writes++;
-    for (size_t i = 0; c->deflate && i < nmsgs; i++)
-        metrics->deflate_bytes_saved += outs[i].plain_len - outs[i].len;
-    receipts_written(n, batch, nmsgs, replayed);
-    return 0;
-}
-
 /* Our close frame: framed here and sent raw, because lws 4.1 loses a
  * reason set with lws_close_reason when the close starts in a writeable
  * callback. The socket stays open, ignoring input, until the client's
@@ -200,7 +118,7 @@ static int ws_write_next(struct node *n, struct conn *c)
     }
     if (!c->hc.attached)
         return 0;
-    return ws_write_alerts(n, c);
+    return wsfan_write(n, c);
 }
 
 int ws_writeable(struct node *n, struct conn *c)
@@ -461,58 +379,10 @@ void ws_release(struct node *n, struct conn *c)
         metrics->deflate_clients--;
         c->deflate = 0;
     }
-    if (c->flush_queued)
-        ws_flush_unlink(&n->flush, c);
+    wsfan_forget(n, c);
     free(c->rx);
     free(c->error);
     c->rx = c->error = NULL;
-}
-
-/* Writes what waits for a client whose connection has nothing else queued,
- * from here: no event-loop round trip (epoll_ctl, wakeup, callback) per
- * delivery. Otherwise the writeable callback sends it in order after what
- * is queued. */
-static void ws_write_now(struct node *n, struct conn *c)
-{
-    if (c->owe || c->pongs || c->close_code || lws_partial_buffered(c->wsi)) {
-        lws_callback_on_writable(c->wsi);
-        return;
-    }
-    if (ws_write_alerts(n, c) < 0) {
-        conn_close_in(c->wsi, 0);
-        return;
-    }
-    if (hub_pending(&n->hub, &c->hc))
-        lws_callback_on_writable(c->wsi);
-}
-
-static void ws_flush(uv_idle_t *h)
-{
-    struct node *n = h->data;
-    for (unsigned i = 0; i < WS_FLUSH_SLICE && n->flush.head; i++) {
-        struct conn *c = n->flush.head;
-        ws_flush_unlink(&n->flush, c);
-        ws_write_now(n, c);
-    }
-    if (n->flush.head == NULL)
-        uv_idle_stop(h);
-}
-
-void ws_wake(struct node *n, struct conn *c)
-{
-    struct node_flush *f = &n->flush;
-    if (c->flush_queued)
-        return;
-    c->flush_queued = 1;
-    c->flush_next = NULL;
-    c->flush_prev = f->tail;
-    if (f->tail)
-        f->tail->flush_next = c;
-    else
-        f->head = c;
-    f->tail = c;
-    if (!uv_is_active((uv_handle_t *)&f->idle))
-        uv_idle_start(&f->idle, ws_flush);
 }
 
 uint32_t ws_heartbeat(struct conn *c, uint32_t now)

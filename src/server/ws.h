@@ -23,11 +23,8 @@
 #define WS_MAX_ABUSE       8  /* bad frames before a 1008 close */
 #define WS_CLOSE_WAIT_SECS 3  /* after our close frame, wait this long for the client's */
 #define WS_LAG_CLOSE_SECS  10 /* a client closed for lag: its 4001 waits this long to go out */
-#define WS_BATCH_BYTES     NODE_OUT_BYTES /* alerts gathered into one write, at most */
-#define WS_BATCH_FRAMES    64
-#define WS_FLUSH_SLICE     256 /* clients written per loop iteration */
 
-/* The node's flush handle; ws_stop closes it before the loop ends. */
+/* The node's flush lanes (wsfan.h); ws_stop closes them before the loop ends. */
 void ws_init(struct node *n);
 void ws_stop(struct node *n);
 
@@ -53,9 +50,6 @@ void ws_refuse_token(struct conn *c, const char *message);
  * its heartbeat, a close for one silent for two. Returns the loop second
  * of its next look, 0 when it is closing. */
 uint32_t ws_heartbeat(struct conn *c, uint32_t now);
-/* The hub has a new alert for the client: written before the loop next
- * waits, together with any other alert that came meanwhile. */
-void ws_wake(struct node *n, struct conn *c);
 /* The hub found the client max_queue alerts behind: close with 4001. */
 void ws_lagging(struct conn *c);
 

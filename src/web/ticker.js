@@ -24,7 +24,7 @@
   // it verifies: a signature covers the whole item.
   const FIELDS = 'urgency,headline,summary,url,byline,credit,lang,image,published_at,expires_at';
 
-  // document.currentScript is only set now, not in any later callback.
+  // document.currentScript is only set now.
   const me = document.currentScript;
   const ORIGIN = (() => {
     try {
@@ -62,7 +62,7 @@
     ? '{' + Object.keys(v).sort().map((k) => JSON.stringify(k) + ':' + canon(v[k])) + '}' : JSON.stringify(v);
   const breaking = (a) => !a.urgency || a.urgency === 'flash' || a.urgency === 'bulletin';
 
-  /** An element of class alert-ticker__<cls>, its text set as text. */
+  /** An element of class alert-ticker__<cls>, text as text. */
   const h = (tag, cls, text, attrs) => {
     const e = document.createElement(tag);
     if (cls) e.className = P + '__' + cls;
@@ -201,6 +201,7 @@
       this.nodes = new Map(); // id -> <li>
       this.got = new WeakMap(); // alert -> when it was taken in
       this.lastId = '';
+      this.hold = ''; // resume point during a shed fetch
       this.attempt = 0; // backoff exponent
       this.fails = 0; // connections in a row without hello
       this.mode = 'ws';
@@ -287,7 +288,7 @@
       return j;
     }
 
-    /** Replaces the state with the newest alerts (start, gap). */
+    /** The state replaced by the newest alerts (start, gap). */
     async reload() {
       const live = (this.live = []);
       let j, rest;
@@ -307,7 +308,7 @@
       this.bump(j.last_id);
     }
 
-    /** Fetches what came after lastId; reloads if that was too much. */
+    /** What came after lastId; a reload if too much. */
     async catchUp() {
       if (!this.lastId) return this.reload();
       const j = await this.fetchAlerts(this.lastId, 200);
@@ -316,11 +317,17 @@
       this.bump(j.last_id);
     }
 
-    /** A live or replayed alert, verified first when keys are pinned. */
-    intake(a, via) {
-      if (!this.keys) return this.take([a], via);
+    /** A live or replayed alert, verified first when keys are pinned; one
+     * sent ahead is no resume point (PROTOCOL.md §4). */
+    intake(a, via, ahead) {
+      const go = (items) => {
+        const keep = this.lastId;
+        this.take(items, via);
+        if (ahead) this.lastId = keep;
+      };
+      if (!this.keys) return go([a]);
       const live = !this.replaying;
-      this.vq = this.vq.then(async () => this.take(await this.verified([a], live), via));
+      this.vq = this.vq.then(async () => go(await this.verified([a], live)));
     }
 
     /** The items that pass check() (all of them without keys). */
@@ -417,7 +424,7 @@
 
       if ((top && top.id) !== this.bannerId) {
         this.bannerId = top && top.id;
-        // Politeness first, so the change is announced with it.
+        // Politeness first: the change is announced with it.
         this.banner.setAttribute('aria-live', top && top.urgency === 'flash' ? 'assertive' : 'polite');
         this.banner.textContent = '';
         if (top) this.banner.append(this.card(top, 'div', 'card'));
@@ -428,7 +435,7 @@
       for (const [id, li] of this.nodes) {
         if (!ids.has(id)) { li.remove(); this.nodes.delete(id); }
       }
-      // Few moves: a moved node replays its animation and may be re-announced.
+      // Few moves: a moved node animates and is re-announced.
       let at = this.list.firstChild;
       for (const a of want) {
         let li = this.nodes.get(a.id);
@@ -499,7 +506,7 @@
         return this.sse();
       }
       this.state(this.attempt || this.fails ? 'reconnecting' : 'connecting');
-      const url = this.base.replace(/^http/, 'ws') + '/v1/ws' + this.query(this.lastId, 0, '?');
+      const url = this.base.replace(/^http/, 'ws') + '/v1/ws' + this.query(this.hold || this.lastId, 0, '?');
       let ws;
       try {
         ws = new WebSocket(url, 'alert.v1');
@@ -528,8 +535,11 @@
         this.state('live');
         if (!this.loaded) this.reload().catch(() => {});
       } else if (f.type === 'alert') {
-        this.intake(f.alert, 'ws');
+        this.intake(f.alert, 'ws', f.ahead);
         this.ack(f.alert.id);
+      } else if (f.type === 'shed') {
+        this.hold = this.hold || this.lastId; // fetch what was shed (§2)
+        this.catchUp().then(() => { this.hold = ''; }, () => {});
       } else if (f.type === 'replayed') {
         this.replaying = false;
         this.bump(f.last_id);
@@ -541,7 +551,7 @@
       }
     }
 
-    /** Acks what this socket brought once shown, the page visible; a frame per 300 ms at most (PROTOCOL.md §12). */
+    /** Acks what this socket brought once shown, the page visible; a frame per 300 ms at most (PROTOCOL.md §14). */
     ack(id) {
       if (id) this.acks.push(id);
       this.ackT = this.ackT || setTimeout(() => {
@@ -605,8 +615,7 @@
       this.retryT = setTimeout(() => this.connect(), ms);
     }
 
-    /** WebSockets failed twice: if HTTPS gets through (catching up), use SSE;
-     * if not, the server is down: keep trying WebSockets. */
+    /** WebSockets failed twice: SSE if HTTPS gets through, else retry. */
     async probe() {
       this.state('reconnecting');
       try {
@@ -646,7 +655,7 @@
         if (es.readyState !== EventSource.CLOSED) return this.state('reconnecting');
         if (this.hello && Date.now() - this.openedAt > HEALTHY_MS) this.attempt = 0;
         this.drop();
-        // Refused (a node draining?): give WebSockets another chance first.
+        // Refused (draining?): try WebSockets again first.
         this.mode = 'ws';
         this.fails = 0;
         this.retry(this.backoff());

@@ -91,6 +91,25 @@ def test_bench_alertd_every_client_gets_every_alert_once(alertd, redis_server, t
     assert res["client_cpu"]["total_s"] > 0
 
 
+def test_bench_burst_puts_a_routine_backlog_before_each_flash(alertd, redis_server, tls_cert,
+                                                              tmp_path):
+    """--burst B: B routine alerts straight into Redis before each measured
+    (flash) alert; every client still gets every flash once, and the burst."""
+    out = tmp_path / "bench.json"
+    r, res = bench("--url", alertd.url(), "--ca", tls_cert.cert, "--clients", 20,
+                   "--alerts", 3, "--alert-rate", 5, "--burst", 100, "--redis", redis_server.url,
+                   "--settle", 0.2, "--drain", 10, "--json", out)
+    assert r.returncode == 0, r.stderr
+    assert res["params"]["burst"] == 100
+    d = res["delivery"]
+    assert d["deliveries"] == 60 and d["missing"] == 0 and d["duplicates"] == 0
+    assert d["other_frames"] > 20  # hellos, and routine alerts (the flashes overtake some)
+    assert int(redis_server.cli("XLEN", "alert:stream")) == 303
+    assert res["reach_all_ms"]["alerts_reaching_all"] == 3
+    r, _ = bench("--publish-mode", "publish", "--channel", "c", "--burst", 10)
+    assert r.returncode == 2 and "--burst needs --publish-mode alertd" in r.stderr
+
+
 def test_bench_resume_two_workers(alertd, redis_server, tls_cert, tmp_path):
     """--resume: everyone reconnects with its session ticket; --procs 2
     splits the clients over two worker processes."""

@@ -24,20 +24,52 @@ def test_list_empty(redis_server):
 def test_list_human_newest_first(redis_server):
     a = push(redis_server, "--headline", "First\nline", "--urgency", "flash")
     b = push(redis_server, "--headline", "Second", "--topic", "world")
+    c = push(redis_server, "--headline", "Third", "--urgency", "routine")
     u = run_alert("update", b, "--headline", "Second, v2", redis=redis_server).stdout.strip()
     x = run_alert("retract", a, "--reason", "Wrong", redis=redis_server).stdout.strip()
     r = run_alert("list", redis=redis_server)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert len(lines) == 4
     parsed = [LINE_RE.match(line) for line in lines]
     assert all(parsed), lines
-    assert [m.group(1) for m in parsed] == [x, u, b, a]
-    assert parsed[3].group(3) == "flash" and parsed[3].group(5) == "First line"
-    assert parsed[2].group(5) == "Second"
+    # Folded: b is listed as its update, a only as its retraction.
+    assert [m.group(1) for m in parsed] == [x, u, c]
+    assert parsed[2].group(3) == "routine" and parsed[2].group(5) == "Third"
     assert parsed[1].group(4) == "update" and f"v2 of {b}" in parsed[1].group(5)
     assert parsed[0].group(4) == "retraction" and a in parsed[0].group(5)
     assert "Wrong" in parsed[0].group(5)
+    assert "First" not in r.stdout and "Second  " not in r.stdout
+
+
+def test_list_folds_corrections_as_a_node_does(redis_server):
+    """Each story once, as its newest version; a retracted story only as its
+    retraction, also when an update came after the retraction; the limit
+    counts what is listed."""
+    a = push(redis_server, "--headline", "Quake hits", "--topic", "world")
+    u1 = run_alert("update", a, "--headline", "Quake: 7.1", redis=redis_server).stdout.strip()
+    u2 = run_alert("update", u1, "--headline", "Quake: 7.3", redis=redis_server).stdout.strip()
+    s = push(redis_server, "--headline", "Secret text", "--summary", "secret summary")
+    su = run_alert("update", s, "--headline", "Secret again", redis=redis_server).stdout.strip()
+    x = run_alert("retract", s, "--reason", "legal", redis=redis_server).stdout.strip()
+    late = run_alert("update", s, "--headline", "Secret at last", redis=redis_server)
+    assert late.returncode == 0, late.stderr
+    others = [push(redis_server, "--headline", f"n{i}") for i in range(3)]
+
+    r = run_alert("list", "--json", redis=redis_server)
+    assert r.returncode == 0, r.stderr
+    items = json.loads(r.stdout)
+    assert [it["id"] for it in items] == others[::-1] + [x, u2]
+    assert "Secret" not in r.stdout and "secret summary" not in r.stdout
+    assert items[-1]["headline"] == "Quake: 7.3" and items[-1]["ref"] == a
+    assert items[-2]["kind"] == "retraction" and items[-2]["ref"] == s
+    assert su not in r.stdout
+
+    r = run_alert("list", "--json", "--limit", "5", redis=redis_server)
+    assert [it["id"] for it in json.loads(r.stdout)] == others[::-1] + [x, u2]
+    r = run_alert("list", "--json", "--topic", "world", redis=redis_server)
+    assert [it["id"] for it in json.loads(r.stdout)] == [u2]
+    r = run_alert("list", redis=redis_server)
+    assert "Secret" not in r.stdout and "Quake hits" not in r.stdout
 
 
 def test_list_json_limit_and_filters(redis_server):

@@ -93,6 +93,7 @@ def test_ws_ping_frame_gets_pong(alertd):
 def test_ws_example_frames_are_well_formed():
     kinds = {"hello": {"v", "node", "heartbeat", "last_id"}, "alert": {"alert"},
              "replayed": {"count", "last_id"}, "gap": {"since", "oldest"},
+             "shed": {"after", "through", "count"},
              "error": {"code", "message"}, "pong": set(), "subscribe": set(), "ping": set(),
              "ack": {"id"}}
     for name, fields in kinds.items():

@@ -125,6 +125,21 @@ static void test_replayed(void)
     json_decref(doc);
 }
 
+static void test_shed(void)
+{
+    char out[FRAMES_MAX];
+    int n = frames_shed(out, sizeof(out), (struct item_id){1700000000000ull, 3},
+                        (struct item_id){1700000000900ull, 0}, 198);
+    ASSERT_STR_EQ(out, "{\"type\":\"shed\",\"after\":\"1700000000000-3\","
+                       "\"through\":\"1700000000900-0\",\"count\":198}");
+    json_t *doc = parse(out, n);
+    ASSERT_TRUE(doc != NULL);
+    ASSERT_STR_EQ(str(doc, "type"), "shed");
+    ASSERT_EQ(num(doc, "count"), 198);
+    json_decref(doc);
+    ASSERT_EQ(frames_shed(out, 40, (struct item_id){1, 0}, (struct item_id){2, 0}, 1), -1);
+}
+
 static void test_pong(void)
 {
     json_t *doc = parse(FRAMES_PONG, (int)strlen(FRAMES_PONG));
@@ -316,8 +331,8 @@ static void test_client_close_lengths(void)
 
 TEST_MAIN(TEST_CASE(test_hello), TEST_CASE(test_hello_with_fields),
           TEST_CASE(test_hello_with_an_awkward_node_name), TEST_CASE(test_gap),
-          TEST_CASE(test_replayed), TEST_CASE(test_pong), TEST_CASE(test_buffers_too_small),
-          TEST_CASE(test_quote_node_escapes),
+          TEST_CASE(test_replayed), TEST_CASE(test_shed), TEST_CASE(test_pong),
+          TEST_CASE(test_buffers_too_small), TEST_CASE(test_quote_node_escapes),
           TEST_CASE(test_quote_node_refuses_a_name_too_long_once_quoted),
           TEST_CASE(test_error_frame), TEST_CASE(test_error_frame_escapes_its_message),
           TEST_CASE(test_close_frames), TEST_CASE(test_close_frame_bytes),
