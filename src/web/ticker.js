@@ -201,7 +201,7 @@
       this.nodes = new Map(); // id -> <li>
       this.got = new WeakMap(); // alert -> when it was taken in
       this.lastId = '';
-      this.hold = ''; // resume point during a shed fetch
+      this.shedFrom = ''; // resume point during a shed fetch
       this.attempt = 0; // backoff exponent
       this.fails = 0; // connections in a row without hello
       this.mode = 'ws';
@@ -506,7 +506,7 @@
         return this.sse();
       }
       this.state(this.attempt || this.fails ? 'reconnecting' : 'connecting');
-      const url = this.base.replace(/^http/, 'ws') + '/v1/ws' + this.query(this.hold || this.lastId, 0, '?');
+      const url = this.base.replace(/^http/, 'ws') + '/v1/ws' + this.query(this.shedFrom || this.lastId, 0, '?');
       let ws;
       try {
         ws = new WebSocket(url, 'alert.v1');
@@ -538,8 +538,8 @@
         this.intake(f.alert, 'ws', f.ahead);
         this.ack(f.alert.id);
       } else if (f.type === 'shed') {
-        this.hold = this.hold || this.lastId; // fetch what was shed (§2)
-        this.catchUp().then(() => { this.hold = ''; }, () => {});
+        this.shedFrom = this.shedFrom || this.lastId; // fetch what was shed (§2)
+        this.catchUp().then(() => { this.shedFrom = ''; }, () => {});
       } else if (f.type === 'replayed') {
         this.replaying = false;
         this.bump(f.last_id);
