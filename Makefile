@@ -66,9 +66,11 @@ UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 # Each unit test links the modules it tests and those they call, nothing
 # else: a module that cannot be linked alone has a dependency to remove.
-ITEM_SRC := src/common/item.c src/common/itemid.c src/common/itemtime.c
-TEST_test_config    := src/server/config.c src/server/cpus.c
+ITEM_SRC := src/common/item.c src/common/itemcheck.c src/common/itemutf8.c src/common/itemid.c \
+            src/common/itemtime.c
+TEST_test_config    := src/server/config.c src/server/cpus.c src/common/settings.c
 TEST_test_cpus      := src/server/cpus.c
+TEST_test_settings  := src/common/settings.c
 TEST_test_grant     := src/server/grant.c $(ITEM_SRC)
 HUB_SRC  := src/server/hub.c src/server/hubmsg.c src/server/pmd.c src/common/fields.c src/common/fold.c \
             src/server/grant.c $(ITEM_SRC)

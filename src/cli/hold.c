@@ -101,12 +101,12 @@ static int hold_store(struct push_run *run, redisContext *c, const char *where, 
     char err[CLI_ERRLEN], handle[EMBARGO_HANDLE_STRLEN];
     size_t len;
     int status;
-    if ((status = hold_stamp(item, run->due_ms)) >= 0 || (status = push_ensure_key(run)) >= 0 ||
-        (status = push_sign(run, item, run->due_ms)) >= 0)
+    if ((status = hold_stamp(item, run->due_ms)) >= 0 || (status = pushsend_ensure_key(run)) >= 0 ||
+        (status = pushsend_sign(run, item, run->due_ms)) >= 0)
         return status;
-    char *enc = push_encode(item, &len, &ierr);
+    char *enc = pushsend_encode(item, &len, &ierr);
     if (enc == NULL)
-        return push_invalid(&ierr);
+        return pushsend_invalid(&ierr);
     if (!replace && pending_new_handle(handle) != 0) {
         free(enc);
         cli_error("no random bytes for an embargo handle");
@@ -152,7 +152,7 @@ static int hold_cancel(struct push_run *run, redisContext *c, const char *where)
 {
     struct pending_result res;
     char err[CLI_ERRLEN];
-    int status = push_ensure_key(run);
+    int status = pushsend_ensure_key(run);
     if (status >= 0)
         return status;
     struct pending_request req = {
@@ -189,7 +189,7 @@ static int hold_replace(struct push_run *run, redisContext *c, const char *where
         options_build(&run->opts, base, text, text ? (size_t)run->text_len : 0, NULL, NULL, &ierr);
     json_decref(base);
     if (item == NULL)
-        return push_invalid(&ierr);
+        return pushsend_invalid(&ierr);
     int status = hold_store(run, c, where, item, 1, &res);
     json_decref(item);
     if (status >= 0)

@@ -1,8 +1,8 @@
 /*
  * pushrun — one run of `alert push`, `update` or `retract`, shared by the
- * two files that carry it out: push.c (arguments, items, the publish) and
- * hold.c (embargoed alerts: holding, cancelling, replacing). Private to
- * those two.
+ * three files that carry it out: push.c (arguments, the item), pushsend.c
+ * (key, signature, encoding, the publish and its outcome) and hold.c
+ * (embargoed alerts: holding, cancelling, replacing). Private to those.
  */
 #ifndef ALERT_PUSHRUN_H
 #define ALERT_PUSHRUN_H
@@ -44,16 +44,26 @@ struct push_run {
 };
 
 /* push.c */
-int push_invalid(const struct item_error *e);
+/* Builds the item over `base`; returns -1 to go on (*item set), else an
+ * exit status. */
 int push_item(struct push_run *run, const json_t *base, json_t **item);
-char *push_encode(const json_t *item, size_t *len, struct item_error *err);
+
+/* pushsend.c */
+/* Reports an item error the way every subcommand does; CLI_EXIT_USAGE. */
+int pushsend_invalid(const struct item_error *e);
+/* The encoding that is published: "version" first, as the script reads
+ * it, then the item's members in order. NULL with *err. */
+char *pushsend_encode(const json_t *item, size_t *len, struct item_error *err);
 /* Gives the run an idempotency key if --key did not; -1 to go on, else an
  * exit status. */
-int push_ensure_key(struct push_run *run);
+int pushsend_ensure_key(struct push_run *run);
 /* With --sign-key: signs the item, which becomes public at public_ms (its
  * published_at must be within readers' freshness window of it). Returns
  * -1 to go on, else an exit status. */
-int push_sign(const struct push_run *run, json_t *item, int64_t public_ms);
+int pushsend_sign(const struct push_run *run, json_t *item, int64_t public_ms);
+/* Publishes the item (signed with --sign-key), prints the outcome and
+ * waits for --durable's replicas; the exit status. */
+int pushsend_publish(struct push_run *run, redisContext *c, const char *where, json_t *item);
 
 /* hold.c */
 /* --embargo-until: 0 with run->due_ms set, or -1 with a message in err. */

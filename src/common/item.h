@@ -6,8 +6,9 @@
  * item lives as a jansson object; this module checks it, normalises it
  * (defaults, dropped fields) and encodes it compactly.
  *
- * Ids (itemid.h) and times (itemtime.h) are modules of their own; this
- * header includes both, as every user of an item needs them.
+ * Ids (itemid.h), times (itemtime.h), UTF-8 (itemutf8.h) and the checks of
+ * single fields with the error record (itemcheck.h) are modules of their
+ * own; this header includes them, as every user of an item needs them.
  *
  * Ownership: item_parse returns a new reference (json_decref it);
  * item_encode returns malloc'd text (free it). item_validate changes the
@@ -16,15 +17,16 @@
 #ifndef ALERT_ITEM_H
 #define ALERT_ITEM_H
 
+#include "itemcheck.h"
 #include "itemid.h"
 #include "itemtime.h"
+#include "itemutf8.h"
 
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define ITEM_MAX_BYTES     (16 * 1024) /* encoded item, whole */
-#define ITEM_EXT_MAX_BYTES 2048        /* encoded `ext` object */
+#define ITEM_MAX_BYTES (16 * 1024) /* encoded item, whole */
 
 /* Topics: slugs of [a-z0-9-], at most ITEM_TOPIC_MAX_LEN bytes, at most
  * ITEM_MAX_TOPICS per item. Filters and restricted topics use the same rule. */
@@ -59,12 +61,7 @@ int item_lang_ok(const char *s);
 /* ------------------------------------------------------------------------
  * Validation
  * ---------------------------------------------------------------------- */
-/* What went wrong: the field's path ("headline", "image.url", "topics[3]",
- * "" for the item as a whole) and the rule it broke, in plain words. */
-struct item_error {
-    char field[64];
-    char message[192];
-};
+/* struct item_error (itemcheck.h): the field and the rule it broke. */
 
 /* Modes of item_validate / item_parse. */
 /* From a publisher: `id` is refused, unknown fields are refused, defaults
@@ -84,10 +81,6 @@ int item_validate(json_t *item, unsigned mode, struct item_error *err, unsigned 
  * refused with a clear message. Returns a new reference or NULL. */
 json_t *item_parse(const char *text, size_t len, unsigned mode, struct item_error *err,
                    unsigned *dropped);
-
-/* 1 when the `len` bytes at s are valid UTF-8 (no overlong form, no
- * surrogate, nothing past U+10FFFF). */
-int item_utf8_valid(const char *s, size_t len);
 
 /* Compact JSON in the object's key order; malloc'd, NUL-terminated. *len
  * (if not NULL) gets its length. NULL on allocation failure. */

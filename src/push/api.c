@@ -377,7 +377,7 @@ static void api_lws_log(int level, const char *line)
         log_debug("lws", KV_S("detail", msg));
 }
 
-static int api_vhost(struct api *a, const char *name, const struct pconf_addr *addr, int tls)
+static int api_vhost(struct api *a, const char *name, const struct settings_addr *addr, int tls)
 {
     struct lws_context_creation_info info;
     const struct pconf *cfg = a->gw->cfg;

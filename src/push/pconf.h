@@ -3,11 +3,14 @@
  * environment variables and command-line flags, in rising order of
  * precedence. One table describes every setting once, its default
  * included; --help, the environment names, the file keys and the defaults
- * applied all come from it. pconf_load owns the strings it stores and
+ * applied all come from it, read by the machinery alertd shares
+ * (settings.h). pconf_load owns the strings it stores and
  * pconf_free releases them.
  */
 #ifndef PUSH_PCONF_H
 #define PUSH_PCONF_H
+
+#include "settings.h"
 
 #include <stddef.h>
 
@@ -18,15 +21,10 @@
 #define PUSH_EXIT_START  1 /* cannot start: a port, memory */
 #define PUSH_EXIT_CONFIG 2 /* bad configuration, key or certificate */
 
-struct pconf_addr {
-    char *host; /* NULL: not set */
-    int port;
-};
-
 struct pconf {
-    struct pconf_addr listen;         /* the registration API: 127.0.0.1:8444 */
-    struct pconf_addr metrics_listen; /* /metrics, /healthz, /readyz; unset: none */
-    int plain;                        /* the API without TLS, behind a balancer */
+    struct settings_addr listen;         /* the registration API: 127.0.0.1:8444 */
+    struct settings_addr metrics_listen; /* /metrics, /healthz, /readyz; unset: none */
+    int plain;                           /* the API without TLS, behind a balancer */
     char *tls_cert, *tls_key;
     char *redis_url;
     char *prefix;

@@ -4,11 +4,14 @@
  *
  * One table describes every setting once, its default included; --help, the
  * environment names, the config-file keys and the defaults applied all come
- * from it, so they cannot drift apart.
+ * from it, so they cannot drift apart; the machinery that reads the table
+ * is settings.h, shared with alertd-push.
  * config_load owns the strings it stores and config_free releases them.
  */
 #ifndef ALERTD_CONFIG_H
 #define ALERTD_CONFIG_H
+
+#include "settings.h"
 
 #include <stddef.h>
 
@@ -16,15 +19,10 @@
 #define CONFIG_MAX_WORKERS   256  /* --workers, and the sockets main opens for them */
 #define CONFIG_HEARTBEAT_MAX 3600 /* the bound of --heartbeat, --heartbeat-min, --heartbeat-max */
 
-/* An address to listen on; host first (config_free frees it as a string). */
-struct config_addr {
-    char *host; /* "127.0.0.1", "::", "0.0.0.0"; NULL: not set */
-    int port;
-};
-
 struct config {
-    struct config_addr listen;         /* readers: 127.0.0.1:8443 */
-    struct config_addr metrics_listen; /* /metrics, /healthz, /readyz apart; unset: none */
+    struct settings_addr listen;         /* readers: 127.0.0.1:8443 */
+    struct settings_addr metrics_listen; /* /metrics, /healthz, /readyz apart; unset: none */
+
     int public_metrics;                /* /metrics on --listen too */
     char *redis_url;                   /* redis://127.0.0.1:6379 */
     char *prefix;                      /* "alert": keys prefix:stream, prefix:live */

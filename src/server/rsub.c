@@ -1,7 +1,7 @@
 /*
  * rsub — see rsub.h.
  */
-#include "rsub.h"
+#include "rsubpriv.h"
 
 #include "backoff.h"
 #include "log.h"
@@ -15,49 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RSUB_PAGE        1000 /* stream entries per XRANGE during catch-up */
 #define RSUB_PROBE_MS    1000 /* heartbeat publish interval */
 #define RSUB_CONNECT_MS  3000 /* a connection not up by then is given up */
 #define RSUB_SILENCE_MS  5000 /* no heartbeat or reply for this long: reconnect */
 #define RSUB_BACKOFF_MIN 100
 #define RSUB_BACKOFF_MAX 2000
-
-enum rsub_phase {
-    RSUB_WAITING,    /* no connection; the retry timer runs */
-    RSUB_CONNECTING, /* connections opening, subscribing */
-    RSUB_CATCHUP,    /* subscribed; reading the stream */
-    RSUB_LIVE,       /* caught up: live messages go straight to the hub */
-    RSUB_STOPPED
-};
-
-struct rsub {
-    uv_loop_t *loop;
-    struct redis_url url;
-    char where[400]; /* the address, for logs */
-    char *stream_key, *live_chan, *hb_chan;
-    struct hub *hub;
-    size_t history;
-    redisAsyncContext *sub, *cmd;
-    struct rsentinel *sentinel; /* asking where the master is (redis+sentinel://) */
-    int sentinel_next;          /* the Sentinel to ask first next time */
-    char master[300];           /* the master's address Sentinel gave last */
-    enum rsub_phase phase;
-    int subscribed;          /* SUBSCRIBE confirmations received */
-    int live_during_catchup; /* a live message came during a catch-up page */
-    int continuity_checked;  /* this connection's first page showed the newest held */
-    int stream_untrimmed;    /* XINFO: nothing was ever deleted from the stream */
-    int xinfo_warned;        /* said once that XINFO is refused */
-    struct backoff backoff;  /* its attempts: failed ones since the last success */
-    uint64_t last_hb_ms;     /* loop time a heartbeat was last heard */
-    uint64_t last_reply_ms;  /* loop time the command link last answered */
-    uv_timer_t retry_timer, probe_timer;
-    int handles_open;
-    int connected_once;
-    int live_once;     /* caught up at least once since the start */
-    char refusal[320]; /* the last error Redis answered; "" after an outage */
-    rsub_refused_fn *refused;
-    void *refused_user;
-};
 
 static void rsub_connect(struct rsub *r);
 
@@ -65,7 +27,7 @@ static void rsub_connect(struct rsub *r);
  * Failure and retry
  * ---------------------------------------------------------------------- */
 
-static void rsub_set_ready(struct rsub *r, int ready)
+void rsub_set_ready(struct rsub *r, int ready)
 {
     metrics->ready = ready;
     metrics->redis_connected = r->phase >= RSUB_CATCHUP && r->phase != RSUB_STOPPED;
@@ -103,7 +65,7 @@ static void rsub_on_retry(uv_timer_t *t)
  * what this node asks for (a wrong password, an ACL without SUBSCRIBE or
  * XRANGE on the keys, a database number out of range): a configuration
  * problem that retrying will not fix. */
-static int rsub_is_refusal(const char *error)
+int rsub_is_refusal(const char *error)
 {
     static const char *const transient[] = {"LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN",
                                             "CLUSTERDOWN"};
@@ -133,7 +95,7 @@ static void rsub_on_refused_at_start(uv_timer_t *t)
  * ready, that ends the retries and is handed to the refused callback (from
  * the loop, not from inside hiredis); afterwards it is retried like an
  * outage, but logged as an error and shown on /readyz. */
-static void rsub_fail_as(struct rsub *r, const char *why, const char *detail, int refused)
+void rsub_fail_as(struct rsub *r, const char *why, const char *detail, int refused)
 {
     if (r->phase == RSUB_STOPPED || r->phase == RSUB_WAITING)
         return;
@@ -167,62 +129,14 @@ static void rsub_fail_as(struct rsub *r, const char *why, const char *detail, in
     uv_timer_start(&r->retry_timer, rsub_on_retry, delay, 0);
 }
 
-static void rsub_fail(struct rsub *r, const char *why, const char *detail)
+void rsub_fail(struct rsub *r, const char *why, const char *detail)
 {
     rsub_fail_as(r, why, detail, 0);
 }
 
 /* ------------------------------------------------------------------------
- * Stream entries and live messages
+ * Live messages (the stream's entries: rsubhist.c)
  * ---------------------------------------------------------------------- */
-
-/* Validates one item and hands it to the hub; returns 1 if it was new. */
-static int rsub_deliver(struct rsub *r, struct item_id id, const char *json, size_t len)
-{
-    struct item_error err;
-    unsigned dropped = 0;
-    json_t *item = item_parse(json, len, ITEM_RELAY, &err, &dropped);
-    int added = 0;
-    if (item == NULL) {
-        char ids[ITEM_ID_STRLEN];
-        item_id_format(id, ids);
-        metrics->alerts_invalid++;
-        log_warn("dropped invalid alert", KV_S("id", ids), KV_S("field", err.field),
-                 KV_S("rule", err.message));
-        return 0;
-    }
-    metrics->fields_dropped += dropped;
-    added = hub_add(r->hub, id, item);
-    json_decref(item);
-    if (added < 0)
-        log_error("out of memory adding alert", KV_S("redis", r->where));
-    if (added > 0) {
-        metrics->alerts_in++;
-        metrics->history = (int64_t)r->hub->count;
-    }
-    return added > 0;
-}
-
-/* A stream entry: [id, [field, value, ...]]. */
-static void rsub_entry(struct rsub *r, const redisReply *e)
-{
-    struct item_id id;
-    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-        e->element[0]->type != REDIS_REPLY_STRING || e->element[1]->type != REDIS_REPLY_ARRAY ||
-        item_id_parse(e->element[0]->str, &id))
-        return;
-    const redisReply *fields = e->element[1];
-    for (size_t i = 0; i + 1 < fields->elements; i += 2) {
-        const redisReply *k = fields->element[i], *v = fields->element[i + 1];
-        if (k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
-            strcmp(k->str, "item") == 0) {
-            rsub_deliver(r, id, v->str, v->len);
-            return;
-        }
-    }
-    metrics->alerts_invalid++;
-    log_warn("stream entry without an item field", KV_S("id", e->element[0]->str));
-}
 
 static void rsub_live_message(struct rsub *r, const redisReply *payload)
 {
@@ -246,26 +160,7 @@ static void rsub_live_message(struct rsub *r, const redisReply *payload)
     json_decref(probe);
 }
 
-/* ------------------------------------------------------------------------
- * Catch-up
- * ---------------------------------------------------------------------- */
-
-static void rsub_catchup(struct rsub *r);
-
-static void rsub_caught_up(struct rsub *r)
-{
-    const struct hub_msg *newest = hub_newest(r->hub);
-    r->phase = RSUB_LIVE;
-    r->live_once = 1;
-    r->refusal[0] = '\0';
-    rsub_set_ready(r, 1);
-    log_info("redis caught up", KV_S("redis", r->where), KV_I("history", r->hub->count),
-             KV_S("last_id", newest ? newest->id_str : ""),
-             KV_I("after_attempts", r->backoff.attempts));
-    backoff_reset(&r->backoff);
-}
-
-static int rsub_reply_ok(struct rsub *r, const redisReply *reply, const char *what)
+int rsub_reply_ok(struct rsub *r, const redisReply *reply, const char *what)
 {
     if (reply == NULL)
         return 0; /* the connection is going away; its disconnect is handled */
@@ -275,130 +170,6 @@ static int rsub_reply_ok(struct rsub *r, const redisReply *reply, const char *wh
     }
     r->last_reply_ms = uv_now(r->loop);
     return 1;
-}
-
-/* The value of `key` in XINFO STREAM's flat list of fields; NULL if none. */
-static const redisReply *rsub_info_field(const redisReply *info, const char *key)
-{
-    for (size_t i = 0; i + 1 < info->elements; i += 2)
-        if (info->element[i]->type == REDIS_REPLY_STRING && strcmp(info->element[i]->str, key) == 0)
-            return info->element[i + 1];
-    return NULL;
-}
-
-/* XINFO STREAM, before the history is loaded at start: whether anything
- * was ever deleted from the stream (trimmed by MAXLEN, or XDEL). Only then
- * can the node hold everything, and replay since=0-0. An older Redis (no
- * max-deleted-entry-id) or an ACL without XINFO leaves it unknown: not. */
-static void rsub_on_info(redisAsyncContext *ac, void *reply_, void *priv)
-{
-    struct rsub *r = ac->data;
-    const redisReply *info = reply_, *deleted, *added, *length;
-    (void)priv;
-    if (r == NULL || info == NULL)
-        return;
-    r->stream_untrimmed = 0;
-    if (info->type == REDIS_REPLY_ERROR) {
-        if (strstr(info->str, "no such key")) {
-            r->stream_untrimmed = 1; /* no stream yet: nothing was ever in it */
-        } else if (!r->xinfo_warned++) {
-            log_warn("XINFO STREAM refused: since=0-0 gets a gap (allow +xinfo|stream)",
-                     KV_S("redis", r->where), KV_S("detail", info->str));
-        }
-        return;
-    }
-    if (info->type != REDIS_REPLY_ARRAY ||
-        (deleted = rsub_info_field(info, "max-deleted-entry-id")) == NULL ||
-        (added = rsub_info_field(info, "entries-added")) == NULL ||
-        (length = rsub_info_field(info, "length")) == NULL)
-        return;
-    r->stream_untrimmed = deleted->type == REDIS_REPLY_STRING && strcmp(deleted->str, "0-0") == 0 &&
-                          added->type == REDIS_REPLY_INTEGER &&
-                          length->type == REDIS_REPLY_INTEGER && added->integer == length->integer;
-}
-
-static void rsub_on_initial(redisAsyncContext *ac, void *reply_, void *priv)
-{
-    struct rsub *r = ac->data;
-    redisReply *reply = reply_;
-    (void)priv;
-    if (r == NULL || !rsub_reply_ok(r, reply, "XREVRANGE failed"))
-        return;
-    if (reply->type != REDIS_REPLY_ARRAY) {
-        rsub_fail(r, "XREVRANGE failed", "unexpected reply");
-        return;
-    }
-    /* Complete when the stream lost nothing and all of it fit; said before
-     * the alerts arrive, so that clients awaiting 0-0 are decided right. */
-    hub_set_complete(r->hub, r->stream_untrimmed && reply->elements < r->history);
-    /* Newest first: hand them over oldest first. */
-    for (size_t i = reply->elements; i > 0; i--)
-        rsub_entry(r, reply->element[i - 1]);
-    if (r->live_during_catchup)
-        rsub_catchup(r);
-    else
-        rsub_caught_up(r);
-}
-
-static void rsub_on_page(redisAsyncContext *ac, void *reply_, void *priv)
-{
-    struct rsub *r = ac->data;
-    redisReply *reply = reply_;
-    (void)priv;
-    if (r == NULL || !rsub_reply_ok(r, reply, "XRANGE failed"))
-        return;
-    if (reply->type != REDIS_REPLY_ARRAY) {
-        rsub_fail(r, "XRANGE failed", "unexpected reply");
-        return;
-    }
-    if (!r->continuity_checked) {
-        /* The first page starts at the newest alert held: if the stream no
-         * longer has it (trimmed while this node was away, or Redis lost
-         * its data), alerts this node never got are gone. */
-        const struct hub_msg *newest = hub_newest(r->hub);
-        struct item_id first;
-        r->continuity_checked = 1;
-        if (newest && (reply->elements == 0 || reply->element[0]->type != REDIS_REPLY_ARRAY ||
-                       reply->element[0]->elements < 1 ||
-                       reply->element[0]->element[0]->type != REDIS_REPLY_STRING ||
-                       item_id_parse(reply->element[0]->element[0]->str, &first) ||
-                       item_id_cmp(first, newest->id) != 0)) {
-            log_warn("redis lost alerts this node never received: clients are told (gap)",
-                     KV_S("redis", r->where), KV_S("last_id", newest->id_str));
-            hub_break(r->hub);
-        }
-    }
-    for (size_t i = 0; i < reply->elements; i++)
-        rsub_entry(r, reply->element[i]);
-    if (reply->elements == RSUB_PAGE || r->live_during_catchup)
-        rsub_catchup(r);
-    else
-        rsub_caught_up(r);
-}
-
-/* One page of the stream after the newest id held (or, with nothing held,
- * the newest `history` entries). */
-static void rsub_catchup(struct rsub *r)
-{
-    const struct hub_msg *newest = hub_newest(r->hub);
-    r->phase = RSUB_CATCHUP;
-    r->live_during_catchup = 0;
-    int rc;
-    if (newest == NULL) {
-        rc = redisAsyncCommand(r->cmd, rsub_on_info, NULL, "XINFO STREAM %s", r->stream_key);
-        if (rc == REDIS_OK)
-            rc = redisAsyncCommand(r->cmd, rsub_on_initial, NULL, "XREVRANGE %s + - COUNT %d",
-                                   r->stream_key, (int)r->history);
-    } else {
-        /* The first page after a (re)connection includes the newest held:
-         * rsub_on_page checks the stream still has it. */
-        char start[ITEM_ID_STRLEN + 1];
-        snprintf(start, sizeof(start), "%s%s", r->continuity_checked ? "(" : "", newest->id_str);
-        rc = redisAsyncCommand(r->cmd, rsub_on_page, NULL, "XRANGE %s %s + COUNT %d", r->stream_key,
-                               start, RSUB_PAGE);
-    }
-    if (rc != REDIS_OK)
-        rsub_fail(r, "catch-up failed", "cannot send the command");
 }
 
 /* ------------------------------------------------------------------------

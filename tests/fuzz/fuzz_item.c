@@ -1,6 +1,6 @@
 /*
- * fuzz_item — the item's parser and validator (item.c), with its ids
- * (itemid.c) and times (itemtime.c), on any bytes.
+ * fuzz_item — the item's parser and validator (item.c, itemcheck.c, itemutf8.c), with
+ * its ids (itemid.c) and times (itemtime.c), on any bytes.
  *
  * Each input is parsed in every mode: a publisher's (ITEM_PUBLISH), a
  * node's (ITEM_RELAY) and neither (0). Beyond "no crash, no leak, no UB":
