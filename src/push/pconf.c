@@ -66,6 +66,24 @@ static const struct pconf_option pconf_options[] = {
      NULL},
     {"provider-ca", PCONF_STR, PCONF_AT(provider_ca), 0, 0, "FILE",
      "CA certificates that verify the push services", NULL, "the system's"},
+    {"apns-key", PCONF_STR, PCONF_AT(apns_key), 0, 0, "FILE",
+     "APNs signing key (.p8, PEM P-256) for token authentication; with the three next, turns "
+     "APNs on (reread on SIGHUP)",
+     NULL, "none: APNs off"},
+    {"apns-key-id", PCONF_STR, PCONF_AT(apns_key_id), 0, 0, "ID",
+     "the APNs key's 10-character key id (the JWT's kid)", NULL, "none"},
+    {"apns-team-id", PCONF_STR, PCONF_AT(apns_team_id), 0, 0, "ID",
+     "the Apple developer team id (the JWT's iss)", NULL, "none"},
+    {"apns-bundle-id", PCONF_STR, PCONF_AT(apns_bundle_id), 0, 0, "BUNDLE",
+     "the iOS app's bundle id (apns-topic)", NULL, "none"},
+    {"apns-host", PCONF_STR, PCONF_AT(apns_host), 0, 0, "HOST",
+     "APNs server, HOST or HOST:PORT (api.sandbox.push.apple.com for development builds)",
+     "api.push.apple.com", NULL},
+    {"fcm-service-account", PCONF_STR, PCONF_AT(fcm_account), 0, 0, "FILE",
+     "Firebase service-account key (JSON); turns FCM on (reread on SIGHUP)", NULL, "none: FCM off"},
+    {"fcm-host", PCONF_STR, PCONF_AT(fcm_host), 0, 0, "HOST",
+     "FCM HTTP v1 server, HOST or HOST:PORT (access tokens come from the key file's token_uri)",
+     "fcm.googleapis.com", NULL},
     {"urgencies", PCONF_STR, PCONF_AT(urgencies), 0, 0, "U,...",
      "urgencies of the alerts sent: flash, urgent, bulletin, routine", "flash,bulletin", NULL},
     {"ttl", PCONF_INT, PCONF_AT(ttl), 1, 28 * 86400, "SECONDS",
@@ -77,7 +95,7 @@ static const struct pconf_option pconf_options[] = {
     {"allowed-origin", PCONF_LIST, PCONF_AT(origins), 0, 0, "ORIGIN",
      "browser Origin allowed to call the API, repeatable", NULL, "any origin"},
     {"concurrency", PCONF_INT, PCONF_AT(concurrency), 1, 100000, "N",
-     "requests in flight to the push services", "256", NULL},
+     "requests in flight to each provider (Web Push, APNs, FCM)", "256", NULL},
     {"max-jobs", PCONF_INT, PCONF_AT(max_jobs), 1, 1024, "N",
      "registry shards this gateway sends to at once", "8", NULL},
     {"claim-after", PCONF_INT, PCONF_AT(claim_after), 3, 3600, "SECONDS",
@@ -336,10 +354,10 @@ static void pconf_usage(FILE *out)
     char env[64], flag[64];
     fprintf(out, "usage: alertd-push [OPTIONS]\n\n"
                  "Sends breaking-news alerts from Redis to devices and browsers through their\n"
-                 "push services (Web Push), and serves the registration API. Every option may\n"
-                 "also be set as ALERTD_PUSH_<NAME> in the environment or as \"name = value\"\n"
-                 "in the --config file; flags win over the environment, which wins over the\n"
-                 "file.\n\n");
+                 "push services (Web Push, APNs, FCM), and serves the registration API. Every\n"
+                 "option may also be set as ALERTD_PUSH_<NAME> in the environment or as\n"
+                 "\"name = value\" in the --config file; flags win over the environment,\n"
+                 "which wins over the file. SIGHUP rereads the key files.\n\n");
     for (size_t i = 0; i < PCONF_NOPTIONS; i++) {
         const struct pconf_option *o = &pconf_options[i];
         pconf_env_name(o, env, sizeof(env));
