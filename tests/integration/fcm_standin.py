@@ -70,6 +70,7 @@ class FCMStandin(H2Standin):
         self.devices = set()
         self.issued = {}  # access token -> expiry (time.time())
         self.grants = []
+        self.tokens_issued = []
         super().__init__(cert, key, delay)
         self.token_uri = f"{self.origin}/token"
 
@@ -120,6 +121,7 @@ class FCMStandin(H2Standin):
         with self.lock:
             self.grants.append((claims, assertion))
             self.issued[token] = time.time() + 3599
+            self.tokens_issued.append(token)
         return 200, {}, {"access_token": token, "expires_in": 3599, "token_type": "Bearer"}
 
     def _send(self, h, body):

@@ -124,4 +124,4 @@ class WebPushStandin(H2Standin):
         assert claims["sub"].startswith(("mailto:", "https:")), claims["sub"]
         payload = json.loads(self.subs[name].decrypt(body))
         return {"payload": payload, "ttl": int(ttl), "urgency": h["urgency"], "topic": topic,
-                "time": time.monotonic()}
+                "jwt": params["t"], "time": time.monotonic()}
