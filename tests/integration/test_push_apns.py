@@ -125,3 +125,15 @@ def test_apns_off_until_configured(gateway_factory, apns):  # noqa: F811
     assert "not configured" in body["error"]
     status, _, body = gw.register_token("webpush", "ab" * 32)
     assert status == 400 and body["field"] == "token", body
+
+
+def test_an_incomplete_or_wrong_apns_setting_stops_the_start(gateway_factory, apns):  # noqa
+    for extra, want in ((("--apns-key", apns.key_path), "--apns-key-id is missing"),
+                        ((*apns_args(apns)[:2], "--apns-key-id", "short", *apns_args(apns)[4:]),
+                         "--apns-key-id must be"),
+                        (("--apns-key", "/nonexistent.p8", *apns_args(apns)[2:]),
+                         "--apns-key: cannot open /nonexistent.p8")):
+        gw = gateway_factory(extra, start=False)
+        gw.start(ready=False)
+        assert gw.proc.wait(timeout=15) == 2
+        assert want in gw.log(), gw.log()
