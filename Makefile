@@ -104,6 +104,10 @@ TEST_test_ratelim   := src/push/ratelim.c
 TEST_test_es256     := src/push/es256.c src/push/b64u.c
 TEST_test_reg       := src/push/reg.c src/push/ece.c src/push/b64u.c $(ITEM_SRC)
 TEST_test_notif     := src/push/notif.c $(ITEM_SRC)
+TEST_test_providers := src/push/apns.c src/push/fcm.c src/push/oauth.c src/push/h2.c \
+                       src/push/provider.c src/push/es256.c src/push/reg.c src/push/ece.c \
+                       src/push/b64u.c src/push/notif.c $(ITEM_SRC)
+TEST_LIBS_test_providers := $(PUSH_LDLIBS)
 FILTER_SRC := src/server/query.c $(HUB_SRC)
 TEST_test_query     := $(FILTER_SRC)
 TEST_test_cframe    := src/server/cframe.c src/server/acks.c $(HUB_SRC)
@@ -186,7 +190,7 @@ $(BUILD)/alert-bench: $(BENCH_OBJ) $(COMMON_OBJ)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $$(call obj,$$(TEST_$$*))
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS_$*)
 
 $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $$(call obj,$$(FUZZ_$$*))
 	@mkdir -p $(dir $@)

@@ -3,17 +3,13 @@
  */
 #include "deliver.h"
 
-#include "h2.h"
 #include "log.h"
-#include "notif.h"
 #include "pmetrics.h"
 #include "rkeys.h"
-#include "webpush.h"
+#include "sender.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 /* Removes a registration only if it is still what was read: a refresh in
  * between keeps it. */
@@ -28,45 +24,23 @@ struct dalert {
     struct deliver *d;
     char id[ITEM_ID_STRLEN];
     enum dalert_state state;
-    struct notif n;
+    struct push_alert pa;
     int refs;
     struct job *waiters;
     struct dalert *next;
-};
-
-struct dsend {
-    struct job *job;
-    struct deliver *d;
-    struct reg reg;
-    int attempts;
-    uint64_t due_ms;
-    struct dsend *next; /* in the ready queue or the waiting list */
-    struct h2_req req;
-    struct webpush_msg *msg; /* while in flight */
 };
 
 struct deliver {
     struct gw *gw;
     deliver_end_fn on_end;
     void *user;
-    struct dsend *ready, *ready_tail;
-    struct dsend *waiting; /* retries, unordered */
-    uv_timer_t timer;
+    struct sender *sender;
     struct dalert *alerts;
-    uint64_t rng;
 };
 
 /* ------------------------------------------------------------------------
  * Small parts
  * ---------------------------------------------------------------------- */
-
-static uint64_t deliver_random(struct deliver *d)
-{
-    d->rng ^= d->rng << 13;
-    d->rng ^= d->rng >> 7;
-    d->rng ^= d->rng << 17;
-    return d->rng;
-}
 
 static void deliver_key(char *out, size_t len, const struct gw *gw, const char *suffix,
                         const char *alert, int shard)
@@ -116,7 +90,7 @@ static void deliver_release_alert(struct deliver *d, struct dalert *a)
         if (x->refs == 0 && x->state != DALERT_LOADING &&
             (x->state == DALERT_FAILED || ++kept > DELIVER_CACHED_ALERTS)) {
             *pp = x->next;
-            notif_free(&x->n);
+            push_alert_free(&x->pa);
             free(x);
             continue;
         }
@@ -147,7 +121,7 @@ static void deliver_on_reply_ignored(redisAsyncContext *ac, void *r, void *priv)
 /* A registration has its final answer: recorded in the job's done set. */
 static void deliver_final(struct deliver *d, struct dsend *s)
 {
-    struct job *j = s->job;
+    struct job *j = s->owner;
     char key[GW_KEY_MAX];
     j->unfinished--;
     deliver_key(key, sizeof(key), d->gw, RKEYS_PUSH_SENT, j->alert, j->shard);
@@ -160,78 +134,8 @@ static void deliver_final(struct deliver *d, struct dsend *s)
 }
 
 /* ------------------------------------------------------------------------
- * Sending
+ * Answers
  * ---------------------------------------------------------------------- */
-
-static void deliver_pump(struct deliver *d);
-
-static void deliver_enqueue(struct deliver *d, struct dsend *s)
-{
-    s->next = NULL;
-    if (d->ready_tail)
-        d->ready_tail->next = s;
-    else
-        d->ready = s;
-    d->ready_tail = s;
-}
-
-static uint64_t deliver_now_ms(void)
-{
-    return (uint64_t)item_time_now_ms();
-}
-
-static void deliver_on_timer(uv_timer_t *t)
-{
-    struct deliver *d = t->data;
-    uint64_t now = deliver_now_ms(), next = 0;
-    struct dsend **pp = &d->waiting;
-    while (*pp) {
-        struct dsend *s = *pp;
-        if (s->due_ms <= now) {
-            *pp = s->next;
-            deliver_enqueue(d, s);
-            continue;
-        }
-        if (next == 0 || s->due_ms < next)
-            next = s->due_ms;
-        pp = &s->next;
-    }
-    if (next)
-        uv_timer_start(&d->timer, deliver_on_timer, next - now, 0);
-    deliver_pump(d);
-}
-
-/* Tries again later, or gives up: 1 when scheduled. */
-static int deliver_retry(struct deliver *d, struct dsend *s, const char *retry_after)
-{
-    uint64_t now = deliver_now_ms(), cap, delay, floor_ms = 0;
-    if (retry_after && *retry_after) {
-        char *end;
-        unsigned long secs = strtoul(retry_after, &end, 10);
-        if (*end == '\0')
-            floor_ms = (uint64_t)secs * 1000;
-        else {
-            time_t at = curl_getdate(retry_after, NULL);
-            if (at > 0 && (uint64_t)at * 1000 > now)
-                floor_ms = (uint64_t)at * 1000 - now;
-        }
-    }
-    cap = (uint64_t)DELIVER_BACKOFF_MS << (s->attempts < 16 ? s->attempts : 16);
-    if (cap > DELIVER_BACKOFF_MAXMS)
-        cap = DELIVER_BACKOFF_MAXMS;
-    delay = deliver_random(d) % (cap + 1);
-    if (delay < floor_ms)
-        delay = floor_ms;
-    if (s->attempts >= DELIVER_MAX_ATTEMPTS ||
-        (int64_t)(now + delay) >= s->job->dalert->n.expires_ms)
-        return 0;
-    s->due_ms = now + delay;
-    s->next = d->waiting;
-    d->waiting = s;
-    if (!uv_is_active((uv_handle_t *)&d->timer) || uv_timer_get_due_in(&d->timer) > delay)
-        uv_timer_start(&d->timer, deliver_on_timer, delay, 0);
-    return 1;
-}
 
 static void deliver_gone(struct deliver *d, struct dsend *s)
 {
@@ -240,100 +144,17 @@ static void deliver_gone(struct deliver *d, struct dsend *s)
     rconn_cmd(&d->gw->cmd, deliver_on_reply_ignored, NULL, "HDEL %s %s", key, s->reg.id);
 }
 
-/* What an answer (or its absence) means for the registration. */
-static void deliver_settle(struct deliver *d, struct dsend *s, long status, const char *retry_after,
-                           CURLcode code, const char *error)
+/* The sender hands a send back. */
+static void deliver_on_result(struct dsend *s, enum sender_result r, void *user)
 {
-    struct job *j = s->job;
-    webpush_free(s->msg);
-    free(s->msg);
-    s->msg = NULL;
+    struct deliver *d = user;
+    struct job *j = s->owner;
     j->flying--;
-    pmetrics.in_flight--;
-    switch (j->aborted && status == 0 ? WEBPUSH_RETRY : webpush_outcome(status)) {
-    case WEBPUSH_DONE:
-        pmetrics.sent++;
-        deliver_final(d, s);
-        break;
-    case WEBPUSH_GONE:
-        pmetrics.removed++;
+    if (r == SENDER_GONE)
         deliver_gone(d, s);
+    if (r != SENDER_DROPPED)
         deliver_final(d, s);
-        break;
-    case WEBPUSH_REFUSED:
-        pmetrics.refused++;
-        log_warn("push service refused a notification", KV_S("alert", j->alert),
-                 KV_S("registration", s->reg.id), KV_I("status", status));
-        deliver_final(d, s);
-        break;
-    case WEBPUSH_RETRY:
-        if (j->aborted)
-            break;
-        if (deliver_retry(d, s, retry_after)) {
-            pmetrics.retried++;
-            log_debug("retrying", KV_S("registration", s->reg.id), KV_I("status", status),
-                      KV_S("error", status ? "" : error), KV_I("code", code));
-            break;
-        }
-        pmetrics.failed++;
-        log_warn("notification given up", KV_S("alert", j->alert), KV_S("registration", s->reg.id),
-                 KV_I("status", status), KV_S("error", status ? "" : error),
-                 KV_I("attempts", s->attempts));
-        deliver_final(d, s);
-        break;
-    }
-}
-
-static void deliver_on_answer(struct h2_req *req, long status, const char *retry_after,
-                              CURLcode code, const char *error)
-{
-    struct dsend *s = req->user;
-    struct deliver *d = s->d;
-    struct job *j = s->job;
-    deliver_settle(d, s, status, retry_after, code, error);
     deliver_check(d, j); /* may free j and s */
-    deliver_pump(d);
-}
-
-static void deliver_send(struct deliver *d, struct dsend *s)
-{
-    struct job *j = s->job;
-    s->msg = malloc(sizeof(*s->msg));
-    s->attempts++;
-    if (s->msg == NULL ||
-        webpush_build(s->msg, &d->gw->vapid, &j->dalert->n, &s->reg, item_time_now_ms())) {
-        free(s->msg);
-        s->msg = NULL;
-        pmetrics.failed++;
-        log_error("cannot build a Web Push request", KV_S("registration", s->reg.id));
-        deliver_final(d, s);
-        deliver_check(d, j);
-        return;
-    }
-    memset(&s->req, 0, sizeof(s->req));
-    s->req.url = s->reg.endpoint;
-    s->req.headers = s->msg->headers;
-    s->req.body = s->msg->body;
-    s->req.len = s->msg->len;
-    s->req.done = deliver_on_answer;
-    s->req.user = s;
-    j->flying++;
-    pmetrics.in_flight++;
-    if (h2_post(d->gw->h2, &s->req)) {
-        deliver_settle(d, s, 0, "", CURLE_OUT_OF_MEMORY, "cannot start the request");
-        deliver_check(d, j);
-    }
-}
-
-static void deliver_pump(struct deliver *d)
-{
-    while (d->ready && pmetrics.in_flight < d->gw->cfg->concurrency) {
-        struct dsend *s = d->ready;
-        d->ready = s->next;
-        if (d->ready == NULL)
-            d->ready_tail = NULL;
-        deliver_send(d, s);
-    }
 }
 
 /* ------------------------------------------------------------------------
@@ -375,7 +196,7 @@ static void deliver_on_done_set(redisAsyncContext *ac, void *r, void *priv)
 static int deliver_take(struct deliver *d, struct job *j, const redisReply *id,
                         const redisReply *value, struct dsend *s, int64_t now)
 {
-    const struct notif *n = &j->dalert->n;
+    const struct notif *n = &j->dalert->pa.n;
     if (id->type != REDIS_REPLY_STRING || value->type != REDIS_REPLY_STRING)
         return 0;
     if (reg_decode(id->str, value->str, value->len, &s->reg)) {
@@ -416,19 +237,22 @@ static void deliver_on_shard(redisAsyncContext *ac, void *r, void *priv)
         struct dsend *s = &j->sends[j->nsends];
         if (!deliver_take(d, j, reply->element[i], reply->element[i + 1], s, now))
             continue;
-        s->job = j;
-        s->d = d;
+        s->owner = j;
+        s->cancelled = &j->aborted;
+        s->pa = &j->dalert->pa;
         j->nsends++;
     }
     deliver_free_done(j);
     if (!j->aborted) {
         j->unfinished = j->nsends;
         j->started = 1;
+        j->flying = j->nsends;
+        j->loading++; /* held while handing over: a send may end at once */
         for (int i = 0; i < j->nsends; i++)
-            deliver_enqueue(d, &j->sends[i]);
+            sender_add(d->sender, &j->sends[i]);
+        j->loading--;
     }
     deliver_check(d, j);
-    deliver_pump(d);
 }
 
 /* The done set, then the shard, in one round trip. */
@@ -483,8 +307,13 @@ static void deliver_on_item(redisAsyncContext *ac, void *r, void *priv)
         a->state = DALERT_NOTHING;
         log_warn("alert to send is no longer in Redis (over a day old?)", KV_S("alert", a->id));
     } else {
-        int rc = notif_build(&a->n, a->id, reply->str, reply->len, gw->urgencies, gw->cfg->ttl,
+        int rc = notif_build(&a->pa.n, a->id, reply->str, reply->len, gw->urgencies, gw->cfg->ttl,
                              item_time_now_ms(), &why, &err);
+        if (rc == 1 && sender_prepare(gw, &a->pa)) {
+            rc = -1;
+            snprintf(err.field, sizeof(err.field), "%s", "");
+            snprintf(err.message, sizeof(err.message), "cannot make the providers' payloads");
+        }
         a->state = rc == 1 ? DALERT_SEND : DALERT_NOTHING;
         if (rc < 0)
             log_warn("alert to send is not a valid item", KV_S("alert", a->id),
@@ -542,29 +371,12 @@ void deliver_job(struct deliver *d, struct job *j)
     deliver_alert(d, j);
 }
 
-/* Drops the job's sends from a list. */
-static void deliver_unlist(struct dsend **head, struct dsend **tail, const struct job *j)
-{
-    struct dsend *last = NULL;
-    for (struct dsend **pp = head; *pp;) {
-        if ((*pp)->job == j) {
-            *pp = (*pp)->next;
-            continue;
-        }
-        last = *pp;
-        pp = &(*pp)->next;
-    }
-    if (tail)
-        *tail = last;
-}
-
 void deliver_abort(struct deliver *d, struct job *j)
 {
     if (j->aborted)
         return;
     j->aborted = 1;
-    deliver_unlist(&d->ready, &d->ready_tail, j);
-    deliver_unlist(&d->waiting, NULL, j);
+    j->flying -= sender_drop(d->sender, j);
     deliver_check(d, j);
 }
 
@@ -576,17 +388,11 @@ struct deliver *deliver_new(struct gw *gw, deliver_end_fn on_end, void *user)
     d->gw = gw;
     d->on_end = on_end;
     d->user = user;
-    d->rng = ((uint64_t)item_time_now_ms() * 2654435761u) ^ ((uint64_t)getpid() << 32) ^ 1;
-    if (d->rng == 0)
-        d->rng = 1;
-    uv_timer_init(gw->loop, &d->timer);
-    d->timer.data = d;
+    if ((d->sender = sender_new(gw, deliver_on_result, d)) == NULL) {
+        free(d);
+        return NULL;
+    }
     return d;
-}
-
-static void deliver_timer_closed(uv_handle_t *h)
-{
-    free(h->data);
 }
 
 /* Every job has ended (fleet aborted them and h2 answered what flew). */
@@ -595,8 +401,9 @@ void deliver_free(struct deliver *d)
     while (d->alerts) {
         struct dalert *a = d->alerts;
         d->alerts = a->next;
-        notif_free(&a->n);
+        push_alert_free(&a->pa);
         free(a);
     }
-    uv_close((uv_handle_t *)&d->timer, deliver_timer_closed);
+    sender_free(d->sender);
+    free(d);
 }

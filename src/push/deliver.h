@@ -5,13 +5,12 @@
  * of the same alert), the set of registrations already done
  * (P:push:sent:<id>:<shard>, left by a gateway that had the job before)
  * and the shard; it skips what is done, expired (and removes that, if
- * unchanged) or not matching, and sends the rest through webpush and h2,
- * at most --concurrency requests in flight over all jobs. Each
+ * unchanged) or not matching, and hands the rest to the sender (which
+ * owns requests, retries and the bounds per provider). Each
  * registration's final answer is recorded in the done set as it comes;
- * 429, 5xx and transport errors are tried again with full-jitter backoff
- * (Retry-After as a floor) up to DELIVER_MAX_ATTEMPTS or the alert's
- * expiry; 404/410 remove the registration. When every registration of a
- * job has its final answer the job ends (DELIVER_DONE); a job aborted
+ * a token or subscription the provider says is gone is removed. When
+ * every registration of a job has its final answer the job ends
+ * (DELIVER_DONE); a job aborted
  * (lost to another gateway, Redis gone, stopping) ends DELIVER_ABORTED
  * once its requests in flight have answered.
  */
@@ -23,9 +22,6 @@
 
 #include <stdint.h>
 
-#define DELIVER_MAX_ATTEMPTS  5
-#define DELIVER_BACKOFF_MS    500 /* full jitter over base * 2^attempt */
-#define DELIVER_BACKOFF_MAXMS 60000
 #define DELIVER_DONE_TTL      86400 /* seconds the done set outlives its job */
 #define DELIVER_CACHED_ALERTS 8     /* parsed alerts kept without a job */
 
@@ -46,7 +42,7 @@ struct job {
     struct dsend *sends;
     int nsends;
     int unfinished; /* sends without their final answer */
-    int flying;     /* sends in flight */
+    int flying;     /* sends in the sender's hands */
     int loading;    /* reads from Redis outstanding */
     int aborted;
     int started; /* sends queued */

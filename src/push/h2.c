@@ -3,6 +3,7 @@
  */
 #include "h2.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -42,6 +43,14 @@ static void h2_unlink(struct h2 *h, struct h2_req *req)
     h->in_flight--;
 }
 
+/* Runs the callback, then frees the answer (the callback may free req). */
+static void h2_finish(struct h2_req *req, long status, CURLcode code)
+{
+    char *answer = req->answer;
+    req->done(req, status, req->retry_after, code, req->error);
+    free(answer);
+}
+
 static void h2_check_done(struct h2 *h)
 {
     CURLMsg *msg;
@@ -64,7 +73,7 @@ static void h2_check_done(struct h2 *h)
         } else {
             curl_easy_cleanup(easy);
         }
-        req->done(req, status, req->retry_after, code, req->error);
+        h2_finish(req, status, code);
     }
 }
 
@@ -192,9 +201,18 @@ static size_t h2_on_header(char *buf, size_t size, size_t n, void *userp)
 
 static size_t h2_on_body(char *buf, size_t size, size_t n, void *userp)
 {
-    (void)buf;
-    (void)userp;
-    return size * n; /* the answers' bodies are not used */
+    struct h2_req *req = userp;
+    size_t len = size * n, keep = H2_ANSWER_MAX - req->answer_len;
+    if (keep > len)
+        keep = len;
+    if (keep == 0)
+        return len;
+    if (req->answer == NULL && (req->answer = malloc(H2_ANSWER_MAX + 1)) == NULL)
+        return len; /* the answer is judged by its status alone */
+    memcpy(req->answer + req->answer_len, buf, keep);
+    req->answer_len += keep;
+    req->answer[req->answer_len] = '\0';
+    return len;
 }
 
 int h2_post(struct h2 *h, struct h2_req *req)
@@ -206,6 +224,8 @@ int h2_post(struct h2 *h, struct h2_req *req)
         return -1;
     }
     req->retry_after[0] = req->error[0] = '\0';
+    req->answer = NULL;
+    req->answer_len = 0;
     req->h2 = h;
     curl_easy_setopt(e, CURLOPT_URL, req->url);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https");
@@ -221,6 +241,7 @@ int h2_post(struct h2 *h, struct h2_req *req)
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, h2_on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, req);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, h2_on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->error);
     curl_easy_setopt(e, CURLOPT_PRIVATE, req);
     if (h->ca_file)
@@ -262,7 +283,9 @@ void h2_free(struct h2 *h)
         curl_multi_remove_handle(h->multi, easy);
         curl_easy_cleanup(easy);
         h2_unlink(h, req);
-        req->done(req, 0, "", CURLE_ABORTED_BY_CALLBACK, "cancelled: stopping");
+        snprintf(req->error, sizeof(req->error), "cancelled: stopping");
+        req->retry_after[0] = '\0';
+        h2_finish(req, 0, CURLE_ABORTED_BY_CALLBACK);
     }
     while (h->npool)
         curl_easy_cleanup(h->pool[--h->npool]);

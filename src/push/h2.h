@@ -20,12 +20,15 @@
 #define H2_TIMEOUT_MS         30000
 #define H2_CONNECT_TIMEOUT_MS 10000
 #define H2_RETRY_AFTER_MAX    32
+#define H2_ANSWER_MAX         16384 /* an answer's body kept for `done`; the rest dropped */
 
 struct h2;
 struct h2_req;
 
 /* status: the HTTP status, or 0 when no answer came (code says why,
- * error its text). retry_after: the Retry-After header's value, or "". */
+ * error its text). retry_after: the Retry-After header's value, or "".
+ * The answer's body is req->answer (answer_len bytes, NUL-terminated, its
+ * first H2_ANSWER_MAX bytes; NULL when empty), freed after `done`. */
 typedef void (*h2_done_fn)(struct h2_req *req, long status, const char *retry_after, CURLcode code,
                            const char *error);
 
@@ -40,6 +43,8 @@ struct h2_req {
     CURL *easy;
     char retry_after[H2_RETRY_AFTER_MAX];
     char error[CURL_ERROR_SIZE];
+    char *answer;
+    size_t answer_len;
     struct h2 *h2;
     struct h2_req *prev, *next; /* in flight */
 };

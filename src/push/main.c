@@ -3,6 +3,10 @@
  * runs on it (api, fleet with deliver, h2, the two Redis connections),
  * signals, and the exit status (pconf.h).
  *
+ * SIGHUP: the key files (VAPID, APNs, FCM) are read again; one that no
+ * longer loads is logged and the key in use kept. Key material is never
+ * logged, whatever the level.
+ *
  * SIGTERM or SIGINT: the listener closes, no new work is taken, the jobs
  * in hand are left for another gateway to take at once (their requests in
  * flight answered first), then the process exits 0. A second signal
@@ -44,6 +48,7 @@ static void main_close_all(struct gw *gw)
     rconn_stop(&gw->blk);
     uv_close((uv_handle_t *)&gw->sigterm, NULL);
     uv_close((uv_handle_t *)&gw->sigint, NULL);
+    uv_close((uv_handle_t *)&gw->sighup, NULL);
 }
 
 /* No job left in hand: what remains on the loop closes. */
@@ -68,6 +73,40 @@ static void main_on_signal(uv_signal_t *h, int signum)
     gw->stopping = 1;
     api_stop(gw->api);
     fleet_stop(gw->fleet, main_on_stopped);
+}
+
+/* One key file read again: logged by name, never by content. */
+static void main_reloaded(const char *which, const char *path, int rc, const char *err)
+{
+    if (rc == 0)
+        log_info("key reloaded", KV_S("key", which), KV_S("file", path));
+    else
+        log_error("key not reloaded: the one in use is kept", KV_S("key", which),
+                  KV_S("error", err));
+}
+
+static void main_on_hup(uv_signal_t *h, int signum)
+{
+    struct gw *gw = h->data;
+    const struct pconf *cfg = gw->cfg;
+    struct vapid v;
+    char err[512];
+    int rc;
+    (void)signum;
+    rc = vapid_load(&v, cfg->vapid_key, cfg->vapid_subject, err, sizeof(err));
+    if (rc == 0) {
+        vapid_free(&gw->vapid);
+        gw->vapid = v;
+    }
+    main_reloaded("vapid", cfg->vapid_key, rc, err);
+    if (gw->apns.key) {
+        rc = apns_reload(&gw->apns, cfg->apns_key, err, sizeof(err));
+        main_reloaded("apns", cfg->apns_key, rc, err);
+    }
+    if (gw->fcm.oauth.acct.key) {
+        rc = fcm_reload(&gw->fcm, cfg->fcm_account, err, sizeof(err));
+        main_reloaded("fcm", cfg->fcm_account, rc, err);
+    }
 }
 
 /* The API's certificate and key load and match (lws would only say it
@@ -115,8 +154,13 @@ static int main_check(struct gw *gw, const struct pconf *cfg, char *err, size_t 
         return -1;
     if (notif_urgencies_parse(cfg->urgencies, &gw->urgencies, err, errlen) ||
         reg_hosts_parse(&gw->hosts, cfg->webpush_hosts, err, errlen) ||
-        vapid_load(&gw->vapid, cfg->vapid_key, cfg->vapid_subject, err, errlen))
+        vapid_load(&gw->vapid, cfg->vapid_key, cfg->vapid_subject, err, errlen) ||
+        apns_load(&gw->apns, cfg->apns_key, cfg->apns_key_id, cfg->apns_team_id,
+                  cfg->apns_bundle_id, cfg->apns_host, err, errlen) ||
+        fcm_load(&gw->fcm, cfg->fcm_account, cfg->fcm_host, err, errlen))
         return -1;
+    gw->providers = REG_BIT(REG_WEBPUSH) | (gw->apns.key ? REG_BIT(REG_APNS) : 0) |
+                    (gw->fcm.oauth.acct.key ? REG_BIT(REG_FCM) : 0);
     if (rkeys_name(gw->stream_key, sizeof(gw->stream_key), cfg->prefix, RKEYS_STREAM, NULL) ||
         rkeys_name(gw->jobs_key, sizeof(gw->jobs_key), cfg->prefix, RKEYS_PUSH_JOBS, NULL)) {
         snprintf(err, errlen, "--prefix: too long");
@@ -144,9 +188,11 @@ static int main_start(struct gw *gw)
         return -1;
     uv_signal_init(gw->loop, &gw->sigterm);
     uv_signal_init(gw->loop, &gw->sigint);
-    gw->sigterm.data = gw->sigint.data = gw;
+    uv_signal_init(gw->loop, &gw->sighup);
+    gw->sigterm.data = gw->sigint.data = gw->sighup.data = gw;
     uv_signal_start(&gw->sigterm, main_on_signal, SIGTERM);
     uv_signal_start(&gw->sigint, main_on_signal, SIGINT);
+    uv_signal_start(&gw->sighup, main_on_hup, SIGHUP);
     return 0;
 }
 
@@ -160,7 +206,9 @@ static void main_log_start(const struct gw *gw)
              cfg->plain ? "http" : "https", v6 ? "[" : "", cfg->listen.host, v6 ? "]" : "",
              cfg->listen.port);
     log_info(msg, KV_S("redis", redis), KV_S("name", cfg->name), KV_S("urgencies", cfg->urgencies),
-             KV_S("vapid_public_key", gw->vapid.public_b64));
+             KV_S("vapid_public_key", gw->vapid.public_b64),
+             KV_S("apns", gw->apns.key ? cfg->apns_host : "off"),
+             KV_S("fcm", gw->fcm.oauth.acct.key ? gw->fcm.oauth.acct.project : "off"));
     if (cfg->metrics_listen.host) {
         v6 = strchr(cfg->metrics_listen.host, ':') != NULL;
         snprintf(msg, sizeof(msg), "metrics on http://%s%s%s:%d/metrics", v6 ? "[" : "",
@@ -213,6 +261,8 @@ int main(int argc, char **argv)
 out:
     ratelim_free(&gw.ratelim);
     vapid_free(&gw.vapid);
+    apns_free(&gw.apns);
+    fcm_free(&gw.fcm);
     reg_hosts_free(&gw.hosts);
     pconf_free(&cfg);
     return status;

@@ -111,6 +111,7 @@ static int notif_select(struct notif *n, const json_t *item, unsigned urgencies,
         return 0;
     }
     n->urgency = notif_urgency[i].header;
+    n->urgency_bit = notif_urgency[i].bit;
     if (expires && item_time_parse(expires, &at) == 0)
         n->expires_ms = at;
     else if (published && item_time_parse(published, &at) == 0)
@@ -121,6 +122,7 @@ static int notif_select(struct notif *n, const json_t *item, unsigned urgencies,
         *why = "expired";
         return 0;
     }
+    snprintf(n->story, sizeof(n->story), "%s", story);
     if (strlen(story) <= NOTIF_TOPIC_MAX)
         memcpy(n->topic, story, strlen(story) + 1);
     snprintf(n->lang, sizeof(n->lang), "%s", lang ? lang : "en");

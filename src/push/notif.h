@@ -26,7 +26,9 @@
 
 struct notif {
     char id[ITEM_ID_STRLEN];
-    char topic[NOTIF_TOPIC_MAX + 1]; /* "" when the story's id is longer */
+    char story[ITEM_ID_STRLEN];      /* an update's ref, else its own id: the collapse id */
+    char topic[NOTIF_TOPIC_MAX + 1]; /* the story for Web Push; "" when longer */
+    unsigned urgency_bit;            /* NOTIF_* of the item's urgency */
     const char *urgency;             /* RFC 8030 Urgency: high, normal, low */
     int64_t expires_ms;              /* not sent after this */
     json_t *topics;                  /* the alert's topics (owned), for matching */

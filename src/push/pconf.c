@@ -70,6 +70,25 @@ static const struct settings_row pconf_rows[] = {
      NULL, NULL},
     {"provider-ca", SETTINGS_STR, PCONF_AT(provider_ca), 0, 0, "FILE",
      "CA certificates that verify the push services", NULL, "the system's", NULL},
+    {"apns-key", SETTINGS_STR, PCONF_AT(apns_key), 0, 0, "FILE",
+     "APNs signing key (.p8, PEM P-256) for token authentication; with the three next, turns "
+     "APNs on (reread on SIGHUP)",
+     NULL, "none: APNs off", NULL},
+    {"apns-key-id", SETTINGS_STR, PCONF_AT(apns_key_id), 0, 0, "ID",
+     "the APNs key's 10-character key id (the JWT's kid)", NULL, "none", NULL},
+    {"apns-team-id", SETTINGS_STR, PCONF_AT(apns_team_id), 0, 0, "ID",
+     "the Apple developer team id (the JWT's iss)", NULL, "none", NULL},
+    {"apns-bundle-id", SETTINGS_STR, PCONF_AT(apns_bundle_id), 0, 0, "BUNDLE",
+     "the iOS app's bundle id (apns-topic)", NULL, "none", NULL},
+    {"apns-host", SETTINGS_STR, PCONF_AT(apns_host), 0, 0, "HOST",
+     "APNs server, HOST or HOST:PORT (api.sandbox.push.apple.com for development builds)",
+     "api.push.apple.com", NULL, NULL},
+    {"fcm-service-account", SETTINGS_STR, PCONF_AT(fcm_account), 0, 0, "FILE",
+     "Firebase service-account key (JSON); turns FCM on (reread on SIGHUP)", NULL, "none: FCM off",
+     NULL},
+    {"fcm-host", SETTINGS_STR, PCONF_AT(fcm_host), 0, 0, "HOST",
+     "FCM HTTP v1 server, HOST or HOST:PORT (access tokens come from the key file's token_uri)",
+     "fcm.googleapis.com", NULL, NULL},
     {"urgencies", SETTINGS_STR, PCONF_AT(urgencies), 0, 0, "U,...",
      "urgencies of the alerts sent: flash, urgent, bulletin, routine", "flash,bulletin", NULL,
      NULL},
@@ -83,7 +102,7 @@ static const struct settings_row pconf_rows[] = {
     {"allowed-origin", SETTINGS_LIST, PCONF_AT(origins), 0, PCONF_MAX_ORIGINS, "ORIGIN",
      "browser Origin allowed to call the API, repeatable", NULL, "any origin", &pconf_origin_list},
     {"concurrency", SETTINGS_INT, PCONF_AT(concurrency), 1, 100000, "N",
-     "requests in flight to the push services", "256", NULL, NULL},
+     "requests in flight to each provider (Web Push, APNs, FCM)", "256", NULL, NULL},
     {"max-jobs", SETTINGS_INT, PCONF_AT(max_jobs), 1, 1024, "N",
      "registry shards this gateway sends to at once", "8", NULL, NULL},
     {"claim-after", SETTINGS_INT, PCONF_AT(claim_after), 3, 3600, "SECONDS",
@@ -103,10 +122,10 @@ static const struct settings_table pconf_table = {
     .program = "alertd-push",
     .env_prefix = "ALERTD_PUSH_",
     .about = "Sends breaking-news alerts from Redis to devices and browsers through their\n"
-             "push services (Web Push), and serves the registration API. Every option may\n"
-             "also be set as ALERTD_PUSH_<NAME> in the environment or as \"name = value\"\n"
-             "in the --config file; flags win over the environment, which wins over the\n"
-             "file.\n\n",
+             "push services (Web Push, APNs, FCM), and serves the registration API. Every\n"
+             "option may also be set as ALERTD_PUSH_<NAME> in the environment or as\n"
+             "\"name = value\" in the --config file; flags win over the environment,\n"
+             "which wins over the file. SIGHUP rereads the key files.\n\n",
     .epilogue = "\nExit status: 0 stopped, 1 cannot start, 2 bad configuration.\n",
     .column = 32,
     .rows = pconf_rows,

@@ -32,13 +32,17 @@ struct pconf {
     char *vapid_subject; /* mailto: or https: contact */
     char *webpush_hosts; /* push services endpoints may name */
     char *provider_ca;   /* CA bundle for the push services; NULL: the system's */
-    char *urgencies;     /* "flash,bulletin" */
-    int ttl;             /* seconds an alert without expires_at is worth sending */
+    char *apns_key;      /* .p8 PEM P-256 key; NULL: APNs off */
+    char *apns_key_id, *apns_team_id, *apns_bundle_id, *apns_host;
+    char *fcm_account; /* service-account JSON key; NULL: FCM off */
+    char *fcm_host;
+    char *urgencies; /* "flash,bulletin" */
+    int ttl;         /* seconds an alert without expires_at is worth sending */
     int registration_days;
     int max_registrations_per_min;    /* per address; 0: no limit */
     char *origins[PCONF_MAX_ORIGINS]; /* CORS: allowed browser Origins; none = any */
     int norigins;
-    int concurrency; /* requests in flight to push services */
+    int concurrency; /* requests in flight to each provider */
     int max_jobs;    /* shards sent at once */
     int claim_after; /* seconds before another gateway takes a silent one's work */
     char *name;      /* this gateway's consumer name */

@@ -36,6 +36,8 @@ static const struct pmetrics_row pmetrics_rows[] = {
     {"refused_total", 1, PM(refused), "Notifications a push service refused for good (4xx)."},
     {"retried_total", 1, PM(retried), "Requests tried again after 429, 5xx or a transport error."},
     {"failed_total", 1, PM(failed), "Notifications given up after retries or their TTL."},
+    {"reauths_total", 1, PM(reauths),
+     "Provider credentials renewed because the provider said they expired (APNs 403, FCM 401)."},
     {"expired_registrations_total", 1, PM(expired_regs),
      "Registrations removed for not being refreshed."},
     {"skipped_done_total", 1, PM(skipped_done), "Registrations a claimed job found already done."},

@@ -28,6 +28,7 @@ struct pmetrics {
     uint64_t refused;      /* other 4xx: given up */
     uint64_t retried;      /* 429, 5xx, transport errors: tried again */
     uint64_t failed;       /* given up after retries or the alert's TTL */
+    uint64_t reauths;      /* provider credentials renewed on an expiry answer */
     uint64_t expired_regs; /* registrations removed for not being refreshed */
     uint64_t skipped_done; /* already done by another gateway (a claimed job) */
 };

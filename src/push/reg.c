@@ -23,12 +23,29 @@ static int reg_fail(struct item_error *err, const char *field, const char *fmt, 
     return -1;
 }
 
+static const char *const reg_providers[REG_NPROVIDERS] = {"webpush", "apns", "fcm"};
+
+const char *reg_provider_name(enum reg_provider p)
+{
+    return (unsigned)p < REG_NPROVIDERS ? reg_providers[p] : "?";
+}
+
+static int reg_provider_of(const char *name, enum reg_provider *p)
+{
+    for (int i = 0; name && i < REG_NPROVIDERS; i++)
+        if (strcmp(name, reg_providers[i]) == 0) {
+            *p = (enum reg_provider)i;
+            return 0;
+        }
+    return -1;
+}
+
 static void reg_identify(struct reg *r)
 {
     unsigned char digest[SHA256_DIGEST_LENGTH];
     char input[sizeof("webpush:") + REG_ENDPOINT_MAX];
     static const char hex[] = "0123456789abcdef";
-    int n = snprintf(input, sizeof(input), "webpush:%s", r->endpoint);
+    int n = snprintf(input, sizeof(input), "%s:%s", reg_provider_name(r->provider), r->endpoint);
     SHA256((const unsigned char *)input, (size_t)n, digest);
     for (int i = 0; i < REG_ID_LEN / 2; i++) {
         r->id[2 * i] = hex[digest[i] >> 4];
@@ -136,6 +153,37 @@ static int reg_subscription(struct reg *r, const json_t *sub, const struct reg_h
     return 0;
 }
 
+/* A device token: APNs' in hex (kept in lower case), FCM's of the
+ * characters Firebase uses (base64url and ':'). */
+static int reg_token(struct reg *r, const json_t *v, struct item_error *err)
+{
+    const char *s = json_string_value(v);
+    size_t n = s ? strlen(s) : 0;
+    if (s == NULL)
+        return reg_fail(err, "token", "must be a string, the device's push token");
+    if (r->provider == REG_APNS) {
+        if (n < REG_APNS_MIN || n > REG_APNS_MAX || n % 2)
+            return reg_fail(err, "token", "must be an APNs device token: %d to %d hex digits",
+                            REG_APNS_MIN, REG_APNS_MAX);
+        for (size_t i = 0; i < n; i++) {
+            if (!isxdigit((unsigned char)s[i]))
+                return reg_fail(err, "token", "must be an APNs device token in hex");
+            r->endpoint[i] = (char)tolower((unsigned char)s[i]);
+        }
+        r->endpoint[n] = '\0';
+        return 0;
+    }
+    if (n == 0 || n > REG_FCM_MAX)
+        return reg_fail(err, "token", "must be an FCM registration token of 1 to %d characters",
+                        REG_FCM_MAX);
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && !strchr("-_:", s[i]))
+            return reg_fail(err, "token",
+                            "must be an FCM registration token (letters, digits, - _ :)");
+    memcpy(r->endpoint, s, n + 1);
+    return 0;
+}
+
 /* topics or langs: an array of distinct valid strings, copied into slots
  * of `width` bytes (langs in lower case). */
 static int reg_list(const json_t *v, const char *field, int max, char *slots, size_t width,
@@ -171,8 +219,8 @@ static int reg_list(const json_t *v, const char *field, int max, char *slots, si
     return 0;
 }
 
-int reg_parse_request(const char *body, size_t len, const struct reg_hosts *hosts, struct reg *r,
-                      struct item_error *err)
+int reg_parse_request(const char *body, size_t len, const struct reg_hosts *hosts,
+                      unsigned providers, struct reg *r, struct item_error *err)
 {
     json_error_t jerr;
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -185,19 +233,29 @@ int reg_parse_request(const char *body, size_t len, const struct reg_hosts *host
         goto out;
     }
     json_object_foreach (root, key, v) {
-        if (strcmp(key, "provider") && strcmp(key, "subscription") && strcmp(key, "topics") &&
-            strcmp(key, "langs")) {
+        if (strcmp(key, "provider") && strcmp(key, "subscription") && strcmp(key, "token") &&
+            strcmp(key, "topics") && strcmp(key, "langs")) {
             reg_fail(err, key, "is not a field of a registration");
             goto out;
         }
     }
     provider = json_string_value(json_object_get(root, "provider"));
-    if (provider == NULL || strcmp(provider, "webpush") != 0) {
-        reg_fail(err, "provider", "must be \"webpush\" (the only provider this gateway serves)");
+    if (reg_provider_of(provider, &r->provider)) {
+        reg_fail(err, "provider", "must be \"webpush\", \"apns\" or \"fcm\"");
         goto out;
     }
-    r->provider = REG_WEBPUSH;
-    if (reg_subscription(r, json_object_get(root, "subscription"), hosts, err) ||
+    if (!(providers & REG_BIT(r->provider))) {
+        reg_fail(err, "provider", "%s is not configured on this gateway", provider);
+        goto out;
+    }
+    key = r->provider == REG_WEBPUSH ? "token" : "subscription";
+    if (json_object_get(root, key)) {
+        reg_fail(err, key, "is not a field of a %s registration", provider);
+        goto out;
+    }
+    if ((r->provider == REG_WEBPUSH
+             ? reg_subscription(r, json_object_get(root, "subscription"), hosts, err)
+             : reg_token(r, json_object_get(root, "token"), err)) ||
         reg_list(json_object_get(root, "topics"), "topics", REG_MAX_TOPICS, &r->topics[0][0],
                  sizeof(r->topics[0]), &r->ntopics, err) ||
         reg_list(json_object_get(root, "langs"), "langs", REG_MAX_LANGS, &r->langs[0][0],
@@ -221,10 +279,13 @@ char *reg_encode(const struct reg *r)
         json_array_append_new(t, json_string(r->topics[i]));
     for (int i = 0; l && i < r->nlangs; i++)
         json_array_append_new(l, json_string(r->langs[i]));
-    json_t *o = t && l
-                    ? json_pack("{s:s,s:s,s:s,s:s,s:O,s:O,s:I}", "p", "webpush", "e", r->endpoint,
-                                "k", k, "a", a, "t", t, "l", l, "x", (json_int_t)r->expires_ms)
-                    : NULL;
+    json_t *o = NULL;
+    if (t && l && r->provider == REG_WEBPUSH)
+        o = json_pack("{s:s,s:s,s:s,s:s,s:O,s:O,s:I}", "p", "webpush", "e", r->endpoint, "k", k,
+                      "a", a, "t", t, "l", l, "x", (json_int_t)r->expires_ms);
+    else if (t && l)
+        o = json_pack("{s:s,s:s,s:O,s:O,s:I}", "p", reg_provider_name(r->provider), "e",
+                      r->endpoint, "t", t, "l", l, "x", (json_int_t)r->expires_ms);
     if (o)
         out = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
@@ -259,10 +320,14 @@ int reg_decode(const char *id, const char *text, size_t len, struct reg *r)
     const json_t *x = json_object_get(o, "x");
     int rc = -1;
     memset(r, 0, sizeof(*r));
-    if (o == NULL || !reg_id_ok(id) || e == NULL || strlen(e) > REG_ENDPOINT_MAX || k == NULL ||
-        a == NULL || !json_is_integer(x) ||
-        b64u_decode(k, strlen(k), r->p256dh, ECE_PUBLIC_LEN) != ECE_PUBLIC_LEN ||
-        b64u_decode(a, strlen(a), r->auth, ECE_AUTH_LEN) != ECE_AUTH_LEN ||
+    if (o == NULL || reg_provider_of(json_string_value(json_object_get(o, "p")), &r->provider))
+        goto out;
+    if (r->provider == REG_WEBPUSH &&
+        (k == NULL || a == NULL ||
+         b64u_decode(k, strlen(k), r->p256dh, ECE_PUBLIC_LEN) != ECE_PUBLIC_LEN ||
+         b64u_decode(a, strlen(a), r->auth, ECE_AUTH_LEN) != ECE_AUTH_LEN))
+        goto out;
+    if (!reg_id_ok(id) || e == NULL || strlen(e) > REG_ENDPOINT_MAX || !json_is_integer(x) ||
         reg_decode_list(json_object_get(o, "t"), REG_MAX_TOPICS, &r->topics[0][0],
                         sizeof(r->topics[0]), &r->ntopics) ||
         reg_decode_list(json_object_get(o, "l"), REG_MAX_LANGS, &r->langs[0][0],
@@ -270,7 +335,6 @@ int reg_decode(const char *id, const char *text, size_t len, struct reg *r)
         goto out;
     memcpy(r->id, id, REG_ID_LEN + 1);
     r->shard = reg_shard_of(id);
-    r->provider = REG_WEBPUSH;
     memcpy(r->endpoint, e, strlen(e) + 1);
     r->expires_ms = (int64_t)json_integer_value(x);
     rc = 0;

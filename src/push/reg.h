@@ -3,9 +3,12 @@
  * id and shard, its compact form in Redis, and whether an alert is for it.
  * Pure: no I/O.
  *
- * The id is the first 128 bits of SHA-256("<provider>:<token>") in hex, so
- * the same device registering again lands on the same entry; the shard is
- * the id's first 32 bits modulo PUSH_SHARDS.
+ * Three providers: Web Push (a browser's subscription: its endpoint URL and
+ * keys), APNs (an iOS device token, hex) and FCM (an Android registration
+ * token); a device token is kept in `endpoint`, lower-cased for APNs.
+ * The id is the first 128 bits of SHA-256("<provider>:<endpoint>") in
+ * hex, so the same device registering again lands on the same entry; the
+ * shard is the id's first 32 bits modulo PUSH_SHARDS.
  */
 #ifndef PUSH_REG_H
 #define PUSH_REG_H
@@ -24,8 +27,15 @@
 #define REG_MAX_LANGS    8
 #define REG_BODY_MAX     8192 /* a registration request's body */
 #define REG_MAX_HOSTS    16   /* --webpush-hosts entries */
+#define REG_APNS_MIN     64   /* hex digits of an APNs device token (32 bytes today) */
+#define REG_APNS_MAX     200  /* Apple may lengthen them: room for 100 bytes */
+#define REG_FCM_MAX      1024 /* an FCM registration token (about 160 today) */
 
-enum reg_provider { REG_WEBPUSH };
+enum reg_provider { REG_WEBPUSH, REG_APNS, REG_FCM, REG_NPROVIDERS };
+#define REG_BIT(p) (1u << (p))
+
+/* "webpush", "apns", "fcm". */
+const char *reg_provider_name(enum reg_provider p);
 
 struct reg {
     char id[REG_ID_LEN + 1];
@@ -49,10 +59,11 @@ struct reg_hosts {
 };
 
 /* A registration request's body (PROTOCOL.md, "Push registration"): 0, or
- * -1 with err naming the field and the rule. id and shard are filled;
- * expires_ms is left to the caller. */
-int reg_parse_request(const char *body, size_t len, const struct reg_hosts *hosts, struct reg *r,
-                      struct item_error *err);
+ * -1 with err naming the field and the rule. `providers` (REG_BIT bits)
+ * are those this gateway sends to; another is refused. id and shard are
+ * filled; expires_ms is left to the caller. */
+int reg_parse_request(const char *body, size_t len, const struct reg_hosts *hosts,
+                      unsigned providers, struct reg *r, struct item_error *err);
 
 /* 1 when s is a registration id (32 lower-case hex digits). */
 int reg_id_ok(const char *s);

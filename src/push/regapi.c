@@ -87,7 +87,7 @@ int regapi_register(struct regapi_call *c, const char *body, size_t len)
     struct item_error err;
     struct regapi_wait *w;
     char key[GW_KEY_MAX], shard[16], *value;
-    if (reg_parse_request(body, len, &gw->hosts, &r, &err)) {
+    if (reg_parse_request(body, len, &gw->hosts, gw->providers, &r, &err)) {
         pmetrics.api_invalid++;
         return regapi_error(c, 400, err.field, err.message);
     }

@@ -3,58 +3,44 @@
  */
 #include "webpush.h"
 
+#include "ece.h"
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-static int webpush_header(struct curl_slist **list, const char *fmt, const char *value)
-{
-    char line[2048];
-    struct curl_slist *l;
-    if (snprintf(line, sizeof(line), fmt, value) >= (int)sizeof(line))
-        return -1;
-    if ((l = curl_slist_append(*list, line)) == NULL)
-        return -1;
-    *list = l;
-    return 0;
-}
-
-int webpush_build(struct webpush_msg *m, struct vapid *v, const struct notif *n,
-                  const struct reg *r, int64_t now_ms)
+int webpush_build(struct push_msg *m, struct vapid *v, const struct notif *n, const struct reg *r,
+                  int64_t now_ms)
 {
     char ttl[24];
     const char *auth = vapid_header(v, r->endpoint, (time_t)(now_ms / 1000));
     int64_t secs = (n->expires_ms - now_ms) / 1000;
-    m->headers = NULL;
+    memset(m, 0, sizeof(*m));
     snprintf(ttl, sizeof(ttl), "%lld", (long long)(secs > 0 ? secs : 0));
-    if (auth == NULL ||
-        ece_encrypt(r->p256dh, r->auth, (const unsigned char *)n->payload, n->len, m->body,
-                    &m->len) ||
-        webpush_header(&m->headers, "Authorization: %s", auth) ||
-        webpush_header(&m->headers, "TTL: %s", ttl) ||
-        webpush_header(&m->headers, "Urgency: %s", n->urgency) ||
-        (n->topic[0] && webpush_header(&m->headers, "Topic: %s", n->topic)) ||
-        webpush_header(&m->headers, "Content-Encoding: %s", "aes128gcm") ||
-        webpush_header(&m->headers, "Content-Type: %s", "application/octet-stream")) {
-        webpush_free(m);
+    if (auth == NULL || (m->url = strdup(r->endpoint)) == NULL ||
+        (m->body = malloc(ECE_MAX_BODY)) == NULL ||
+        ece_encrypt(r->p256dh, r->auth, (const unsigned char *)n->payload, n->len,
+                    (unsigned char *)m->body, &m->len) ||
+        push_header(&m->headers, "Authorization: %s", auth) ||
+        push_header(&m->headers, "TTL: %s", ttl) ||
+        push_header(&m->headers, "Urgency: %s", n->urgency) ||
+        (n->topic[0] && push_header(&m->headers, "Topic: %s", n->topic)) ||
+        push_header(&m->headers, "Content-Encoding: %s", "aes128gcm") ||
+        push_header(&m->headers, "Content-Type: %s", "application/octet-stream")) {
+        push_msg_free(m);
         return -1;
     }
     return 0;
 }
 
-void webpush_free(struct webpush_msg *m)
-{
-    curl_slist_free_all(m->headers);
-    m->headers = NULL;
-}
-
-enum webpush_outcome webpush_outcome(long status)
+enum push_outcome webpush_outcome(long status)
 {
     if (status >= 200 && status < 300)
-        return WEBPUSH_DONE;
+        return PUSH_DONE;
     if (status == 404 || status == 410)
-        return WEBPUSH_GONE;
+        return PUSH_GONE;
     if (status == 0 || status == 429 || status >= 500)
-        return WEBPUSH_RETRY;
-    return WEBPUSH_REFUSED;
+        return PUSH_RETRY;
+    return PUSH_REFUSED;
 }

@@ -1,6 +1,7 @@
 """alertd-push under test: a gateway process on free loopback ports, its
-VAPID key, a Web Push stand-in it trusts, and the registration API's
-helpers. Used by the test_push_*.py files."""
+VAPID key, the Web Push, APNs and FCM stand-ins it trusts (with their keys:
+the gateway's options for them are apns_args and fcm_args), and the
+registration API's helpers. Used by the test_push_*.py files."""
 import http.client
 import json
 import os
@@ -12,6 +13,8 @@ import pytest
 
 from alertd_fixture import tls_cert  # noqa: F401  (a fixture the push tests use)
 from conftest import BUILD, free_port
+from apns_standin import BUNDLE_ID, KEY_ID, TEAM_ID, APNsStandin, make_apns_key
+from fcm_standin import FCMStandin, make_service_account
 from webpush_standin import WebPushStandin
 
 ALERTD_PUSH = os.path.join(BUILD, "alertd-push")
@@ -118,6 +121,14 @@ class PushGateway:
             body["langs"] = langs
         return self.api("POST", "/v1/push/registrations", body, conn=conn)
 
+    def register_token(self, provider, token, topics=None, langs=None, conn=None):
+        body = {"provider": provider, "token": token}
+        if topics is not None:
+            body["topics"] = topics
+        if langs is not None:
+            body["langs"] = langs
+        return self.api("POST", "/v1/push/registrations", body, conn=conn)
+
     def vapid_public_key(self):
         status, _, body = self.api("GET", "/v1/push/vapid")
         assert status == 200, body
@@ -134,6 +145,42 @@ def standin(tls_cert):  # noqa: F811
     s = WebPushStandin(tls_cert.cert, tls_cert.key)
     yield s
     s.stop()
+
+
+def apns_args(s):
+    return ("--apns-key", s.key_path, "--apns-key-id", KEY_ID, "--apns-team-id", TEAM_ID,
+            "--apns-bundle-id", BUNDLE_ID, "--apns-host", f"127.0.0.1:{s.port}")
+
+
+def fcm_args(s):
+    return ("--fcm-service-account", s.key_path, "--fcm-host", f"127.0.0.1:{s.port}")
+
+
+@pytest.fixture
+def apns(tmp_path, tls_cert):  # noqa: F811
+    key_path = str(tmp_path / "AuthKey_ABCDE12345.p8")
+    s = APNsStandin(tls_cert.cert, tls_cert.key, make_apns_key(key_path))
+    s.key_path = key_path
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def fcm(tmp_path, tls_cert):  # noqa: F811
+    s = FCMStandin(tls_cert.cert, tls_cert.key)
+    s.key_path = str(tmp_path / "service-account.json")
+    s.account = make_service_account(s.key_path, s.token_uri)
+    yield s
+    s.stop()
+
+
+def wait_metric(gw, name, want, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if gw.metric(name) >= want:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"alertd_push_{name} = {gw.metric(name)}, not {want}, after {timeout}s")
 
 
 @pytest.fixture

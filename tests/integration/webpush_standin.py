@@ -11,33 +11,23 @@ what a push service checks, with an implementation of its own:
 - the payload (RFC 8291/8188), decrypted with python3-cryptography from
   the subscription's private key and auth secret.
 
-It answers 201 unless told otherwise per subscription (a queue of answers:
-400, 404, 410, 429 with Retry-After, 503, ...) or for the next N requests
-whatever their subscription, and can hold each answer for a delay.
-Everything it saw is kept for the test: `accepted` (decrypted payloads of
-the requests it answered 2xx), `attempts` (every request) and `errors`
-(what a real service would have refused, answered 400).
+It answers 201 unless told otherwise (h2_standin.py: the server, the
+plans of answers and what was seen); `accepted` holds the decrypted
+payloads of the requests it answered 2xx, `errors` what a real service
+would have refused (answered 400).
 """
-import asyncio
 import base64
-import collections
 import json
 import os
-import ssl
-import threading
 import time
 
-import h2.config
-import h2.connection
-import h2.events
-import h2.exceptions
 import jwt
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from conftest import free_port
+from h2_standin import H2Standin
 
 URGENCIES = {"very-low", "low", "normal", "high"}
 B64URL = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -85,155 +75,33 @@ class Subscription:
         return plain[:-1]
 
 
-class WebPushStandin:
-    def __init__(self, cert, key, vapid_public=None, delay=0.0):
-        self.port = free_port()
-        self.origin = f"https://127.0.0.1:{self.port}"
-        self.vapid_public = vapid_public  # the gateway's key, once known
-        self.delay = delay
-        self.subs = {}
-        self.accepted = collections.defaultdict(list)  # name -> [delivery]
-        self.attempts = collections.defaultdict(list)  # name -> [(time, status)]
-        self.errors = []
-        self.plans = collections.defaultdict(collections.deque)  # name -> answers
-        self.next_answers = collections.deque()  # for any subscription
-        self.protocols = set()
-        self.lock = threading.Lock()
-        self._ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        self._ctx.load_cert_chain(cert, key)
-        self._ctx.set_alpn_protocols(["h2"])
-        self._writers = set()
-        self._loop = asyncio.new_event_loop()
-        self._started = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        assert self._started.wait(10), "the stand-in did not start"
+class WebPushStandin(H2Standin):
+    default_status = 201
 
-    # -- the test's side ----------------------------------------------------
+    def __init__(self, cert, key, vapid_public=None, delay=0.0):
+        self.vapid_public = vapid_public  # the gateway's key, once known
+        self.subs = {}
+        super().__init__(cert, key, delay)
+
     def subscribe(self, name):
         sub = Subscription(self, name)
         self.subs[name] = sub
         return sub
 
-    def plan(self, name, *answers):
-        """Answers for the next requests to `name`: (status, {header: value})."""
-        with self.lock:
-            self.plans[name].extend(answers)
-
-    def answer_next(self, n, status, headers=None):
-        with self.lock:
-            self.next_answers.extend([(status, headers or {})] * n)
-
-    def count_accepted(self):
-        with self.lock:
-            return sum(len(v) for v in self.accepted.values())
-
-    def wait_accepted(self, n, timeout=60.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.count_accepted() >= n:
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"{self.count_accepted()} notifications accepted, not {n}, "
-                             f"within {timeout}s; errors: {self.errors[:3]}")
-
-    def stop(self):
-        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)
-        self._thread.join(10)
-        assert not self._thread.is_alive(), "the stand-in did not stop"
-
-    async def _shutdown(self):
-        self._server.close()
-        for w in list(self._writers):
-            w.close()
-        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        self._loop.stop()
-
-    # -- the service --------------------------------------------------------
-    def _run(self):
-        asyncio.set_event_loop(self._loop)
-        self._server = self._loop.run_until_complete(
-            asyncio.start_server(self._serve, "127.0.0.1", self.port, ssl=self._ctx))
-        self._started.set()
-        self._loop.run_forever()
-
-    async def _serve(self, reader, writer):
-        self._writers.add(writer)
-        proto = writer.get_extra_info("ssl_object").selected_alpn_protocol()
-        with self.lock:
-            self.protocols.add(proto)
-        conn = h2.connection.H2Connection(
-            h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
-        conn.initiate_connection()
-        writer.write(conn.data_to_send())
-        streams = {}
-        try:
-            while True:
-                data = await reader.read(65536)
-                if not data:
-                    break
-                for ev in conn.receive_data(data):
-                    if isinstance(ev, h2.events.RequestReceived):
-                        streams[ev.stream_id] = (dict(ev.headers), bytearray())
-                    elif isinstance(ev, h2.events.DataReceived):
-                        streams[ev.stream_id][1].extend(ev.data)
-                        conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
-                    elif isinstance(ev, h2.events.StreamEnded):
-                        headers, body = streams.pop(ev.stream_id)
-                        asyncio.ensure_future(
-                            self._respond(conn, writer, ev.stream_id, headers, bytes(body)))
-                    elif isinstance(ev, h2.events.ConnectionTerminated):
-                        return
-                writer.write(conn.data_to_send())
-                await writer.drain()
-        except (ConnectionError, ssl.SSLError, h2.exceptions.ProtocolError):
-            pass
-        finally:
-            self._writers.discard(writer)
-            writer.close()
-
-    async def _respond(self, conn, writer, stream_id, headers, body):
-        status, extra = self._handle(headers, body)
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        try:
-            conn.send_headers(stream_id, [(":status", str(status))] +
-                              [(k.lower(), str(v)) for k, v in extra.items()], end_stream=True)
-            writer.write(conn.data_to_send())
-            await writer.drain()
-        except (ConnectionError, h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
-            pass
-
-    def _refuse(self, why, name=None):
-        with self.lock:
-            self.errors.append(f"{name}: {why}")
-        return 400, {}
-
-    def _handle(self, h, body):
+    def handle(self, h, body):
         path = h.get(":path", "")
         name = path[len("/push/"):] if path.startswith("/push/") else None
         if h.get(":method") != "POST" or name not in self.subs:
-            return self._refuse(f"{h.get(':method')} {path}")
-        with self.lock:
-            if self.next_answers:
-                status, extra = self.next_answers.popleft()
-            elif self.plans[name]:
-                status, extra = self.plans[name].popleft()
-            else:
-                status, extra = 201, {}
-            self.attempts[name].append((time.monotonic(), status))
+            return self.refuse(f"{h.get(':method')} {path}")
+        status, extra, data = self.answer(name)
         if status >= 300:
-            return status, extra
+            return status, extra, data
         try:
             delivery = self._check(name, h, body)
         except Exception as e:  # what a push service would refuse: recorded, 400
-            return self._refuse(repr(e), name)
-        with self.lock:
-            self.accepted[name].append(delivery)
-        return status, {"location": f"/message/{name}/{len(self.accepted[name])}"}
+            return self.refuse(repr(e), name)
+        n = self.take(name, delivery)
+        return status, {"location": f"/message/{name}/{n}"}, None
 
     def _check(self, name, h, body):
         ttl = h.get("ttl")
@@ -256,4 +124,4 @@ class WebPushStandin:
         assert claims["sub"].startswith(("mailto:", "https:")), claims["sub"]
         payload = json.loads(self.subs[name].decrypt(body))
         return {"payload": payload, "ttl": int(ttl), "urgency": h["urgency"], "topic": topic,
-                "time": time.monotonic()}
+                "jwt": params["t"], "time": time.monotonic()}

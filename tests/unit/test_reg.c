@@ -35,7 +35,7 @@ static int parse(const char *endpoint, const char *extra, struct reg *r, struct 
              "{\"provider\":\"webpush\",\"subscription\":{\"endpoint\":\"%s\",\"keys\":"
              "{\"p256dh\":\"%s\",\"auth\":\"%s\"}}%s}",
              endpoint, p256dh, auth, extra);
-    return reg_parse_request(body, strlen(body), &hosts, r, err);
+    return reg_parse_request(body, strlen(body), &hosts, REG_BIT(REG_WEBPUSH), r, err);
 }
 
 static void test_a_registration_and_its_id(void)
@@ -78,7 +78,7 @@ static void test_refusals_name_the_field(void)
         ASSERT_EQ(parse(cases[i].endpoint, cases[i].extra, &r, &err), -1);
         ASSERT_STR_EQ(err.field, cases[i].field);
     }
-    ASSERT_EQ(reg_parse_request("[]", 2, &(struct reg_hosts){{"x"}, 1}, &r, &err), -1);
+    ASSERT_EQ(reg_parse_request("[]", 2, &(struct reg_hosts){{"x"}, 1}, 1, &r, &err), -1);
 }
 
 static void test_stored_form_round_trips(void)

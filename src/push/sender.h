@@ -1,0 +1,69 @@
+/*
+ * sender — the requests to the providers, for deliver: one queue and one
+ * bound on requests in flight (--concurrency) per provider, so that a slow
+ * provider never holds the others back; each request built by its
+ * provider's module (webpush, apns, fcm) and sent through h2; the answer
+ * judged by that module. 429, 5xx and transport errors are tried again
+ * with full-jitter backoff (Retry-After as a floor) up to
+ * SENDER_MAX_ATTEMPTS or the alert's expiry; an expired provider credential
+ * (APNs' ExpiredProviderToken, FCM's 401) is renewed and the request tried
+ * again at once, once. FCM requests wait for an access token while oauth
+ * fetches one.
+ *
+ * deliver hands a dsend over (sender_add) and gets it back exactly once
+ * through `result`: with its final outcome, or SENDER_DROPPED when its
+ * owner was cancelled (*cancelled set) while it flew; sender_drop takes
+ * back, without `result`, those not in flight.
+ */
+#ifndef PUSH_SENDER_H
+#define PUSH_SENDER_H
+
+#include "gw.h"
+#include "h2.h"
+#include "provider.h"
+#include "reg.h"
+
+#include <stdint.h>
+
+#define SENDER_MAX_ATTEMPTS  5
+#define SENDER_BACKOFF_MS    500 /* full jitter over base * 2^attempt */
+#define SENDER_BACKOFF_MAXMS 60000
+
+enum sender_result {
+    SENDER_SENT,    /* accepted */
+    SENDER_GONE,    /* remove the registration */
+    SENDER_REFUSED, /* refused for good */
+    SENDER_FAILED,  /* given up after retries or the alert's expiry */
+    SENDER_DROPPED, /* cancelled: no final answer */
+};
+
+struct dsend {
+    void *owner;           /* deliver's job */
+    const int *cancelled;  /* the owner's flag */
+    struct push_alert *pa; /* lives while the owner does */
+    struct reg reg;
+    /* sender's */
+    struct sender *sender;
+    int attempts;
+    int reauthed;
+    uint64_t due_ms;
+    struct dsend *next;
+    struct h2_req req;
+    struct push_msg msg;
+};
+
+typedef void (*sender_result_fn)(struct dsend *s, enum sender_result r, void *user);
+
+struct sender *sender_new(struct gw *gw, sender_result_fn result, void *user);
+
+/* The per-alert parts of the providers that are on: 0, or -1. */
+int sender_prepare(const struct gw *gw, struct push_alert *pa);
+
+void sender_add(struct sender *t, struct dsend *s);
+
+/* Takes back the owner's sends not in flight; returns how many. */
+int sender_drop(struct sender *t, const void *owner);
+
+void sender_free(struct sender *t);
+
+#endif
