@@ -3,6 +3,7 @@
 #   make            build build/alert, build/alertd and build/alertd-push
 #   make test       install missing dependencies, build, run every test
 #   make sanitize   the same tests against an ASan+UBSan build (build-san/)
+#   make sanitize-ci  unit tests and the hostile-input integration tests under it (CI)
 #   make fuzz       the libFuzzer harnesses of tests/fuzz/, built by clang with
 #                   -fsanitize=fuzzer,address,undefined into build-fuzz/, each
 #                   run FUZZ_SECONDS (60; make test: 10); FUZZ_TARGETS="item
@@ -148,7 +149,7 @@ PROGRAMS += $(BUILD)/alert-bench
 endif
 
 .SECONDARY:
-.PHONY: all deps test unit fuzz fuzz-build browser integration sanitize run bench install clean \
+.PHONY: all deps test unit fuzz fuzz-build browser integration sanitize sanitize-ci run bench install clean \
         format check-format
 all: $(PROGRAMS) $(UNIT_BIN)
 
@@ -218,9 +219,10 @@ fuzz-build: $(FUZZ_BIN)
 browser: $(PROGRAMS)
 	$(Q)cd tests/browser && ALERT_BUILD=$(abspath $(BUILD)) node --test
 
+INTEGRATION_TESTS ?= tests/integration
 integration: $(PROGRAMS)
 	$(Q)ALERT_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider \
-	    tests/integration $(PYTEST_ARGS)
+	    $(INTEGRATION_TESTS) $(PYTEST_ARGS)
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -234,6 +236,18 @@ sanitize: deps
 	$(Q)$(MAKE) --no-print-directory SANITIZER=address,undefined unit
 	$(Q)$(MAKE) --no-print-directory SANITIZER=address,undefined browser
 	$(Q)$(MAKE) --no-print-directory SANITIZER=address,undefined integration
+
+# What CI runs under ASan+UBSan after `make test` (the whole suite twice
+# would pass 15 minutes): every unit test, and the integration tests that
+# feed alertd hostile or malformed input: handshakes, frames, compression,
+# query parameters, request bodies.
+SANITIZE_CI_TESTS := test_wire.py test_ws_limits.py test_ws_deflate.py test_ws_protocol.py \
+                     test_http_abuse.py test_mobile.py test_restricted.py
+sanitize-ci: deps
+	$(Q)$(MAKE) --no-print-directory SANITIZER=address,undefined all
+	$(Q)$(MAKE) --no-print-directory SANITIZER=address,undefined unit
+	$(Q)$(MAKE) --no-print-directory SANITIZER=address,undefined integration \
+	    INTEGRATION_TESTS="$(addprefix tests/integration/,$(SANITIZE_CI_TESTS))"
 
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
