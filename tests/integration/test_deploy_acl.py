@@ -7,19 +7,21 @@ would), then:
 - `alertd` authenticates as the `alertd` user, becomes ready and stays ready:
   its SUBSCRIBE, its catch-up XREVRANGE/XRANGE and its once-a-second
   heartbeat PUBLISH are all allowed (a refused heartbeat would show as Redis
-  reconnects within a second or two), and so are its release script and
-  its receipts (HINCRBY, SADD, EXPIRE of alert:rcpt:*), which `alert stats`
-  reads as the publisher;
+  reconnects within a second or two), and so are its receipts (HINCRBY,
+  SADD, EXPIRE of alert:rcpt:*), which `alert stats` reads as the
+  publisher; its release script is refused (logged once, the node serves
+  on), so an embargoed alert stays pending past its time until a second
+  node, as `alertd-release`, releases it once to the readers of both;
 - `alert push/update/retract/list/status` (and `push --durable`'s WAIT) as
-  the `publisher` user work, a
-  pushed alert reaches a client on /v1/sse, and so does an embargoed one
-  (held by the publisher, released by the node), which `list --embargoed`
-  shows until then and `retract` of its handle cancels;
-- neither user can do more than that: a node may write the stream and the
-  live channel only as far as releasing needs (XADD, PUBLISH on alert:live),
-  never delete or trim them, never hold an embargo, touch the publisher's
-  idempotency keys and version counters or any other key; the publisher
-  cannot touch other keys or channels; nobody gets in without a password.
+  the `publisher` user work, a pushed alert reaches a client on /v1/sse,
+  an embargoed one is listed by `list --embargoed` while pending, and
+  `retract` of its handle cancels it;
+- no user can do more than that: `alertd` cannot write the stream or the
+  live channel at all; `alertd-release` only as far as releasing needs
+  (XADD, PUBLISH on alert:live); neither may delete or trim them, hold an
+  embargo, touch the publisher's idempotency keys and version counters or
+  any other key; the publisher cannot touch other keys or channels; nobody
+  gets in without a password.
 """
 import http.client
 import json
@@ -72,7 +74,7 @@ def acl_with_passwords(tmp_path):
 def acl_redis(redis_factory, tmp_path):
     """(redis server with the deploy ACL, {user: password})."""
     path, users = acl_with_passwords(tmp_path)
-    assert {"default", "alertd", "publisher", "ops"} <= set(users), users
+    assert {"default", "alertd", "alertd-release", "publisher", "ops"} <= set(users), users
     srv = redis_factory(extra=["--aclfile", path], user="ops", password=users["ops"])
     return srv, users
 
@@ -138,6 +140,12 @@ class SseClient:
 
     def close(self):
         self.conn.close()
+
+
+def node_log(node):
+    """The node's log, as lines."""
+    with open(node.log, encoding="utf-8", errors="replace") as f:
+        return f.read().splitlines()
 
 
 # ---------------------------------------------------------------------------
@@ -211,38 +219,69 @@ def test_alertd_and_publisher_work_through_the_acl(acl_redis, tls_cert, tmp_path
         status = json.loads(r.stdout)
         assert status["nodes"] == workers and status["stream_length"] == 4, status
 
-        # An embargo: held and replaced by the publisher, listed, released by
-        # the node (its release script, under the alertd user), delivered.
+        # An embargo: held and replaced by the publisher, listed. The node
+        # runs as `alertd`, which has no release grant: its release script is
+        # refused (logged once), the node serves on, and the alert stays
+        # pending past its time.
         r = run_alert("push", "--headline", "Embargoed through the ACL", "--embargo-until",
                       "2s", redis=pub)
         assert r.returncode == 0, r.stderr
+        due_at = time.monotonic() + 2.0
         handle = r.stdout.strip()
         r = run_alert("update", handle, "--headline", "Replaced through the ACL", redis=pub)
         assert r.returncode == 0 and r.stdout.strip() == handle, r.stderr
-        r = run_alert("list", "--embargoed", "--json", redis=pub)
-        assert r.returncode == 0, r.stderr
-        assert [e["handle"] for e in json.loads(r.stdout)] == [handle]
         cancelled = run_alert("push", "--headline", "Cancelled", "--embargo-until", "1s",
                               redis=pub).stdout.strip()
         r = run_alert("retract", cancelled, redis=pub)
         assert r.returncode == 0 and "cancelled" in r.stderr, r.stderr
-        ev = sse.wait_for("alert", timeout=10.0)
-        item = json.loads(ev["data"])
-        assert item["headline"] == "Replaced through the ACL", item
-        assert metric(node, "alertd_embargoes_released_total") == 1
-        assert srv.client().xlen("alert:stream") == 5  # push, update, retract, durable, released
+        # Two release runs (at most RELEASE_EVERY_MS apart) past its time.
+        time.sleep(max(0.0, due_at + 2.5 - time.monotonic()))
+        r = run_alert("list", "--embargoed", "--json", redis=pub)
+        assert r.returncode == 0, r.stderr
+        assert [e["handle"] for e in json.loads(r.stdout)] == [handle], r.stdout
+        assert metric(node, "alertd_embargoes_released_total") == 0
+        assert srv.client().xlen("alert:stream") == 4  # push, update, retract, durable
+        refusals = [ln for ln in node_log(node) if "NOPERM" in ln]
+        assert len(refusals) == 1, node.tail()
+        assert "embargo release failed" in refusals[0] and "level=error" in refusals[0], \
+            refusals
+
+        # A second node as `alertd-release` releases it, once; the readers of
+        # both nodes receive it.
+        releaser = AlertdServer(tmp_path, url_for(srv, users, "alertd-release"), tls_cert,
+                                extra=("--node", "acl-release"))
+        releaser.start()
+        try:
+            sse2 = SseClient(releaser)
+            try:
+                sse2.wait_for("hello")
+                for reader in (sse, sse2):
+                    item = json.loads(reader.wait_for("alert", timeout=10.0)["data"])
+                    assert item["headline"] == "Replaced through the ACL", item
+            finally:
+                sse2.close()
+            assert metric(releaser, "alertd_embargoes_released_total") == 1
+            assert metric(node, "alertd_embargoes_released_total") == 0
+            assert srv.client().xlen("alert:stream") == 5  # ... and the released one
+            r = run_alert("list", "--embargoed", "--json", redis=pub)
+            assert r.returncode == 0 and json.loads(r.stdout) == [], r.stdout
+            assert not [ln for ln in node_log(releaser) if "NOPERM" in ln], releaser.tail()
+            assert metric(releaser, "alertd_redis_reconnects_total") == 0, releaser.tail()
+        finally:
+            releaser.stop()
 
         # The heartbeat PUBLISH on alert:hb:* is allowed: after a few of them
-        # the node never had to reconnect, and it is still ready.
+        # the node never had to reconnect, and it is still ready (the refused
+        # release script changed nothing there).
         time.sleep(max(0.0, HEARTBEAT_WINDOW - (time.monotonic() - ready_at)))
         assert metric(node, "alertd_redis_reconnects_total") == 0, node.tail()
         assert metric(node, "alertd_receipt_flush_errors_total") == 0, node.tail()
         assert metric(node, "alertd_redis_connected") == workers
         assert metric(node, "alertd_ready") == 1
         assert https_get(node.port, "/readyz", node.ctx)[0] == 200
-        with open(node.log, encoding="utf-8", errors="replace") as f:
-            log = f.read()
-        assert "NOPERM" not in log and "redis unavailable" not in log, node.tail()
+        log = node_log(node)
+        assert len([ln for ln in log if "NOPERM" in ln]) == 1, node.tail()
+        assert not [ln for ln in log if "redis unavailable" in ln], node.tail()
     finally:
         if sse:
             sse.close()
@@ -252,6 +291,7 @@ def test_alertd_and_publisher_work_through_the_acl(acl_redis, tls_cert, tmp_path
 def test_the_acl_grants_nothing_more(acl_redis):
     srv, users = acl_redis
     alertd = client_for(srv, users, "alertd")
+    releaser = client_for(srv, users, "alertd-release")
     publisher = client_for(srv, users, "publisher")
 
     # Nobody gets in without a password.
@@ -262,43 +302,83 @@ def test_the_acl_grants_nothing_more(acl_redis):
         redislib.Redis(host="127.0.0.1", port=srv.port, username="default", password="x",
                        socket_timeout=5).ping()
 
-    # A node: reads the stream, heartbeats and releases embargoes, nothing else.
+    # A node: reads the stream, heartbeats and counts receipts, nothing else;
+    # `alertd-release` may also run the release script and what it calls.
     assert publisher.xadd("alert:stream", {"item": "{}"})
-    assert alertd.ping() is True
-    assert len(alertd.xrange("alert:stream")) == 1
-    assert len(alertd.xrevrange("alert:stream", count=1)) == 1
-    assert alertd.publish("alert:hb:probe", "1") == 0
-    assert refused(alertd.delete, "alert:stream")
-    assert refused(alertd.xtrim, "alert:stream", 0)
-    assert refused(alertd.xdel, "alert:stream", "0-1")
-    assert refused(alertd.get, "alert:idem:x")
-    assert refused(alertd.set, "alert:idem:x", "1")
-    assert refused(alertd.set, "alert:ver:x", "1")
-    assert refused(alertd.hset, "alert:embargo", "emb-0000000000000000", "1 {}")
-    assert refused(alertd.zadd, "alert:embargo:due", {"emb-0000000000000000": 1})
-    assert refused(alertd.get, "alert:embargo:released:x")
-    assert refused(alertd.publish, "other:live", "x")
-    assert refused(alertd.xrange, "other:stream")
-    assert refused(alertd.keys, "*")
-    assert refused(alertd.config_get, "*")
-    assert refused(alertd.eval, "return redis.call('GET', KEYS[1])", 1, "alert:idem:x")
-    assert refused(alertd.eval, "return redis.call('SET', KEYS[1], 'x')", 1, "other:key")
-    # ...but for its receipts: counts added, the node listed, a lifetime set.
-    assert alertd.hincrby("alert:rcpt:1-0:n", "sockets", 2) == 2
+    for node in (alertd, releaser):
+        assert node.ping() is True
+        assert len(node.xrange("alert:stream")) == 1
+        assert len(node.xrevrange("alert:stream", count=1)) == 1
+        assert node.publish("alert:hb:probe", "1") == 0
+        assert refused(node.delete, "alert:stream")
+        assert refused(node.xtrim, "alert:stream", 0)
+        assert refused(node.xdel, "alert:stream", "0-1")
+        assert refused(node.get, "alert:idem:x")
+        assert refused(node.set, "alert:idem:x", "1")
+        assert refused(node.set, "alert:ver:x", "1")
+        assert refused(node.hset, "alert:embargo", "emb-0000000000000000", "1 {}")
+        assert refused(node.zadd, "alert:embargo:due", {"emb-0000000000000000": 1})
+        assert refused(node.get, "alert:embargo:released:x")
+        assert refused(node.publish, "other:live", "x")
+        assert refused(node.xrange, "other:stream")
+        assert refused(node.keys, "*")
+        assert refused(node.config_get, "*")
+        assert refused(node.eval, "return redis.call('GET', KEYS[1])", 1, "alert:idem:x")
+        assert refused(node.eval, "return redis.call('SET', KEYS[1], 'x')", 1, "other:key")
+        assert refused(node.hset, "alert:rcpt:1-0:n", "sockets", 9)
+        assert refused(node.hincrby, "alert:ver:x", "sockets", 1)
+        assert refused(node.sadd, "other:set", "n")
+    # `alertd`: no release grant: nothing that writes the stream or the live
+    # channel, nor removes a pending embargo, directly or in a script.
+    assert refused(alertd.xadd, "alert:stream", {"item": "{}"})
+    assert refused(alertd.publish, "alert:live", "x")
+    assert refused(alertd.hdel, "alert:embargo", "emb-0000000000000000")
+    assert refused(alertd.zrem, "alert:embargo:due", "emb-0000000000000000")
+    assert refused(alertd.hget, "alert:embargo", "emb-0000000000000000")
+    assert refused(alertd.set, "alert:embargo:released:x", "1")
+    assert refused(alertd.time)
+    assert refused(alertd.eval, "return 1", 0)
+    assert refused(alertd.evalsha, "0" * 40, 0)
+    # `alertd-release`: exactly the release script's commands.
+    assert releaser.time()
+    assert releaser.eval("return 1", 0) == 1
+    assert releaser.hget("alert:embargo", "emb-0000000000000000") is None
+    assert releaser.zrangebyscore("alert:embargo:due", "-inf", "+inf") == []
+    assert releaser.zrange("alert:embargo:due", 0, 0) == []
+    assert releaser.hdel("alert:embargo", "emb-0000000000000000") == 0
+    assert releaser.zrem("alert:embargo:due", "emb-0000000000000000") == 0
+    assert releaser.set("alert:embargo:released:x", "1-0") is True
+    assert refused(releaser.get, "alert:embargo:released:x")  # write-only
+    assert releaser.xadd("alert:stream", {"item": "{}"})
+    assert releaser.publish("alert:live", "{}") == 0
+    assert refused(releaser.publish, "alert:other", "x")
+    assert refused(releaser.hset, "alert:embargo", "emb-0000000000000000", "1 {}")
+    assert refused(releaser.hgetall, "alert:embargo")
+    assert refused(releaser.zadd, "alert:embargo:due", {"emb-0000000000000000": 1})
+    assert refused(releaser.set, "alert:stream:x", "1")
+    assert refused(releaser.delete, "alert:embargo:released:x")
+    assert refused(releaser.xadd, "other:stream", {"item": "{}"})
+    assert refused(releaser.eval, "return redis.call('XADD', KEYS[1], '*', 'a', 'b')", 1,
+                   "other:stream")
+    srv.client().delete("alert:embargo:released:x")
+    srv.client().xtrim("alert:stream", maxlen=1, approximate=False)
+    # ...but for their receipts: counts added, the node listed, a lifetime set.
+    assert alertd.hincrby("alert:rcpt:1-0:n", "sockets", 1) == 1
+    assert releaser.hincrby("alert:rcpt:1-0:n", "sockets", 1) == 2
     assert alertd.sadd("alert:rcpt:1-0", "n") == 1
-    assert alertd.expire("alert:rcpt:1-0:n", 60) is True
-    assert refused(alertd.hgetall, "alert:rcpt:1-0:n")
-    assert refused(alertd.delete, "alert:rcpt:1-0:n")
-    assert refused(alertd.hset, "alert:rcpt:1-0:n", "sockets", 9)
-    assert refused(alertd.hincrby, "alert:ver:x", "sockets", 1)
-    assert refused(alertd.sadd, "other:set", "n")
+    assert releaser.sadd("alert:rcpt:1-0", "n") == 0
+    for node in (alertd, releaser):
+        assert node.expire("alert:rcpt:1-0:n", 60) is True
+        assert refused(node.hgetall, "alert:rcpt:1-0:n")
+        assert refused(node.delete, "alert:rcpt:1-0:n")
 
     # ...so a node's credentials cannot publish or hold an alert (exit 3,
     # nothing stored).
-    for extra in ((), ("--embargo-until", "1h")):
-        r = run_alert("push", "--headline", "Forged", *extra,
-                      redis=url_for(srv, users, "alertd"))
-        assert r.returncode == 3, (r.returncode, r.stderr)
+    for user in ("alertd", "alertd-release"):
+        for extra in ((), ("--embargo-until", "1h")):
+            r = run_alert("push", "--headline", "Forged", *extra,
+                          redis=url_for(srv, users, user))
+            assert r.returncode == 3, (user, r.returncode, r.stderr)
     assert srv.client().xlen("alert:stream") == 1
     assert srv.client().hlen("alert:embargo") == 0
 
