@@ -136,6 +136,10 @@ async function workerOf(page) {
   }
   const sw = browser.context.serviceWorkers().find((w) => w.url() === alertd.origin + '/push-sw.js') ||
     await browser.context.waitForEvent('serviceworker', { timeout: 5000 });
+  // Running, and its registration active, before anything is delivered: a
+  // message CDP delivered while the worker was still coming up was seen to
+  // be dropped here (a DevTools protocol path; the test asks nothing of it).
+  assert.equal(await sw.evaluate(() => self.registration.active && self.registration.active.state), 'activated');
   return {
     sw,
     deliver: (payload) => cdp.send('ServiceWorker.deliverPushMessage',
@@ -152,10 +156,11 @@ const shown = (page) => page.evaluate(async (scope) => {
 
 /** Waits (bounded) until what is shown satisfies `ok`: a push message may
  * first have to start the worker, slow on a loaded machine. */
-async function waitShown(page, ok, what) {
-  const deadline = Date.now() + 20000;
+async function waitShown(page, ok, what, ms = 20000, fail = true) {
+  const deadline = Date.now() + ms;
   let got;
   while (!ok(got = await shown(page))) {
+    if (!fail && Date.now() >= deadline) return null;
     assert.ok(Date.now() < deadline, `${what}: notifications are ${JSON.stringify(got)}`);
     await S.sleep(50);
   }
@@ -197,7 +202,13 @@ describe('push', () => {
     const flash = { id, kind: 'alert', version: 1, urgency: 'flash', headline: 'Quake shakes the coast',
       url: 'https://news.example/quake', lang: 'en', published_at: new Date().toISOString(),
       summary: 'A magnitude 6.1 quake.' };
+    // The first message CDP delivers to a fresh worker is sometimes dropped
+    // before the worker sees it (here, reproducibly under `make browser`; never
+    // once the worker had handled one): deliver it again if nothing came of
+    // it. Harmless: the same message twice is one notification (its tag),
+    // which is checked just below anyway.
     await deliver(flash);
+    if (!(await waitShown(page, (n) => n.length === 1, 'the flash', 3000, false))) await deliver(flash);
     let got = await waitShown(page, (n) => n.length === 1, 'the flash');
     assert.deepEqual(got[0], { title: 'Quake shakes the coast', body: 'A magnitude 6.1 quake.', tag: id,
       requireInteraction: true, lang: 'en', data: { id, url: 'https://news.example/quake' } });
