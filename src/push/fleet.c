@@ -246,8 +246,9 @@ static void fleet_on_read(redisAsyncContext *ac, void *r, void *priv)
     struct fleet *f = priv;
     (void)ac;
     f->reading = 0;
-    if (reply == NULL)
-        return; /* down: fleet_redis_up reads again */
+    if (reply == NULL || f->stopping)
+        return; /* down: fleet_redis_up reads again; stopping: entries read
+                 * are claimed by another gateway after claim-after */
     if (reply->type == REDIS_REPLY_ERROR) {
         log_error("XREADGROUP failed", KV_S("detail", reply->str));
         if (strncmp(reply->str, "NOGROUP", 7) == 0) {

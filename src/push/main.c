@@ -51,14 +51,14 @@ static void main_close_all(struct gw *gw)
     uv_close((uv_handle_t *)&gw->sighup, NULL);
 }
 
-/* No job left in hand: what remains on the loop closes. */
+/* No job left in hand: what remains on the loop closes. The fleet stays
+ * until the loop ends: the connections' last callbacks (a blocking read's
+ * answer, the disconnection) still reach it. */
 static void main_on_stopped(struct gw *gw)
 {
     log_info("stopped: unfinished jobs are left for the other gateways");
     h2_free(gw->h2);
     gw->h2 = NULL;
-    fleet_free(gw->fleet);
-    gw->fleet = NULL;
     main_close_all(gw);
 }
 
@@ -255,6 +255,8 @@ int main(int argc, char **argv)
     main_log_start(&gw);
     uv_run(gw.loop, UV_RUN_DEFAULT);
     api_finish(gw.api);
+    fleet_free(gw.fleet);
+    gw.fleet = NULL;
     uv_run(gw.loop, UV_RUN_DEFAULT); /* the handles closing */
     uv_loop_close(gw.loop);
     curl_global_cleanup();

@@ -232,6 +232,7 @@
       this.empty.hidden = true;
       el.textContent = '';
       el.append(head, this.banner, this.list, this.empty);
+      notifyMe(this, head);
     }
 
     state(s) {
@@ -707,6 +708,15 @@
       document.removeEventListener('visibilitychange', this.onVis);
     }
   }
+
+  // ---- push: "notify me" (data-push), from ticker-push.js where the Push API is
+  const notifyMe = (t, head) => {
+    const gw = safeUrl(t.el.dataset.push);
+    if (gw && window.PushManager && window.Notification && navigator.serviceWorker) {
+      import(ORIGIN + '/ticker-push.js').then((m) => m.control(t, head, gw, tableLang(t.ui.lang)))
+        .catch((e) => console.warn('alert-ticker: data-push:', e.message));
+    }
+  };
 
   const tickers = new Map(); // element -> Ticker
 

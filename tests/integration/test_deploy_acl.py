@@ -74,7 +74,7 @@ def acl_with_passwords(tmp_path):
 def acl_redis(redis_factory, tmp_path):
     """(redis server with the deploy ACL, {user: password})."""
     path, users = acl_with_passwords(tmp_path)
-    assert {"default", "alertd", "alertd-release", "publisher", "ops"} <= set(users), users
+    assert {"default", "alertd", "alertd-release", "publisher", "push", "ops"} <= set(users), users
     srv = redis_factory(extra=["--aclfile", path], user="ops", password=users["ops"])
     return srv, users
 
@@ -399,3 +399,123 @@ def test_the_acl_grants_nothing_more(acl_redis):
     assert publisher.smembers("alert:rcpt:1-0") == {"n"}
     assert refused(publisher.hincrby, "alert:rcpt:1-0:n", "sockets", 1)
     assert refused(publisher.delete, "alert:rcpt:1-0")
+
+
+# ---------------------------------------------------------------------------
+# The push gateway's user
+# ---------------------------------------------------------------------------
+class _Url:
+    """What PushGateway needs of a Redis: its URL (here with the push user)."""
+
+    def __init__(self, url):
+        self.url = url
+
+
+def test_the_push_gateway_works_through_the_acl(acl_redis, tls_cert, tmp_path):  # noqa: F811
+    from push_fixture import PushGateway, make_vapid_key
+    from webpush_standin import WebPushStandin
+
+    srv, users = acl_redis
+    pub = url_for(srv, users, "publisher")
+    standin = WebPushStandin(tls_cert.cert, tls_cert.key)
+    gw = PushGateway(tmp_path, _Url(url_for(srv, users, "push")), tls_cert,
+                     make_vapid_key(tmp_path / "vapid.pem"),
+                     ("--max-registrations-per-min", "0", "--claim-after", "3"))
+    try:
+        gw.start()  # ready: authenticated, both consumer groups made (XGROUP CREATE)
+        started = time.monotonic()
+        standin.vapid_public = gw.vapid_public_key()
+        subs = [standin.subscribe(f"acl{i}") for i in range(3)]
+        gone = standin.subscribe("gone")
+        for s in subs + [gone]:
+            status, _, body = gw.register(s, topics=["world"])  # HSET
+            assert status == 201, body
+        status, _, body = gw.register(subs[0], topics=["world"])  # a refresh
+        assert status == 200, body
+        standin.plan("gone", (410, {}))
+
+        # XREADGROUP, the plan script (XPENDING, SET, XADD, XACK), the jobs'
+        # reads (GET, SMEMBERS, HGETALL), SADD/EXPIRE of the done sets, the
+        # finish script (XACK, XDEL, DEL), the 410's removal (EVAL HGET/HDEL).
+        r = run_alert("push", "--headline", "Pushed through the ACL", "--topic", "world",
+                      "--urgency", "flash", redis=pub)
+        assert r.returncode == 0, r.stderr
+        first = r.stdout.strip()
+        standin.wait_accepted(len(subs))
+        deadline = time.monotonic() + 30
+        while gw.metric("jobs_done_total") < 1024 or gw.metric("removed_total") < 1:
+            assert time.monotonic() < deadline, gw.log()
+            time.sleep(0.05)
+        assert standin.errors == []
+        assert {n: [d["payload"]["id"] for d in v] for n, v in standin.accepted.items()} == \
+            {s.name: [first] for s in subs}
+        ops = srv.client()
+        assert ops.xlen("alert:push:jobs") == 0
+        assert sum(ops.hlen(k) for k in ops.keys("alert:push:reg:*")) == len(subs)
+
+        # Unregistering (HDEL); and the takeover round (XAUTOCLAIM on both
+        # groups), every --claim-after / 3 s: a few have run by now.
+        rid = gw.register(subs[2], topics=["world"])[2]["id"]
+        assert gw.api("DELETE", f"/v1/push/registrations/{rid}")[0] == 204
+        time.sleep(max(0.0, started + 3.5 - time.monotonic()))
+        assert gw.proc.poll() is None and gw.admin("GET", "/readyz")[0] == 200
+        log = gw.log()
+        assert "NOPERM" not in log, log
+        assert users["push"] not in log, "the Redis password is never logged"
+    finally:
+        gw.stop()
+        standin.stop()
+
+
+def test_the_push_user_can_do_nothing_more(acl_redis):
+    srv, users = acl_redis
+    push = client_for(srv, users, "push")
+    publisher = client_for(srv, users, "publisher")
+    assert publisher.xadd("alert:stream", {"item": "{}"})
+
+    # Its own keys, and the stream only through its consumer group.
+    assert push.ping() is True
+    push.xgroup_create("alert:stream", "push", id="0", mkstream=True)
+    assert len(push.xreadgroup("push", "gw", {"alert:stream": ">"}, count=1)[0][1]) == 1
+    assert push.hset("alert:push:reg:1", "x", "{}") == 1
+    # Each command src/push sends, allowed (the gateway ignores a refused
+    # XAUTOCLAIM, so its run above cannot show that one).
+    push.xgroup_create("alert:push:jobs", "push", id="0", mkstream=True)
+    job = push.xadd("alert:push:jobs", {"alert": "1-0", "shard": "0"})
+    assert push.xreadgroup("push", "gw", {"alert:push:jobs": ">"}, count=1)
+    assert push.xpending("alert:stream", "push")["pending"] == 1
+    for key in ("alert:stream", "alert:push:jobs"):
+        push.xautoclaim(key, "push", "gw2", 0, count=4)
+    assert push.xclaim("alert:push:jobs", "push", "gw", 0, [job], justid=True) == [job]
+    assert push.xack("alert:stream", "push", "0-1") == 0
+    assert push.xack("alert:push:jobs", "push", job) == 1 and push.xdel("alert:push:jobs", job)
+    assert push.set("alert:push:item:1-0", "{}", ex=60) and push.get("alert:push:item:1-0")
+    assert push.sadd("alert:push:sent:1-0:0", "x") and push.expire("alert:push:sent:1-0:0", 60)
+    assert push.smembers("alert:push:sent:1-0:0") == {"x"}
+    assert push.hgetall("alert:push:reg:1") == {"x": "{}"} and push.hget("alert:push:reg:1", "x")
+    assert push.delete("alert:push:sent:1-0:0") == 1 and push.hdel("alert:push:reg:1", "x") == 1
+    # The stream: no writing, trimming, deleting or plain reading of it.
+    assert refused(push.xadd, "alert:stream", {"item": "{}"})
+    assert refused(push.xdel, "alert:stream", "0-1")
+    assert refused(push.xtrim, "alert:stream", 0)
+    assert refused(push.delete, "alert:stream")
+    assert refused(push.xrange, "alert:stream")
+    # (A script may name the stream, for the plan script; what it calls on
+    # it is checked like any command.)
+    with pytest.raises(redislib.exceptions.ResponseError, match="can't access"):
+        push.eval("return redis.call('XADD', KEYS[1], '*', 'item', '{}')", 1, "alert:stream")
+    assert srv.client().xlen("alert:stream") == 1
+    # Nothing of alertd's or the publisher's, no channel, no other key.
+    assert refused(push.publish, "alert:live", "x")
+    assert refused(push.get, "alert:idem:x")
+    assert refused(push.set, "alert:ver:x", "1")
+    assert refused(push.hset, "alert:embargo", "emb-0000000000000000", "1 {}")
+    assert refused(push.get, "other:key")
+    assert refused(push.xautoclaim, "other:stream", "push", "gw", 0)
+    assert refused(push.keys, "*")
+    assert refused(push.flushall)
+    assert refused(push.config_get, "*")
+    assert refused(push.eval, "return redis.call('GET', KEYS[1])", 1, "other:key")
+    # ...and the others cannot touch the registry.
+    assert refused(client_for(srv, users, "alertd").hgetall, "alert:push:reg:1")
+    assert refused(publisher.hgetall, "alert:push:reg:1")

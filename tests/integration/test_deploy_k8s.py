@@ -37,6 +37,11 @@ KINDS = {
     "hpa.yaml": ("autoscaling/v2", "HorizontalPodAutoscaler"),
     "pdb.yaml": ("policy/v1", "PodDisruptionBudget"),
 }
+PUSH_KINDS = {
+    "push-configmap.yaml": ("v1", "ConfigMap"),
+    "push-deployment.yaml": ("apps/v1", "Deployment"),
+    "push-service.yaml": ("v1", "Service"),
+}
 DRAIN_SECONDS_DEFAULT = 3  # alertd --help; checked below
 
 
@@ -84,14 +89,16 @@ def test_every_manifest_parses_with_its_kind_and_kustomize_lists_them():
     kust = load("kustomization.yaml")
     assert (kust["apiVersion"], kust["kind"]) == ("kustomize.config.k8s.io/v1beta1",
                                                   "Kustomization")
-    assert sorted(kust["resources"]) == sorted(KINDS), "kustomization.yaml resources"
-    assert sorted(set(files) - {"kustomization.yaml"}) == sorted(KINDS)
-    for name, (api, kind) in KINDS.items():
-        doc = load(name)
-        assert (doc["apiVersion"], doc["kind"]) == (api, kind), name
-        assert doc["metadata"]["labels"]["app.kubernetes.io/name"] == "alertd", name
-    names = {load(n)["metadata"]["name"] for n in KINDS if n != "configmap.yaml"}
-    assert names == {"alertd"}
+    every = {**KINDS, **PUSH_KINDS}
+    assert sorted(kust["resources"]) == sorted(every), "kustomization.yaml resources"
+    assert sorted(set(files) - {"kustomization.yaml"}) == sorted(every)
+    for app, kinds in (("alertd", KINDS), ("alertd-push", PUSH_KINDS)):
+        for name, (api, kind) in kinds.items():
+            doc = load(name)
+            assert (doc["apiVersion"], doc["kind"]) == (api, kind), name
+            assert doc["metadata"]["labels"]["app.kubernetes.io/name"] == app, name
+        names = {load(n)["metadata"]["name"] for n in kinds if "configmap" not in n}
+        assert names == {app}
 
 
 def test_selectors_and_targets_point_at_the_pods():
@@ -354,3 +361,124 @@ def test_readiness_is_503_while_draining_and_liveness_200(pod):
 
     run(scenario(), timeout=120)
     assert srv.wait_exit(15) == 0
+
+
+# ---------------------------------------------------------------------------
+# The push gateway: push-*.yaml
+# ---------------------------------------------------------------------------
+def push_container():
+    (c,) = load("push-deployment.yaml")["spec"]["template"]["spec"]["containers"]
+    return c
+
+
+def push_conf():
+    return load("push-configmap.yaml")["data"]["alertd-push.conf"]
+
+
+def test_push_manifests_agree_with_each_other_the_conf_and_the_guide():
+    dep, c = load("push-deployment.yaml"), push_container()
+    conf = conf_settings(push_conf())
+    pod = dep["spec"]["template"]
+    assert dep["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+    svc = load("push-service.yaml")["spec"]
+    assert svc["selector"].items() <= pod["metadata"]["labels"].items()
+    (sp,) = svc["ports"]
+    assert (sp["port"], sp["targetPort"]) == (443, "https")
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    assert ports == {"https": port_of(conf["listen"][0]),
+                     "metrics": port_of(conf["metrics-listen"][0])} == \
+        {"https": 8444, "metrics": 9091}
+    assert pod["metadata"]["annotations"]["prometheus.io/port"] == "9091"
+    assert c["command"] == ["/usr/local/bin/alertd-push"]
+    assert c["args"] == ["--config", "/etc/alertd/conf/alertd-push.conf"]
+    # Every secret is a file from a Secret, or the environment from one.
+    mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
+    assert all(m["readOnly"] for m in c["volumeMounts"])
+    volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+    assert volumes["config"]["configMap"]["name"] == "alertd-push-config"
+    assert volumes["tls"]["secret"]["secretName"] == "alertd-push-tls"
+    assert volumes["vapid"]["secret"]["secretName"] == "alertd-push-vapid"
+    assert conf["tls-cert"] == [mounts["tls"] + "/tls.crt"]
+    assert conf["tls-key"] == [mounts["tls"] + "/tls.key"]
+    assert conf["vapid-key"] == [mounts["vapid"] + "/vapid.pem"]
+    env = {e["name"]: e for e in c["env"]}
+    assert env["ALERTD_PUSH_REDIS"]["valueFrom"]["secretKeyRef"]["name"] == "alertd-push-redis"
+    assert env["ALERTD_PUSH_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    assert "redis" not in conf, "the Redis URL (a password) comes from the Secret only"
+    for name, probe in (("startupProbe", "/healthz"), ("readinessProbe", "/readyz"),
+                        ("livenessProbe", "/healthz")):
+        assert c[name]["httpGet"] == {"path": probe, "port": "metrics", "scheme": "HTTP"}, name
+    spec = pod["spec"]
+    assert spec["automountServiceAccountToken"] is False and spec["enableServiceLinks"] is False
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    sc = c["securityContext"]
+    assert sc["readOnlyRootFilesystem"] is True and sc["capabilities"]["drop"] == ["ALL"]
+    assert "cpu" not in c["resources"]["limits"]
+    text = guide()
+    for secret in ("alertd-push-tls", "alertd-push-redis", "alertd-push-vapid"):
+        assert f"`{secret}`" in text, f"deploy/README.md names the Secret {secret}"
+
+
+def test_the_push_pod_runs_on_its_configmap(redis_server, tls_cert, tmp_path):  # noqa: F811
+    """alertd-push as the pod runs it: --config with the ConfigMap's file
+    (addresses and files made local), ALERTD_PUSH_REDIS and _NAME from the
+    environment; its probes answer, its API serves the VAPID key, and
+    neither the Redis password nor the VAPID key reaches its log."""
+    from push_fixture import ALERTD_PUSH, make_vapid_key
+
+    c = push_container()
+    api, metrics = free_port(), free_port()
+    vapid = make_vapid_key(tmp_path / "vapid.pem")
+    local = {"listen": f"127.0.0.1:{api}", "metrics-listen": f"127.0.0.1:{metrics}",
+             "tls-cert": tls_cert.cert, "tls-key": tls_cert.key, "vapid-key": vapid}
+    lines = []
+    for line in push_conf().splitlines():
+        name = line.partition("=")[0].strip()
+        lines.append(f"{name} = {local[name]}" if name in local else line)
+    conf = tmp_path / "alertd-push.conf"
+    conf.write_text("\n".join(lines) + "\n")
+    password = "pod-secret-password"
+    r = redis_server.client()
+    r.execute_command("ACL", "SETUSER", "push", "on", f">{password}", "~*", "+@all")
+    env = dict(os.environ, ALERTD_PUSH_REDIS=f"redis://push:{password}@127.0.0.1:{redis_server.port}",
+               ALERTD_PUSH_NAME="alertd-push-pod-0")
+    log = tmp_path / "push.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([ALERTD_PUSH, "--config", str(conf)], env=env, stdout=out,
+                                stderr=out)
+    ports = {"metrics": metrics}
+
+    def probe(spec):
+        conn = http.client.HTTPConnection("127.0.0.1", ports[spec["httpGet"]["port"]],
+                                          timeout=spec.get("timeoutSeconds", 1))
+        try:
+            conn.request("GET", spec["httpGet"]["path"])
+            resp = conn.getresponse()
+            return resp.status
+        except (OSError, http.client.HTTPException):
+            return None
+        finally:
+            conn.close()
+
+    try:
+        for name in ("startupProbe", "readinessProbe", "livenessProbe"):
+            deadline = time.monotonic() + 15
+            while probe(c[name]) != 200:
+                assert proc.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, f"{name}: {log.read_text()}"
+                time.sleep(0.05)
+        ctx = ssl.create_default_context(cafile=tls_cert.cert)
+        conn = http.client.HTTPSConnection("127.0.0.1", api, context=ctx, timeout=5)
+        conn.request("GET", "/v1/push/vapid")
+        resp = conn.getresponse()
+        assert resp.status == 200 and resp.read().startswith(b'{"vapid_public_key":"B')
+        conn.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+    text = log.read_text()
+    assert "alertd-push-pod-0" in text, text
+    assert password not in text
+    with open(vapid) as f:
+        secret_lines = [ln for ln in f.read().splitlines() if not ln.startswith("-----")]
+    assert not any(ln in text for ln in secret_lines), "the VAPID private key is never logged"

@@ -273,3 +273,27 @@ def test_the_unit_declares_what_alertd_does(tmp_path):
     r = subprocess.run(["systemd-analyze", "verify", str(local)], capture_output=True,
                        text=True, timeout=60)
     assert r.returncode == 0 and r.stderr.strip() == "", r.stderr
+
+
+def test_the_push_gateways_unit_is_simple_and_verifies(tmp_path):
+    """alertd-push does not speak the notification protocol: its unit must
+    not say otherwise; a reload is a HUP, which rereads its key files."""
+    from push_fixture import ALERTD_PUSH
+
+    unit = os.path.join(ROOT, "deploy", "alertd-push.service")
+    svc = unit_settings(unit)
+    assert svc["Type"] == ["simple"]
+    for key in ("NotifyAccess", "WatchdogSec"):
+        assert key not in svc, key
+    assert svc["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
+    assert svc["ExecStart"] == ["/usr/local/bin/alertd-push --config /etc/alertd/alertd-push.conf"]
+    assert svc["RestartPreventExitStatus"] == ["2"], "exit 2: bad configuration (alertd-push.8)"
+    assert svc["User"] == ["alertd"] and svc["NoNewPrivileges"] == ["yes"]
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze not installed")
+    local = tmp_path / "alertd-push.service"
+    with open(unit) as f:
+        local.write_text(f.read().replace("/usr/local/bin/alertd-push", ALERTD_PUSH))
+    r = subprocess.run(["systemd-analyze", "verify", str(local)], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0 and r.stderr.strip() == "", r.stderr

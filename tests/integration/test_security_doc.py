@@ -13,6 +13,11 @@ SECURITY = os.path.join(ROOT, "SECURITY.md")
 # Settings that are limits besides the max-* ones: each needs a row.
 LIMIT_SETTINGS = {"history", "heartbeat", "drain-seconds", "allowed-origin",
                   "restricted-topics", "workers"}
+# alertd-push's rows (stage "push ..."), checked against its --help and
+# src/push; its limit settings besides the max-* ones.
+ALERTD_PUSH = os.path.join(os.path.dirname(ALERTD), "alertd-push")
+PUSH_LIMIT_SETTINGS = {"allowed-origin", "webpush-hosts", "registration-days", "concurrency",
+                       "max-jobs", "claim-after"}
 
 
 def section(title):
@@ -35,8 +40,8 @@ def limit_rows():
     return rows
 
 
-def help_defaults():
-    r = subprocess.run([ALERTD, "--help"], capture_output=True, text=True, timeout=10)
+def help_defaults(program=ALERTD):
+    r = subprocess.run([program, "--help"], capture_output=True, text=True, timeout=10)
     text = " ".join(r.stdout.split())
     out = {}
     for m in re.finditer(r"--([a-z][a-z-]*) (?:[A-Z][A-Z:,.]* )?(.*?)(?= --[a-z]|$)", text):
@@ -45,9 +50,9 @@ def help_defaults():
     return out
 
 
-def source_defines():
+def source_defines(dirs=("src/server", "src/common", "src/cli")):
     names = set()
-    for d in ("src/server", "src/common", "src/cli"):
+    for d in dirs:
         for name in os.listdir(os.path.join(ROOT, d)):
             if name.endswith((".c", ".h")):
                 with open(os.path.join(ROOT, d, name)) as f:
@@ -55,10 +60,8 @@ def source_defines():
     return names
 
 
-def test_every_name_in_the_limits_table_exists_and_defaults_agree():
-    rows = limit_rows()
-    assert len(rows) > 30
-    settings, defines = help_defaults(), source_defines()
+def check_rows(rows, settings, defines):
+    """Each name of the rows exists with the table's default; the settings named."""
     named = set()
     for row in rows:
         for token in re.findall(r"`([^`]+)`", row["changed_by"]):
@@ -71,9 +74,27 @@ def test_every_name_in_the_limits_table_exists_and_defaults_agree():
                 if default and re.fullmatch(r"\d+", default):
                     assert re.search(rf"(?<![\d.]){default}(?![\d.])", row["default"]), \
                         f"{token}: the table says {row['default']!r}, --help {default}"
+    return named
+
+
+def test_every_name_in_the_limits_table_exists_and_defaults_agree():
+    rows = [r for r in limit_rows() if not r["stage"].startswith("push")]
+    assert len(rows) > 30
+    settings = help_defaults()
+    named = check_rows(rows, settings, source_defines())
     want = {s for s in settings if s.startswith("max-")} | LIMIT_SETTINGS
     assert want <= set(settings)
     assert want - named == set(), f"limit settings without a row in SECURITY.md: {want - named}"
+
+
+def test_the_push_gateways_rows_agree_with_alertd_push():
+    rows = [r for r in limit_rows() if r["stage"].startswith("push")]
+    assert len(rows) > 10
+    settings = help_defaults(ALERTD_PUSH)
+    named = check_rows(rows, settings, source_defines(("src/push", "src/common")))
+    want = {s for s in settings if s.startswith("max-")} | PUSH_LIMIT_SETTINGS
+    assert want <= set(settings)
+    assert want - named == set(), f"alertd-push limits without a row in SECURITY.md: {want - named}"
 
 
 def test_reporting_is_a_real_procedure():

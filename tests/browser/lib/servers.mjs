@@ -5,6 +5,7 @@
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
@@ -253,4 +254,83 @@ export async function launchChromium(tls) {
 
 export function tempDir(prefix = 'alertd-browser-') {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export const ALERTD_PUSH = path.join(BUILD, 'alertd-push');
+
+/** GET http://127.0.0.1:port/path (plain: the metrics port). */
+function httpGet(port, pathname, timeoutMs = 3000) {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: pathname, timeout: timeoutMs }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${pathname}: timed out`)));
+    req.on('error', reject);
+  });
+}
+
+/** alertd-push, the push gateway, on our Redis and certificate, with a VAPID
+ * key made here; its API over TLS, its metrics on a plain port. */
+export class PushGateway {
+  constructor(dir, redis, tls, extra = []) {
+    Object.assign(this, { dir, redis, tls, extra });
+    this.log = path.join(dir, 'alertd-push.log');
+  }
+
+  get origin() { return `https://127.0.0.1:${this.port}`; }
+
+  async start() {
+    this.port ||= await freePort();
+    this.metricsPort ||= await freePort();
+    const vapid = path.join(this.dir, 'vapid.pem');
+    if (!fs.existsSync(vapid)) {
+      const r = spawnSync('openssl', ['ecparam', '-genkey', '-name', 'prime256v1', '-noout', '-out', vapid],
+        { encoding: 'utf8', timeout: 30000 });
+      if (r.status !== 0) throw new Error('openssl ecparam failed: ' + r.stderr);
+    }
+    const argv = ['--listen', `127.0.0.1:${this.port}`, '--metrics-listen', `127.0.0.1:${this.metricsPort}`,
+      '--redis', this.redis.url, '--tls-cert', this.tls.cert, '--tls-key', this.tls.key,
+      '--vapid-key', vapid, '--name', 'browser-gw', ...this.extra];
+    fs.appendFileSync(this.log, `==== alertd-push ${argv.join(' ')}\n`);
+    const out = fs.openSync(this.log, 'a');
+    this.proc = track(spawn(ALERTD_PUSH, argv, { cwd: this.dir, stdio: ['ignore', out, out] }));
+    fs.closeSync(out);
+    const deadline = Date.now() + 15000;
+    let last = '';
+    while (Date.now() < deadline) {
+      if (this.proc.exitCode !== null) throw new Error(`alertd-push exited with ${this.proc.exitCode}\n${this.tail()}`);
+      try {
+        const r = await httpGet(this.metricsPort, '/readyz', 1000);
+        if (r.status === 200) return this;
+        last = `HTTP ${r.status}`;
+      } catch (e) {
+        last = e.message;
+      }
+      await sleep(50);
+    }
+    throw new Error(`alertd-push not ready within 15 s (${last})\n${this.tail()}`);
+  }
+
+  /** The value of the counter alertd_push_NAME. */
+  async metric(name) {
+    const r = await httpGet(this.metricsPort, '/metrics');
+    const m = new RegExp(`^alertd_push_${name} (\\d+)$`, 'm').exec(r.body);
+    if (!m) throw new Error(`no metric alertd_push_${name}`);
+    return Number(m[1]);
+  }
+
+  get(pathname, opts) { return httpsGet(this.port, pathname, this.tls, opts); }
+
+  stop(signal = 'SIGTERM') { return stopChild(this.proc, signal); }
+
+  tail(lines = 40) {
+    try {
+      return fs.readFileSync(this.log, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    } catch {
+      return '(no alertd-push log)';
+    }
+  }
 }
