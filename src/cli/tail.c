@@ -22,6 +22,7 @@
 
 #define TAIL_SERVER_DEFAULT   "wss://localhost:8443"
 #define TAIL_PROTOCOL_VERSION 1  /* hello's "v" */
+#define TAIL_AHEAD_KEPT       16 /* flashes sent ahead remembered, against printing twice */
 #define TAIL_MAX_TOPICS       32 /* the server's limits per connection */
 #define TAIL_MAX_LANGS        8
 #define TAIL_TOKEN_MAX        2047 /* what alertd reads of token= */
@@ -101,6 +102,11 @@ struct tail {
     int replaying;        /* between a hello that follows since= and replayed/gap */
     int strict;           /* --strict */
     struct verify verify; /* --verify keys (nkeys 0: none) */
+    /* Flashes the node sent ahead of a backlog (PROTOCOL.md, section 4):
+     * printed, but no resume point, so kept here lest a replay after a
+     * reconnection print them again. */
+    struct item_id ahead[TAIL_AHEAD_KEPT];
+    unsigned nahead; /* written so far; the ring holds the last TAIL_AHEAD_KEPT */
 };
 
 /* ------------------------------------------------------------------------
@@ -167,7 +173,17 @@ static int tail_verify(struct tail *t, const json_t *a, struct item_id id)
     return -1;
 }
 
-static void tail_alert(struct tail *t, const json_t *a)
+static int tail_printed_ahead(const struct tail *t, struct item_id id)
+{
+    unsigned n = t->nahead < TAIL_AHEAD_KEPT ? t->nahead : TAIL_AHEAD_KEPT;
+    for (unsigned i = 0; i < n; i++)
+        if (item_id_cmp(t->ahead[i], id) == 0)
+            return 1;
+    return 0;
+}
+
+/* An alert frame; `ahead`: sent before the alerts older than it. */
+static void tail_alert(struct tail *t, const json_t *a, int ahead)
 {
     struct item_id id;
     if (!json_is_object(a) || item_id_parse(tail_str(a, "id"), &id) != 0) {
@@ -176,7 +192,7 @@ static void tail_alert(struct tail *t, const json_t *a)
     }
     /* At or before the resume point: printed already (a replay that
      * overlaps, a node catching up) or older than where we started. */
-    if (t->conn.has_resume && item_id_cmp(id, t->conn.resume) <= 0)
+    if ((t->conn.has_resume && item_id_cmp(id, t->conn.resume) <= 0) || tail_printed_ahead(t, id))
         return;
     if (t->verify.nkeys && tail_verify(t, a, id) != 0)
         return;
@@ -193,8 +209,12 @@ static void tail_alert(struct tail *t, const json_t *a)
         tailconn_finish(&t->conn, errno == EPIPE ? CLI_EXIT_OK : CLI_EXIT_FAIL);
         return;
     }
-    t->conn.resume = id;
-    t->conn.has_resume = 1;
+    if (ahead) {
+        t->ahead[t->nahead++ % TAIL_AHEAD_KEPT] = id;
+    } else {
+        t->conn.resume = id;
+        t->conn.has_resume = 1;
+    }
     if (t->count && ++t->printed >= t->count)
         tailconn_finish(&t->conn, CLI_EXIT_OK);
 }
@@ -249,11 +269,16 @@ static void tail_on_message(struct tailconn *c, const char *msg, size_t len)
     if (!json_is_object(f))
         cli_error("warning: ignored a server message that is not a JSON object");
     else if (strcmp(type, "alert") == 0)
-        tail_alert(t, json_object_get(f, "alert"));
+        tail_alert(t, json_object_get(f, "alert"), json_is_true(json_object_get(f, "ahead")));
     else if (strcmp(type, "hello") == 0)
         tail_hello(t, f);
     else if (strcmp(type, "replayed") == 0 || strcmp(type, "gap") == 0)
         tail_replay_end(t, f, type);
+    else if (strcmp(type, "shed") == 0)
+        cli_error("warning: %lld routine alert(s) after %s through %s were shed: this reader "
+                  "fell behind; `alert list` or GET /v1/alerts?since=%s has them",
+                  (long long)json_integer_value(json_object_get(f, "count")), tail_str(f, "after"),
+                  tail_str(f, "through"), tail_str(f, "after"));
     else if (strcmp(type, "error") == 0)
         cli_error("the server says: %s: %s", tail_str(f, "code"), tail_str(f, "message"));
     /* pong, and types this version does not know: nothing to do. */

@@ -10,10 +10,14 @@ hand-made client (RawWs) that can stop reading.
 """
 import asyncio
 import json
+import re
+import subprocess
+import threading
 import time
 
 from alertd_fixture import (OP_CLOSE, OP_TEXT, RawWs, alertd_factory, apush,  # noqa: F401
                             https_get, idkey, metric, recv_hello, recv_json, run, tls_cert)
+from conftest import ALERT
 
 # Large alerts (~6 KB) so that what the kernel buffers for a stalled socket
 # fills within a bounded number of pushes.
@@ -169,3 +173,59 @@ def test_a_flash_ahead_of_order_and_a_resume_that_gets_what_it_skipped(alertd_fa
         assert ids == routine[len(in_order):] + [flash]
 
     run(main(), timeout=120)
+
+
+def test_a_stalled_tail_prints_the_flash_once_and_names_what_was_shed(alertd_factory,
+                                                                       redis_server, tls_cert):
+    """`alert tail` whose reader stopped falls behind like any client: it
+    prints the flash sent ahead exactly once, says on stderr which routine
+    alerts were shed and where to fetch them, and never prints one twice."""
+    srv = alertd_factory("--max-queue", str(MAX_QUEUE), heartbeat=120)
+    proc = subprocess.Popen([ALERT, "tail", "--server", f"wss://localhost:{srv.port}", "--ca",
+                             tls_cert.cert, "--json"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    err, out = [], []
+
+    def pump(f, dst):
+        for line in f:
+            dst.append(line.rstrip("\n"))
+
+    threading.Thread(target=pump, args=(proc.stderr, err), daemon=True).start()
+    try:
+        deadline = time.monotonic() + 15
+        while not any("connected to node" in e for e in err):
+            assert time.monotonic() < deadline and proc.poll() is None, err
+            time.sleep(0.05)
+
+        async def publish():
+            routine = await push_many(redis_server, 200, "routine", "Routine")
+            return routine, (await push_many(redis_server, 1, "flash", "FLASH"))[0]
+
+        # Nobody reads tail's output meanwhile: its pipe fills, it stops reading.
+        routine, flash = run(publish(), timeout=120)
+        threading.Thread(target=pump, args=(proc.stdout, out), daemon=True).start()
+        shed_re = re.compile(r"warning: (\d+) routine alert\(s\) after (\S+) through (\S+) "
+                             r"were shed.*since=(\S+) has them")
+
+        def accounted():
+            ids = {json.loads(line)["id"] for line in list(out)}
+            shed = sum(int(m.group(1)) for m in map(shed_re.search, list(err)) if m)
+            return ids, shed
+
+        deadline = time.monotonic() + 60
+        while True:
+            ids, shed = accounted()
+            if flash in ids and len(ids) + shed >= len(routine) + 1:
+                break
+            assert time.monotonic() < deadline, (len(ids), shed, err[-5:])
+            time.sleep(0.1)
+        time.sleep(0.5)  # anything printed twice would come now
+        printed = [json.loads(line)["id"] for line in list(out)]
+        print(f"stalled tail: {len(printed)} printed, {shed} shed")
+        assert len(printed) == len(set(printed)), "an alert was printed twice"
+        assert shed > 0, "nothing was shed: the stall never filled the socket"
+        assert len(set(routine) - set(printed)) == shed
+        assert printed.count(flash) == 1
+    finally:
+        proc.kill()
+        proc.wait()
