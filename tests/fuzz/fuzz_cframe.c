@@ -81,6 +81,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case CFRAME_SUBSCRIBE:
         check_subscribe(&f);
         break;
+    case CFRAME_ACK:
+        /* 1-32 ids, each one that formats and parses back to itself. */
+        FUZZ_CHECK(f.filter == NULL && f.nids >= 1 && f.nids <= ACKS_MAX_IDS);
+        FUZZ_CHECK(f.nids == twice.nids &&
+                   memcmp(f.ids, twice.ids, f.nids * sizeof(f.ids[0])) == 0);
+        for (size_t i = 0; i < f.nids; i++) {
+            char text[ITEM_ID_STRLEN];
+            struct item_id back;
+            item_id_format(f.ids[i], text);
+            FUZZ_CHECK(item_id_parse(text, &back) == 0 && item_id_cmp(back, f.ids[i]) == 0);
+        }
+        break;
     }
     cframe_release(&twice);
     cframe_release(&f);
