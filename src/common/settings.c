@@ -385,3 +385,24 @@ void settings_free(const struct settings_table *t, void *base)
     }
     memset(base, 0, t->size);
 }
+
+const char *settings_origin_host(const char *s)
+{
+    if (strncmp(s, "https://", 8) == 0)
+        return s + 8;
+    if (strncmp(s, "http://", 7) == 0)
+        return s + 7;
+    return NULL;
+}
+
+int settings_origin_exact(const char *s)
+{
+    const char *rest = settings_origin_host(s);
+    if (rest == NULL || *rest == '\0')
+        return 0;
+    for (; *rest; rest++)
+        if (*rest == '/' || *rest == '?' || *rest == '#' || *rest == '*' ||
+            isspace((unsigned char)*rest))
+            return 0;
+    return 1;
+}

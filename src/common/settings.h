@@ -45,6 +45,13 @@ struct settings_list {
     const char *noun;                /* "origins": what max counts */
 };
 
+/* After "http://" or "https://", the rest of an origin (host[:port]);
+ * NULL when s has neither scheme. */
+const char *settings_origin_host(const char *s);
+/* An exact browser Origin: scheme://host[:port], nothing after it (no
+ * path, query, fragment, space or '*'): what an allowed-origin value is. */
+int settings_origin_exact(const char *s);
+
 struct settings_row {
     const char *name; /* flag name; the env name and file key derive from it */
     enum settings_kind kind;

@@ -6,32 +6,13 @@
 #include "redisurl.h"
 #include "rkeys.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-/* An Origin is scheme://host[:port], nothing after it. */
-static int pconf_origin_valid(const char *s)
-{
-    const char *rest;
-    if (strncmp(s, "https://", 8) == 0)
-        rest = s + 8;
-    else if (strncmp(s, "http://", 7) == 0)
-        rest = s + 7;
-    else
-        return 0;
-    if (*rest == '\0')
-        return 0;
-    for (; *rest; rest++)
-        if (*rest == '/' || *rest == '?' || *rest == '#' || isspace((unsigned char)*rest))
-            return 0;
-    return 1;
-}
-
 static const struct settings_list pconf_origin_list = {
     .count_offset = offsetof(struct pconf, norigins),
-    .valid = pconf_origin_valid,
+    .valid = settings_origin_exact,
     .rule = "an origin like https://news.example",
     .noun = "origins",
 };

@@ -15,36 +15,21 @@
  * is "*." and two labels or more (origin.h), such as *.example.org. */
 static int config_origin_valid(const char *s)
 {
-    const char *rest;
-    if (strncmp(s, "https://", 8) == 0)
-        rest = s + 8;
-    else if (strncmp(s, "http://", 7) == 0)
-        rest = s + 7;
-    else
+    const char *rest = settings_origin_host(s);
+    if (rest == NULL || strncmp(rest, "*.", 2) != 0)
+        return settings_origin_exact(s);
+    const char *host = rest + 2, *end = host + strcspn(host, ":");
+    int labels = 1;
+    if (host == end || *host == '.' || end[-1] == '.' || strstr(host, "..") != NULL)
         return 0;
-    if (*rest == '\0')
-        return 0;
-    if (strncmp(rest, "*.", 2) == 0) {
-        const char *host = rest + 2, *end = host + strcspn(host, ":");
-        int labels = 1;
-        if (host == end || *host == '.' || end[-1] == '.' || strstr(host, "..") != NULL)
+    for (const char *p = host; p < end; p++) {
+        if (*p == '.')
+            labels++;
+        else if (!isalnum((unsigned char)*p) && *p != '-')
             return 0;
-        for (const char *p = host; p < end; p++) {
-            if (*p == '.')
-                labels++;
-            else if (!isalnum((unsigned char)*p) && *p != '-')
-                return 0;
-        }
-        if (labels < 2 ||
-            (*end == ':' && (end[1] == '\0' || strspn(end + 1, "0123456789") != strlen(end + 1))))
-            return 0;
-        return 1;
     }
-    for (; *rest; rest++)
-        if (*rest == '/' || *rest == '?' || *rest == '#' || *rest == '*' ||
-            isspace((unsigned char)*rest))
-            return 0;
-    return 1;
+    return labels >= 2 &&
+           (*end == '\0' || (end[1] != '\0' && strspn(end + 1, "0123456789") == strlen(end + 1)));
 }
 
 static const struct settings_list config_origin_list = {

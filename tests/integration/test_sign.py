@@ -25,7 +25,7 @@ from alertd_fixture import https_get, metric, run
 from alertd_fixture import alertd, alertd_factory, tls_cert  # noqa: F401
 from conftest import ALERT, PROTO, SANITIZED, run_alert
 from test_http import Sse
-from test_tail import Tail
+from test_tail import tail  # noqa: F401  (the fixture: alert tail as a child)
 
 VECTOR = os.path.join(PROTO, "examples", "signing")
 
@@ -152,20 +152,6 @@ def inject(redis, item):
 def now_iso():
     t = time.time()
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}Z"
-
-
-@pytest.fixture
-def tail():
-    started = []
-
-    def start(*args):
-        t = Tail(*args)
-        started.append(t)
-        return t
-
-    yield start
-    for t in started:
-        t.kill()
 
 
 def verify_tail(tail, srv, tls, keys, *extra):

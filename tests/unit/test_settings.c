@@ -231,6 +231,21 @@ static void test_help_from_the_rows(void)
     free(text);
 }
 
+/* The exact-origin rule both programs' allowed-origin lists share. */
+static void test_an_exact_origin(void)
+{
+    ASSERT_TRUE(settings_origin_exact("https://news.example"));
+    ASSERT_TRUE(settings_origin_exact("http://localhost:8443"));
+    ASSERT_TRUE(!settings_origin_exact("https://"));
+    ASSERT_TRUE(!settings_origin_exact("ftp://news.example"));
+    ASSERT_TRUE(!settings_origin_exact("https://news.example/"));
+    ASSERT_TRUE(!settings_origin_exact("https://news.example?x"));
+    ASSERT_TRUE(!settings_origin_exact("https://news .example"));
+    ASSERT_TRUE(!settings_origin_exact("https://*.news.example"));
+    ASSERT_STR_EQ(settings_origin_host("https://a.example:1"), "a.example:1");
+    ASSERT_TRUE(settings_origin_host("wss://a.example") == NULL);
+}
+
 TEST_MAIN(TEST_CASE(test_defaults_from_the_rows), TEST_CASE(test_layers_in_rising_precedence),
           TEST_CASE(test_list_within_a_layer_adds), TEST_CASE(test_errors_name_setting_and_place),
-          TEST_CASE(test_help_from_the_rows))
+          TEST_CASE(test_help_from_the_rows), TEST_CASE(test_an_exact_origin))
