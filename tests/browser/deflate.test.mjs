@@ -5,7 +5,6 @@
 // Node's TLS, below). Real alertd, redis-server and `alert` CLI.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import tlsMod from 'node:tls';
 import { after, before, test } from 'node:test';
 
@@ -18,21 +17,13 @@ S.checkPrerequisites();
 await S.loadPlaywright();
 
 let dir, tls, redis, alertd, browser;
+const stack = {}; // S.startStack fills it; S.stopStack cleans it up
 
 before(async () => {
-  dir = S.tempDir();
-  tls = S.makeCert(dir);
-  redis = await new S.Redis(dir).start();
-  alertd = await new S.Alertd(dir, redis, tls, ['--public-metrics']).start();
-  browser = await S.launchChromium(tls);
+  ({ dir, tls, redis, alertd, browser } = await S.startStack(stack, ['--public-metrics']));
 }, { timeout: 60000 });
 
-after(async () => {
-  if (browser) await browser.close();
-  if (alertd && alertd.proc) await alertd.stop('SIGKILL');
-  if (redis && redis.proc) await redis.stop();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
+after(() => S.stopStack(stack));
 
 /** A WebSocket client that offers no extension: the upgrade by hand, then
  * server frames parsed as they come. `texts` fills with text payloads. */

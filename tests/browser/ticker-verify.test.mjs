@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
@@ -18,14 +17,11 @@ S.checkPrerequisites();
 await S.loadPlaywright();
 
 let dir, tls, redis, alertd, browser;
+const stack = {}; // S.startStack fills it; S.stopStack cleans it up
 const keys = {};
 
 before(async () => {
-  dir = S.tempDir();
-  tls = S.makeCert(dir);
-  redis = await new S.Redis(dir).start();
-  alertd = await new S.Alertd(dir, redis, tls).start();
-  browser = await S.launchChromium(tls);
+  ({ dir, tls, redis, alertd, browser } = await S.startStack(stack));
   for (const name of ['k1', 'k2', 'k3']) {
     const file = path.join(dir, name);
     const r = await S.alertCli(redis, ['keygen', file]);
@@ -34,12 +30,7 @@ before(async () => {
   }
 }, { timeout: 60000 });
 
-after(async () => {
-  if (browser) await browser.close();
-  if (alertd && alertd.proc) await alertd.stop('SIGKILL');
-  if (redis && redis.proc) await redis.stop();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
+after(() => S.stopStack(stack));
 
 let seq = 0;
 const topic = (name) => `${name}-${process.pid % 10000}-${++seq}`;

@@ -23,24 +23,16 @@ S.checkPrerequisites();
 await S.loadPlaywright();
 
 let dir, tls, redis, alertd, browser;
+const stack = {}; // S.startStack fills it; S.stopStack cleans it up
 const env = {}; // what openPage uses: this file's browser and alertd
 const openPage = pages(env);
 
 before(async () => {
-  dir = S.tempDir();
-  tls = S.makeCert(dir);
-  redis = await new S.Redis(dir).start();
-  alertd = await new S.Alertd(dir, redis, tls).start();
-  browser = await S.launchChromium(tls);
+  ({ dir, tls, redis, alertd, browser } = await S.startStack(stack));
   Object.assign(env, { alertd, browser });
 }, { timeout: 60000 });
 
-after(async () => {
-  if (browser) await browser.close();
-  if (alertd && alertd.proc) await alertd.stop('SIGKILL');
-  if (redis && redis.proc) await redis.stop();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
+after(() => S.stopStack(stack));
 
 // ---- helpers ----------------------------------------------------------------
 

@@ -334,3 +334,23 @@ export class PushGateway {
     }
   }
 }
+
+/** What most browser test files run against, started into `st` (filled as
+ * it goes, so that stopStack cleans up after a start that failed halfway):
+ * a temporary directory, a certificate, redis-server, alertd with
+ * `alertdArgs`, and Chromium. */
+export async function startStack(st, alertdArgs = []) {
+  st.dir = tempDir();
+  st.tls = makeCert(st.dir);
+  st.redis = await new Redis(st.dir).start();
+  st.alertd = await new Alertd(st.dir, st.redis, st.tls, alertdArgs).start();
+  st.browser = await launchChromium(st.tls);
+  return st;
+}
+
+export async function stopStack(st) {
+  if (st.browser) await st.browser.close();
+  if (st.alertd && st.alertd.proc) await st.alertd.stop('SIGKILL');
+  if (st.redis && st.redis.proc) await st.redis.stop();
+  if (st.dir) fs.rmSync(st.dir, { recursive: true, force: true });
+}
