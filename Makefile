@@ -73,8 +73,10 @@ TEST_test_config    := src/server/config.c src/server/cpus.c src/common/settings
 TEST_test_cpus      := src/server/cpus.c
 TEST_test_settings  := src/common/settings.c
 TEST_test_grant     := src/server/grant.c $(ITEM_SRC)
-HUB_SRC  := src/server/hub.c src/server/hubmsg.c src/server/pmd.c src/common/fields.c src/common/fold.c \
-            src/server/grant.c $(ITEM_SRC)
+HUBFILTER_SRC := src/server/hubfilter.c src/server/hubmsg.c src/server/pmd.c src/common/fields.c \
+                 src/common/fold.c src/server/grant.c $(ITEM_SRC)
+HUB_SRC  := src/server/hub.c $(HUBFILTER_SRC)
+TEST_test_hubfilter := $(HUBFILTER_SRC)
 TEST_test_hub       := $(HUB_SRC)
 TEST_test_acks      := src/server/acks.c $(HUB_SRC)
 TEST_test_receipt   := src/common/receipt.c
@@ -109,9 +111,9 @@ TEST_test_providers := src/push/apns.c src/push/fcm.c src/push/oauth.c src/push/
                        src/push/provider.c src/push/es256.c src/push/reg.c src/push/ece.c \
                        src/push/b64u.c src/push/notif.c $(ITEM_SRC)
 TEST_LIBS_test_providers := $(PUSH_LDLIBS)
-FILTER_SRC := src/server/query.c $(HUB_SRC)
+FILTER_SRC := src/server/query.c $(HUBFILTER_SRC)
 TEST_test_query     := $(FILTER_SRC)
-TEST_test_cframe    := src/server/cframe.c src/server/acks.c $(HUB_SRC)
+TEST_test_cframe    := src/server/cframe.c src/server/acks.c $(HUBFILTER_SRC)
 TEST_test_admit     := src/server/admit.c src/server/origin.c $(FILTER_SRC)
 TEST_test_request   := src/server/request.c $(FILTER_SRC)
 LISTENER_SRC := src/server/listener.c src/server/ipcount.c src/server/iprate.c \

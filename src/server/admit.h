@@ -16,7 +16,7 @@
 #define ALERTD_ADMIT_H
 
 #include "grant.h"
-#include "hub.h"
+#include "hubfilter.h"
 #include "query.h"
 
 #include <stddef.h>

@@ -53,8 +53,8 @@ static void cframe_subscribe(struct cframe *f)
         cframe_bad(f, "out of memory");
         return;
     }
-    if (cframe_list(f, "topics", hub_filter_add_topic) ||
-        cframe_list(f, "lang", hub_filter_add_lang)) {
+    if (cframe_list(f, "topics", hubfilter_add_topic) ||
+        cframe_list(f, "lang", hubfilter_add_lang)) {
         cframe_bad(f, NULL);
         return;
     }

@@ -17,7 +17,7 @@
 #define ALERTD_CFRAME_H
 
 #include "acks.h"
-#include "hub.h"
+#include "hubfilter.h"
 
 #include <jansson.h>
 #include <stddef.h>

@@ -3,144 +3,8 @@
  */
 #include "hub.h"
 
-#include <ctype.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ------------------------------------------------------------------------
- * Filters
- * ---------------------------------------------------------------------- */
-
-/* Quotes at most 40 bytes of the client's text, each byte that is not
- * printable ASCII as '?': the reason goes into a JSON error (which must be
- * valid UTF-8, and 40 bytes may end inside a character) and into logs. */
-static int hub_fail(char *err, size_t errlen, const char *what, const char *s, size_t len)
-{
-    char quoted[41];
-    size_t n = len < sizeof(quoted) - 1 ? len : sizeof(quoted) - 1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        quoted[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-    }
-    quoted[n] = '\0';
-    snprintf(err, errlen, "%s \"%s\"", what, quoted);
-    return -1;
-}
-
-int hub_filter_add_topic(struct hub_filter *f, const char *t, size_t len, char *err, size_t errlen)
-{
-    if (!item_topic_ok(t, len))
-        return hub_fail(err, errlen, "topics: each must match " ITEM_TOPIC_RULE ":", t, len);
-    for (int i = 0; i < f->ntopics; i++)
-        if (strlen(f->topics[i]) == len && memcmp(f->topics[i], t, len) == 0)
-            return 0;
-    if (f->ntopics == HUB_FILTER_MAX_TOPICS) {
-        snprintf(err, errlen, "topics: at most %d", HUB_FILTER_MAX_TOPICS);
-        return -1;
-    }
-    memcpy(f->topics[f->ntopics], t, len);
-    f->topics[f->ntopics][len] = '\0';
-    f->ntopics++;
-    f->topic_bloom |= hubmsg_topic_bit(t, len);
-    return 0;
-}
-
-/* Languages compare case-insensitively (BCP 47): both sides are lowered. */
-int hub_filter_add_lang(struct hub_filter *f, const char *l, size_t len, char *err, size_t errlen)
-{
-    char low[36];
-    if (len == 0 || len > 35)
-        return hub_fail(err, errlen, "lang: not a language tag:", l, len);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)l[i];
-        if (!isalnum(c) && c != '-')
-            return hub_fail(err, errlen, "lang: not a language tag:", l, len);
-        low[i] = (char)tolower(c);
-    }
-    low[len] = '\0';
-    for (int i = 0; i < f->nlangs; i++)
-        if (strcmp(f->langs[i], low) == 0)
-            return 0;
-    if (f->nlangs == HUB_FILTER_MAX_LANGS) {
-        snprintf(err, errlen, "lang: at most %d languages", HUB_FILTER_MAX_LANGS);
-        return -1;
-    }
-    memcpy(f->langs[f->nlangs++], low, len + 1);
-    return 0;
-}
-
-typedef int (*hub_filter_add_fn)(struct hub_filter *, const char *, size_t, char *, size_t);
-
-static int hub_filter_set_csv(struct hub_filter *f, const char *csv, hub_filter_add_fn add,
-                              char *err, size_t errlen)
-{
-    const char *p = csv;
-    while (*p) {
-        size_t n = strcspn(p, ",");
-        if (n > 0 && add(f, p, n, err, errlen))
-            return -1;
-        p += n;
-        if (*p == ',')
-            p++;
-    }
-    return 0;
-}
-
-int hub_filter_set_topics(struct hub_filter *f, const char *csv, char *err, size_t errlen)
-{
-    f->ntopics = 0;
-    f->topic_bloom = 0;
-    return hub_filter_set_csv(f, csv, hub_filter_add_topic, err, errlen);
-}
-
-int hub_filter_set_langs(struct hub_filter *f, const char *csv, char *err, size_t errlen)
-{
-    f->nlangs = 0;
-    return hub_filter_set_csv(f, csv, hub_filter_add_lang, err, errlen);
-}
-
-static int hub_msg_has_topic(const struct hub_msg *m, const char *topic)
-{
-    for (const char *t = m->topics; *t; t += strlen(t) + 1)
-        if (strcmp(t, topic) == 0)
-            return 1;
-    return 0;
-}
-
-int hub_msg_expired(const struct hub_msg *m, int64_t now_ms)
-{
-    return m->expires_ms != 0 && m->expires_ms <= now_ms;
-}
-
-int hub_filter_match(const struct hub_filter *f, const struct hub_msg *m)
-{
-    if (m->restricted && (f == NULL || (m->restricted & f->grants) == 0))
-        return 0;
-    if (f == NULL)
-        return 1;
-    if (f->nlangs) {
-        int found = 0;
-        for (int i = 0; i < f->nlangs && !found; i++)
-            found = strcmp(f->langs[i], m->lang) == 0;
-        if (!found)
-            return 0;
-    }
-    if (f->ntopics) {
-        if ((f->topic_bloom & m->topic_bloom) == 0)
-            return 0;
-        for (int i = 0; i < f->ntopics; i++)
-            if (hub_msg_has_topic(m, f->topics[i]))
-                return 1;
-        return 0;
-    }
-    return 1;
-}
-
-int hub_serves(const struct hub_filter *f, const struct hub_msg *m)
-{
-    return !m->folded && hub_filter_match(f, m);
-}
 
 /* ------------------------------------------------------------------------
  * The ring
@@ -323,7 +187,7 @@ static int hub_shed(struct hub *hub, struct hub_client *c, uint64_t from)
     }
     for (uint64_t s = from; s < hub->head; s++) {
         const struct hub_msg *m = hub_at(hub, s);
-        if (!hub_serves(c->filter, m) || hub_sent_ahead(c, m, s))
+        if (!hubfilter_serves(c->filter, m) || hub_sent_ahead(c, m, s))
             continue;
         if (hubmsg_sheddable(m))
             shed++;
@@ -397,7 +261,7 @@ static void hub_notify(struct hub *hub, uint64_t seq)
             hub_wake(hub, c);
             continue;
         }
-        if (c->awaiting || !hub_serves(c->filter, m)) {
+        if (c->awaiting || !hubfilter_serves(c->filter, m)) {
             /* Nothing to send: a caught-up client just moves past it, so
              * alerts it does not want never count as its backlog. */
             if (c->cursor == seq)
@@ -568,7 +432,7 @@ const struct hub_msg *hub_sent(const struct hub *hub, const struct hub_client *c
     if (!c->attached || c->awaiting)
         return NULL;
     const struct hub_msg *m = hub_lookup(hub, id, seq);
-    if (m == NULL || *seq < c->sent_from || *seq >= c->cursor || !hub_filter_match(c->filter, m))
+    if (m == NULL || *seq < c->sent_from || *seq >= c->cursor || !hubfilter_match(c->filter, m))
         return NULL;
     return m;
 }
@@ -578,11 +442,16 @@ struct receipt_tally **hub_tally(struct hub *hub, const struct hub_msg *m)
     return &hub->ring[m - hub->ring].tally;
 }
 
+int hub_msg_expired(const struct hub_msg *m, int64_t now_ms)
+{
+    return m->expires_ms != 0 && m->expires_ms <= now_ms;
+}
+
 /* 1 when the client is sent m (at seq) in order: served to it, neither
  * shed for it nor sent ahead already. */
 static int hub_in_order(const struct hub_client *c, const struct hub_msg *m, uint64_t seq)
 {
-    return hub_serves(c->filter, m) && !(seq < c->shed_to && hubmsg_sheddable(m)) &&
+    return hubfilter_serves(c->filter, m) && !(seq < c->shed_to && hubmsg_sheddable(m)) &&
            !hub_sent_ahead(c, m, seq);
 }
 
@@ -594,7 +463,7 @@ static uint64_t hub_flash_ahead(const struct hub *hub, const struct hub_client *
     uint64_t found = 0, lim = after > c->ahead_seq ? after : c->ahead_seq;
     for (uint64_t s = hub->last_flash; s > lim && s >= hub_oldest_seq(hub);
          s = hub_at(hub, s)->prev_flash)
-        if (hub_serves(c->filter, hub_at(hub, s)))
+        if (hubfilter_serves(c->filter, hub_at(hub, s)))
             found = s;
     return found;
 }

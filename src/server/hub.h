@@ -5,10 +5,23 @@
  * alerts in id order, already encoded as the frame clients receive, once
  * per field set its readers use (hubmsg.h): fan-out never copies or
  * re-encodes an alert per client. A client is a cursor into
- * that ring plus a filter, so a connection costs a few dozen bytes here
- * whatever the backlog, and a replay after `since` is the same walk as live
- * delivery. A client whose unsent live backlog exceeds `max_queue` alerts is
- * handed to the `lagging` callback (the transport closes it with 4001).
+ * that ring plus a filter (hubfilter.h), so a connection costs a few dozen
+ * bytes here whatever the backlog, and a replay after `since` is the same
+ * walk as live delivery. A client whose unsent live backlog exceeds
+ * `max_queue` alerts is handed to the `lagging` callback (the transport
+ * closes it with 4001), unless urgency (below) keeps it within the bound.
+ *
+ * An update or a retraction folds the versions of its story the hub holds
+ * (fold.h): a folded alert is passed over like a filtered one, and its id
+ * stays a valid `since`.
+ *
+ * Urgency, for a client the transport marks `urgent`: when its live backlog
+ * goes over `max_queue`, the routine alerts in it are shed (a shed frame
+ * says which range to fetch) and the rest sent in order; it lags only when
+ * what is kept is still over the bound. A flash behind its backlog goes
+ * ahead of it (HUB_AHEAD, through the `urgent` callback) and is not sent
+ * again in order. Flashes are chained, so finding one costs the flashes of
+ * a backlog, not the backlog.
  *
  * A replay skips alerts whose expires_at has passed (hub_msg_expired).
  *
@@ -33,25 +46,13 @@
 #define ALERTD_HUB_H
 
 #include "grant.h"
+#include "hubfilter.h"
 #include "hubmsg.h"
 #include "item.h"
 #include "pmd.h"
 
 #include <stddef.h>
 #include <stdint.h>
-
-#define HUB_FILTER_MAX_TOPICS 32
-#define HUB_FILTER_MAX_LANGS  8
-
-/* What a client wants: empty lists mean everything, but an alert with a
- * restricted topic only when `grants` has one of them. */
-struct hub_filter {
-    int ntopics, nlangs;
-    uint64_t topic_bloom;
-    uint32_t grants; /* restricted topics the client's token opens (grant.h) */
-    char topics[HUB_FILTER_MAX_TOPICS][ITEM_TOPIC_MAX_LEN + 1];
-    char langs[HUB_FILTER_MAX_LANGS][36];
-};
 
 struct hub_client {
     struct hub_client *prev, *next;  /* in hub->clients */
@@ -187,24 +188,10 @@ void hub_advance(struct hub *hub, struct hub_client *c, enum hub_next_kind what)
  * only alerts the filter skips). */
 int hub_pending(const struct hub *hub, const struct hub_client *c);
 
-int hub_filter_match(const struct hub_filter *f, const struct hub_msg *m);
-/* 1 when m is served to a reader of filter f: it matches and is not
- * folded (what replays, SSE and REST send). */
-int hub_serves(const struct hub_filter *f, const struct hub_msg *m);
-
 /* 1 once the alert's expires_at has passed: it is neither replayed
  * (hub_next) nor listed (REST). Live delivery does not ask: a client
  * drops an alert at its expires_at itself (PROTOCOL.md, section 9), and
  * an alert that arrives expired is one it does not show. */
 int hub_msg_expired(const struct hub_msg *m, int64_t now_ms);
-
-/* Parses a comma-separated list ("world,europe") into the filter's topics or
- * languages; returns 0 or -1 with err naming the bad entry. */
-int hub_filter_set_topics(struct hub_filter *f, const char *csv, char *err, size_t errlen);
-int hub_filter_set_langs(struct hub_filter *f, const char *csv, char *err, size_t errlen);
-int hub_filter_add_topic(struct hub_filter *f, const char *topic, size_t len, char *err,
-                         size_t errlen);
-int hub_filter_add_lang(struct hub_filter *f, const char *lang, size_t len, char *err,
-                        size_t errlen);
 
 #endif

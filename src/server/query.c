@@ -104,8 +104,8 @@ int query_filter(const struct query *q, struct hub_filter **out, char *err, size
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (query_list(q, "topics", f, hub_filter_set_topics, err, errlen) ||
-        query_list(q, "lang", f, hub_filter_set_langs, err, errlen)) {
+    if (query_list(q, "topics", f, hubfilter_set_topics, err, errlen) ||
+        query_list(q, "lang", f, hubfilter_set_langs, err, errlen)) {
         free(f);
         return -1;
     }

@@ -12,7 +12,7 @@
 #ifndef ALERTD_QUERY_H
 #define ALERTD_QUERY_H
 
-#include "hub.h"
+#include "hubfilter.h"
 
 #include <stddef.h>
 #include <stdint.h>

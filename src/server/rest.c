@@ -59,7 +59,7 @@ static void rest_collect(struct hub *hub, const struct hub_filter *f, const stru
     for (size_t k = 0; found < limit && (m = hub_nth_newest(hub, k)) != NULL; k++) {
         if (since && item_id_cmp(m->id, *since) <= 0)
             break;
-        if (!hub_serves(f, m) || hub_msg_expired(m, now))
+        if (!hubfilter_serves(f, m) || hub_msg_expired(m, now))
             continue; /* filtered out, folded (fold.h) or expired */
         const struct hubmsg_enc *e = hub_enc(hub, m, variant);
         rest_puts(b, found++ ? "," : "");

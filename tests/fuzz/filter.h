@@ -1,5 +1,5 @@
 /*
- * filter.h — the invariants of a client filter (hub.h), shared by the
+ * filter.h — the invariants of a client filter (hubfilter.h), shared by the
  * harnesses whose parsers make one (fuzz_query, fuzz_cframe): its lists
  * follow the rules, read back from their own text to the same filter,
  * and an alert on its first topic in its first language matches it.
@@ -9,7 +9,7 @@
 
 #include "frames.h"
 #include "fuzz.h"
-#include "hub.h"
+#include "hubfilter.h"
 
 /* The list as "a,b,c". */
 static inline void fuzz_csv(char *out, size_t cap, const char *first, size_t stride, int n)
@@ -30,27 +30,27 @@ static inline int fuzz_lang_in(const struct hub_filter *f, const char *lang)
     return 0;
 }
 
-/* hub_filter_match for an alert on `topic` (NULL: none) in `lang`. */
+/* hubfilter_match for an alert on `topic` (NULL: none) in `lang`. */
 static inline int fuzz_matches(const struct hub_filter *f, const char *topic, const char *lang)
 {
-    struct hub hub;
+    struct hub_msg m;
     json_t *item = json_pack("{s:s,s:[]}", "lang", lang, "topics");
-    FUZZ_CHECK(item != NULL && hub_init(&hub, 2, 2, NULL) == 0);
+    FUZZ_CHECK(item != NULL);
     if (topic)
         json_array_append_new(json_object_get(item, "topics"), json_string(topic));
-    FUZZ_CHECK(hub_add(&hub, (struct item_id){1, 0}, item) == 1);
-    int match = hub_filter_match(f, hub_newest(&hub));
-    hub_free(&hub);
+    FUZZ_CHECK(hubmsg_build(&m, NULL, (struct item_id){1, 0}, item) == 0);
+    int match = hubfilter_match(f, &m);
+    hubmsg_clear(&m);
     json_decref(item);
     return match;
 }
 
 static inline void fuzz_check_filter(const struct hub_filter *f)
 {
-    char csv[HUB_FILTER_MAX_TOPICS * (ITEM_TOPIC_MAX_LEN + 1) + 1], err[160];
+    char csv[HUBFILTER_MAX_TOPICS * (ITEM_TOPIC_MAX_LEN + 1) + 1], err[160];
     struct hub_filter g = {0};
-    FUZZ_CHECK(f->ntopics >= 0 && f->ntopics <= HUB_FILTER_MAX_TOPICS);
-    FUZZ_CHECK(f->nlangs >= 0 && f->nlangs <= HUB_FILTER_MAX_LANGS);
+    FUZZ_CHECK(f->ntopics >= 0 && f->ntopics <= HUBFILTER_MAX_TOPICS);
+    FUZZ_CHECK(f->nlangs >= 0 && f->nlangs <= HUBFILTER_MAX_LANGS);
     for (int i = 0; i < f->ntopics; i++) {
         FUZZ_CHECK(item_topic_ok(f->topics[i], strlen(f->topics[i])));
         for (int j = 0; j < i; j++)
@@ -64,9 +64,9 @@ static inline void fuzz_check_filter(const struct hub_filter *f)
             FUZZ_CHECK(strcmp(f->langs[i], f->langs[j]) != 0);
     }
     fuzz_csv(csv, sizeof(csv), f->topics[0], sizeof(f->topics[0]), f->ntopics);
-    FUZZ_CHECK(hub_filter_set_topics(&g, csv, err, sizeof(err)) == 0);
+    FUZZ_CHECK(hubfilter_set_topics(&g, csv, err, sizeof(err)) == 0);
     fuzz_csv(csv, sizeof(csv), f->langs[0], sizeof(f->langs[0]), f->nlangs);
-    FUZZ_CHECK(hub_filter_set_langs(&g, csv, err, sizeof(err)) == 0);
+    FUZZ_CHECK(hubfilter_set_langs(&g, csv, err, sizeof(err)) == 0);
     FUZZ_CHECK(g.ntopics == f->ntopics && g.nlangs == f->nlangs && g.topic_bloom == f->topic_bloom);
     FUZZ_CHECK(memcmp(g.topics, f->topics, sizeof(g.topics[0]) * (size_t)f->ntopics) == 0);
     FUZZ_CHECK(memcmp(g.langs, f->langs, sizeof(g.langs[0]) * (size_t)f->nlangs) == 0);

@@ -1,6 +1,6 @@
 /*
  * fuzz_query — a request's query (query.c) and the client filter it makes
- * (hub.c's filter parsing): the input, split at '&', is the list of
+ * (hubfilter.c's parsing): the input, split at '&', is the list of
  * decoded arguments lws hands request.c (any bytes, NUL included).
  *
  * Beyond "no crash, no leak, no UB":

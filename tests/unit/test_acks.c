@@ -159,7 +159,7 @@ static void test_filtered_out_alerts_were_not_sent(void)
     struct hub_filter f = {0};
     char err[80];
     setup(&hub, 16);
-    ASSERT_EQ(hub_filter_set_topics(&f, "sport", err, sizeof(err)), 0);
+    ASSERT_EQ(hubfilter_set_topics(&f, "sport", err, sizeof(err)), 0);
     hub_attach(&hub, &c, &f, NULL);
     add(&hub, 1, "world");
     add(&hub, 2, "sport");

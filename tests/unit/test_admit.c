@@ -469,7 +469,7 @@ static struct hub_filter *filter_of(const char *topics)
 {
     struct hub_filter *f = calloc(1, sizeof(*f));
     char err[160];
-    if (f && hub_filter_set_topics(f, topics, err, sizeof(err))) {
+    if (f && hubfilter_set_topics(f, topics, err, sizeof(err))) {
         free(f);
         return NULL;
     }

@@ -139,7 +139,7 @@ static void test_too_many_topics(void)
 {
     char text[1024];
     size_t at = (size_t)snprintf(text, sizeof(text), "{\"type\":\"subscribe\",\"topics\":[");
-    for (int i = 0; i <= HUB_FILTER_MAX_TOPICS; i++)
+    for (int i = 0; i <= HUBFILTER_MAX_TOPICS; i++)
         at += (size_t)snprintf(text + at, sizeof(text) - at, "%s\"t%d\"", i ? "," : "", i);
     snprintf(text + at, sizeof(text) - at, "]}");
     expect_bad(text, strlen(text), "topics: at most 32");

@@ -64,7 +64,7 @@ static void served(struct hub *hub, char *out, size_t len)
     size_t at = 0;
     out[0] = '\0';
     for (size_t k = 0; (m = hub_nth_newest(hub, k)) != NULL; k++)
-        if (hub_serves(NULL, m))
+        if (hubfilter_serves(NULL, m))
             at += (size_t)snprintf(out + at, len - at, "%s%llu", at ? "," : "",
                                    (unsigned long long)m->id.ms);
 }

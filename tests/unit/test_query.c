@@ -298,12 +298,12 @@ static void test_filter_too_many_topics(void)
 {
     struct hub_filter *f = NULL;
     char arg[512] = "topics=", err[160] = "";
-    for (int i = 0; i < HUB_FILTER_MAX_TOPICS; i++)
+    for (int i = 0; i < HUBFILTER_MAX_TOPICS; i++)
         snprintf(arg + strlen(arg), sizeof(arg) - strlen(arg), "%st%d", i ? "," : "", i);
     fill(arg, NULL);
     ASSERT_EQ(query_filter(&q, &f, err, sizeof(err)), 0);
     ASSERT_TRUE(f != NULL);
-    ASSERT_EQ(f->ntopics, HUB_FILTER_MAX_TOPICS);
+    ASSERT_EQ(f->ntopics, HUBFILTER_MAX_TOPICS);
     free(f);
     f = NULL;
     strcat(arg, ",one-more");
