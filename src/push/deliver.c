@@ -3,6 +3,8 @@
  */
 #include "deliver.h"
 
+#include "fleet.h"
+
 #include "log.h"
 #include "pmetrics.h"
 #include "rkeys.h"
@@ -16,6 +18,17 @@
 static const char deliver_remove_if_lua[] =
     "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then "
     "return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0";
+
+/* KEYS: jobs, done set. ARGV: group, consumer, entry, set ttl, ids...:
+ * recorded only while the job is still this consumer's (a late answer of
+ * a job lost to another, which may have finished it, writes nothing). */
+static const char deliver_record_lua[] =
+    "local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1) "
+    "if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end "
+    "redis.call('SADD', KEYS[2], unpack(ARGV, 5)) "
+    "redis.call('EXPIRE', KEYS[2], ARGV[4]) return 1";
+
+#define DELIVER_RECORD_ARGS 9 /* EVAL, script, 2, two keys, four ARGV before the ids */
 
 /* FAILED: Redis did not answer; never reused. */
 enum dalert_state { DALERT_LOADING, DALERT_SEND, DALERT_NOTHING, DALERT_FAILED };
@@ -133,25 +146,25 @@ static void deliver_on_reply_ignored(redisAsyncContext *ac, void *r, void *priv)
     (void)priv;
 }
 
-/* The job's final answers so far into its done set: one SADD, and the
- * set's expiry (set each time: a job lost meanwhile may find its set
- * dropped by the new owner's finish). */
+/* The job's final answers so far into its done set, in one script. */
 static void deliver_record(struct deliver *d, struct job *j)
 {
-    char key[GW_KEY_MAX];
-    const char **argv = calloc((size_t)j->nrec + 2, sizeof(char *));
-    size_t *lens = calloc((size_t)j->nrec + 2, sizeof(size_t));
-    deliver_key(key, sizeof(key), d->gw, RKEYS_PUSH_SENT, j->alert, j->shard);
+    struct gw *gw = d->gw;
+    char key[GW_KEY_MAX], ttl[16];
+    int argc = DELIVER_RECORD_ARGS + j->nrec;
+    const char **argv = calloc((size_t)argc, sizeof(char *));
+    size_t *lens = calloc((size_t)argc, sizeof(size_t));
+    deliver_key(key, sizeof(key), gw, RKEYS_PUSH_SENT, j->alert, j->shard);
+    snprintf(ttl, sizeof(ttl), "%d", DELIVER_DONE_TTL);
     if (argv && lens) {
-        argv[0] = "SADD";
-        argv[1] = key;
-        for (int i = 0; i < j->nrec; i++)
-            argv[i + 2] = j->rec[i];
-        for (int i = 0; i < j->nrec + 2; i++)
+        const char *head[DELIVER_RECORD_ARGS] = {
+            "EVAL",      deliver_record_lua, "2",      gw->jobs_key, key,
+            FLEET_GROUP, gw->cfg->name,      j->entry, ttl};
+        for (int i = 0; i < argc; i++) {
+            argv[i] = i < DELIVER_RECORD_ARGS ? head[i] : j->rec[i - DELIVER_RECORD_ARGS];
             lens[i] = strlen(argv[i]);
-        rconn_argv(&d->gw->cmd, deliver_on_reply_ignored, NULL, j->nrec + 2, argv, lens);
-        rconn_cmd(&d->gw->cmd, deliver_on_reply_ignored, NULL, "EXPIRE %s %d", key,
-                  DELIVER_DONE_TTL);
+        }
+        rconn_argv(&gw->cmd, deliver_on_reply_ignored, NULL, argc, argv, lens);
     }
     free(argv);
     free(lens);
