@@ -37,6 +37,7 @@
 #define RKEYS_PUSH_JOBS ":push:jobs"
 #define RKEYS_PUSH_ITEM ":push:item:"
 #define RKEYS_PUSH_SENT ":push:sent:"
+#define RKEYS_PUSH_MARK ":push:sending:" /* feed.h */
 
 #define RKEYS_EMBARGO          ":embargo"
 #define RKEYS_EMBARGO_DUE      ":embargo:due"

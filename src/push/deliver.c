@@ -3,6 +3,8 @@
  */
 #include "deliver.h"
 
+#include "fleet.h"
+
 #include "log.h"
 #include "pmetrics.h"
 #include "rkeys.h"
@@ -16,6 +18,17 @@
 static const char deliver_remove_if_lua[] =
     "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then "
     "return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0";
+
+/* KEYS: jobs, done set. ARGV: group, consumer, entry, set ttl, ids...:
+ * recorded only while the job is still this consumer's (a late answer of
+ * a job lost to another, which may have finished it, writes nothing). */
+static const char deliver_record_lua[] =
+    "local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1) "
+    "if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end "
+    "redis.call('SADD', KEYS[2], unpack(ARGV, 5)) "
+    "redis.call('EXPIRE', KEYS[2], ARGV[4]) return 1";
+
+#define DELIVER_RECORD_ARGS 9 /* EVAL, script, 2, two keys, four ARGV before the ids */
 
 /* FAILED: Redis did not answer; never reused. */
 enum dalert_state { DALERT_LOADING, DALERT_SEND, DALERT_NOTHING, DALERT_FAILED };
@@ -35,7 +48,10 @@ struct deliver {
     deliver_end_fn on_end;
     void *user;
     struct sender *sender;
+    struct feed *feed;
     struct dalert *alerts;
+    struct job *recording; /* jobs with answers to record */
+    uv_check_t check;      /* records them after the loop's I/O */
 };
 
 /* ------------------------------------------------------------------------
@@ -60,18 +76,24 @@ static int deliver_cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int deliver_is_done(const struct job *j, const char *id)
+static int deliver_ids_has(const struct deliver_ids *set, const char *id)
 {
-    return j->ndone && bsearch(&id, j->done, j->ndone, sizeof(char *), deliver_cmp_str) != NULL;
+    return set->n && bsearch(&id, set->ids, set->n, sizeof(char *), deliver_cmp_str) != NULL;
 }
 
-static void deliver_free_done(struct job *j)
+static void deliver_ids_free(struct deliver_ids *set)
 {
-    for (size_t i = 0; i < j->ndone; i++)
-        free(j->done[i]);
-    free(j->done);
-    j->done = NULL;
-    j->ndone = 0;
+    for (size_t i = 0; i < set->n; i++)
+        free(set->ids[i]);
+    free(set->ids);
+    set->ids = NULL;
+    set->n = 0;
+}
+
+static void deliver_free_sets(struct job *j)
+{
+    deliver_ids_free(&j->done);
+    deliver_ids_free(&j->sending);
 }
 
 /* ------------------------------------------------------------------------
@@ -98,13 +120,19 @@ static void deliver_release_alert(struct deliver *d, struct dalert *a)
     }
 }
 
+static void deliver_record_now(struct deliver *d, struct job *j);
+
 static void deliver_check(struct deliver *d, struct job *j)
 {
     if (j->loading || j->flying || (!j->aborted && j->unfinished))
         return;
+    feed_end(d->feed, j);
+    deliver_record_now(d, j);
+    free(j->rec);
+    j->rec = NULL;
     free(j->sends);
     j->sends = NULL;
-    deliver_free_done(j);
+    deliver_free_sets(j);
     deliver_release_alert(d, j->dalert);
     j->dalert = NULL;
     pmetrics.jobs_active--;
@@ -118,19 +146,71 @@ static void deliver_on_reply_ignored(redisAsyncContext *ac, void *r, void *priv)
     (void)priv;
 }
 
-/* A registration has its final answer: recorded in the job's done set. */
+/* The job's final answers so far into its done set, in one script. */
+static void deliver_record(struct deliver *d, struct job *j)
+{
+    struct gw *gw = d->gw;
+    char key[GW_KEY_MAX], ttl[16];
+    int argc = DELIVER_RECORD_ARGS + j->nrec;
+    const char **argv = calloc((size_t)argc, sizeof(char *));
+    size_t *lens = calloc((size_t)argc, sizeof(size_t));
+    deliver_key(key, sizeof(key), gw, RKEYS_PUSH_SENT, j->alert, j->shard);
+    snprintf(ttl, sizeof(ttl), "%d", DELIVER_DONE_TTL);
+    if (argv && lens) {
+        const char *head[DELIVER_RECORD_ARGS] = {
+            "EVAL",      deliver_record_lua, "2",      gw->jobs_key, key,
+            FLEET_GROUP, gw->cfg->name,      j->entry, ttl};
+        for (int i = 0; i < argc; i++) {
+            argv[i] = i < DELIVER_RECORD_ARGS ? head[i] : j->rec[i - DELIVER_RECORD_ARGS];
+            lens[i] = strlen(argv[i]);
+        }
+        rconn_argv(&gw->cmd, deliver_on_reply_ignored, NULL, argc, argv, lens);
+    }
+    free(argv);
+    free(lens);
+    j->nrec = 0;
+}
+
+static void deliver_on_check(uv_check_t *check)
+{
+    struct deliver *d = check->data;
+    while (d->recording) {
+        struct job *j = d->recording;
+        d->recording = j->rec_next;
+        j->rec_next = NULL;
+        deliver_record(d, j);
+    }
+    uv_check_stop(check);
+}
+
+/* Records what the job has left to record now (it ends). */
+static void deliver_record_now(struct deliver *d, struct job *j)
+{
+    struct job **pp = &d->recording;
+    if (j->nrec == 0)
+        return;
+    while (*pp && *pp != j)
+        pp = &(*pp)->rec_next;
+    if (*pp)
+        *pp = j->rec_next;
+    j->rec_next = NULL;
+    deliver_record(d, j);
+}
+
+/* A registration has its final answer: recorded in the job's done set
+ * after this turn of the loop. */
 static void deliver_final(struct deliver *d, struct dsend *s)
 {
     struct job *j = s->owner;
-    char key[GW_KEY_MAX];
     j->unfinished--;
-    deliver_key(key, sizeof(key), d->gw, RKEYS_PUSH_SENT, j->alert, j->shard);
-    rconn_cmd(&d->gw->cmd, deliver_on_reply_ignored, NULL, "SADD %s %s", key, s->reg.id);
-    if (!j->marked) {
-        j->marked = 1;
-        rconn_cmd(&d->gw->cmd, deliver_on_reply_ignored, NULL, "EXPIRE %s %d", key,
-                  DELIVER_DONE_TTL);
+    if (j->rec == NULL && (j->rec = calloc((size_t)j->nsends, sizeof(char *))) == NULL)
+        return; /* not recorded: a job taken over sends it again */
+    if (j->nrec++ == 0) {
+        j->rec_next = d->recording;
+        d->recording = j;
+        uv_check_start(&d->check, deliver_on_check);
     }
+    j->rec[j->nrec - 1] = s->reg.id;
 }
 
 /* ------------------------------------------------------------------------
@@ -144,12 +224,31 @@ static void deliver_gone(struct deliver *d, struct dsend *s)
     rconn_cmd(&d->gw->cmd, deliver_on_reply_ignored, NULL, "HDEL %s %s", key, s->reg.id);
 }
 
+/* A request sent again whose first may have reached the provider. */
+static void deliver_uncertain(struct dsend *s)
+{
+    struct job *j = s->owner;
+    s->uncertain = 0;
+    pmetrics.uncertain++;
+    log_warn("sent again: an earlier request may have reached the provider (same collapse id)",
+             KV_S("provider", reg_provider_name(s->reg.provider)), KV_S("alert", j->alert),
+             KV_I("shard", j->shard), KV_S("registration", s->reg.id));
+}
+
 /* The sender hands a send back. */
 static void deliver_on_result(struct dsend *s, enum sender_result r, void *user)
 {
     struct deliver *d = user;
     struct job *j = s->owner;
     j->flying--;
+    if (s->uncertain && r != SENDER_HELD)
+        deliver_uncertain(s);
+    feed_result(d->feed, s, r);
+    if (r == SENDER_HELD) {
+        if (j->aborted)
+            deliver_check(d, j);
+        return; /* back to feed, for the job's next mark */
+    }
     if (r == SENDER_GONE)
         deliver_gone(d, s);
     if (r != SENDER_DROPPED)
@@ -170,26 +269,41 @@ static void deliver_on_removed(redisAsyncContext *ac, void *r, void *priv)
         pmetrics.expired_regs++;
 }
 
+/* SMEMBERS into a sorted set of ids: 0, or -1 (the job is then aborted;
+ * the shard's answer ends it). */
+static int deliver_ids_read(struct deliver_ids *set, const redisReply *reply)
+{
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY)
+        return -1;
+    if (reply->elements && (set->ids = calloc(reply->elements, sizeof(char *))) == NULL)
+        return -1;
+    for (size_t i = 0; i < reply->elements; i++) {
+        if (reply->element[i]->type != REDIS_REPLY_STRING)
+            continue;
+        if ((set->ids[set->n] = strdup(reply->element[i]->str)) == NULL)
+            return -1;
+        set->n++;
+    }
+    qsort(set->ids, set->n, sizeof(char *), deliver_cmp_str);
+    return 0;
+}
+
 static void deliver_on_done_set(redisAsyncContext *ac, void *r, void *priv)
 {
-    redisReply *reply = r;
     struct job *j = priv;
     (void)ac;
     j->loading--;
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+    if (deliver_ids_read(&j->done, r))
         j->aborted = 1;
-        return; /* the shard's answer ends the job */
-    }
-    if (reply->elements && (j->done = calloc(reply->elements, sizeof(char *))) == NULL) {
+}
+
+static void deliver_on_sending_set(redisAsyncContext *ac, void *r, void *priv)
+{
+    struct job *j = priv;
+    (void)ac;
+    j->loading--;
+    if (deliver_ids_read(&j->sending, r))
         j->aborted = 1;
-        return;
-    }
-    for (size_t i = 0; i < reply->elements; i++) {
-        if (reply->element[i]->type == REDIS_REPLY_STRING &&
-            (j->done[j->ndone] = strdup(reply->element[i]->str)) != NULL)
-            j->ndone++;
-    }
-    qsort(j->done, j->ndone, sizeof(char *), deliver_cmp_str);
 }
 
 /* One entry of the shard: 1 when it is to be sent to (s filled). */
@@ -213,10 +327,11 @@ static int deliver_take(struct deliver *d, struct job *j, const redisReply *id,
         rconn_argv(&d->gw->cmd, deliver_on_removed, NULL, 6, argv, lens);
         return 0;
     }
-    if (deliver_is_done(j, s->reg.id)) {
+    if (deliver_ids_has(&j->done, s->reg.id)) {
         pmetrics.skipped_done++;
         return 0;
     }
+    s->uncertain = deliver_ids_has(&j->sending, s->reg.id);
     return reg_matches(&s->reg, n->topics, n->lang);
 }
 
@@ -239,36 +354,35 @@ static void deliver_on_shard(redisAsyncContext *ac, void *r, void *priv)
             continue;
         s->owner = j;
         s->cancelled = &j->aborted;
+        s->lease = &j->feed.lease_ms;
         s->pa = &j->dalert->pa;
         j->nsends++;
     }
-    deliver_free_done(j);
+    deliver_free_sets(j);
     if (!j->aborted) {
         j->unfinished = j->nsends;
         j->started = 1;
-        j->flying = j->nsends;
-        j->loading++; /* held while handing over: a send may end at once */
-        for (int i = 0; i < j->nsends; i++)
-            sender_add(d->sender, &j->sends[i]);
-        j->loading--;
+        feed_start(d->feed, j); /* only sends Redis commands */
     }
     deliver_check(d, j);
 }
 
-/* The done set, then the shard, in one round trip. */
+/* The done and sending sets, then the shard, in one round trip. */
 static void deliver_read(struct deliver *d, struct job *j)
 {
-    char done[GW_KEY_MAX], shard[GW_KEY_MAX];
+    char done[GW_KEY_MAX], sending[GW_KEY_MAX], shard[GW_KEY_MAX];
     deliver_key(done, sizeof(done), d->gw, RKEYS_PUSH_SENT, j->alert, j->shard);
+    deliver_key(sending, sizeof(sending), d->gw, RKEYS_PUSH_MARK, j->alert, j->shard);
     deliver_key(shard, sizeof(shard), d->gw, RKEYS_PUSH_REG, NULL, j->shard);
     if (rconn_cmd(&d->gw->cmd, deliver_on_done_set, j, "SMEMBERS %s", done) ||
+        rconn_cmd(&d->gw->cmd, deliver_on_sending_set, j, "SMEMBERS %s", sending) ||
         rconn_cmd(&d->gw->cmd, deliver_on_shard, j, "HGETALL %s", shard)) {
-        j->aborted = 1; /* a first command sent gets NULL with the second refused */
+        j->aborted = 1; /* commands sent get NULL with a later one refused */
         if (j->loading == 0)
             deliver_check(d, j);
         return;
     }
-    j->loading = 2;
+    j->loading = 3;
 }
 
 /* ------------------------------------------------------------------------
@@ -380,6 +494,23 @@ void deliver_abort(struct deliver *d, struct job *j)
     deliver_check(d, j);
 }
 
+/* feed's answer to a mark of j. */
+static void deliver_on_marked(struct job *j, int ok, void *user)
+{
+    struct deliver *d = user;
+    j->loading--;
+    if (ok == 0 && !j->aborted) {
+        log_warn("job taken over by another gateway: stopped here", KV_S("entry", j->entry),
+                 KV_S("alert", j->alert), KV_I("shard", j->shard));
+        pmetrics.jobs_lost++;
+        deliver_abort(d, j);
+        return;
+    }
+    if (ok < 0)
+        j->aborted = 1;
+    deliver_check(d, j);
+}
+
 struct deliver *deliver_new(struct gw *gw, deliver_end_fn on_end, void *user)
 {
     struct deliver *d = calloc(1, sizeof(*d));
@@ -388,11 +519,20 @@ struct deliver *deliver_new(struct gw *gw, deliver_end_fn on_end, void *user)
     d->gw = gw;
     d->on_end = on_end;
     d->user = user;
-    if ((d->sender = sender_new(gw, deliver_on_result, d)) == NULL) {
-        free(d);
+    uv_check_init(gw->loop, &d->check);
+    d->check.data = d;
+    d->sender = sender_new(gw, deliver_on_result, d);
+    d->feed = d->sender ? feed_new(gw, d->sender, deliver_on_marked, d) : NULL;
+    if (d->feed == NULL) {
+        deliver_free(d);
         return NULL;
     }
     return d;
+}
+
+static void deliver_check_closed(uv_handle_t *h)
+{
+    free(h->data);
 }
 
 /* Every job has ended (fleet aborted them and h2 answered what flew). */
@@ -404,6 +544,8 @@ void deliver_free(struct deliver *d)
         push_alert_free(&a->pa);
         free(a);
     }
-    sender_free(d->sender);
-    free(d);
+    feed_free(d->feed);
+    if (d->sender)
+        sender_free(d->sender);
+    uv_close((uv_handle_t *)&d->check, deliver_check_closed);
 }

@@ -2,12 +2,17 @@
  * deliver — one job's sends: an alert to the registrations of one shard.
  *
  * For a job it reads the alert (P:push:item:<id>, kept parsed for the jobs
- * of the same alert), the set of registrations already done
- * (P:push:sent:<id>:<shard>, left by a gateway that had the job before)
- * and the shard; it skips what is done, expired (and removes that, if
- * unchanged) or not matching, and hands the rest to the sender (which
- * owns requests, retries and the bounds per provider). Each
- * registration's final answer is recorded in the done set as it comes;
+ * of the same alert), the sets of registrations already done
+ * (P:push:sent:<id>:<shard>) and marked as being sent
+ * (P:push:sending:<id>:<shard>), both left by a gateway that had the job
+ * before, and the shard; it skips what is done, expired (and removes
+ * that, if unchanged) or not matching, and hands the rest to feed (which
+ * marks them in batches and hands them to the sender: requests, retries
+ * and the bounds per provider). A registration marked but not done may
+ * have reached the provider already: it is sent again (the same collapse
+ * identifiers, so the device shows one), counted and logged. Each
+ * registration's final answer is recorded in the done set as it comes
+ * (one SADD per job per turn of the loop, with the answers of that turn);
  * a token or subscription the provider says is gone is removed. When
  * every registration of a job has its final answer the job ends
  * (DELIVER_DONE); a job aborted
@@ -17,6 +22,7 @@
 #ifndef PUSH_DELIVER_H
 #define PUSH_DELIVER_H
 
+#include "feed.h"
 #include "gw.h"
 #include "itemid.h"
 
@@ -29,6 +35,12 @@ enum deliver_end { DELIVER_DONE, DELIVER_ABORTED };
 
 struct dsend;
 struct dalert;
+
+/* Registration ids, sorted. */
+struct deliver_ids {
+    char **ids;
+    size_t n;
+};
 
 struct job {
     /* fleet's */
@@ -45,11 +57,15 @@ struct job {
     int flying;     /* sends in the sender's hands */
     int loading;    /* reads from Redis outstanding */
     int aborted;
-    int started; /* sends queued */
-    int marked;  /* the done set's expiry set */
-    char **done; /* ids in the done set, sorted */
-    size_t ndone;
-    struct job *wait_next; /* waiting for its alert to load */
+    int started;      /* sends queued */
+    const char **rec; /* final answers to record in the done set */
+    int nrec;
+    struct job *rec_next;       /* in deliver's list of jobs with answers to record */
+    struct deliver_ids done;    /* read from the done set */
+    struct deliver_ids sending; /* read from the sending set */
+    struct job *wait_next;      /* waiting for its alert to load */
+    struct feed_job feed;       /* feed's */
+    int64_t renew_ms;           /* fleet's: when its outstanding renewal was sent */
 };
 
 typedef void (*deliver_end_fn)(struct job *j, enum deliver_end how, void *user);

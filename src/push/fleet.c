@@ -4,6 +4,7 @@
 #include "fleet.h"
 
 #include "deliver.h"
+#include "feed.h"
 #include "log.h"
 #include "notif.h"
 #include "pmetrics.h"
@@ -23,13 +24,13 @@ static const char fleet_plan_lua[] =
     "redis.call('XACK', KEYS[1], ARGV[1], ARGV[3]) "
     "return tonumber(ARGV[6])";
 
-/* KEYS: jobs, done set. ARGV: group, consumer, entry. */
+/* KEYS: jobs, done set, sending set. ARGV: group, consumer, entry. */
 static const char fleet_finish_lua[] =
     "local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1) "
     "if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end "
     "redis.call('XACK', KEYS[1], ARGV[1], ARGV[3]) "
     "redis.call('XDEL', KEYS[1], ARGV[3]) "
-    "redis.call('DEL', KEYS[2]) return 1";
+    "redis.call('DEL', KEYS[2], KEYS[3]) return 1";
 
 /* KEYS: jobs. ARGV: group, consumer, entries...: renews those still this
  * consumer's, returns the others. */
@@ -95,13 +96,15 @@ static void fleet_job_end(struct job *j, enum deliver_end how, void *user)
 {
     struct fleet *f = user;
     struct gw *gw = f->gw;
-    char done[GW_KEY_MAX], tail[ITEM_ID_STRLEN + 16];
+    char done[GW_KEY_MAX], sending[GW_KEY_MAX], tail[ITEM_ID_STRLEN + 16];
     fleet_unlink(f, j);
     if (how == DELIVER_DONE) {
         snprintf(tail, sizeof(tail), "%s:%d", j->alert, j->shard);
         rkeys_name(done, sizeof(done), gw->cfg->prefix, RKEYS_PUSH_SENT, tail);
-        rconn_cmd(&gw->cmd, fleet_on_finished, NULL, "EVAL %s 2 %s %s %s %s %s", fleet_finish_lua,
-                  gw->jobs_key, done, FLEET_GROUP, gw->cfg->name, j->entry);
+        rkeys_name(sending, sizeof(sending), gw->cfg->prefix, RKEYS_PUSH_MARK, tail);
+        rconn_cmd(&gw->cmd, fleet_on_finished, NULL, "EVAL %s 3 %s %s %s %s %s %s",
+                  fleet_finish_lua, gw->jobs_key, done, sending, FLEET_GROUP, gw->cfg->name,
+                  j->entry);
     } else if (f->stopping) {
         /* Idle as long as a silent gateway's: another takes it at once. */
         rconn_cmd(&gw->cmd, fleet_on_released, NULL, "XCLAIM %s %s %s 0 %s IDLE %lld JUSTID",
@@ -289,6 +292,8 @@ static void fleet_read(struct fleet *f)
  * Renewing and claiming
  * ---------------------------------------------------------------------- */
 
+/* The renewal's answer: the jobs lost are aborted; the others' lease runs
+ * from when the renewal was sent. */
 static void fleet_on_renewed(redisAsyncContext *ac, void *r, void *priv)
 {
     redisReply *reply = r;
@@ -298,10 +303,21 @@ static void fleet_on_renewed(redisAsyncContext *ac, void *r, void *priv)
         struct job *j = fleet_find(f, reply->element[i]->str);
         if (j == NULL)
             continue;
+        j->renew_ms = 0;
+        if (j->aborted)
+            continue;
         log_warn("job taken over by another gateway: stopped here", KV_S("entry", j->entry),
                  KV_S("alert", j->alert), KV_I("shard", j->shard));
         pmetrics.jobs_lost++;
         deliver_abort(f->gw->deliver, j);
+    }
+    for (struct job *j = f->jobs; j; j = j->next) {
+        if (j->renew_ms && reply && reply->type == REDIS_REPLY_ARRAY) {
+            int64_t lease = feed_lease_until(f->gw, j->renew_ms);
+            if (lease > j->feed.lease_ms)
+                j->feed.lease_ms = lease;
+        }
+        j->renew_ms = 0;
     }
 }
 
@@ -322,8 +338,12 @@ static void fleet_renew(struct fleet *f)
         argv[3] = gw->jobs_key;
         argv[4] = FLEET_GROUP;
         argv[5] = gw->cfg->name;
-        for (struct job *j = f->jobs; j; j = j->next)
+        int64_t now = sender_clock_ms();
+        for (struct job *j = f->jobs; j; j = j->next) {
             argv[i++] = j->entry;
+            if (j->renew_ms == 0) /* one outstanding: its answer counts from then */
+                j->renew_ms = now;
+        }
         for (i = 0; i < argc; i++)
             lens[i] = strlen(argv[i]);
         rconn_argv(&gw->cmd, fleet_on_renewed, f, argc, argv, lens);

@@ -41,6 +41,9 @@ static const struct pmetrics_row pmetrics_rows[] = {
     {"expired_registrations_total", 1, PM(expired_regs),
      "Registrations removed for not being refreshed."},
     {"skipped_done_total", 1, PM(skipped_done), "Registrations a claimed job found already done."},
+    {"resent_uncertain_total", 1, PM(uncertain),
+     "Requests sent again by a gateway taking a job over: the earlier one was in flight (its "
+     "answer unrecorded) and may have reached the provider; same collapse identifiers."},
 };
 
 static size_t pmetrics_put(char *out, size_t outlen, size_t at, const char *fmt, ...)

@@ -31,6 +31,7 @@ struct pmetrics {
     uint64_t reauths;      /* provider credentials renewed on an expiry answer */
     uint64_t expired_regs; /* registrations removed for not being refreshed */
     uint64_t skipped_done; /* already done by another gateway (a claimed job) */
+    uint64_t uncertain;    /* sent again: an earlier request may have reached the provider */
 };
 
 extern struct pmetrics pmetrics;

@@ -252,10 +252,20 @@ static int sender_build(struct sender *t, struct dsend *s, int64_t now)
     }
 }
 
+int64_t sender_clock_ms(void)
+{
+    return (int64_t)(uv_hrtime() / 1000000);
+}
+
 static void sender_send(struct sender *t, struct dsend *s)
 {
     int64_t now = item_time_now_ms();
-    int rc = sender_build(t, s, now);
+    int rc;
+    if (sender_clock_ms() >= *s->lease) {
+        t->result(s, SENDER_HELD, t->user); /* fenced: the job may be another's */
+        return;
+    }
+    rc = sender_build(t, s, now);
     if (rc == 1)
         return;
     s->attempts++;

@@ -11,9 +11,11 @@
  * fetches one.
  *
  * deliver hands a dsend over (sender_add) and gets it back exactly once
- * through `result`: with its final outcome, or SENDER_DROPPED when its
- * owner was cancelled (*cancelled set) while it flew; sender_drop takes
- * back, without `result`, those not in flight.
+ * through `result`: with its final outcome, SENDER_DROPPED when its
+ * owner was cancelled (*cancelled set) while it flew, or SENDER_HELD when
+ * its owner's lease (*lease_ms, feed.h) ran out before the request was
+ * written (it never was, this time); sender_drop takes back, without
+ * `result`, those not in flight.
  */
 #ifndef PUSH_SENDER_H
 #define PUSH_SENDER_H
@@ -35,11 +37,14 @@ enum sender_result {
     SENDER_REFUSED, /* refused for good */
     SENDER_FAILED,  /* given up after retries or the alert's expiry */
     SENDER_DROPPED, /* cancelled: no final answer */
+    SENDER_HELD,    /* not written: the owner's lease ran out */
 };
 
 struct dsend {
     void *owner;           /* deliver's job */
     const int *cancelled;  /* the owner's flag */
+    const int64_t *lease;  /* requests may start until then (sender_clock_ms) */
+    int uncertain;         /* deliver's: an earlier request may have reached the provider */
     struct push_alert *pa; /* lives while the owner does */
     struct reg reg;
     /* sender's */
@@ -60,6 +65,9 @@ struct sender *sender_new(struct gw *gw, sender_result_fn result, void *user);
 int sender_prepare(const struct gw *gw, struct push_alert *pa);
 
 void sender_add(struct sender *t, struct dsend *s);
+
+/* The clock of leases: monotonic milliseconds (it runs while stopped). */
+int64_t sender_clock_ms(void);
 
 /* Takes back the owner's sends not in flight; returns how many. */
 int sender_drop(struct sender *t, const void *owner);

@@ -84,6 +84,11 @@ class APNsStandin(H2Standin):
                           "time": time.monotonic()})
         return 200, {"apns-id": "A1B2C3D4-0000-0000-0000-000000000000"}, None
 
+    def collapse_ids(self, what):
+        """apns-collapse-id: the device shows the latest of those sharing one."""
+        cid = what["headers"].get("apns-collapse-id")
+        return {"apns-collapse-id": cid} if cid else {}
+
     def _provider_token(self, h):
         auth = h.get("authorization", "")
         assert auth.startswith("bearer "), f"authorization: {auth[:12]!r}"

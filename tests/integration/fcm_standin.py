@@ -65,6 +65,17 @@ def fcm_error(code, status, error_code, field=None):
 class FCMStandin(H2Standin):
     default_status = 200
 
+    def collapse_ids(self, what):
+        """Android: collapse_key replaces a message pending; notification.tag
+        replaces the notification shown with the same tag."""
+        android = what["message"].get("android", {})
+        ids = {}
+        if android.get("collapse_key"):
+            ids["collapse_key"] = android["collapse_key"]
+        if android.get("notification", {}).get("tag"):
+            ids["tag"] = android["notification"]["tag"]
+        return ids
+
     def __init__(self, cert, key, delay=0.0):
         self.account = None  # (public key, account JSON), set by the test
         self.devices = set()

@@ -9,7 +9,12 @@ each answer, and what was seen — `attempts` (name -> [(time, status)]),
 
 A subclass implements `handle(headers, body)` -> (status, {header: value},
 body bytes), usually through `answer(name)` (the planned answer, else
-`default_status`) and `refuse(why, name)`.
+`default_status`) and `refuse(why, name)`, and `collapse_ids(what)`: the
+identifiers by which the provider and the device collapse what it took,
+so that `displayed(name)` is what the device would show: one notification
+per collapse identifier (a later one replacing the earlier), one for each
+message without any. `requests` lists (time, path, peer port) of every
+request, answered or not.
 """
 import asyncio
 import collections
@@ -35,6 +40,7 @@ class H2Standin:
         self.delay = delay
         self.accepted = collections.defaultdict(list)
         self.attempts = collections.defaultdict(list)
+        self.requests = []
         self.errors = []
         self.plans = collections.defaultdict(collections.deque)
         self.next_answers = collections.deque()
@@ -72,6 +78,24 @@ class H2Standin:
             time.sleep(0.05)
         raise AssertionError(f"{type(self).__name__}: {self.count_accepted()} accepted, not {n}, "
                              f"within {timeout}s; errors: {self.errors[:3]}")
+
+    def collapse_ids(self, what):
+        """{kind: identifier} of a message taken; none: each message is shown."""
+        raise NotImplementedError
+
+    def displayed(self, name):
+        """The notifications the device `name` shows of what was taken for it."""
+        with self.lock:
+            taken = list(self.accepted[name])
+        shown = {}
+        for i, what in enumerate(taken):
+            ids = self.collapse_ids(what)
+            shown[tuple(sorted(ids.items())) if ids else ("uncollapsed", i)] = what
+        return list(shown.values())
+
+    def requests_since(self, t, peers=None):
+        with self.lock:
+            return [r for r in self.requests if r[0] >= t and (peers is None or r[2] in peers)]
 
     def stop(self):
         asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)
@@ -129,6 +153,7 @@ class H2Standin:
 
     async def _serve(self, reader, writer):
         self._writers.add(writer)
+        peer = writer.get_extra_info("peername")[1]
         proto = writer.get_extra_info("ssl_object").selected_alpn_protocol()
         with self.lock:
             self.protocols.add(proto)
@@ -145,6 +170,9 @@ class H2Standin:
                 for ev in conn.receive_data(data):
                     if isinstance(ev, h2.events.RequestReceived):
                         streams[ev.stream_id] = (dict(ev.headers), bytearray())
+                        with self.lock:
+                            self.requests.append((time.monotonic(), streams[ev.stream_id][0]
+                                                  .get(":path"), peer))
                     elif isinstance(ev, h2.events.DataReceived):
                         streams[ev.stream_id][1].extend(ev.data)
                         conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)

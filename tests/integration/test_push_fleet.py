@@ -1,9 +1,14 @@
-"""Several alertd-push gateways on one Redis share each alert's sends; one
-SIGKILLed in the middle of an alert leaves its jobs to the other, and
-every registration still gets the alert: exactly once, but for the
-requests that were in flight when the gateway died, which are sent again
-with the same Topic (the push service keeps one copy)."""
+"""Several alertd-push gateways on one Redis share each alert's sends.
+
+One SIGKILLed in the middle of an alert leaves its jobs to the other, and
+every registration still gets the alert; the only requests sent twice are
+those the dead gateway had marked as being sent (P:push:sending) without
+their answer recorded, which the other counts (resent_uncertain_total) and
+logs, and every copy carries the same collapse identifiers, so each device
+shows the alert once. One stopped longer than --claim-after loses its jobs
+and, woken up, sends nothing more of them (its lease ran out)."""
 import http.client
+import re
 import signal
 import time
 
@@ -12,17 +17,51 @@ from push_fixture import gateway_factory, standin, tls_cert, vapid_key  # noqa: 
 
 N = 1000
 CONCURRENCY = 16
+WINDOW = CONCURRENCY + CONCURRENCY // 2  # feed_window: marked ahead of their answer
 
 
 def register_all(gw, subs):
+    """{registration id: subscription name}."""
+    ids = {}
     conn = http.client.HTTPSConnection("127.0.0.1", gw.port, timeout=10,
                                        context=gw.cert.client_context())
     try:
         for s in subs:
             status, _, body = gw.register(s, conn=conn)
             assert status == 201, body
+            ids[body["id"]] = s.name
     finally:
         conn.close()
+    return ids
+
+
+def wait_for(what, cond, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"not within {timeout}s: {what}")
+
+
+def drained(r):
+    return r.xlen("alert:push:jobs") == 0 and r.xpending("alert:push:jobs", "push")["pending"] == 0
+
+
+def uncertain_logged(gw):
+    """Registration ids the gateway logged as sent again, uncertain."""
+    return [m.group(1) for m in re.finditer(r'msg="sent again:[^\n]* registration=([0-9a-f]{32})',
+                                            gw.log())]
+
+
+def assert_displayed_once(standin, names, alert_id):
+    for name in names:
+        shown = standin.displayed(name)
+        assert len(shown) == 1, (name, standin.accepted[name])
+        copies = standin.accepted[name]
+        assert len({tuple(sorted(standin.collapse_ids(c).items())) for c in copies}) == 1, copies
+        assert {c["topic"] for c in copies} == {alert_id}, copies
+        assert {c["payload"]["id"] for c in copies} == {alert_id}
 
 
 def test_two_gateways_one_killed_mid_alert_still_deliver_each_once(gateway_factory, standin,  # noqa: F811,E501
@@ -31,7 +70,7 @@ def test_two_gateways_one_killed_mid_alert_still_deliver_each_once(gateway_facto
     a = gateway_factory(extra=extra, name="gw-a")
     b = gateway_factory(extra=extra, name="gw-b")
     subs = [standin.subscribe(f"d{i}") for i in range(N)]
-    register_all(a, subs)
+    ids = register_all(a, subs)
     standin.delay = 0.05  # each answer held: the alert takes a few seconds
 
     alert_id = push(redis_server, "Everyone, once", urgency="flash")
@@ -41,28 +80,73 @@ def test_two_gateways_one_killed_mid_alert_still_deliver_each_once(gateway_facto
     at_kill = standin.count_accepted()
     assert at_kill < N, "the alert was over before the kill: nothing tested"
 
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and any(not standin.accepted[s.name] for s in subs):
-        time.sleep(0.1)
-    missing = [s.name for s in subs if not standin.accepted[s.name]]
-    assert missing == [], f"{len(missing)} registrations never got the alert: {missing[:5]}"
-    time.sleep(1.0)  # nothing more may come
-    assert standin.errors == []
-    extra_copies = {s.name: len(standin.accepted[s.name]) - 1 for s in subs
-                    if len(standin.accepted[s.name]) > 1}
-    # Only what gateway A had in flight (or answered, its record not yet
-    # written) can come twice.
-    assert sum(extra_copies.values()) <= 2 * CONCURRENCY, extra_copies
-    for name in extra_copies:
-        copies = standin.accepted[name]
-        assert {c["topic"] for c in copies} == {alert_id}, copies
-        assert {c["payload"]["id"] for c in copies} == {alert_id}
-    print(f"killed at {at_kill}/{N} accepted; {sum(extra_copies.values())} sent again")
-    assert b.metric("jobs_claimed_total") > 0
     r = redis_server.client()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and r.xlen("alert:push:jobs"):
-        time.sleep(0.1)
-    assert r.xlen("alert:push:jobs") == 0
-    assert r.xpending("alert:push:jobs", "push")["pending"] == 0
-    assert r.keys("alert:push:sent:*") == []
+    wait_for("every registration reached, every job finished",
+             lambda: all(standin.accepted[s.name] for s in subs) and drained(r), 90)
+    assert standin.errors == []
+    assert r.keys("alert:push:sent:*") == [] and r.keys("alert:push:sending:*") == []
+    assert b.metric("jobs_claimed_total") > 0
+
+    # Sent twice: only what A had marked without its answer recorded, which
+    # B counted and logged, each at most once; at most A's window of them.
+    twice = {s.name for s in subs if len(standin.accepted[s.name]) > 1}
+    logged = uncertain_logged(b)
+    assert len(logged) == len(set(logged)) == b.metric("resent_uncertain_total"), logged
+    assert len(logged) <= WINDOW, logged
+    assert twice <= {ids[i] for i in logged}, (twice, logged)
+    assert all(len(standin.accepted[s.name]) <= 2 for s in subs)
+    # And the device shows each alert once.
+    assert_displayed_once(standin, [s.name for s in subs], alert_id)
+    print(f"killed at {at_kill}/{N} accepted; {len(logged)} uncertain sent again, "
+          f"{len(twice)} of them had reached the stand-in")
+
+
+def test_a_gateway_stopped_past_its_lease_sends_nothing_more_of_its_jobs(gateway_factory,  # noqa: F811,E501
+                                                                          standin, redis_server):
+    concurrency = 4
+    extra = ("--claim-after", "3", "--concurrency", str(concurrency), "--max-jobs", "8")
+    a = gateway_factory(extra=extra, name="gw-a")
+    subs = [standin.subscribe(f"d{i}") for i in range(24)]
+    ids = register_all(a, subs)
+    standin.delay = 5.0  # A's first requests stay in flight while it is stopped
+
+    alert_id = push(redis_server, "Stopped and woken", urgency="flash")
+    # A writes its first `concurrency` requests, then waits for answers.
+    wait_for("A's first requests", lambda: len(standin.requests) >= concurrency, 30)
+    time.sleep(0.5)
+    assert len(standin.requests) == concurrency, standin.requests
+    a.proc.send_signal(signal.SIGSTOP)
+    try:
+        first = {p for _, p, _ in standin.requests}
+        standin.delay = 0.02
+        b = gateway_factory(extra=extra, name="gw-b")
+        r = redis_server.client()
+        wait_for("B sent everything, every job finished",
+                 lambda: all(standin.accepted[s.name] for s in subs) and drained(r), 60)
+        assert b.metric("jobs_claimed_total") > 0
+        # A wakes with Redis frozen: it gets the answers to its old requests
+        # but cannot learn that its jobs are lost; its lease (3/4 of
+        # --claim-after from its last mark) has run out, so it writes no
+        # request more: the sends it had queued wait for a mark.
+        redis_server.proc.send_signal(signal.SIGSTOP)
+    finally:
+        woken = time.monotonic()
+        a.proc.send_signal(signal.SIGCONT)
+    try:
+        wait_for("A got its answers", lambda: a.metric("in_flight") == 0, 10)
+        time.sleep(0.5)
+    finally:
+        redis_server.proc.send_signal(signal.SIGCONT)
+    # Redis back, A finds its jobs lost and ends them.
+    wait_for("A ended its jobs", lambda: a.metric("jobs_active") == 0 and
+             a.metric("jobs_lost_total") > 0, 30)
+    time.sleep(0.5)
+    assert standin.requests_since(woken) == [], standin.requests_since(woken)
+    assert standin.errors == []
+    # B sent again what A had marked (its requests in flight among them).
+    logged = uncertain_logged(b)
+    assert {f"/push/{ids[i]}" for i in logged} >= first, (logged, first)
+    assert len(logged) == b.metric("resent_uncertain_total") <= concurrency + concurrency // 2
+    assert_displayed_once(standin, [s.name for s in subs], alert_id)
+    wait_for("no set left", lambda: r.keys("alert:push:sent:*") == [] and
+             r.keys("alert:push:sending:*") == [], 10)

@@ -103,6 +103,18 @@ class WebPushStandin(H2Standin):
         n = self.take(name, delivery)
         return status, {"location": f"/message/{name}/{n}"}, None
 
+    def collapse_ids(self, what):
+        """RFC 8030 5.4: a message with a Topic replaces one pending with the
+        same; push-sw.js shows it with `tag` the story, which replaces a shown
+        notification of the same tag."""
+        p = what["payload"]
+        tag = p["ref"] if p.get("kind") == "update" and isinstance(p.get("ref"), str) else str(
+            p["id"])
+        ids = {"tag": tag}
+        if what["topic"]:
+            ids["topic"] = what["topic"]
+        return ids
+
     def _check(self, name, h, body):
         ttl = h.get("ttl")
         assert ttl is not None and ttl.isdigit(), f"TTL: {ttl!r}"

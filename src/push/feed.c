@@ -1,0 +1,295 @@
+/*
+ * feed — see feed.h.
+ */
+#include "feed.h"
+
+#include "deliver.h"
+#include "fleet.h"
+#include "rkeys.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* KEYS: jobs, sending set. ARGV: group, consumer, entry, set ttl, ids...
+ * 1 (ids added, the entry renewed) while the entry is this consumer's,
+ * else 0 (nothing written). */
+static const char feed_mark_lua[] =
+    "local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1) "
+    "if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end "
+    "redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID') "
+    "if #ARGV > 4 then redis.call('SADD', KEYS[2], unpack(ARGV, 5)) "
+    "redis.call('EXPIRE', KEYS[2], ARGV[4]) end return 1";
+
+#define FEED_ARGS 9 /* EVAL, script, 2, two keys, four ARGV before the ids */
+
+struct feed {
+    struct gw *gw;
+    struct sender *sender;
+    feed_marked_fn marked;
+    void *user;
+    int inhand[REG_NPROVIDERS];
+    struct job *head, *tail; /* jobs with something to mark */
+    int nlisted;
+};
+
+int feed_window(int concurrency)
+{
+    return concurrency + (concurrency / 2 > 0 ? concurrency / 2 : 1);
+}
+
+static int feed_ahead(const struct feed *fd)
+{
+    return feed_window(fd->gw->cfg->concurrency) - fd->gw->cfg->concurrency;
+}
+
+int64_t feed_lease_until(const struct gw *gw, int64_t sent_ms)
+{
+    return sent_ms + (int64_t)gw->cfg->claim_after * 1000 * 3 / 4;
+}
+
+/* ------------------------------------------------------------------------
+ * The list of jobs with something to mark
+ * ---------------------------------------------------------------------- */
+
+static void feed_unlist(struct feed *fd, struct job *j)
+{
+    struct feed_job *f = &j->feed;
+    if (!f->listed)
+        return;
+    if (f->prev)
+        f->prev->feed.next_job = f->next_job;
+    else
+        fd->head = f->next_job;
+    if (f->next_job)
+        f->next_job->feed.prev = f->prev;
+    else
+        fd->tail = f->prev;
+    f->prev = f->next_job = NULL;
+    f->listed = 0;
+    fd->nlisted--;
+}
+
+static void feed_list(struct feed *fd, struct job *j)
+{
+    struct feed_job *f = &j->feed;
+    if (f->listed)
+        return;
+    f->prev = fd->tail;
+    f->next_job = NULL;
+    if (fd->tail)
+        fd->tail->feed.next_job = j;
+    else
+        fd->head = j;
+    fd->tail = j;
+    f->listed = 1;
+    fd->nlisted++;
+}
+
+static int feed_has_more(const struct job *j)
+{
+    int left = 0;
+    for (int p = 0; p < REG_NPROVIDERS; p++)
+        left += j->feed.left[p];
+    return left > 0 || j->feed.held != NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Marks
+ * ---------------------------------------------------------------------- */
+
+static void feed_fill(struct feed *fd);
+
+static void feed_on_marked(redisAsyncContext *ac, void *r, void *priv)
+{
+    redisReply *reply = r;
+    struct job *j = priv;
+    struct feed *fd = j->feed.fd;
+    struct dsend **batch = j->feed.batch;
+    int n = j->feed.nbatch,
+        ok = reply && reply->type == REDIS_REPLY_INTEGER ? reply->integer == 1 : -1;
+    (void)ac;
+    j->feed.batch = NULL;
+    j->feed.nbatch = 0;
+    if (ok == 1 && !j->aborted) {
+        int64_t lease = feed_lease_until(fd->gw, j->feed.mark_sent_ms);
+        if (lease > j->feed.lease_ms)
+            j->feed.lease_ms = lease;
+        j->flying += n;
+        for (int i = 0; i < n; i++)
+            sender_add(fd->sender, batch[i]);
+    }
+    free(batch);
+    fd->marked(j, ok, fd->user); /* may end j */
+    feed_fill(fd);
+}
+
+/* The next batch of one provider's sends of j: how many were taken. */
+static int feed_take(struct feed *fd, struct job *j, int p, int want, struct dsend **out)
+{
+    struct feed_job *f = &j->feed;
+    int n = 0;
+    while (n < want && f->next[p] < (size_t)j->nsends) {
+        struct dsend *s = &j->sends[f->next[p]++];
+        if ((int)s->reg.provider == p)
+            out[n++] = s;
+    }
+    f->left[p] -= n;
+    f->inhand[p] += n;
+    fd->inhand[p] += n;
+    return n;
+}
+
+/* How many of provider p's sends j may mark now. */
+static int feed_room(const struct feed *fd, const struct job *j, int p, int room)
+{
+    int left = j->feed.left[p], ahead = feed_ahead(fd);
+    if (left == 0 || room < (left < ahead ? left : ahead))
+        return 0;
+    return left < room ? left : room;
+}
+
+static void feed_send_mark(struct feed *fd, struct job *j)
+{
+    struct gw *gw = fd->gw;
+    struct feed_job *f = &j->feed;
+    char tail[ITEM_ID_STRLEN + 16], key[GW_KEY_MAX], ttl[16];
+    int argc = FEED_ARGS + f->nbatch;
+    const char **argv = calloc((size_t)argc, sizeof(char *));
+    size_t *lens = calloc((size_t)argc, sizeof(size_t));
+    snprintf(tail, sizeof(tail), "%s:%d", j->alert, j->shard);
+    rkeys_name(key, sizeof(key), gw->cfg->prefix, RKEYS_PUSH_MARK, tail);
+    snprintf(ttl, sizeof(ttl), "%d", DELIVER_DONE_TTL);
+    if (argv && lens) {
+        const char *head[FEED_ARGS] = {"EVAL",      feed_mark_lua, "2",      gw->jobs_key, key,
+                                       FLEET_GROUP, gw->cfg->name, j->entry, ttl};
+        for (int i = 0; i < argc; i++) {
+            argv[i] = i < FEED_ARGS ? head[i] : f->batch[i - FEED_ARGS]->reg.id;
+            lens[i] = strlen(argv[i]);
+        }
+        f->mark_sent_ms = sender_clock_ms();
+        if (rconn_argv(&gw->cmd, feed_on_marked, j, argc, argv, lens) == 0) {
+            j->loading++;
+            argc = 0;
+        }
+    }
+    free(argv);
+    free(lens);
+    if (argc == 0)
+        return;
+    /* Not sent (Redis going down: fleet aborts every job); kept for a
+     * next mark all the same. */
+    for (int i = 0; i < f->nbatch; i++) {
+        f->batch[i]->next = f->held;
+        f->held = f->batch[i];
+    }
+    free(f->batch);
+    f->batch = NULL;
+    f->nbatch = 0;
+}
+
+/* One mark for j if it has something it may mark; room: per provider. */
+static void feed_mark(struct feed *fd, struct job *j, int room[REG_NPROVIDERS])
+{
+    struct feed_job *f = &j->feed;
+    int want[REG_NPROVIDERS], total = 0;
+    for (struct dsend *s = f->held; s; s = s->next)
+        total++;
+    for (int p = 0; p < REG_NPROVIDERS; p++) {
+        want[p] = feed_room(fd, j, p, room[p]);
+        if (want[p] > FEED_MARK_MAX - total)
+            want[p] = FEED_MARK_MAX - total > 0 ? FEED_MARK_MAX - total : 0;
+        total += want[p];
+    }
+    if (total == 0 || (f->batch = calloc((size_t)total, sizeof(*f->batch))) == NULL)
+        return;
+    /* The held ones first: they kept their place in the window. */
+    for (; f->held && f->nbatch < total; f->held = f->held->next)
+        f->batch[f->nbatch++] = f->held;
+    for (int p = 0; p < REG_NPROVIDERS; p++) {
+        int n = feed_take(fd, j, p, want[p], f->batch + f->nbatch);
+        f->nbatch += n;
+        room[p] -= n;
+    }
+    feed_send_mark(fd, j);
+}
+
+/* Marks for the jobs that may, in turn (a job marked goes to the back). */
+static void feed_fill(struct feed *fd)
+{
+    int room[REG_NPROVIDERS], n = fd->nlisted, window = feed_window(fd->gw->cfg->concurrency);
+    struct job *j = fd->head, *next;
+    for (int p = 0; p < REG_NPROVIDERS; p++)
+        room[p] = window - fd->inhand[p];
+    for (int i = 0; i < n && j; i++, j = next) {
+        next = j->feed.next_job;
+        if (j->feed.batch || j->aborted)
+            continue;
+        feed_mark(fd, j, room);
+        feed_unlist(fd, j);
+        if (feed_has_more(j))
+            feed_list(fd, j);
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * deliver's side
+ * ---------------------------------------------------------------------- */
+
+void feed_start(struct feed *fd, struct job *j)
+{
+    struct feed_job *f = &j->feed;
+    f->fd = fd;
+    for (int i = 0; i < j->nsends; i++)
+        f->left[j->sends[i].reg.provider]++;
+    if (feed_has_more(j))
+        feed_list(fd, j);
+    feed_fill(fd);
+}
+
+void feed_result(struct feed *fd, struct dsend *s, enum sender_result r)
+{
+    struct job *j = s->owner;
+    int p = (int)s->reg.provider;
+    if (r == SENDER_DROPPED)
+        return; /* not final: the job is aborted */
+    if (r == SENDER_HELD) {
+        s->next = j->feed.held;
+        j->feed.held = s;
+        feed_list(fd, j);
+        feed_fill(fd);
+        return;
+    }
+    j->feed.inhand[p]--;
+    if (--fd->inhand[p] <= feed_window(fd->gw->cfg->concurrency) - feed_ahead(fd))
+        feed_fill(fd);
+}
+
+void feed_end(struct feed *fd, struct job *j)
+{
+    if (j->feed.fd == NULL)
+        return; /* never started */
+    for (int p = 0; p < REG_NPROVIDERS; p++)
+        fd->inhand[p] -= j->feed.inhand[p];
+    feed_unlist(fd, j);
+    free(j->feed.batch);
+    memset(&j->feed, 0, sizeof(j->feed));
+    feed_fill(fd);
+}
+
+struct feed *feed_new(struct gw *gw, struct sender *sender, feed_marked_fn marked, void *user)
+{
+    struct feed *fd = calloc(1, sizeof(*fd));
+    if (fd == NULL)
+        return NULL;
+    fd->gw = gw;
+    fd->sender = sender;
+    fd->marked = marked;
+    fd->user = user;
+    return fd;
+}
+
+void feed_free(struct feed *fd)
+{
+    free(fd);
+}

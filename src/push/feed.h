@@ -1,0 +1,82 @@
+/*
+ * feed — which of a job's sends go to the sender, and when: a record
+ * written ahead of every request and a lease, so that a gateway taking a
+ * job over sends again only what may have reached the provider, and a
+ * gateway that lost a job (stalled, then woke up) sends nothing more of it.
+ *
+ * Marks. Before a registration's first request is written, its id is in
+ * the job's sending set (P:push:sending:<id>:<shard>): the mark script
+ * adds a batch of ids, only while the job is still this gateway's, and
+ * renews it (XCLAIM JUSTID: idle back to 0), one EVAL per batch. A gateway
+ * taking the job over then knows three kinds of registration: done (in
+ * P:push:sent: never sent again), marked and not done (its request may
+ * have reached the provider: sent again, counted as uncertain), unmarked
+ * (never written: sent, not a duplicate).
+ *
+ * Window. Per provider, at most feed_window(--concurrency) sends are
+ * marked and without their final answer (--concurrency in flight, the rest
+ * queued in the sender), so a crash leaves at most that many uncertain
+ * per provider; a job asks for more once FEED_AHEAD of them have room.
+ *
+ * Lease. A mark (or fleet's renewal) sent at t and answered "still yours"
+ * lets the job's requests start until t + 3/4 of --claim-after (monotonic
+ * clock, sender_clock_ms): no other gateway can claim the job before t +
+ * --claim-after. The sender checks the lease before each request; a send
+ * whose lease ran out comes back (SENDER_HELD) and waits for the job's next
+ * mark, which renews the lease or finds the job lost.
+ */
+#ifndef PUSH_FEED_H
+#define PUSH_FEED_H
+
+#include "gw.h"
+#include "reg.h"
+#include "sender.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FEED_MARK_MAX 1024 /* ids per mark script */
+
+struct job;
+
+/* A job's part that feed keeps (in struct job). */
+struct feed_job {
+    struct feed *fd;
+    int64_t lease_ms;            /* requests may start until then (sender_clock_ms) */
+    int64_t mark_sent_ms;        /* when the outstanding mark was sent */
+    size_t next[REG_NPROVIDERS]; /* index in sends of the next one to mark, per provider */
+    int left[REG_NPROVIDERS];    /* sends not marked yet */
+    int inhand[REG_NPROVIDERS];  /* marked (or being), without their final answer */
+    struct dsend *held;          /* back from the sender: the lease ran out */
+    struct dsend **batch;        /* the outstanding mark's sends */
+    int nbatch;
+    int listed; /* in the feed's list: something to mark */
+    struct job *prev, *next_job;
+};
+
+/* After each mark's answer: ok 1 (still this gateway's: the batch is with
+ * the sender), 0 (the job is another gateway's now) or -1 (no answer).
+ * The job's `loading` was raised while the mark was out. */
+typedef void (*feed_marked_fn)(struct job *j, int ok, void *user);
+
+struct feed *feed_new(struct gw *gw, struct sender *sender, feed_marked_fn marked, void *user);
+
+/* Sends at most this many marked and unanswered per provider. */
+int feed_window(int concurrency);
+
+/* The lease a renewal sent at `sent_ms` (sender_clock_ms) gives. */
+int64_t feed_lease_until(const struct gw *gw, int64_t sent_ms);
+
+/* The job's sends (j->sends[0..nsends)) are ready: marked and handed over
+ * in batches from now on. */
+void feed_start(struct feed *fd, struct job *j);
+
+/* A send came back from the sender (before deliver ends its job). */
+void feed_result(struct feed *fd, struct dsend *s, enum sender_result r);
+
+/* The job ends: what it held is given back. */
+void feed_end(struct feed *fd, struct job *j);
+
+void feed_free(struct feed *fd);
+
+#endif
