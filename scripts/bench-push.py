@@ -23,7 +23,9 @@ for a Web Push service) that answers every POST with 200.
 Stops by itself (--timeout) and stops every process it started, by pid.
 Exit status: 0 every registration accepted (once, with --verify); 1 not;
 2 usage; 3 setup failed. Usage: scripts/bench-push.py --build DIR --redis URL
---cert CRT --key KEY --n N [--provider apns|webpush] --json OUT [--md OUT]
+--cert CRT --key KEY --n N [--provider apns|webpush] [--verify] [--profile F
+[--call-graph]] --json OUT [--md OUT]; scripts/bench-push.py --table JSON...
+prints the runs' table (markdown).
 """
 import argparse
 import base64
@@ -43,7 +45,6 @@ import urllib.request
 SHARDS = 1024  # reg.h's PUSH_SHARDS
 KEY_ID, TEAM_ID, BUNDLE = "BENCHKEY01", "BENCHTEAM1", "com.example.bench"
 POLL_S = 0.02
-PERF_EXTRA = os.environ.get("PERF_EXTRA", "").split()
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -152,6 +153,32 @@ class Procs:
             self.stop(p)
 
 
+def standin_argv(args, port, verbose):
+    """nghttpd --echo-upload spools every body to a file it makes and
+    unlinks in /tmp (the path is fixed); on ext4 a million of those in one
+    directory cost hundreds of µs each (its inode search), which made the
+    stand-in, not the gateway, the bottleneck. So nghttpd gets a private
+    mount namespace (unprivileged: a user namespace too) with a tmpfs on
+    /tmp, its key and certificate opened as fds 3 and 4 before the mount
+    hides them. Without namespaces: nghttpd as is, with a warning."""
+    ngh = ["nghttpd", "--echo-upload", "-d", "/", "-m", str(args.streams), "-a", "127.0.0.1",
+           *(["-v"] if verbose else []), str(port)]
+    pin = ["taskset", "-c", str(args.client_cpu)]
+    ns = ["unshare", "-rm", "--propagation", "private", "sh", "-c"]
+    if subprocess.run(ns + ["mount -t tmpfs -o size=64m tmpfs /tmp"], capture_output=True,
+                      timeout=30).returncode != 0:
+        print("bench-push: warning: no mount namespace for nghttpd; its /tmp spooling on "
+              "this file system may bound the figures (see standin_core_pct)", file=sys.stderr)
+        return pin + ngh + [args.key, args.cert]
+    script = 'exec 3<"$1" 4<"$2" && shift 2 && mount -t tmpfs -o size=64m tmpfs /tmp && exec "$@"'
+    return pin + ns + [script, "sh", args.key, args.cert] + ngh + ["/dev/fd/3", "/dev/fd/4"]
+
+
+def standin_pid(p):
+    """nghttpd's pid: taskset, unshare and sh exec, so it is the child itself."""
+    return p.pid
+
+
 def metrics(port):
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
         text = r.read().decode()
@@ -222,26 +249,27 @@ def profile_report(data, out):
 
 
 def run(args, procs, tmp):
+    r = subprocess.run(["redis-cli", "-h", args.redis_host, "-p", str(args.redis_port), "DBSIZE"],
+                       capture_output=True, text=True, timeout=30)
+    if r.stdout.strip() != "0":
+        raise SetupError(f"needs an empty Redis (DBSIZE: {(r.stdout or r.stderr).strip()}): "
+                         "it loads the registry and deletes nothing")
     apns_key, vapid_key, ua_keys = make_keys(tmp)
     standin_port, port, mport = free_port(), free_port(), free_port()
     paths = load_registry(args, f"https://127.0.0.1:{standin_port}", ua_keys)
-    docroot = os.path.join(tmp, "htdocs")
-    os.makedirs(docroot)
-    ngh = ["taskset", "-c", str(args.client_cpu), "nghttpd", "--echo-upload", "-d", docroot,
-           "-m", str(args.streams), "-a", "127.0.0.1", str(standin_port), args.key, args.cert]
     paths_log = os.path.join(args.logs, f"push-{args.provider}-{args.n}.paths")
     grep = None
     if args.verify:  # only the request lines: the verbose log of a million is gigabytes
-        verbose = procs.start("nghttpd", ngh[:5] + ["-v"] + ngh[5:], stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL)
+        verbose = procs.start("nghttpd", standin_argv(args, standin_port, True),
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         with open(paths_log, "wb") as f:
             grep = procs.start("grep", ["grep", "--line-buffered", "-F", ") :path: "],
                                stdin=verbose.stdout, stdout=f)
         verbose.stdout.close()
         standin = verbose
     else:
-        standin = procs.start("nghttpd", ngh, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+        standin = procs.start("nghttpd", standin_argv(args, standin_port, False),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_until("nghttpd", standin, 30, lambda: port_open(standin_port))
 
     gw_log = open(os.path.join(args.logs, f"push-{args.provider}-{args.n}.gateway.log"), "wb")
@@ -260,15 +288,19 @@ def run(args, procs, tmp):
     perf = None
     if args.profile:
         perf_data = args.profile + ".data"  # kept, for perf report of your own
-        perf = procs.start("perf", ["perf", "record", "-q", "-F", "499", *PERF_EXTRA, "-p", str(gw.pid),
-                                    "-o", perf_data], stdout=subprocess.DEVNULL,
+        graph = ["--call-graph", "dwarf,8192"] if args.call_graph else []
+        perf = procs.start("perf", ["taskset", "-c", str(args.client_cpu), "perf", "record",
+                                    "-q", "-F", "499", *graph, "-p", str(gw.pid), "-o",
+                                    perf_data], stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
         time.sleep(0.5)
 
+    ngh_pid = standin_pid(standin)
+    ngh0 = proc_cpu_s(ngh_pid)
     cpu0, t0 = proc_cpu_s(gw.pid), time.monotonic()
     alert_id = publish(args)
     t_published = time.monotonic() - t0
-    marks, m, cpu_last, t_last = {}, {}, None, None
+    marks, m, cpu_last, t_last, ngh1 = {}, {}, None, None, None
     timeline = []  # (s, sent) about every second
     deadline = t0 + args.timeout
     while time.monotonic() < deadline and gw.poll() is None:
@@ -285,6 +317,7 @@ def run(args, procs, tmp):
             t_last = now
         if t_last is not None and m["jobs_done_total"] >= SHARDS and m["in_flight"] == 0:
             cpu_last = proc_cpu_s(gw.pid)
+            ngh1 = proc_cpu_s(ngh_pid)
             marks["jobs_done"] = now
             break
         time.sleep(POLL_S)
@@ -343,6 +376,8 @@ def run(args, procs, tmp):
         "gateway_cpu_s": round(cpu, 2) if cpu is not None else None,
         "cpu_us_per_notification": round(cpu * 1e6 / sent, 2) if cpu is not None and sent else None,
         "core_pct": round(100 * cpu / marks["jobs_done"]) if cpu and "jobs_done" in marks else None,
+        "standin_core_pct": round(100 * (ngh1 - ngh0) / marks["jobs_done"])
+        if ngh1 is not None else None,
         "rss_kib_idle": rss_idle, "vmhwm_kib": hwm,
         "standin": seen, "timeline": timeline,
         "loadavg_at_start": args.loadavg, "ok": not problems, "problems": "; ".join(problems),
@@ -367,6 +402,13 @@ def markdown(res):
 
 
 def main():
+    if sys.argv[1:2] == ["--table"]:  # bench.sh: the runs' JSON files as one table
+        res = []
+        for path in sys.argv[2:]:
+            with open(path) as f:
+                res.append(json.load(f))
+        sys.stdout.write(markdown(res))
+        return 0
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--build", required=True)
     p.add_argument("--redis", required=True, help="redis://HOST:PORT")
@@ -381,7 +423,10 @@ def main():
                    help="nghttpd's SETTINGS_MAX_CONCURRENT_STREAMS (APNs announces 1000)")
     p.add_argument("--timeout", type=float, default=600.0)
     p.add_argument("--verify", action="store_true")
-    p.add_argument("--profile")
+    p.add_argument("--profile", help="perf samples the gateway; FILE gets the top symbols, "
+                   "FILE.data the samples")
+    p.add_argument("--call-graph", action="store_true",
+                   help="with --profile: DWARF call graphs (perf report -G -i FILE.data)")
     p.add_argument("--gateway-arg", action="append", default=[],
                    help="a further alertd-push argument (repeatable)")
     p.add_argument("--json", required=True)

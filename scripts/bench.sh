@@ -38,6 +38,16 @@
 #                       connections (scripts/bench-mobile.py: bytes per alert
 #                       with and without fields=, heartbeat wake-ups per hour
 #                       at the default and the maximum); 0 skips it [620]
+#   BENCH_PUSH_N        registrations (APNs) one flash goes to through
+#                       alertd-push, on BENCH_SERVER_CPU, to nghttpd standing in
+#                       for APNs on BENCH_CLIENT_CPU (scripts/bench-push.py);
+#                       0 skips it [1000000]
+#   BENCH_PUSH_WEBPUSH_N the same for Web Push subscriptions (RFC 8291
+#                       encryption per message); 0 skips it [100000]
+#   BENCH_PUSH_TIMEOUT  seconds a push run may take from the flash [600]
+#   BENCH_PUSH_VERIFY   1: nghttpd logs each request's path and every
+#                       registration must have been requested exactly once [1]
+#   BENCH_PUSH_PROFILE  1: perf samples the gateway, push-*.profile.txt [1]
 set -euo pipefail
 
 usage() {
@@ -66,6 +76,11 @@ BENCH_RUN_TIMEOUT=${BENCH_RUN_TIMEOUT:-600}
 BENCH_DEADLINE=${BENCH_DEADLINE:-3600}
 BENCH_EXTRA=${BENCH_EXTRA:-}
 BENCH_MOBILE_WINDOW=${BENCH_MOBILE_WINDOW:-620}
+BENCH_PUSH_N=${BENCH_PUSH_N:-1000000}
+BENCH_PUSH_WEBPUSH_N=${BENCH_PUSH_WEBPUSH_N:-100000}
+BENCH_PUSH_TIMEOUT=${BENCH_PUSH_TIMEOUT:-600}
+BENCH_PUSH_VERIFY=${BENCH_PUSH_VERIFY:-1}
+BENCH_PUSH_PROFILE=${BENCH_PUSH_PROFILE:-1}
 export BENCH_SERVER_CPU BENCH_CLIENT_CPU BENCH_ALERTS BENCH_ALERT_RATE BENCH_SIZE \
     BENCH_CONNECT_RATE BENCH_PER_WORKER
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
@@ -80,7 +95,8 @@ die() { say "$*"; exit 1; }
 
 num='^[0-9]+$'
 for v in BENCH_ALERTS BENCH_SIZE BENCH_CONNECT_RATE BENCH_PER_WORKER BENCH_TLS_WRITE_N \
-         BENCH_SERVER_CPU BENCH_CLIENT_CPU BENCH_RUN_TIMEOUT BENCH_DEADLINE BENCH_MOBILE_WINDOW; do
+         BENCH_SERVER_CPU BENCH_CLIENT_CPU BENCH_RUN_TIMEOUT BENCH_DEADLINE BENCH_MOBILE_WINDOW \
+         BENCH_PUSH_N BENCH_PUSH_WEBPUSH_N BENCH_PUSH_TIMEOUT; do
     [[ ${!v} =~ $num ]] || die "$v must be a whole number, not '${!v}'"
 done
 for n in $BENCH_N $BENCH_N_ALERTD $BENCH_RECEIPTS_N; do
@@ -100,13 +116,14 @@ fi
 # ---------------------------------------------------------------------------
 "$ROOT/scripts/deps.sh"
 "$ROOT/scripts/bench-deps.sh"
-for cmd in redis-server redis-cli openssl taskset curl gnuplot "$PYTHON"; do
+for cmd in redis-server redis-cli openssl taskset curl gnuplot nghttpd "$PYTHON"; do
     command -v "$cmd" >/dev/null || die "$cmd is missing (scripts/deps.sh and scripts/bench-deps.sh install it)"
 done
 if [ ! -x "$BUILD/alertd" ] || [ ! -x "$BUILD/alert" ]; then
     die "$BUILD/alertd or $BUILD/alert missing: run 'make' first"
 fi
 [ -x "$BUILD/alert-bench" ] || die "$BUILD/alert-bench missing: run 'make' first (src/bench/)"
+[ -x "$BUILD/alertd-push" ] || die "$BUILD/alertd-push missing: run 'make' first"
 BENCH_HELP=$("$BUILD/alert-bench" --help 2>&1 || true)
 
 cpus=$(nproc)
@@ -461,6 +478,49 @@ if [ "$BENCH_MOBILE_WINDOW" -gt 0 ]; then
 fi
 
 # ---------------------------------------------------------------------------
+# Push: one flash to N registrations through alertd-push (issue #14)
+# ---------------------------------------------------------------------------
+PUSH_JSON=()
+for spec in "apns:$BENCH_PUSH_N" "webpush:$BENCH_PUSH_WEBPUSH_N"; do
+    provider=${spec%%:*}
+    n=${spec#*:}
+    [ "$n" -gt 0 ] || continue
+    name=push-$provider-$n
+    if [ $((SECONDS - START)) -ge "$BENCH_DEADLINE" ]; then
+        say "deadline (${BENCH_DEADLINE}s) passed: skipping $name"
+        SKIPPED+=("$name")
+        continue
+    fi
+    redis FLUSHALL >/dev/null
+    args=(--build "$BUILD" --redis "$REDIS_URL" --cert "$CRT" --key "$KEY" --n "$n"
+          --provider "$provider" --server-cpu "$BENCH_SERVER_CPU" --client-cpu "$BENCH_CLIENT_CPU"
+          --timeout "$BENCH_PUSH_TIMEOUT" --json "$OUT/$name.json")
+    [ "$BENCH_PUSH_VERIFY" != 1 ] || args+=(--verify)
+    if [ "$BENCH_PUSH_PROFILE" = 1 ]; then
+        if command -v perf >/dev/null; then
+            args+=(--profile "$OUT/$name.profile.txt")
+        else
+            say "perf is missing: $name runs without a profile"
+        fi
+    fi
+    say "push: one flash to $n $provider registrations, alertd-push on CPU $BENCH_SERVER_CPU, nghttpd on CPU $BENCH_CLIENT_CPU"
+    rc=0
+    # Loading the registry and stopping come on top of the run's own bound.
+    timeout -k 10 $((BENCH_PUSH_TIMEOUT + 600)) "$PYTHON" "$ROOT/scripts/bench-push.py" "${args[@]}" \
+        </dev/null >"$OUT/logs/$name.log" 2>&1 &
+    pid=$!
+    STARTED+=("$pid")
+    wait "$pid" || rc=$?
+    stop "$pid" bench-push
+    rm -f "$OUT/$name.profile.txt.data" # perf's samples: large, and the table is kept
+    if [ -f "$OUT/$name.json" ]; then
+        PUSH_JSON+=("$OUT/$name.json")
+    fi
+    [ "$rc" -eq 0 ] || say "$name: bench-push.py exited $rc (see $OUT/logs/$name.log)"
+done
+redis FLUSHALL >/dev/null
+
+# ---------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------
 printf '%s\n' "${SKIPPED[@]+"${SKIPPED[@]}"}" >"$OUT/skipped.txt"
@@ -468,6 +528,10 @@ printf '%s\n' "${SKIPPED[@]+"${SKIPPED[@]}"}" >"$OUT/skipped.txt"
 if [ -f "$OUT/mobile.md" ]; then
     printf '\nMobile readers (scripts/bench-mobile.py):\n\n' >>"$OUT/table.md"
     cat "$OUT/mobile.md" >>"$OUT/table.md"
+fi
+if [ ${#PUSH_JSON[@]} -gt 0 ]; then
+    printf '\nPush: one flash through alertd-push to nghttpd (scripts/bench-push.py):\n\n' >>"$OUT/table.md"
+    "$PYTHON" "$ROOT/scripts/bench-push.py" --table "${PUSH_JSON[@]}" >>"$OUT/table.md"
 fi
 mkdir -p "$ROOT/bench/results"
 sed 's|(chart\.svg)|(latest.svg)|' "$OUT/table.md" >"$ROOT/bench/results/latest.md"
