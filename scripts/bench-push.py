@@ -240,12 +240,18 @@ def publish(args):
 
 
 def profile_report(data, out):
-    r = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children",
-                        "--sort", "dso,symbol", "--percent-limit", "0.7"],
-                       capture_output=True, text=True, timeout=300)
-    lines = [ln for ln in r.stdout.splitlines() if ln.strip() and not ln.startswith("#")]
+    """The gateway's samples by library, then its top symbols."""
+    parts = []
+    for title, fields, limit in (("by library", "overhead,dso", "0.5"),
+                                 ("by symbol", "overhead,dso,sym", "0.8")):
+        r = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "-F",
+                            fields, "--percent-limit", limit],
+                           capture_output=True, text=True, timeout=300)
+        lines = [ln.rstrip() for ln in r.stdout.splitlines()
+                 if ln.strip() and not ln.startswith("#")]
+        parts.append(f"{title}:\n" + "\n".join(lines[:30]))
     with open(out, "w") as f:
-        f.write("\n".join(lines[:40]) + "\n")
+        f.write("\n\n".join(parts) + "\n")
 
 
 def run(args, procs, tmp):
@@ -385,17 +391,22 @@ def run(args, procs, tmp):
 
 
 def markdown(res):
-    rows = ["| provider | registrations | accepted | wall to last accept (s) | accepts/s | "
-            "gateway CPU (s) | CPU / notification (µs) | core % | VmHWM (MiB) | "
-            "first accept (s) | load at start |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    rows = ["| provider | registrations | accepted | once at the stand-in | wall to last accept "
+            "(s) | accepts/s | gateway CPU (s) | CPU / notification (µs) | core % gateway / "
+            "stand-in | VmHWM (MiB) | first accept (s) | load at start |",
+            "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in res:
         def f(v, fmt="{:,}"):
             return "—" if v is None else fmt.format(v)
-        rows.append(f"| {r['provider']} | {r['registrations']:,} | {r['accepted']:,} | "
+        st = r["standin"]
+        once = ("not checked" if st is None else "yes" if st["requests"] == st["distinct"] ==
+                r["registrations"] else f"no: {st['missing']} missing, "
+                f"{st['twice_or_more']} twice or more, {st['unexpected']} unexpected")
+        rows.append(f"| {r['provider']} | {r['registrations']:,} | {r['accepted']:,} | {once} | "
                     f"{f(r['wall_s_to_last_accept'], '{:.1f}')} | {f(r['accepts_per_s'])} | "
                     f"{f(r['gateway_cpu_s'], '{:.1f}')} | "
-                    f"{f(r['cpu_us_per_notification'], '{:.1f}')} | {f(r['core_pct'])} | "
+                    f"{f(r['cpu_us_per_notification'], '{:.1f}')} | "
+                    f"{f(r['core_pct'])} / {f(r['standin_core_pct'])} | "
                     f"{r['vmhwm_kib'] / 1024:.0f} | {f(r['first_accept_s'], '{:.2f}')} | "
                     f"{r['loadavg_at_start']} |")
     return "\n".join(rows) + "\n"

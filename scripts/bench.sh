@@ -532,6 +532,16 @@ fi
 if [ ${#PUSH_JSON[@]} -gt 0 ]; then
     printf '\nPush: one flash through alertd-push to nghttpd (scripts/bench-push.py):\n\n' >>"$OUT/table.md"
     "$PYTHON" "$ROOT/scripts/bench-push.py" --table "${PUSH_JSON[@]}" >>"$OUT/table.md"
+    for j in "${PUSH_JSON[@]}"; do
+        prof=${j%.json}.profile.txt
+        [ -f "$prof" ] || continue
+        {
+            printf '\nWhere the gateway'"'"'s CPU went, %s (perf, %s):\n\n```\n' \
+                "$(basename "${j%.json}")" "$(basename "$prof")"
+            head -n 44 "$prof"
+            printf '```\n'
+        } >>"$OUT/table.md"
+    done
 fi
 mkdir -p "$ROOT/bench/results"
 sed 's|(chart\.svg)|(latest.svg)|' "$OUT/table.md" >"$ROOT/bench/results/latest.md"
