@@ -47,7 +47,8 @@ def bench_push(redis_server, tls_cert, tmp_path, n, provider, *extra):  # noqa: 
     out = tmp_path / f"push-{provider}.json"
     r = subprocess.run(["/usr/bin/python3", SCRIPT, "--build", BUILD, "--redis", redis_server.url,
                         "--cert", tls_cert.cert, "--key", tls_cert.key, "--n", str(n),
-                        "--provider", provider, "--timeout", "120", "--verify", "--json", str(out), *extra],
+                        "--provider", provider, "--timeout", "120", "--verify",
+                        "--json", str(out), *extra],
                        capture_output=True, text=True, timeout=300)
     res = json.loads(out.read_text()) if out.exists() else None
     return r, res
