@@ -6,7 +6,10 @@
 # bench certificate (ECDSA P-256) and starts a private redis-server under a
 # temporary directory, runs alert-bench's TLS-write-limit microbenchmark,
 # then for each N runs every server on a fresh start (server on one core,
-# alert-bench on the other), and writes bench/results/<timestamp>/: one JSON
+# alert-bench on the other), then the mobile-reader measurement and the push
+# runs (issue #14: one flash through alertd-push to nghttpd, a million APNs
+# registrations and 100,000 Web Push subscriptions), and writes
+# bench/results/<timestamp>/: one JSON
 # per run (alert-bench --json) with a .meta.json beside it, summary.json,
 # table.md and chart.svg; bench/results/latest.md and latest.svg are copies
 # of the newest table and chart. Every process it starts is stopped by pid
