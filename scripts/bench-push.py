@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 SHARDS = 1024  # reg.h's PUSH_SHARDS
@@ -192,6 +193,14 @@ def metrics(port):
     return out
 
 
+def ready(port):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as r:
+            return r.status == 200
+    except urllib.error.HTTPError:
+        return False
+
+
 def wait_until(what, proc, timeout, check):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -290,8 +299,7 @@ def run(args, procs, tmp):
                "--apns-bundle-id", BUNDLE, "--apns-host", f"127.0.0.1:{standin_port}",
                *args.gateway_arg]
     gw = procs.start("alertd-push", gw_argv, stdout=gw_log, stderr=subprocess.STDOUT)
-    wait_until("alertd-push", gw, 30, lambda: metrics(mport)["redis_connected"] == 1)
-    time.sleep(0.5)  # its consumer groups are made right after it connects
+    wait_until("alertd-push", gw, 30, lambda: ready(mport))  # Redis and both groups
     rss_idle = proc_kib(gw.pid, "VmRSS")
     perf = None
     if args.profile:
@@ -312,7 +320,11 @@ def run(args, procs, tmp):
     timeline = []  # (s, sent) about every second
     deadline = t0 + args.timeout
     while time.monotonic() < deadline and gw.poll() is None:
-        m = metrics(mport)
+        try:
+            m = metrics(mport)
+        except OSError:  # a busy gateway late to answer: the deadline still holds
+            time.sleep(POLL_S)
+            continue
         now = time.monotonic() - t0
         if m["alerts_planned_total"] and "planned" not in marks:
             marks["planned"] = now
