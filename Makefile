@@ -9,7 +9,7 @@
 #                   run FUZZ_SECONDS (60; make test: 10); FUZZ_TARGETS="item
 #                   query" picks some. A failure names the harness and its
 #                   reproducer (build-fuzz/fuzz-artifacts/NAME/).
-#   make bench      alertd against nginx+nchan and Node ws (bench/README.md)
+#   make bench      alertd against nginx+nchan and Node ws, alertd-push to nghttpd (bench/README.md)
 #   make run        the embedded default: private redis-server + alertd
 #   make install PREFIX=/usr/local DESTDIR=   the programs and their manual pages
 #   V=1             show full command lines

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what `make bench` and the peers' smoke test need on top of
-# scripts/deps.sh: nginx + nchan and gnuplot from Debian, Node.js and npm if
+# scripts/deps.sh: nginx + nchan, gnuplot, nghttpd (the push run's APNs and
+# Web Push stand-in) and perf (its profile) from Debian, Node.js and npm if
 # absent, and the Node peer's pinned npm modules (npm ci). Installs only what
 # is missing: quiet and quick when everything is already there.
 set -euo pipefail
 scripts=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-packages=(nginx libnginx-mod-nchan gnuplot-nox util-linux)
+packages=(nginx libnginx-mod-nchan gnuplot-nox util-linux nghttp2-server linux-perf)
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
 

@@ -6,7 +6,10 @@
 # bench certificate (ECDSA P-256) and starts a private redis-server under a
 # temporary directory, runs alert-bench's TLS-write-limit microbenchmark,
 # then for each N runs every server on a fresh start (server on one core,
-# alert-bench on the other), and writes bench/results/<timestamp>/: one JSON
+# alert-bench on the other), then the mobile-reader measurement and the push
+# runs (issue #14: one flash through alertd-push to nghttpd, a million APNs
+# registrations and 100,000 Web Push subscriptions), and writes
+# bench/results/<timestamp>/: one JSON
 # per run (alert-bench --json) with a .meta.json beside it, summary.json,
 # table.md and chart.svg; bench/results/latest.md and latest.svg are copies
 # of the newest table and chart. Every process it starts is stopped by pid
@@ -38,6 +41,20 @@
 #                       connections (scripts/bench-mobile.py: bytes per alert
 #                       with and without fields=, heartbeat wake-ups per hour
 #                       at the default and the maximum); 0 skips it [620]
+#   BENCH_PUSH_N        registrations (APNs) one flash goes to through
+#                       alertd-push, on BENCH_SERVER_CPU, to nghttpd standing in
+#                       for APNs on BENCH_CLIENT_CPU (scripts/bench-push.py);
+#                       0 skips it [1000000]
+#   BENCH_PUSH_WEBPUSH_N the same for Web Push subscriptions (RFC 8291
+#                       encryption per message); 0 skips it [100000]
+#   BENCH_PUSH_TIMEOUT  seconds a push run may take from the flash [600]
+#   BENCH_PUSH_VERIFY   1: nghttpd logs each request's path and every
+#                       registration must have been requested exactly once;
+#                       auto: for runs of at most 200,000 (its verbose log is
+#                       ~2 KB a request, which at a million makes the stand-in's
+#                       core the bound); 0: never (the gateway's counters still
+#                       must show N accepted, none retried or refused) [auto]
+#   BENCH_PUSH_PROFILE  1: perf samples the gateway, push-*.profile.txt [1]
 set -euo pipefail
 
 usage() {
@@ -66,6 +83,11 @@ BENCH_RUN_TIMEOUT=${BENCH_RUN_TIMEOUT:-600}
 BENCH_DEADLINE=${BENCH_DEADLINE:-3600}
 BENCH_EXTRA=${BENCH_EXTRA:-}
 BENCH_MOBILE_WINDOW=${BENCH_MOBILE_WINDOW:-620}
+BENCH_PUSH_N=${BENCH_PUSH_N:-1000000}
+BENCH_PUSH_WEBPUSH_N=${BENCH_PUSH_WEBPUSH_N:-100000}
+BENCH_PUSH_TIMEOUT=${BENCH_PUSH_TIMEOUT:-600}
+BENCH_PUSH_VERIFY=${BENCH_PUSH_VERIFY:-auto}
+BENCH_PUSH_PROFILE=${BENCH_PUSH_PROFILE:-1}
 export BENCH_SERVER_CPU BENCH_CLIENT_CPU BENCH_ALERTS BENCH_ALERT_RATE BENCH_SIZE \
     BENCH_CONNECT_RATE BENCH_PER_WORKER
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
@@ -80,7 +102,8 @@ die() { say "$*"; exit 1; }
 
 num='^[0-9]+$'
 for v in BENCH_ALERTS BENCH_SIZE BENCH_CONNECT_RATE BENCH_PER_WORKER BENCH_TLS_WRITE_N \
-         BENCH_SERVER_CPU BENCH_CLIENT_CPU BENCH_RUN_TIMEOUT BENCH_DEADLINE BENCH_MOBILE_WINDOW; do
+         BENCH_SERVER_CPU BENCH_CLIENT_CPU BENCH_RUN_TIMEOUT BENCH_DEADLINE BENCH_MOBILE_WINDOW \
+         BENCH_PUSH_N BENCH_PUSH_WEBPUSH_N BENCH_PUSH_TIMEOUT; do
     [[ ${!v} =~ $num ]] || die "$v must be a whole number, not '${!v}'"
 done
 for n in $BENCH_N $BENCH_N_ALERTD $BENCH_RECEIPTS_N; do
@@ -91,6 +114,8 @@ done
 for s in $BENCH_SERVERS; do
     case $s in alertd | nchan | node) ;; *) die "BENCH_SERVERS: unknown server '$s'" ;; esac
 done
+case $BENCH_PUSH_VERIFY in 0 | 1 | auto) ;; *) die "BENCH_PUSH_VERIFY must be 0, 1 or auto" ;; esac
+case $BENCH_PUSH_PROFILE in 0 | 1) ;; *) die "BENCH_PUSH_PROFILE must be 0 or 1" ;; esac
 if [ "$BENCH_PER_WORKER" -lt 1000 ] || [ "$BENCH_PER_WORKER" -gt 19000 ]; then
     die "BENCH_PER_WORKER must be 1000..19000 (a process holds fewer than 20,000 files)"
 fi
@@ -100,13 +125,14 @@ fi
 # ---------------------------------------------------------------------------
 "$ROOT/scripts/deps.sh"
 "$ROOT/scripts/bench-deps.sh"
-for cmd in redis-server redis-cli openssl taskset curl gnuplot "$PYTHON"; do
+for cmd in redis-server redis-cli openssl taskset curl gnuplot nghttpd "$PYTHON"; do
     command -v "$cmd" >/dev/null || die "$cmd is missing (scripts/deps.sh and scripts/bench-deps.sh install it)"
 done
 if [ ! -x "$BUILD/alertd" ] || [ ! -x "$BUILD/alert" ]; then
     die "$BUILD/alertd or $BUILD/alert missing: run 'make' first"
 fi
 [ -x "$BUILD/alert-bench" ] || die "$BUILD/alert-bench missing: run 'make' first (src/bench/)"
+[ -x "$BUILD/alertd-push" ] || die "$BUILD/alertd-push missing: run 'make' first"
 BENCH_HELP=$("$BUILD/alert-bench" --help 2>&1 || true)
 
 cpus=$(nproc)
@@ -461,6 +487,51 @@ if [ "$BENCH_MOBILE_WINDOW" -gt 0 ]; then
 fi
 
 # ---------------------------------------------------------------------------
+# Push: one flash to N registrations through alertd-push (issue #14)
+# ---------------------------------------------------------------------------
+PUSH_JSON=()
+for spec in "apns:$BENCH_PUSH_N" "webpush:$BENCH_PUSH_WEBPUSH_N"; do
+    provider=${spec%%:*}
+    n=${spec#*:}
+    [ "$n" -gt 0 ] || continue
+    name=push-$provider-$n
+    if [ $((SECONDS - START)) -ge "$BENCH_DEADLINE" ]; then
+        say "deadline (${BENCH_DEADLINE}s) passed: skipping $name"
+        SKIPPED+=("$name")
+        continue
+    fi
+    redis FLUSHALL >/dev/null
+    args=(--build "$BUILD" --redis "$REDIS_URL" --cert "$CRT" --key "$KEY" --n "$n"
+          --provider "$provider" --server-cpu "$BENCH_SERVER_CPU" --client-cpu "$BENCH_CLIENT_CPU"
+          --timeout "$BENCH_PUSH_TIMEOUT" --json "$OUT/$name.json")
+    if [ "$BENCH_PUSH_VERIFY" = 1 ] || { [ "$BENCH_PUSH_VERIFY" = auto ] && [ "$n" -le 200000 ]; }; then
+        args+=(--verify)
+    fi
+    if [ "$BENCH_PUSH_PROFILE" = 1 ]; then
+        if command -v perf >/dev/null; then
+            args+=(--profile "$OUT/$name.profile.txt")
+        else
+            say "perf is missing: $name runs without a profile"
+        fi
+    fi
+    say "push: one flash to $n $provider registrations, alertd-push on CPU $BENCH_SERVER_CPU, nghttpd on CPU $BENCH_CLIENT_CPU"
+    rc=0
+    # Loading the registry and stopping come on top of the run's own bound.
+    timeout -k 10 $((BENCH_PUSH_TIMEOUT + 600)) "$PYTHON" "$ROOT/scripts/bench-push.py" "${args[@]}" \
+        </dev/null >"$OUT/logs/$name.log" 2>&1 &
+    pid=$!
+    STARTED+=("$pid")
+    wait "$pid" || rc=$?
+    stop "$pid" bench-push
+    rm -f "$OUT/$name.profile.txt.data" # perf's samples: large, and the table is kept
+    if [ -f "$OUT/$name.json" ]; then
+        PUSH_JSON+=("$OUT/$name.json")
+    fi
+    [ "$rc" -eq 0 ] || say "$name: bench-push.py exited $rc (see $OUT/logs/$name.log)"
+done
+redis FLUSHALL >/dev/null
+
+# ---------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------
 printf '%s\n' "${SKIPPED[@]+"${SKIPPED[@]}"}" >"$OUT/skipped.txt"
@@ -468,6 +539,20 @@ printf '%s\n' "${SKIPPED[@]+"${SKIPPED[@]}"}" >"$OUT/skipped.txt"
 if [ -f "$OUT/mobile.md" ]; then
     printf '\nMobile readers (scripts/bench-mobile.py):\n\n' >>"$OUT/table.md"
     cat "$OUT/mobile.md" >>"$OUT/table.md"
+fi
+if [ ${#PUSH_JSON[@]} -gt 0 ]; then
+    printf '\nPush: one flash through alertd-push to nghttpd (scripts/bench-push.py):\n\n' >>"$OUT/table.md"
+    "$PYTHON" "$ROOT/scripts/bench-push.py" --table "${PUSH_JSON[@]}" >>"$OUT/table.md"
+    for j in "${PUSH_JSON[@]}"; do
+        prof=${j%.json}.profile.txt
+        [ -f "$prof" ] || continue
+        {
+            printf '\nWhere the gateway'"'"'s CPU went, %s (perf, %s):\n\n```\n' \
+                "$(basename "${j%.json}")" "$(basename "$prof")"
+            head -n 44 "$prof"
+            printf '```\n'
+        } >>"$OUT/table.md"
+    done
 fi
 mkdir -p "$ROOT/bench/results"
 sed 's|(chart\.svg)|(latest.svg)|' "$OUT/table.md" >"$ROOT/bench/results/latest.md"

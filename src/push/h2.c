@@ -8,8 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define H2_POOL_MAX             1024 /* easy handles kept for reuse */
-#define H2_MAX_HOST_CONNECTIONS 8
+#define H2_POOL_MAX 1024 /* easy handles kept for reuse */
 
 struct h2 {
     uv_loop_t *loop;
@@ -150,7 +149,13 @@ static int h2_socket_fn(CURL *easy, curl_socket_t fd, int action, void *userp, v
     return 0;
 }
 
-struct h2 *h2_new(uv_loop_t *loop, const char *ca_file, char *err, size_t errlen)
+long h2_streams_per_connection(int per_host)
+{
+    long n = ((long)per_host + H2_MAX_HOST_CONNECTIONS - 1) / H2_MAX_HOST_CONNECTIONS;
+    return n > 0 ? n : 1;
+}
+
+struct h2 *h2_new(uv_loop_t *loop, const char *ca_file, int per_host, char *err, size_t errlen)
 {
     struct h2 *h = calloc(1, sizeof(*h));
     curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
@@ -176,6 +181,8 @@ struct h2 *h2_new(uv_loop_t *loop, const char *ca_file, char *err, size_t errlen
     curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
     curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
     curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)H2_MAX_HOST_CONNECTIONS);
+    curl_multi_setopt(h->multi, CURLMOPT_MAX_CONCURRENT_STREAMS,
+                      h2_streams_per_connection(per_host));
     return h;
 }
 

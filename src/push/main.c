@@ -174,7 +174,8 @@ static int main_start(struct gw *gw)
     char err[256];
     if (ratelim_init(&gw->ratelim, API_RATELIM_SLOTS,
                      (uint32_t)gw->cfg->max_registrations_per_min) ||
-        (gw->h2 = h2_new(gw->loop, gw->cfg->provider_ca, err, sizeof(err))) == NULL ||
+        (gw->h2 = h2_new(gw->loop, gw->cfg->provider_ca, gw->cfg->concurrency, err, sizeof(err))) ==
+            NULL ||
         (gw->fleet = fleet_new(gw)) == NULL) {
         log_error("cannot start", KV_S("detail", gw->h2 ? "out of memory" : err));
         return -1;

@@ -4,8 +4,10 @@ apns_standin.py, fcm_standin.py): real HTTP/2 over TLS on loopback
 the test's commands: a queue of answers per name (`plan`) or for the next
 requests whatever their name (`answer_next`), an optional delay before
 each answer, and what was seen — `attempts` (name -> [(time, status)]),
-`accepted` (name -> [what the subclass made of a request it took]) and
-`errors` (what the real service would have refused).
+`accepted` (name -> [what the subclass made of a request it took]),
+`errors` (what the real service would have refused), `connections` (how
+many the gateway opened) and `most_unanswered` (the most requests one
+connection had waiting for their answers at once).
 
 A subclass implements `handle(headers, body)` -> (status, {header: value},
 body bytes), usually through `answer(name)` (the planned answer, else
@@ -45,6 +47,8 @@ class H2Standin:
         self.plans = collections.defaultdict(collections.deque)
         self.next_answers = collections.deque()
         self.protocols = set()
+        self.connections = 0
+        self.most_unanswered = 0
         self.lock = threading.Lock()
         self._ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self._ctx.load_cert_chain(cert, key)
@@ -157,6 +161,8 @@ class H2Standin:
         proto = writer.get_extra_info("ssl_object").selected_alpn_protocol()
         with self.lock:
             self.protocols.add(proto)
+            self.connections += 1
+        unanswered = [0]  # this connection's
         conn = h2.connection.H2Connection(
             h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
         conn.initiate_connection()
@@ -173,13 +179,15 @@ class H2Standin:
                         with self.lock:
                             self.requests.append((time.monotonic(), streams[ev.stream_id][0]
                                                   .get(":path"), peer))
+                            unanswered[0] += 1
+                            self.most_unanswered = max(self.most_unanswered, unanswered[0])
                     elif isinstance(ev, h2.events.DataReceived):
                         streams[ev.stream_id][1].extend(ev.data)
                         conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
                     elif isinstance(ev, h2.events.StreamEnded):
                         headers, body = streams.pop(ev.stream_id)
-                        asyncio.ensure_future(
-                            self._respond(conn, writer, ev.stream_id, headers, bytes(body)))
+                        asyncio.ensure_future(self._respond(conn, writer, ev.stream_id,
+                                                            headers, bytes(body), unanswered))
                     elif isinstance(ev, h2.events.ConnectionTerminated):
                         return
                 writer.write(conn.data_to_send())
@@ -190,7 +198,7 @@ class H2Standin:
             self._writers.discard(writer)
             writer.close()
 
-    async def _respond(self, conn, writer, stream_id, headers, body):
+    async def _respond(self, conn, writer, stream_id, headers, body, unanswered):
         try:
             status, extra, data = self.handle(headers, body)
         except Exception as e:  # a bug of the stand-in must show, not hang the gateway
@@ -200,6 +208,8 @@ class H2Standin:
             extra.setdefault("content-type", "application/json")
         if self.delay:
             await asyncio.sleep(self.delay)
+        with self.lock:
+            unanswered[0] -= 1
         try:
             conn.send_headers(stream_id, [(":status", str(status))] +
                               [(k.lower(), str(v)) for k, v in extra.items()],

@@ -6,6 +6,7 @@ import datetime
 import time
 
 from alertd_fixture import push, run_alert
+from apns_standin import APNsStandin, make_apns_key
 from push_fixture import (apns, apns_args, gateway_factory, tls_cert,  # noqa: F401
                           vapid_key, wait_metric)
 
@@ -137,3 +138,23 @@ def test_an_incomplete_or_wrong_apns_setting_stops_the_start(gateway_factory, ap
         gw.start(ready=False)
         assert gw.proc.wait(timeout=15) == 2
         assert want in gw.log(), gw.log()
+
+
+def test_requests_in_flight_are_spread_over_connections(gateway_factory, tmp_path,  # noqa: F811
+                                                        tls_cert, redis_server):
+    """--concurrency 16: up to 8 connections of 2 streams each (h2.c), not
+    16 streams on one, which libcurl 7.88 would sweep on every answer."""
+    key_path = str(tmp_path / "AuthKey_slow.p8")
+    slow = APNsStandin(tls_cert.cert, tls_cert.key, make_apns_key(key_path), delay=0.3)
+    slow.key_path = key_path
+    try:
+        gw = gateway_factory((*apns_args(slow), "--concurrency", "16"))
+        tokens = register(gw, slow, 40)
+        push(redis_server, "Quake hits the coast", urgency="flash")
+        slow.wait_accepted(40)
+        assert slow.errors == [] and sorted(slow.accepted) == sorted(tokens)
+        assert all(len(v) == 1 for v in slow.accepted.values())
+        assert 1 <= slow.most_unanswered <= 2, slow.most_unanswered
+        assert 2 <= slow.connections <= 8, slow.connections
+    finally:
+        slow.stop()

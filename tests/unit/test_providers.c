@@ -4,6 +4,7 @@
  */
 #include "apns.h"
 #include "fcm.h"
+#include "h2.h"
 #include "reg.h"
 #include "test.h"
 
@@ -155,5 +156,20 @@ static void test_answers(void)
     ASSERT_EQ(fcm_outcome(503, NULL, 0), PUSH_RETRY);
 }
 
+/* --concurrency spread over the connections to one host: every request fits,
+ * no connection carries more than its share (bench/README.md, "Push"). */
+static void test_streams_per_connection(void)
+{
+    ASSERT_EQ(h2_streams_per_connection(256), 32);
+    ASSERT_EQ(h2_streams_per_connection(257), 33);
+    ASSERT_EQ(h2_streams_per_connection(1), 1);
+    ASSERT_EQ(h2_streams_per_connection(0), 1);
+    ASSERT_EQ(h2_streams_per_connection(100000), 12500);
+    for (int n = 1; n < 2000; n++)
+        ASSERT_TRUE(h2_streams_per_connection(n) * H2_MAX_HOST_CONNECTIONS >= n &&
+                    (h2_streams_per_connection(n) - 1) * H2_MAX_HOST_CONNECTIONS < n);
+}
+
 TEST_MAIN(TEST_CASE(test_device_token_registrations), TEST_CASE(test_apns_body),
-          TEST_CASE(test_fcm_request), TEST_CASE(test_answers))
+          TEST_CASE(test_fcm_request), TEST_CASE(test_answers),
+          TEST_CASE(test_streams_per_connection))
