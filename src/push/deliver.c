@@ -36,6 +36,7 @@ struct deliver {
     void *user;
     struct sender *sender;
     struct dalert *alerts;
+    uv_timer_t watch; /* the retraction marks of the alerts being sent */
 };
 
 /* ------------------------------------------------------------------------
@@ -152,9 +153,58 @@ static void deliver_on_result(struct dsend *s, enum sender_result r, void *user)
     j->flying--;
     if (r == SENDER_GONE)
         deliver_gone(d, s);
-    if (r != SENDER_DROPPED)
+    if (r == SENDER_CANCELLED)
+        j->unfinished--; /* final, not done: the job ends without it */
+    else if (r != SENDER_DROPPED)
         deliver_final(d, s);
     deliver_check(d, j); /* may free j and s */
+}
+
+/* ------------------------------------------------------------------------
+ * Retractions: a story's mark, P:push:retracted:<story>, set by the
+ * gateway that read its retraction, is checked as each job starts and
+ * every DELIVER_WATCH_MS for the alerts being sent
+ * ---------------------------------------------------------------------- */
+
+/* The alert's story was retracted: what of it is not in flight is not sent. */
+static void deliver_retracted(struct deliver *d, struct dalert *a)
+{
+    if (a->pa.retracted)
+        return;
+    a->pa.retracted = 1;
+    a->refs++; /* its last job may end in sender_cancel */
+    int n = sender_cancel(d->sender, &a->pa);
+    log_info("story retracted: its sends stop", KV_S("alert", a->id), KV_S("story", a->pa.n.story),
+             KV_I("cancelled", n));
+    deliver_release_alert(d, a);
+}
+
+static void deliver_on_mark(redisAsyncContext *ac, void *r, void *priv)
+{
+    redisReply *reply = r;
+    struct dalert *a = priv;
+    (void)ac;
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1)
+        deliver_retracted(a->d, a);
+    deliver_release_alert(a->d, a);
+}
+
+/* Each alert with jobs here, not yet seen retracted, has its mark read. */
+static void deliver_on_watch(uv_timer_t *t)
+{
+    struct deliver *d = t->data;
+    char key[GW_KEY_MAX];
+    int watched = 0;
+    for (struct dalert *a = d->alerts; a; a = a->next) {
+        if (a->refs == 0 || a->state != DALERT_SEND || a->pa.n.retraction || a->pa.retracted)
+            continue;
+        watched++;
+        deliver_key(key, sizeof(key), d->gw, RKEYS_PUSH_RETRACTED, a->pa.n.story, -1);
+        if (rconn_cmd(&d->gw->cmd, deliver_on_mark, a, "EXISTS %s", key) == 0)
+            a->refs++;
+    }
+    if (watched == 0)
+        uv_timer_stop(t);
 }
 
 /* ------------------------------------------------------------------------
@@ -243,6 +293,11 @@ static void deliver_on_shard(redisAsyncContext *ac, void *r, void *priv)
         j->nsends++;
     }
     deliver_free_done(j);
+    if (!j->aborted && j->dalert->pa.retracted) {
+        for (int i = 0; i < j->nsends; i++)
+            pmetrics.by[j->sends[i].reg.provider].cancelled++;
+        j->nsends = 0; /* the job ends done, nothing sent */
+    }
     if (!j->aborted) {
         j->unfinished = j->nsends;
         j->started = 1;
@@ -255,20 +310,39 @@ static void deliver_on_shard(redisAsyncContext *ac, void *r, void *priv)
     deliver_check(d, j);
 }
 
-/* The done set, then the shard, in one round trip. */
+static void deliver_on_job_mark(redisAsyncContext *ac, void *r, void *priv)
+{
+    redisReply *reply = r;
+    struct job *j = priv;
+    (void)ac;
+    j->loading--;
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1)
+        deliver_retracted(j->deliver, j->dalert);
+}
+
+/* The story's retraction mark (an alert's), the done set, then the
+ * shard, in one round trip. */
 static void deliver_read(struct deliver *d, struct job *j)
 {
-    char done[GW_KEY_MAX], shard[GW_KEY_MAX];
+    char mark[GW_KEY_MAX], done[GW_KEY_MAX], shard[GW_KEY_MAX];
+    int watched = !j->dalert->pa.n.retraction;
+    deliver_key(mark, sizeof(mark), d->gw, RKEYS_PUSH_RETRACTED, j->dalert->pa.n.story, -1);
     deliver_key(done, sizeof(done), d->gw, RKEYS_PUSH_SENT, j->alert, j->shard);
     deliver_key(shard, sizeof(shard), d->gw, RKEYS_PUSH_REG, NULL, j->shard);
-    if (rconn_cmd(&d->gw->cmd, deliver_on_done_set, j, "SMEMBERS %s", done) ||
-        rconn_cmd(&d->gw->cmd, deliver_on_shard, j, "HGETALL %s", shard)) {
-        j->aborted = 1; /* a first command sent gets NULL with the second refused */
+    int rc = watched ? rconn_cmd(&d->gw->cmd, deliver_on_job_mark, j, "EXISTS %s", mark) : 0;
+    j->loading += watched && rc == 0;
+    if (rc == 0 && (rc = rconn_cmd(&d->gw->cmd, deliver_on_done_set, j, "SMEMBERS %s", done)) == 0)
+        j->loading++;
+    if (rc == 0 && (rc = rconn_cmd(&d->gw->cmd, deliver_on_shard, j, "HGETALL %s", shard)) == 0)
+        j->loading++;
+    if (rc) {
+        j->aborted = 1; /* the commands sent get NULL: the last of them ends the job */
         if (j->loading == 0)
             deliver_check(d, j);
         return;
     }
-    j->loading = 2;
+    if (watched && !uv_is_active((uv_handle_t *)&d->watch))
+        uv_timer_start(&d->watch, deliver_on_watch, DELIVER_WATCH_MS, DELIVER_WATCH_MS);
 }
 
 /* ------------------------------------------------------------------------
@@ -392,7 +466,15 @@ struct deliver *deliver_new(struct gw *gw, deliver_end_fn on_end, void *user)
         free(d);
         return NULL;
     }
+    uv_timer_init(gw->loop, &d->watch);
+    uv_unref((uv_handle_t *)&d->watch); /* never what keeps the loop running */
+    d->watch.data = d;
     return d;
+}
+
+static void deliver_closed(uv_handle_t *h)
+{
+    free(h->data);
 }
 
 /* Every job has ended (fleet aborted them and h2 answered what flew). */
@@ -405,5 +487,5 @@ void deliver_free(struct deliver *d)
         free(a);
     }
     sender_free(d->sender);
-    free(d);
+    uv_close((uv_handle_t *)&d->watch, deliver_closed);
 }

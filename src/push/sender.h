@@ -13,7 +13,10 @@
  * deliver hands a dsend over (sender_add) and gets it back exactly once
  * through `result`: with its final outcome, or SENDER_DROPPED when its
  * owner was cancelled (*cancelled set) while it flew; sender_drop takes
- * back, without `result`, those not in flight.
+ * back, without `result`, those not in flight. When an alert's story is
+ * retracted (pa->retracted), sender_cancel hands back at once, as
+ * SENDER_CANCELLED, its sends not in flight, and a send in flight is
+ * SENDER_CANCELLED rather than tried again.
  */
 #ifndef PUSH_SENDER_H
 #define PUSH_SENDER_H
@@ -30,11 +33,12 @@
 #define SENDER_BACKOFF_MAXMS 60000
 
 enum sender_result {
-    SENDER_SENT,    /* accepted */
-    SENDER_GONE,    /* remove the registration */
-    SENDER_REFUSED, /* refused for good */
-    SENDER_FAILED,  /* given up after retries or the alert's expiry */
-    SENDER_DROPPED, /* cancelled: no final answer */
+    SENDER_SENT,      /* accepted */
+    SENDER_GONE,      /* remove the registration */
+    SENDER_REFUSED,   /* refused for good */
+    SENDER_FAILED,    /* given up after retries or the alert's expiry */
+    SENDER_DROPPED,   /* cancelled: no final answer */
+    SENDER_CANCELLED, /* not sent: its story was retracted (final) */
 };
 
 struct dsend {
@@ -63,6 +67,11 @@ void sender_add(struct sender *t, struct dsend *s);
 
 /* Takes back the owner's sends not in flight; returns how many. */
 int sender_drop(struct sender *t, const void *owner);
+
+/* The alert's story was retracted: its sends not in flight come back as
+ * SENDER_CANCELLED (through `result`, before this returns); returns how
+ * many. */
+int sender_cancel(struct sender *t, const struct push_alert *pa);
 
 void sender_free(struct sender *t);
 
