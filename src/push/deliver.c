@@ -239,7 +239,8 @@ static void deliver_on_done_set(redisAsyncContext *ac, void *r, void *priv)
             (j->done[j->ndone] = strdup(reply->element[i]->str)) != NULL)
             j->ndone++;
     }
-    qsort(j->done, j->ndone, sizeof(char *), deliver_cmp_str);
+    if (j->ndone > 1) /* none: j->done is NULL, which qsort may not be given */
+        qsort(j->done, j->ndone, sizeof(char *), deliver_cmp_str);
 }
 
 /* One entry of the shard: 1 when it is to be sent to (s filled). */

@@ -243,3 +243,17 @@ def test_a_retraction_of_a_story_never_sent_sends_nothing(gateway_factory, stand
     wait_metric(gw, "jobs_done_total", SHARDS)
     assert [d["payload"]["id"] for d in standin.accepted["d"]] == [sent]
     assert gw.metric("retractions_planned_total") == 0
+
+
+def test_a_gateway_stopped_mid_alert_exits_while_it_watches_the_story(gateway_factory,  # noqa: F811,E501
+                                                                      standin, redis_server):
+    """The watch of the story's mark (a timer while it is sent) neither keeps
+    the loop running at SIGTERM nor outlives the gateway's parts."""
+    gw = gateway_factory(extra=("--concurrency", "2"))
+    subs = [standin.subscribe(f"d{i}") for i in range(40)]
+    register_all(gw, subs)
+    standin.delay = 0.2
+    push(redis_server, "Slow", urgency="flash")
+    standin.wait_accepted(4)
+    assert gw.metric("jobs_active") > 0
+    assert gw.stop() == 0, gw.log()
