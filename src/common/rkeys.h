@@ -14,6 +14,9 @@
  *   P:push:jobs         Stream: one entry per alert and shard to send
  *   P:push:item:<id>    string: an alert being sent, 24 h
  *   P:push:sent:<id>:<n> set: registrations done for that alert and shard
+ *   P:push:story:<root>      string: a version of that story was sent, 24 h
+ *   P:push:retracted:<root>  string: that story was retracted (the
+ *                            retraction's id): its sends stop, 24 h
  *   P:rcpt:<id>    set: the nodes that counted receipts for alert <id>
  *   P:rcpt:<id>:<node>  hash: that node's receipts (receipt.h), 7 days
  *
@@ -27,17 +30,19 @@
 
 #define RKEYS_PREFIX_DEFAULT "alert"
 
-#define RKEYS_STREAM    ":stream"
-#define RKEYS_LIVE      ":live"
-#define RKEYS_IDEM      ":idem:"
-#define RKEYS_VER       ":ver:"
-#define RKEYS_HB        ":hb:"
-#define RKEYS_RCPT      ":rcpt:"
-#define RKEYS_PUSH_REG  ":push:reg:"
-#define RKEYS_PUSH_JOBS ":push:jobs"
-#define RKEYS_PUSH_ITEM ":push:item:"
-#define RKEYS_PUSH_SENT ":push:sent:"
-#define RKEYS_PUSH_MARK ":push:sending:" /* feed.h */
+#define RKEYS_STREAM         ":stream"
+#define RKEYS_LIVE           ":live"
+#define RKEYS_IDEM           ":idem:"
+#define RKEYS_VER            ":ver:"
+#define RKEYS_HB             ":hb:"
+#define RKEYS_RCPT           ":rcpt:"
+#define RKEYS_PUSH_REG       ":push:reg:"
+#define RKEYS_PUSH_JOBS      ":push:jobs"
+#define RKEYS_PUSH_ITEM      ":push:item:"
+#define RKEYS_PUSH_SENT      ":push:sent:"
+#define RKEYS_PUSH_STORY     ":push:story:"
+#define RKEYS_PUSH_RETRACTED ":push:retracted:"
+#define RKEYS_PUSH_MARK      ":push:sending:" /* feed.h */
 
 #define RKEYS_EMBARGO          ":embargo"
 #define RKEYS_EMBARGO_DUE      ":embargo:due"

@@ -110,8 +110,26 @@ void apns_expired(struct apns *a, unsigned gen)
     }
 }
 
+/* A retraction: a background notification (content-available, nothing
+ * shown), the payload as it is for the app to withdraw its story. */
+static char *apns_prepare_retraction(const struct notif *n)
+{
+    json_t *data = json_loadb(n->payload, n->len, 0, NULL);
+    json_t *o =
+        data ? json_pack("{s:{s:i},s:o}", "aps", "content-available", 1, "alert", data) : NULL;
+    char *out = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    if (out && strlen(out) > APNS_BODY_MAX) {
+        free(out);
+        out = NULL;
+    }
+    return out;
+}
+
 char *apns_prepare(const struct notif *n)
 {
+    if (n->retraction)
+        return apns_prepare_retraction(n);
     json_t *data = json_loadb(n->payload, n->len, 0, NULL);
     json_t *headline = json_incref(json_object_get(data, "headline"));
     json_t *summary = json_incref(json_object_get(data, "summary"));
@@ -162,12 +180,13 @@ int apns_build(struct push_msg *m, struct apns *a, const struct notif *n, const 
     memcpy(m->url + blen, r->endpoint, tlen + 1);
     m->len = strlen(body);
     /* Priority 10 (at once) for every urgency but routine; 5 (as the
-     * device's power allows) for routine. */
+     * device's power allows) for routine, and for a retraction's
+     * background notification, which APNs refuses at 10. */
     if (push_header(&m->headers, "Authorization: bearer %s", jwt) ||
-        push_header(&m->headers, "apns-push-type: %s", "alert") ||
+        push_header(&m->headers, "apns-push-type: %s", n->retraction ? "background" : "alert") ||
         push_header(&m->headers, "apns-topic: %s", a->topic) ||
         push_header(&m->headers, "apns-priority: %s",
-                    n->urgency_bit == NOTIF_ROUTINE ? "5" : "10") ||
+                    n->retraction || n->urgency_bit == NOTIF_ROUTINE ? "5" : "10") ||
         push_header(&m->headers, "apns-collapse-id: %s", n->story) ||
         push_header(&m->headers, "apns-expiration: %s", expiration) ||
         push_header(&m->headers, "Content-Type: %s", "application/json"))

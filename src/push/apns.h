@@ -5,6 +5,12 @@
  * JWT: header alg and kid, claims iss = team id and iat), one alert's body
  * and a device's request, and what APNs' answer means.
  *
+ * A retraction goes as a background notification (apns-push-type
+ * background, priority 5, aps.content-available and no alert): nothing is
+ * shown; the app, woken, removes its story's notification (PROTOCOL.md,
+ * section 13), and APNs, which keeps one notification per device while it
+ * is offline, drops the story's if it still holds it.
+ *
  * The token is signed once and reused until APNS_TOKEN_RENEW_SECS after
  * its iat: Apple refuses a token older than an hour and one renewed more
  * often than every 20 minutes. An ExpiredProviderToken answer renews it
@@ -47,8 +53,9 @@ int apns_load(struct apns *a, const char *key_path, const char *key_id, const ch
  * token), or -1 with err set and a unchanged. */
 int apns_reload(struct apns *a, const char *key_path, char *err, size_t errlen);
 
-/* The alert's body: {"aps": {...}, "alert": {id, kind, ref, ...}};
- * malloc'd, or NULL. Priority and interruption level: apns_build. */
+/* The alert's body: {"aps": {...}, "alert": {id, kind, ref, ...}}
+ * ({"aps": {"content-available": 1}, "alert": {...}} for a retraction);
+ * malloc'd, or NULL. Push type and priority: apns_build. */
 char *apns_prepare(const struct notif *n);
 
 /* A device's request at `now` (its token signed or reused): 0, or -1. */

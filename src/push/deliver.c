@@ -52,6 +52,8 @@ struct deliver {
     struct dalert *alerts;
     struct job *recording; /* jobs with answers to record */
     uv_check_t check;      /* records them after the loop's I/O */
+    uv_timer_t watch;      /* the retraction marks of the alerts being sent */
+    int open_handles;      /* check and watch: d is freed when both closed */
 };
 
 /* ------------------------------------------------------------------------
@@ -251,9 +253,74 @@ static void deliver_on_result(struct dsend *s, enum sender_result r, void *user)
     }
     if (r == SENDER_GONE)
         deliver_gone(d, s);
-    if (r != SENDER_DROPPED)
+    if (r == SENDER_CANCELLED)
+        j->unfinished--; /* final, not done: the job ends without it */
+    else if (r != SENDER_DROPPED)
         deliver_final(d, s);
     deliver_check(d, j); /* may free j and s */
+}
+
+/* ------------------------------------------------------------------------
+ * Retractions: a story's mark, P:push:retracted:<story>, set by the
+ * gateway that read its retraction, is checked as each job starts and
+ * every DELIVER_WATCH_MS for the alerts being sent
+ * ---------------------------------------------------------------------- */
+
+struct deliver_cancel {
+    struct deliver *d;
+    int n;
+};
+
+/* n of j's sends were never marked: final, not done. */
+static void deliver_on_cancelled(struct job *j, int n, void *user)
+{
+    struct deliver_cancel *c = user;
+    c->n += n;
+    j->unfinished -= n;
+    deliver_check(c->d, j); /* may free j */
+}
+
+/* The alert's story was retracted: what of it is not in flight is not sent. */
+static void deliver_retracted(struct deliver *d, struct dalert *a)
+{
+    struct deliver_cancel c = {d, 0};
+    if (a->pa.retracted)
+        return;
+    a->pa.retracted = 1;
+    a->refs++; /* its last job may end in sender_cancel or feed_cancel */
+    c.n = sender_cancel(d->sender, &a->pa);
+    feed_cancel(d->feed, &a->pa, deliver_on_cancelled, &c);
+    log_info("story retracted: its sends stop", KV_S("alert", a->id), KV_S("story", a->pa.n.story),
+             KV_I("cancelled", c.n));
+    deliver_release_alert(d, a);
+}
+
+static void deliver_on_mark(redisAsyncContext *ac, void *r, void *priv)
+{
+    redisReply *reply = r;
+    struct dalert *a = priv;
+    (void)ac;
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1)
+        deliver_retracted(a->d, a);
+    deliver_release_alert(a->d, a);
+}
+
+/* Each alert with jobs here, not yet seen retracted, has its mark read. */
+static void deliver_on_watch(uv_timer_t *t)
+{
+    struct deliver *d = t->data;
+    char key[GW_KEY_MAX];
+    int watched = 0;
+    for (struct dalert *a = d->alerts; a; a = a->next) {
+        if (a->refs == 0 || a->state != DALERT_SEND || a->pa.n.retraction || a->pa.retracted)
+            continue;
+        watched++;
+        deliver_key(key, sizeof(key), d->gw, RKEYS_PUSH_RETRACTED, a->pa.n.story, -1);
+        if (rconn_cmd(&d->gw->cmd, deliver_on_mark, a, "EXISTS %s", key) == 0)
+            a->refs++;
+    }
+    if (watched == 0)
+        uv_timer_stop(t);
 }
 
 /* ------------------------------------------------------------------------
@@ -284,7 +351,8 @@ static int deliver_ids_read(struct deliver_ids *set, const redisReply *reply)
             return -1;
         set->n++;
     }
-    qsort(set->ids, set->n, sizeof(char *), deliver_cmp_str);
+    if (set->n > 1) /* none: set->ids is NULL, which qsort may not be given */
+        qsort(set->ids, set->n, sizeof(char *), deliver_cmp_str);
     return 0;
 }
 
@@ -359,6 +427,11 @@ static void deliver_on_shard(redisAsyncContext *ac, void *r, void *priv)
         j->nsends++;
     }
     deliver_free_sets(j);
+    if (!j->aborted && j->dalert->pa.retracted) {
+        for (int i = 0; i < j->nsends; i++)
+            pmetrics.by[j->sends[i].reg.provider].cancelled++;
+        j->nsends = 0; /* the job ends done, nothing sent */
+    }
     if (!j->aborted) {
         j->unfinished = j->nsends;
         j->started = 1;
@@ -367,22 +440,43 @@ static void deliver_on_shard(redisAsyncContext *ac, void *r, void *priv)
     deliver_check(d, j);
 }
 
-/* The done and sending sets, then the shard, in one round trip. */
+static void deliver_on_job_mark(redisAsyncContext *ac, void *r, void *priv)
+{
+    redisReply *reply = r;
+    struct job *j = priv;
+    (void)ac;
+    j->loading--;
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1)
+        deliver_retracted(j->deliver, j->dalert);
+}
+
+/* The story's retraction mark (an alert's), the done and sending sets,
+ * then the shard, in one round trip. */
 static void deliver_read(struct deliver *d, struct job *j)
 {
-    char done[GW_KEY_MAX], sending[GW_KEY_MAX], shard[GW_KEY_MAX];
+    char mark[GW_KEY_MAX], done[GW_KEY_MAX], sending[GW_KEY_MAX], shard[GW_KEY_MAX];
+    int watched = !j->dalert->pa.n.retraction;
+    deliver_key(mark, sizeof(mark), d->gw, RKEYS_PUSH_RETRACTED, j->dalert->pa.n.story, -1);
     deliver_key(done, sizeof(done), d->gw, RKEYS_PUSH_SENT, j->alert, j->shard);
     deliver_key(sending, sizeof(sending), d->gw, RKEYS_PUSH_MARK, j->alert, j->shard);
     deliver_key(shard, sizeof(shard), d->gw, RKEYS_PUSH_REG, NULL, j->shard);
-    if (rconn_cmd(&d->gw->cmd, deliver_on_done_set, j, "SMEMBERS %s", done) ||
-        rconn_cmd(&d->gw->cmd, deliver_on_sending_set, j, "SMEMBERS %s", sending) ||
-        rconn_cmd(&d->gw->cmd, deliver_on_shard, j, "HGETALL %s", shard)) {
-        j->aborted = 1; /* commands sent get NULL with a later one refused */
+    int rc = watched ? rconn_cmd(&d->gw->cmd, deliver_on_job_mark, j, "EXISTS %s", mark) : 0;
+    j->loading += watched && rc == 0;
+    if (rc == 0 && (rc = rconn_cmd(&d->gw->cmd, deliver_on_done_set, j, "SMEMBERS %s", done)) == 0)
+        j->loading++;
+    if (rc == 0 &&
+        (rc = rconn_cmd(&d->gw->cmd, deliver_on_sending_set, j, "SMEMBERS %s", sending)) == 0)
+        j->loading++;
+    if (rc == 0 && (rc = rconn_cmd(&d->gw->cmd, deliver_on_shard, j, "HGETALL %s", shard)) == 0)
+        j->loading++;
+    if (rc) {
+        j->aborted = 1; /* the commands sent get NULL: the last of them ends the job */
         if (j->loading == 0)
             deliver_check(d, j);
         return;
     }
-    j->loading = 3;
+    if (watched && !uv_is_active((uv_handle_t *)&d->watch))
+        uv_timer_start(&d->watch, deliver_on_watch, DELIVER_WATCH_MS, DELIVER_WATCH_MS);
 }
 
 /* ------------------------------------------------------------------------
@@ -521,6 +615,10 @@ struct deliver *deliver_new(struct gw *gw, deliver_end_fn on_end, void *user)
     d->user = user;
     uv_check_init(gw->loop, &d->check);
     d->check.data = d;
+    uv_timer_init(gw->loop, &d->watch);
+    uv_unref((uv_handle_t *)&d->watch); /* never what keeps the loop running */
+    d->watch.data = d;
+    d->open_handles = 2;
     d->sender = sender_new(gw, deliver_on_result, d);
     d->feed = d->sender ? feed_new(gw, d->sender, deliver_on_marked, d) : NULL;
     if (d->feed == NULL) {
@@ -530,9 +628,11 @@ struct deliver *deliver_new(struct gw *gw, deliver_end_fn on_end, void *user)
     return d;
 }
 
-static void deliver_check_closed(uv_handle_t *h)
+static void deliver_closed(uv_handle_t *h)
 {
-    free(h->data);
+    struct deliver *d = h->data;
+    if (--d->open_handles == 0)
+        free(d);
 }
 
 /* Every job has ended (fleet aborted them and h2 answered what flew). */
@@ -547,5 +647,6 @@ void deliver_free(struct deliver *d)
     feed_free(d->feed);
     if (d->sender)
         sender_free(d->sender);
-    uv_close((uv_handle_t *)&d->check, deliver_check_closed);
+    uv_close((uv_handle_t *)&d->check, deliver_closed);
+    uv_close((uv_handle_t *)&d->watch, deliver_closed);
 }

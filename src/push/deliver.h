@@ -18,6 +18,13 @@
  * (DELIVER_DONE); a job aborted
  * (lost to another gateway, Redis gone, stopping) ends DELIVER_ABORTED
  * once its requests in flight have answered.
+ *
+ * Retractions: an alert's (or update's) story retracted, its mark
+ * P:push:retracted:<story> is set by the gateway that read the
+ * retraction (fleet). Every gateway reads the mark as each job of the
+ * story starts and, while it sends the story, every DELIVER_WATCH_MS:
+ * once seen, the story's sends not in flight are not made (counted
+ * cancelled), those in flight finish, and its jobs end done.
  */
 #ifndef PUSH_DELIVER_H
 #define PUSH_DELIVER_H
@@ -30,6 +37,7 @@
 
 #define DELIVER_DONE_TTL      86400 /* seconds the done set outlives its job */
 #define DELIVER_CACHED_ALERTS 8     /* parsed alerts kept without a job */
+#define DELIVER_WATCH_MS      100   /* a sending story's retraction mark read this often */
 
 enum deliver_end { DELIVER_DONE, DELIVER_ABORTED };
 
@@ -79,6 +87,7 @@ void deliver_job(struct deliver *d, struct job *j);
  * (maybe at once). */
 void deliver_abort(struct deliver *d, struct job *j);
 
+/* Frees d once the loop has run again (a handle closes). */
 void deliver_free(struct deliver *d);
 
 #endif

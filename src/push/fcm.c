@@ -63,12 +63,16 @@ char *fcm_prepare(const struct notif *n)
     const char *summary = json_string_value(json_object_get(data, "summary"));
     char *out = NULL, *rest = NULL;
     json_t *o;
-    if (headline == NULL)
+    if (n->retraction) /* data only: the app removes the story's notification */
+        o = json_pack("{s:{s:s,s:s},s:{s:s}}", "android", "priority", "HIGH", "collapse_key",
+                      n->story, "data", "alert", n->payload);
+    else if (headline == NULL)
         goto out;
-    o = json_pack("{s:{s:s,s:s,s:{s:s}},s:{s:s,s:s},s:{s:s}}", "android", "priority",
-                  n->urgency_bit == NOTIF_ROUTINE ? "NORMAL" : "HIGH", "collapse_key", n->story,
-                  "notification", "tag", n->story, "notification", "title", headline, "body",
-                  summary ? summary : "", "data", "alert", n->payload);
+    else
+        o = json_pack("{s:{s:s,s:s,s:{s:s}},s:{s:s,s:s},s:{s:s}}", "android", "priority",
+                      n->urgency_bit == NOTIF_ROUTINE ? "NORMAL" : "HIGH", "collapse_key", n->story,
+                      "notification", "tag", n->story, "notification", "title", headline, "body",
+                      summary ? summary : "", "data", "alert", n->payload);
     out = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);
     if (out && strncmp(out, "{\"android\":{", FCM_REST_SKIP) == 0)

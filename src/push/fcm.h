@@ -9,7 +9,11 @@
  * Android priority HIGH for every urgency but routine (NORMAL), the story
  * as collapse_key and as the notification's tag (an update replaces its
  * original, pending or shown), the headline and summary as title and body,
- * the device's payload as data.alert (a JSON string).
+ * the device's payload as data.alert (a JSON string). A retraction is a
+ * data message (no notification: nothing shown): priority HIGH, the story
+ * as collapse_key (FCM, holding the story's message for an offline device,
+ * keeps only this one), its payload as data.alert; the app cancels the
+ * notification tagged with the story (PROTOCOL.md, section 13).
  */
 #ifndef PUSH_FCM_H
 #define PUSH_FCM_H

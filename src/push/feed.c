@@ -5,6 +5,7 @@
 
 #include "deliver.h"
 #include "fleet.h"
+#include "pmetrics.h"
 #include "rkeys.h"
 
 #include <stdio.h>
@@ -263,6 +264,56 @@ void feed_result(struct feed *fd, struct dsend *s, enum sender_result r)
     j->feed.inhand[p]--;
     if (--fd->inhand[p] <= feed_window(fd->gw->cfg->concurrency) - feed_ahead(fd))
         feed_fill(fd);
+}
+
+/* j's sends not marked yet, and those held, counted cancelled: how many. */
+static int feed_strip(struct feed *fd, struct job *j)
+{
+    struct feed_job *f = &j->feed;
+    int n = 0;
+    for (int p = 0; p < REG_NPROVIDERS; p++) {
+        for (; f->next[p] < (size_t)j->nsends; f->next[p]++) {
+            if ((int)j->sends[f->next[p]].reg.provider == p) {
+                pmetrics.by[p].cancelled++;
+                n++;
+            }
+        }
+        f->left[p] = 0;
+    }
+    for (struct dsend *s = f->held; s; s = s->next) {
+        int p = (int)s->reg.provider;
+        pmetrics.by[p].cancelled++;
+        f->inhand[p]--; /* a held send kept its place in the window */
+        fd->inhand[p]--;
+        n++;
+    }
+    f->held = NULL;
+    feed_unlist(fd, j);
+    return n;
+}
+
+void feed_cancel(struct feed *fd, const struct push_alert *pa, feed_cancelled_fn cancelled,
+                 void *user)
+{
+    struct job **hit = calloc((size_t)fd->nlisted + 1, sizeof(*hit));
+    int *n = calloc((size_t)fd->nlisted + 1, sizeof(*n)), nhit = 0;
+    if (hit == NULL || n == NULL) {
+        free(hit);
+        free(n);
+        return; /* the sender still cancels each send as it comes */
+    }
+    /* First taken back, then reported: a report may end its job and
+     * change the list. */
+    for (struct job *j = fd->head, *next; j; j = next) {
+        next = j->feed.next_job;
+        if (j->nsends > 0 && j->sends[0].pa == pa && (n[nhit] = feed_strip(fd, j)) > 0)
+            hit[nhit++] = j;
+    }
+    for (int i = 0; i < nhit; i++)
+        cancelled(hit[i], n[i], user);
+    free(hit);
+    free(n);
+    feed_fill(fd);
 }
 
 void feed_end(struct feed *fd, struct job *j)

@@ -74,6 +74,14 @@ void feed_start(struct feed *fd, struct job *j);
 /* A send came back from the sender (before deliver ends its job). */
 void feed_result(struct feed *fd, struct dsend *s, enum sender_result r);
 
+/* The story of `pa` was retracted: the sends of its jobs not marked yet
+ * (never written) are taken back and counted cancelled; `cancelled` is
+ * then called for each job that had some, with how many (it may end the
+ * job). Sends being marked are cancelled by the sender. */
+typedef void (*feed_cancelled_fn)(struct job *j, int n, void *user);
+void feed_cancel(struct feed *fd, const struct push_alert *pa, feed_cancelled_fn cancelled,
+                 void *user);
+
 /* The job ends: what it held is given back. */
 void feed_end(struct feed *fd, struct job *j);
 

@@ -13,11 +13,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* KEYS: stream, jobs, item key. ARGV: group, consumer, alert id, item,
- * item ttl, shards. -1 when the entry is no longer this consumer's. */
+/* KEYS: stream, jobs, item key, story key, retracted key (both of the
+ * item's story). ARGV: group, consumer, alert id, item, ttl, shards, "1"
+ * for a retraction. A retraction marks its story retracted (every
+ * gateway's sends of it stop) and is split into jobs only if a version of
+ * the story was: where it was sent, it is withdrawn. An alert or update
+ * marks its story sent, unless the story is retracted (then nothing).
+ * Returns the jobs made, 0, or -1 when the entry is no longer this
+ * consumer's. */
 static const char fleet_plan_lua[] =
     "local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1) "
     "if #p == 0 or p[1][2] ~= ARGV[2] then return -1 end "
+    "local sent = redis.call('EXISTS', KEYS[4]) == 1 "
+    "if ARGV[7] == '1' then redis.call('SET', KEYS[5], ARGV[3], 'EX', ARGV[5]) "
+    "elseif redis.call('EXISTS', KEYS[5]) == 0 then "
+    "redis.call('SET', KEYS[4], ARGV[3], 'EX', ARGV[5]) sent = true "
+    "else sent = false end "
+    "if not sent then redis.call('XACK', KEYS[1], ARGV[1], ARGV[3]) return 0 end "
     "redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[5]) "
     "for s = 0, tonumber(ARGV[6]) - 1 do "
     "redis.call('XADD', KEYS[2], '*', 'alert', ARGV[3], 'shard', s) end "
@@ -180,6 +192,21 @@ static void fleet_on_planned(redisAsyncContext *ac, void *r, void *priv)
     (void)priv;
     if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0)
         pmetrics.alerts_planned++;
+    else if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 0)
+        pmetrics.alerts_skipped++; /* an update of a retracted story */
+    else if (reply && reply->type == REDIS_REPLY_ERROR)
+        log_error("the plan script failed", KV_S("detail", reply->str));
+}
+
+static void fleet_on_retraction_planned(redisAsyncContext *ac, void *r, void *priv)
+{
+    redisReply *reply = r;
+    (void)ac;
+    (void)priv;
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer >= 0)
+        pmetrics.retractions++;
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0)
+        pmetrics.retractions_planned++;
     else if (reply && reply->type == REDIS_REPLY_ERROR)
         log_error("the plan script failed", KV_S("detail", reply->str));
 }
@@ -192,7 +219,7 @@ static void fleet_plan(struct fleet *f, const redisReply *e)
     struct notif n;
     struct item_error err;
     const char *why = "", *id;
-    char key[GW_KEY_MAX], shards[16];
+    char key[GW_KEY_MAX], story[GW_KEY_MAX], retracted[GW_KEY_MAX], shards[16], ttl[16];
     if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
         e->element[0]->type != REDIS_REPLY_STRING)
         return;
@@ -207,18 +234,28 @@ static void fleet_plan(struct fleet *f, const redisReply *e)
                                 item_time_now_ms(), &why, &err)
                   : -1;
     if (rc == 1) {
-        notif_free(&n);
+        int retraction = n.retraction;
         rkeys_name(key, sizeof(key), gw->cfg->prefix, RKEYS_PUSH_ITEM, id);
+        rkeys_name(story, sizeof(story), gw->cfg->prefix, RKEYS_PUSH_STORY, n.story);
+        rkeys_name(retracted, sizeof(retracted), gw->cfg->prefix, RKEYS_PUSH_RETRACTED, n.story);
         snprintf(shards, sizeof(shards), "%d", PUSH_SHARDS);
+        snprintf(ttl, sizeof(ttl), "%d", FLEET_ITEM_TTL);
         const char *argv[] = {
-            "EVAL",      fleet_plan_lua, "3", gw->stream_key, gw->jobs_key, key,
-            FLEET_GROUP, gw->cfg->name,  id,  item->str,      "86400",      shards};
-        size_t lens[12];
-        for (int i = 0; i < 12; i++)
+            "EVAL", fleet_plan_lua, "5",       gw->stream_key, gw->jobs_key,
+            key,    story,          retracted, FLEET_GROUP,    gw->cfg->name,
+            id,     item->str,      ttl,       shards,         retraction ? "1" : "0"};
+        size_t lens[15];
+        for (int i = 0; i < 15; i++)
             lens[i] = strlen(argv[i]);
-        lens[9] = item->len;
-        rconn_argv(&gw->cmd, fleet_on_planned, NULL, 12, argv, lens);
-        log_info("alert planned", KV_S("alert", id), KV_I("jobs", PUSH_SHARDS));
+        lens[11] = item->len;
+        rconn_argv(&gw->cmd, retraction ? fleet_on_retraction_planned : fleet_on_planned, NULL, 15,
+                   argv, lens);
+        if (retraction)
+            log_info("retraction read: the story's sends stop, its notifications are withdrawn",
+                     KV_S("alert", id), KV_S("story", n.story));
+        else
+            log_info("alert planned", KV_S("alert", id), KV_I("jobs", PUSH_SHARDS));
+        notif_free(&n);
         return;
     }
     if (rc == 0) {

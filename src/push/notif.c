@@ -97,28 +97,30 @@ static int notif_select(struct notif *n, const json_t *item, unsigned urgencies,
     const char *expires = json_string_value(json_object_get(item, "expires_at"));
     const char *published = json_string_value(json_object_get(item, "published_at"));
     const char *lang = json_string_value(json_object_get(item, "lang"));
-    const char *story = ref && kind && strcmp(kind, "update") == 0 ? ref : n->id;
+    int revises = ref && kind && (strcmp(kind, "update") == 0 || strcmp(kind, "retraction") == 0);
+    const char *story = revises ? ref : n->id;
     int64_t at;
     size_t i = 0;
-    if (kind && strcmp(kind, "retraction") == 0) {
-        *why = "a retraction";
-        return 0;
+    n->retraction = kind && strcmp(kind, "retraction") == 0;
+    if (n->retraction) {
+        n->urgency = "high"; /* a shown headline withdrawn at once */
+    } else {
+        while (i < NOTIF_NURGENCY && strcmp(urgency ? urgency : "bulletin", notif_urgency[i].name))
+            i++;
+        if (i == NOTIF_NURGENCY || !(urgencies & notif_urgency[i].bit)) {
+            *why = "urgency not selected";
+            return 0;
+        }
+        n->urgency = notif_urgency[i].header;
+        n->urgency_bit = notif_urgency[i].bit;
     }
-    while (i < NOTIF_NURGENCY && strcmp(urgency ? urgency : "bulletin", notif_urgency[i].name))
-        i++;
-    if (i == NOTIF_NURGENCY || !(urgencies & notif_urgency[i].bit)) {
-        *why = "urgency not selected";
-        return 0;
-    }
-    n->urgency = notif_urgency[i].header;
-    n->urgency_bit = notif_urgency[i].bit;
     if (expires && item_time_parse(expires, &at) == 0)
         n->expires_ms = at;
     else if (published && item_time_parse(published, &at) == 0)
         n->expires_ms = at + (int64_t)ttl_secs * 1000;
     else
         n->expires_ms = now_ms + (int64_t)ttl_secs * 1000;
-    if (n->expires_ms <= now_ms) {
+    if (n->expires_ms <= now_ms && !n->retraction) { /* its mark is due whenever it comes */
         *why = "expired";
         return 0;
     }

@@ -33,8 +33,9 @@ struct push_msg {
 /* One alert as the providers send it (push_alert_free). */
 struct push_alert {
     struct notif n;
-    char *apns; /* APNs' JSON body (the same for every device) */
-    char *fcm;  /* FCM's message after its token and ttl (fcm.h) */
+    char *apns;    /* APNs' JSON body (the same for every device) */
+    char *fcm;     /* FCM's message after its token and ttl (fcm.h) */
+    int retracted; /* deliver: its story was retracted; its sends stop */
 };
 
 /* Appends "fmt with value" to a header list: 0, or -1. */

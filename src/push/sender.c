@@ -127,6 +127,13 @@ static int sender_retry(struct sender *t, struct dsend *s, const char *retry_aft
     return 1;
 }
 
+/* Not sent (again): its story was retracted. */
+static void sender_cancelled(struct sender *t, struct dsend *s)
+{
+    pmetrics.by[s->reg.provider].cancelled++;
+    t->result(s, SENDER_CANCELLED, t->user);
+}
+
 /* A try that got no answer worth keeping: again later, or given up. */
 static void sender_again(struct sender *t, struct dsend *s, long status, const char *retry_after,
                          const char *error)
@@ -136,13 +143,17 @@ static void sender_again(struct sender *t, struct dsend *s, long status, const c
         t->result(s, SENDER_DROPPED, t->user);
         return;
     }
+    if (s->pa->retracted) {
+        sender_cancelled(t, s);
+        return;
+    }
     if (sender_retry(t, s, retry_after)) {
-        pmetrics.retried++;
+        pmetrics.by[s->reg.provider].retried++;
         log_debug("retrying", KV_S("provider", provider), KV_S("registration", s->reg.id),
                   KV_I("status", status), KV_S("error", status ? "" : error));
         return;
     }
-    pmetrics.failed++;
+    pmetrics.by[s->reg.provider].failed++;
     log_warn("notification given up", KV_S("provider", provider), KV_S("alert", s->pa->n.id),
              KV_S("registration", s->reg.id), KV_I("status", status),
              KV_S("error", status ? "" : error), KV_I("attempts", s->attempts));
@@ -156,15 +167,19 @@ static void sender_reauth(struct sender *t, struct dsend *s, unsigned gen, long 
         t->result(s, SENDER_DROPPED, t->user);
         return;
     }
+    if (s->pa->retracted) {
+        sender_cancelled(t, s);
+        return;
+    }
     if (s->reauthed) {
-        pmetrics.refused++;
+        pmetrics.by[s->reg.provider].refused++;
         log_error("the provider refuses the gateway's credentials",
                   KV_S("provider", reg_provider_name(s->reg.provider)), KV_I("status", status));
         t->result(s, SENDER_REFUSED, t->user);
         return;
     }
     s->reauthed = 1;
-    pmetrics.reauths++;
+    pmetrics.by[s->reg.provider].reauths++;
     if (s->reg.provider == REG_APNS)
         apns_expired(&t->gw->apns, gen);
     else
@@ -200,15 +215,15 @@ static void sender_on_answer(struct h2_req *req, long status, const char *retry_
         o = PUSH_RETRY; /* cancelled mid-flight: dropped, not final */
     switch (o) {
     case PUSH_DONE:
-        pmetrics.sent++;
+        pmetrics.by[s->reg.provider].sent++;
         t->result(s, SENDER_SENT, t->user);
         break;
     case PUSH_GONE:
-        pmetrics.removed++;
+        pmetrics.by[s->reg.provider].removed++;
         t->result(s, SENDER_GONE, t->user);
         break;
     case PUSH_REFUSED:
-        pmetrics.refused++;
+        pmetrics.by[s->reg.provider].refused++;
         log_warn("push service refused a notification",
                  KV_S("provider", reg_provider_name(s->reg.provider)), KV_S("alert", s->pa->n.id),
                  KV_S("registration", s->reg.id), KV_I("status", status));
@@ -261,6 +276,10 @@ static void sender_send(struct sender *t, struct dsend *s)
 {
     int64_t now = item_time_now_ms();
     int rc;
+    if (s->pa->retracted) {
+        sender_cancelled(t, s); /* marked before its story's retraction was seen */
+        return;
+    }
     if (sender_clock_ms() >= *s->lease) {
         t->result(s, SENDER_HELD, t->user); /* fenced: the job may be another's */
         return;
@@ -270,7 +289,7 @@ static void sender_send(struct sender *t, struct dsend *s)
         return;
     s->attempts++;
     if (rc) {
-        pmetrics.failed++;
+        pmetrics.by[s->reg.provider].failed++;
         log_error("cannot build a request", KV_S("provider", reg_provider_name(s->reg.provider)),
                   KV_S("registration", s->reg.id));
         t->result(s, SENDER_FAILED, t->user);
@@ -365,6 +384,43 @@ int sender_drop(struct sender *t, const void *owner)
     int n = sender_unlist(&t->waiting, NULL, owner) + sender_unlist(&t->for_token, NULL, owner);
     for (int p = 0; p < REG_NPROVIDERS; p++)
         n += sender_unlist(&t->q[p].head, &t->q[p].tail, owner);
+    return n;
+}
+
+/* Moves the alert's sends from a list to *out; returns how many. */
+static int sender_take_alert(struct dsend **head, struct dsend **tail, const struct push_alert *pa,
+                             struct dsend **out)
+{
+    struct dsend *last = NULL;
+    int n = 0;
+    for (struct dsend **pp = head; *pp;) {
+        struct dsend *s = *pp;
+        if (s->pa == pa) {
+            *pp = s->next;
+            s->next = *out;
+            *out = s;
+            n++;
+            continue;
+        }
+        last = s;
+        pp = &s->next;
+    }
+    if (tail)
+        *tail = last;
+    return n;
+}
+
+int sender_cancel(struct sender *t, const struct push_alert *pa)
+{
+    struct dsend *taken = NULL, *next;
+    int n = sender_take_alert(&t->waiting, NULL, pa, &taken) +
+            sender_take_alert(&t->for_token, NULL, pa, &taken);
+    for (int p = 0; p < REG_NPROVIDERS; p++)
+        n += sender_take_alert(&t->q[p].head, &t->q[p].tail, pa, &taken);
+    for (struct dsend *s = taken; s; s = next) {
+        next = s->next; /* s may be freed by its result */
+        sender_cancelled(t, s);
+    }
     return n;
 }
 

@@ -15,7 +15,10 @@
  * owner was cancelled (*cancelled set) while it flew, or SENDER_HELD when
  * its owner's lease (*lease_ms, feed.h) ran out before the request was
  * written (it never was, this time); sender_drop takes back, without
- * `result`, those not in flight.
+ * `result`, those not in flight. When an alert's story is retracted
+ * (pa->retracted), sender_cancel hands back at once, as SENDER_CANCELLED,
+ * its sends not in flight, and a send in flight is SENDER_CANCELLED rather
+ * than tried again.
  */
 #ifndef PUSH_SENDER_H
 #define PUSH_SENDER_H
@@ -32,12 +35,13 @@
 #define SENDER_BACKOFF_MAXMS 60000
 
 enum sender_result {
-    SENDER_SENT,    /* accepted */
-    SENDER_GONE,    /* remove the registration */
-    SENDER_REFUSED, /* refused for good */
-    SENDER_FAILED,  /* given up after retries or the alert's expiry */
-    SENDER_DROPPED, /* cancelled: no final answer */
-    SENDER_HELD,    /* not written: the owner's lease ran out */
+    SENDER_SENT,      /* accepted */
+    SENDER_GONE,      /* remove the registration */
+    SENDER_REFUSED,   /* refused for good */
+    SENDER_FAILED,    /* given up after retries or the alert's expiry */
+    SENDER_DROPPED,   /* cancelled: no final answer */
+    SENDER_HELD,      /* not written: the owner's lease ran out */
+    SENDER_CANCELLED, /* not sent: its story was retracted (final) */
 };
 
 struct dsend {
@@ -71,6 +75,11 @@ int64_t sender_clock_ms(void);
 
 /* Takes back the owner's sends not in flight; returns how many. */
 int sender_drop(struct sender *t, const void *owner);
+
+/* The alert's story was retracted: its sends not in flight come back as
+ * SENDER_CANCELLED (through `result`, before this returns); returns how
+ * many. */
+int sender_cancel(struct sender *t, const struct push_alert *pa);
 
 void sender_free(struct sender *t);
 

@@ -5,8 +5,9 @@
  * each alert alertd-push sends (proto/PROTOCOL.md, section 13): the headline
  * as the title, the summary as the body, a flash kept until the reader acts,
  * tagged with the story's original id so an update replaces the notification
- * of its alert (and a message sent twice is shown once); a click opens the
- * story's http(s) URL.
+ * of its alert (and a message sent twice is shown once); a retraction closes
+ * the notification of the story it withdraws and shows nothing; a click
+ * opens the story's http(s) URL.
  */
 'use strict';
 
@@ -23,7 +24,16 @@ const safeUrl = (s) => {
 self.addEventListener('push', (e) => {
   let a = null;
   try { a = e.data && e.data.json(); } catch (x) { /* not JSON: nothing of ours */ }
-  if (!a || typeof a !== 'object' || typeof a.headline !== 'string') return;
+  if (!a || typeof a !== 'object') return;
+  if (a.kind === 'retraction') {
+    // Withdrawn: its story's notification goes, if shown; nothing new shows.
+    if (typeof a.ref === 'string') {
+      e.waitUntil(self.registration.getNotifications({ tag: a.ref })
+        .then((shown) => shown.forEach((n) => n.close())));
+    }
+    return;
+  }
+  if (typeof a.headline !== 'string') return;
   const story = a.kind === 'update' && typeof a.ref === 'string' ? a.ref : String(a.id);
   const at = Date.parse(a.published_at);
   e.waitUntil(self.registration.showNotification(a.headline, {

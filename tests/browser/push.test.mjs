@@ -1,7 +1,8 @@
 // The web side of push (PROTOCOL.md §13) in Debian's Chromium: push-sw.js
 // shows what a push message carries (delivered through the DevTools protocol's
 // ServiceWorker.deliverPushMessage, no push service needed), an update
-// replaces its alert's notification, a click opens the story; the ticker's
+// replaces its alert's notification, a retraction closes it and shows nothing,
+// a click opens the story; the ticker's
 // "notify me" (data-push) registers with a real alertd-push on a real Redis
 // and unregisters, is translated, absent without data-push or the Push API,
 // and passes axe-core's WCAG 2.1 A/AA audit.
@@ -242,6 +243,32 @@ describe('push', () => {
     await deliver({ ...flash, id: '1-2', headline: 'After the one that is not an alert' });
     got = await waitShown(page, (n) => n.some((x) => x.tag === '1-2'), 'the message after');
     assert.deepEqual(got.map((n) => n.tag).sort(), [other.id, '1-2'].sort());
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('a retraction closes its story\'s notification and shows nothing', async () => {
+    const page = await openPage([{ push: gateway.origin }], { setup: (p) => p.addInitScript(fakeSubscribe, madeSubscription('rt')) });
+    await control(page).waitFor({ timeout: 10000 });
+    const { deliver } = await workerOf(page);
+    const id = await S.publish(redis, 'push', '--headline', 'Minister resigns', '--urgency', 'flash');
+    const alert = { id, kind: 'alert', version: 1, urgency: 'flash', headline: 'Minister resigns',
+      lang: 'en', published_at: new Date().toISOString() };
+    await deliver(alert); // (a fresh worker may drop the first message: see the first test)
+    if (!(await waitShown(page, (n) => n.some((x) => x.tag === id), 'the alert', 3000, false))) await deliver(alert);
+    const before = await waitShown(page, (n) => n.some((x) => x.tag === id), 'the alert');
+
+    const retraction = await S.publish(redis, 'retract', id, '--reason', 'Not confirmed');
+    // What the gateway sends (section 13): no headline; the reason as summary.
+    const withdraw = (ref, rid) => deliver({ id: rid, kind: 'retraction', ref, version: 1, urgency: 'bulletin',
+      lang: 'en', published_at: new Date().toISOString(), summary: 'Not confirmed' });
+    await withdraw('1-404', '1-405'); // a story this browser never showed: nothing happens
+    await withdraw(id, retraction);
+    const got = await waitShown(page, (n) => !n.some((x) => x.tag === id), 'the retracted one closed');
+    // Nothing new is shown: what is left is what was there but the alert.
+    assert.deepEqual(got.map((n) => n.tag).sort(), before.filter((n) => n.tag !== id).map((n) => n.tag).sort());
+    await S.sleep(300);
+    assert.deepEqual((await shown(page)).map((n) => n.tag).sort(), got.map((n) => n.tag).sort());
     assert.deepEqual(page.errors, []);
     await page.close();
   });

@@ -2,13 +2,17 @@
 checking what APNs checks of a request sent with token authentication:
 
 - POST /3/device/<token>, HTTP/2; the headers authorization (bearer),
-  apns-push-type (alert), apns-topic (the bundle id), apns-priority (10 or
-  5), apns-expiration (a Unix time), apns-collapse-id (at most 64 bytes);
+  apns-push-type (alert or background), apns-topic (the bundle id),
+  apns-priority (10 or 5; 5 for background: APNs refuses 10 there,
+  BadPriority), apns-expiration (a Unix time), apns-collapse-id (at most 64
+  bytes);
 - the provider token: an ES256 JWT whose header names the key id (kid),
   signed by that key (python3-jwt), iss the team id, iat not in the future
   and under an hour old (ExpiredProviderToken otherwise, as APNs answers; a
   test may also refuse every token issued before a time: `expire_before`);
-- the body: JSON of at most 4096 bytes with aps.alert.
+- the body: JSON of at most 4096 bytes; an alert push has aps.alert with a
+  body, a background push aps.content-available 1 and no alert, sound or
+  badge (InvalidPushType otherwise).
 
 A device token it does not know is answered 400 BadDeviceToken; planned
 answers (h2_standin.py) give 410 Unregistered, 429 with Retry-After, 503.
@@ -71,6 +75,8 @@ class APNsStandin(H2Standin):
                                {"reason": "InvalidProviderToken"})
         try:
             payload = self._check(h, body)
+        except BadRequest as e:
+            return self.refuse(repr(e), token, 400, {"reason": e.reason})
         except Exception as e:
             return self.refuse(repr(e), token, 400, {"reason": "BadRequest"})
         if token not in self.devices:
@@ -109,7 +115,8 @@ class APNsStandin(H2Standin):
         return claims, bearer
 
     def _check(self, h, body):
-        assert h.get("apns-push-type") == "alert", h.get("apns-push-type")
+        kind = h.get("apns-push-type")
+        assert kind in ("alert", "background"), kind
         assert h.get("apns-topic") == BUNDLE_ID, h.get("apns-topic")
         assert h.get("apns-priority") in ("10", "5"), h.get("apns-priority")
         assert (h.get("apns-expiration") or "").isdigit(), h.get("apns-expiration")
@@ -118,6 +125,12 @@ class APNsStandin(H2Standin):
         assert len(body) <= 4096, f"body of {len(body)} bytes"
         payload = json.loads(body)
         aps = payload["aps"]
+        if kind == "background":
+            if h.get("apns-priority") != "5":
+                raise BadRequest("BadPriority", "a background push at priority 10")
+            if aps.get("content-available") != 1 or {"alert", "sound", "badge"} & set(aps):
+                raise BadRequest("InvalidPushType", f"a background push's aps {aps}")
+            return payload
         assert aps["alert"]["body"], aps
         assert aps.get("interruption-level") in ("passive", "active", "time-sensitive",
                                                  "critical"), aps
@@ -126,3 +139,9 @@ class APNsStandin(H2Standin):
 
 class ExpiredToken(Exception):
     pass
+
+
+class BadRequest(Exception):
+    def __init__(self, reason, why):
+        super().__init__(why)
+        self.reason = reason

@@ -9,7 +9,9 @@ OAuth2 token endpoint and the HTTP v1 send endpoint, on one origin.
 - POST /v1/projects/<project>/messages:send: Authorization Bearer with a
   token it issued and has not revoked (401 otherwise: `revoke_all`), JSON
   {"message": {"token", "android": {"priority", "collapse_key", "ttl"},
-  "notification": {"title", "body"}, "data"}}.
+  "notification": {"title", "body"}, "data"}}, where data's values are
+  strings; a data message has no notification, neither the message's nor
+  android's.
 
 A registration token it does not know is answered 404 UNREGISTERED;
 planned answers (h2_standin.py) give 400 INVALID_ARGUMENT, 429 with
@@ -173,6 +175,9 @@ class FCMStandin(H2Standin):
         assert android["priority"] in ("HIGH", "NORMAL"), android
         assert re.fullmatch(r"\d+s", android["ttl"]), android["ttl"]
         assert android["collapse_key"], android
-        assert msg["notification"]["title"], msg["notification"]
-        assert isinstance(msg["data"]["alert"], str), msg["data"]
+        if "notification" in msg:
+            assert msg["notification"]["title"], msg["notification"]
+        else:
+            assert "notification" not in android, "a data message with android.notification"
+        assert all(isinstance(v, str) for v in msg["data"].values()), msg["data"]
         json.loads(msg["data"]["alert"])

@@ -82,12 +82,15 @@ class PushGateway:
             conn.close()
 
     def metric(self, name):
+        """alertd_push_<name>: `sent_total` is the sum of its series (one per
+        provider, for those labelled), `sent_total{provider="apns"}` one."""
         status, text = self.admin("GET", "/metrics")
         assert status == 200, status
-        for line in text.splitlines():
-            if line.startswith(f"alertd_push_{name} "):
-                return int(line.split()[1])
-        raise AssertionError(f"no metric alertd_push_{name}")
+        values = [int(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                  if line.startswith(f"alertd_push_{name} ") or
+                  ("{" not in name and line.startswith(f"alertd_push_{name}{{"))]
+        assert values, f"no metric alertd_push_{name}"
+        return sum(values)
 
     def api(self, method, path, body=None, headers=None, raw=None, conn=None):
         """(status, headers, decoded JSON or text) of one API request."""

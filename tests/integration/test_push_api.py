@@ -103,7 +103,13 @@ def test_the_metrics_port_serves_probes_and_metrics_only(gateway_factory):  # no
     assert gw.admin("GET", "/healthz") == (200, "ok\n")
     assert gw.admin("GET", "/readyz") == (200, "ready\n")
     status, text = gw.admin("GET", "/metrics")
-    assert status == 200 and "alertd_push_sent_total 0" in text
+    assert status == 200 and "alertd_push_jobs_done_total 0\n" in text
+    # The request counters: one series per provider, under one TYPE line.
+    assert text.count("# TYPE alertd_push_sent_total counter\n") == 1
+    for provider in ("webpush", "apns", "fcm"):
+        for name in ("sent", "removed", "refused", "retried", "failed", "reauths", "cancelled"):
+            assert f'alertd_push_{name}_total{{provider="{provider}"}} 0\n' in text, name
+    assert "alertd_push_sent_total 0" not in text
     assert gw.admin("GET", REG)[0] == 404
     assert gw.api("GET", "/metrics")[0] == 404  # not on the API's port
     assert gw.api("GET", "/readyz")[0] == 200

@@ -68,7 +68,7 @@ def test_an_update_collapses_onto_its_original_and_routine_is_not_sent(
     assert b["headers"]["apns-collapse-id"] == first, "an update replaces its original"
     assert b["payload"]["alert"]["id"] == update and b["payload"]["alert"]["ref"] == first
     assert b["payload"]["aps"]["interruption-level"] == "time-sensitive"
-    assert gw.metric("sent_total") == 2
+    assert gw.metric('sent_total{provider="apns"}') == gw.metric("sent_total") == 2
 
 
 def test_bad_and_unregistered_tokens_are_removed_429_and_503_retried(

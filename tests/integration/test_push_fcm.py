@@ -79,7 +79,8 @@ def test_unregistered_tokens_are_removed_429_and_503_retried(gateway_factory, fc
     push(redis_server, "First", urgency="flash")
     fcm.wait_accepted(3, timeout=30)
     wait_metric(gw, "jobs_done_total", 1024)
-    assert gw.metric("removed_total") == 2 and gw.metric("refused_total") == 1
+    assert gw.metric('removed_total{provider="fcm"}') == gw.metric("removed_total") == 2
+    assert gw.metric('refused_total{provider="fcm"}') == gw.metric("refused_total") == 1
     r = redis_server.client()
     stored = {v for shard in r.keys("alert:push:reg:*") for v in r.hvals(shard)}
     left = {t for t in (keep, invalid, slow, flaky, message_bad, unknown)

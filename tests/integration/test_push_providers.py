@@ -75,6 +75,8 @@ def test_1000_registrations_over_three_providers(gateway_factory, standin, apns,
     assert all(v[0]["message"]["android"]["collapse_key"] == alert_id
                for v in fcm.accepted.values())
     assert gw.metric("sent_total") == 970
+    for provider, want in (("webpush", 390), ("apns", 290), ("fcm", 290)):
+        assert gw.metric(f'sent_total{{provider="{provider}"}}') == want, provider
     assert gw.metric("removed_total") == 30
     assert gw.metric("retried_total") == 30  # 5 x (429, 503) + 4 x 5
     assert gw.metric("failed_total") == 0 and gw.metric("refused_total") == 0

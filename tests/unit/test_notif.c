@@ -1,6 +1,7 @@
 /*
  * test_notif — an alert as a notification: which are sent, the payload,
- * the Urgency, the Topic an update shares with its story, the TTL.
+ * the Urgency, the Topic an update and a retraction share with their
+ * story, the TTL.
  */
 #include "notif.h"
 #include "test.h"
@@ -43,8 +44,6 @@ static void test_what_is_not_sent(void)
     ASSERT_EQ(build(&n, "1-0", "{\"version\":1,\"urgency\":\"routine\",\"headline\":\"x\"}", &why),
               0);
     ASSERT_STR_EQ(why, "urgency not selected");
-    ASSERT_EQ(build(&n, "2-0", "{\"kind\":\"retraction\",\"ref\":\"1-0\"}", &why), 0);
-    ASSERT_STR_EQ(why, "a retraction");
     ASSERT_EQ(build(&n, "3-0",
                     "{\"version\":1,\"urgency\":\"flash\",\"headline\":\"x\","
                     "\"published_at\":\"2020-01-01T00:00:00.000Z\"}",
@@ -71,6 +70,35 @@ static void test_an_update_shares_its_storys_topic(void)
     notif_free(&n);
 }
 
+/* A retraction is sent whatever its urgency, at once, as its story. */
+static void test_a_retraction_withdraws_its_story(void)
+{
+    struct notif n;
+    const char *why = "";
+    ASSERT_EQ(build(&n, "1800000000900-0",
+                    "{\"kind\":\"retraction\",\"ref\":\"1800000000000-0\",\"version\":1,"
+                    "\"urgency\":\"routine\",\"summary\":\"Published in error\","
+                    "\"topics\":[\"world\"],\"lang\":\"fr\","
+                    "\"published_at\":\"2027-01-15T08:00:00.000Z\"}",
+                    &why),
+              1);
+    ASSERT_EQ(n.retraction, 1);
+    ASSERT_EQ(n.urgency_bit, 0u);
+    ASSERT_STR_EQ(n.urgency, "high");
+    ASSERT_STR_EQ(n.story, "1800000000000-0");
+    ASSERT_STR_EQ(n.topic, "1800000000000-0");
+    ASSERT_STR_EQ(n.lang, "fr");
+    ASSERT_EQ(json_array_size(n.topics), 1u);
+    ASSERT_CONTAINS(n.payload, "\"kind\":\"retraction\"");
+    ASSERT_CONTAINS(n.payload, "\"ref\":\"1800000000000-0\"");
+    ASSERT_CONTAINS(n.payload, "\"summary\":\"Published in error\"");
+    notif_free(&n);
+    ASSERT_EQ(build(&n, "1-1", "{\"version\":1,\"urgency\":\"flash\",\"headline\":\"x\"}", &why),
+              1);
+    ASSERT_EQ(n.retraction, 0);
+    notif_free(&n);
+}
+
 static void test_urgencies_setting(void)
 {
     unsigned mask;
@@ -83,4 +111,5 @@ static void test_urgencies_setting(void)
 }
 
 TEST_MAIN(TEST_CASE(test_a_flash), TEST_CASE(test_what_is_not_sent),
-          TEST_CASE(test_an_update_shares_its_storys_topic), TEST_CASE(test_urgencies_setting))
+          TEST_CASE(test_an_update_shares_its_storys_topic),
+          TEST_CASE(test_a_retraction_withdraws_its_story), TEST_CASE(test_urgencies_setting))

@@ -1,6 +1,7 @@
 /*
  * test_providers — APNs and FCM: device-token registrations, the bodies
- * made once per alert, a device's request, and what each answer means.
+ * made once per alert, a device's request, a retraction's messages that
+ * show nothing, and what each answer means.
  */
 #include "apns.h"
 #include "fcm.h"
@@ -125,6 +126,65 @@ static void test_fcm_request(void)
     notif_free(&n);
 }
 
+/* A retraction: APNs background (priority 5, no alert), FCM data only. */
+static void test_retraction_messages(void)
+{
+    static const char item[] = "{\"version\":1,\"kind\":\"retraction\",\"ref\":\"1799999999999-0\","
+                               "\"urgency\":\"flash\",\"summary\":\"In error\","
+                               "\"published_at\":\"2027-01-15T08:00:00.000Z\"}";
+    struct item_error err;
+    const char *why;
+    struct notif n;
+    struct apns a = {.key_id = "ABCDE12345",
+                     .team_id = "TEAM123456",
+                     .topic = "com.example.news",
+                     .base = "https://apns.example/3/device/",
+                     .jwt = strdup("j.w.t"),
+                     .iat = NOW / 1000};
+    struct reg r = {.provider = REG_APNS, .endpoint = "0123abcd"};
+    struct push_msg m;
+    ASSERT_EQ(notif_build(&n, "1800000000000-0", item, sizeof(item) - 1, NOTIF_FLASH, 3600, NOW,
+                          &why, &err),
+              1);
+    char *body = apns_prepare(&n);
+    json_t *o = json_loads(body, 0, NULL), *aps = json_object_get(o, "aps");
+    ASSERT_EQ(json_integer_value(json_object_get(aps, "content-available")), 1);
+    ASSERT_EQ(json_object_size(aps), 1u); /* no alert, sound or badge */
+    ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(o, "alert"), "kind")),
+                  "retraction");
+    ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(o, "alert"), "ref")),
+                  "1799999999999-0");
+    ASSERT_EQ(apns_build(&m, &a, &n, body, &r, NOW / 1000), 0);
+    int background = 0, low = 0, collapse = 0;
+    for (struct curl_slist *h = m.headers; h; h = h->next) {
+        background += strcmp(h->data, "apns-push-type: background") == 0;
+        low += strcmp(h->data, "apns-priority: 5") == 0;
+        collapse += strcmp(h->data, "apns-collapse-id: 1799999999999-0") == 0;
+    }
+    ASSERT_EQ(background + low + collapse, 3);
+    push_msg_free(&m);
+    json_decref(o);
+    free(body);
+    free(a.jwt);
+
+    char *rest = fcm_prepare(&n);
+    struct fcm f = {.url = "https://fcm.example/v1/projects/p/messages:send"};
+    struct reg t = {.provider = REG_FCM, .endpoint = "tok:APA91b"};
+    ASSERT_EQ(fcm_build(&m, &f, &n, rest, &t, "ya29.t", 1, NOW), 0);
+    o = json_loadb(m.body, m.len, 0, NULL);
+    json_t *msg = json_object_get(o, "message"), *android = json_object_get(msg, "android");
+    ASSERT_TRUE(msg != NULL && json_object_get(msg, "notification") == NULL);
+    ASSERT_TRUE(json_object_get(android, "notification") == NULL);
+    ASSERT_STR_EQ(json_string_value(json_object_get(android, "priority")), "HIGH");
+    ASSERT_STR_EQ(json_string_value(json_object_get(android, "collapse_key")), "1799999999999-0");
+    ASSERT_CONTAINS(json_string_value(json_object_get(json_object_get(msg, "data"), "alert")),
+                    "\"kind\":\"retraction\"");
+    json_decref(o);
+    push_msg_free(&m);
+    free(rest);
+    notif_free(&n);
+}
+
 static void test_answers(void)
 {
     static const char bad[] = "{\"reason\":\"BadDeviceToken\"}";
@@ -171,5 +231,5 @@ static void test_streams_per_connection(void)
 }
 
 TEST_MAIN(TEST_CASE(test_device_token_registrations), TEST_CASE(test_apns_body),
-          TEST_CASE(test_fcm_request), TEST_CASE(test_answers),
+          TEST_CASE(test_fcm_request), TEST_CASE(test_retraction_messages), TEST_CASE(test_answers),
           TEST_CASE(test_streams_per_connection))
