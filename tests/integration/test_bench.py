@@ -129,8 +129,8 @@ class Reader:
     """A plain (uncompressed) reader beside alert-bench, keeping every text
     message it receives, in a thread of its own."""
 
-    def __init__(self, srv, ctx, path):
-        self.ws = RawWs(srv.port, ctx, path=path, headers=["Sec-WebSocket-Protocol: alert.v1"])
+    def __init__(self, port, ctx, path, headers=("Sec-WebSocket-Protocol: alert.v1",)):
+        self.ws = RawWs(port, ctx, path=path, headers=list(headers))
         assert "sec-websocket-extensions" not in self.ws.headers
         self.texts, self.stop = [], threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -167,7 +167,7 @@ def test_bench_deflate_and_fields_match_a_plain_reader(alertd, redis_server, tls
     for name, extra, path in (("plain", [], "/v1/ws"), ("deflate", ["--deflate"], "/v1/ws"),
                               ("compact", ["--deflate", "--fields", compact],
                                f"/v1/ws?fields={compact}")):
-        reader = Reader(alertd, ctx, path)
+        reader = Reader(alertd.port, ctx, path)
         rec, out = tmp_path / f"{name}.txt", tmp_path / f"{name}.json"
         try:
             r, res = bench("--url", alertd.url(), "--ca", tls_cert.cert, "--subprotocol",
@@ -322,23 +322,44 @@ def wait_nchan(pub_port, redis, proc, timeout=15.0):
 
 @pytest.mark.skipif(not (HAVE_NCHAN and os.path.exists(NCHAN_START)),
                     reason="nginx + libnginx-mod-nchan (scripts/bench-deps.sh) not installed")
-def test_bench_nchan_http_mode(redis_server, tls_cert, tmp_path):
+@pytest.mark.parametrize("deflate", [False, True], ids=["plain", "deflate"])
+def test_bench_nchan_http_mode(redis_server, tls_cert, tmp_path, deflate):
+    """nchan-http mode; with deflate, nchan's own permessage-deflate
+    (start.sh --deflate: nchan_deflate_message_for_websocket) read by
+    alert-bench --deflate: every alert compressed, and inflated to what a
+    plain reader beside it gets."""
     port, pub = free_port(), free_port()
     nginx = subprocess.Popen([NCHAN_START, "--port", str(port), "--pub-port", str(pub),
                               "--redis-port", str(redis_server.port), "--cert", tls_cert.cert,
-                              "--key", tls_cert.key, "--dir", str(tmp_path / "nchan")],
+                              "--key", tls_cert.key, "--dir", str(tmp_path / "nchan"),
+                              *(["--deflate"] if deflate else [])],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    reader = None
     try:
         wait_nchan(pub, redis_server, nginx)
-        out = tmp_path / "bench.json"
+        reader = Reader(port, tls_cert.client_context(), "/sub/alerts", headers=())
+        out, rec = tmp_path / "bench.json", tmp_path / "record.txt"
         r, res = bench("--url", f"wss://127.0.0.1:{port}/sub/alerts", "--ca", tls_cert.cert,
                        "--clients", 30, "--alerts", 4, "--alert-rate", 20,
                        "--publish-mode", "nchan-http",
                        "--publish-url", f"http://127.0.0.1:{pub}/pub/alerts",
                        "--server-pid", nginx.pid, "--settle", 0.1, "--drain", 10,
-                       "--json", out)
+                       "--record", rec, "--json", out, *(["--deflate"] if deflate else []))
         assert r.returncode == 0, r.stderr
         assert res["mode"] == "nchan-http"
+        d = res["delivery"]
+        assert res["connect"]["deflate"] == (30 if deflate else 0)
+        assert d["deflated"] == (120 if deflate else 0)
+        if deflate:
+            assert d["ws_bytes_per_delivery"] < 500 and d["wire_bytes_per_delivery"] < 530, d
+        else:  # the 600-byte message, its 4-byte header, one TLS 1.3 record (22)
+            assert d["ws_bytes_per_delivery"] == 604
+            assert 626 <= d["wire_bytes_per_delivery"] <= 660, d
+        deadline = time.monotonic() + 10
+        while len(alert_lines(reader.texts)) < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        got = alert_lines(rec.read_bytes().split(b"\n"))
+        assert len(got) == 4 and got == alert_lines(reader.texts)
         assert res["delivery"]["deliveries"] == 120 and res["delivery"]["duplicates"] == 0
         assert res["delivery"]["frame_bytes_max"] == 600
         # nchan's Redis traffic is its own: no relay latency, end-to-end only.
@@ -347,6 +368,8 @@ def test_bench_nchan_http_mode(redis_server, tls_cert, tmp_path):
         check_latency(res["latency_ms"], 10000)
         assert res["server"]["procs"] >= 2  # the master and its worker
     finally:
+        if reader:
+            reader.close()
         nginx.send_signal(signal.SIGTERM)
         try:
             nginx.wait(timeout=15)
