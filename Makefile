@@ -96,6 +96,7 @@ TEST_test_jcs       := src/common/jcs.c
 TEST_test_itemsig   := src/cli/itemsig.c src/cli/verify.c src/common/jcs.c $(ITEM_SRC)
 TEST_test_hist      := src/bench/hist.c
 TEST_test_wsp       := src/bench/wsp.c
+TEST_test_wsz       := src/bench/wsz.c
 TEST_test_cmdline   := src/cli/cmdline.c
 TEST_test_backoff   := src/server/backoff.c
 TEST_test_embargo   := src/common/embargo.c src/common/itemid.c

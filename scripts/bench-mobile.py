@@ -1,22 +1,24 @@
 #!/usr/bin/python3
-"""bench-mobile.py: what a mobile reader costs on the wire and in wake-ups
-(issue #15), measured against real alertd processes this script starts.
+"""bench-mobile.py: how often an idle mobile reader is woken (issue #15),
+measured against real alertd processes this script starts.
 
-1. Bytes on the wire per alert: one client with the full item, one with
-   `fields=` (default headline,urgency,url), both over TLS; the alert is
-   padded so that the full WebSocket message is --size bytes (600 by default,
-   within 2), and every byte the client's socket reads for it is counted
-   (TLS record header, AEAD tag and content type included; TCP/IP headers
-   are not: add about 52 bytes per segment on IPv4).
-2. Heartbeat wake-ups per idle connection per hour: --clients idle clients
-   that answer pings, on a node of their own, for --window seconds: once
-   asking for nothing (the default heartbeat), once asking for more than the
-   maximum (clamped to it), both at once. Counted by the clients (pings received: each one
-   wakes a phone's radio) and by the server (alertd_sweep_visits_total).
+Heartbeat wake-ups per idle connection per hour: --clients idle clients
+that answer pings, on a node of their own, for --window seconds: once
+asking for nothing (the default heartbeat), once asking for more than the
+maximum (clamped to it), both at once. Each client notes when its hello
+and each ping arrived (each ping wakes a phone's radio); the wake-up period
+is the mean time between one and the next (alertd pings a connection a
+heartbeat after it last heard from it: the upgrade, then each pong), and
+per hour is 3600 over it. A window of one longest heartbeat and some slack
+(--window, 320 s by default) thus measures the maximum too, which a count
+of pings alone would need many heartbeats to pin down; the count in the
+window and the server's alertd_sweep_visits_total are reported beside it.
+Bytes on the wire per alert are not measured here: alert-bench counts
+them in every run of `make bench` (--deflate, --fields; bench/README.md).
 
 Writes --json and --md (a table for the README). Stops every process it
 started, by pid. Usage: scripts/bench-mobile.py --build DIR --redis URL
---cert CRT --key KEY [--window S] [--clients K] [--size B] [--fields F]
+--cert CRT --key KEY [--window S] [--clients K]
 [--heartbeat D --heartbeat-max M] --json OUT --md OUT
 """
 import argparse
@@ -33,8 +35,7 @@ import threading
 import time
 import urllib.request
 
-OP_TEXT, OP_CLOSE, OP_PING, OP_PONG = 0x1, 0x8, 0x9, 0xA
-PREFIX = '{"type":"alert","alert":'
+OP_CLOSE, OP_PING, OP_PONG = 0x8, 0x9, 0xA
 
 
 def free_port():
@@ -46,14 +47,14 @@ def free_port():
 
 
 class Client:
-    """A WebSocket client over TLS through memory BIOs: every byte the socket
-    reads is counted in `wire`; pings are answered with pongs."""
+    """A WebSocket client over TLS through memory BIOs; pings are answered
+    with pongs, and when each arrived is kept in `wakes`."""
 
     def __init__(self, port, ctx, query=""):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
         self.inb, self.outb = ssl.MemoryBIO(), ssl.MemoryBIO()
         self.tls = ctx.wrap_bio(self.inb, self.outb, server_hostname="localhost")
-        self.wire, self.buf, self.pings, self.frames = 0, b"", 0, []
+        self.buf, self.pings, self.frames, self.wakes = b"", 0, [], []
         while True:
             try:
                 self.tls.do_handshake()
@@ -83,7 +84,6 @@ class Client:
         data = self.sock.recv(65536)
         if not data:
             raise EOFError("server closed")
-        self.wire += len(data)
         self.inb.write(data)
 
     def _send(self, data):
@@ -114,6 +114,7 @@ class Client:
             payload, self.buf = self.buf[i:i + n], self.buf[i + n:]
             if op == OP_PING:
                 self.pings += 1
+                self.wakes.append(time.monotonic())
                 mask = os.urandom(4)
                 self._send(bytes([0x80 | OP_PONG, 0x80 | len(payload)]) + mask +
                            bytes(b ^ mask[k % 4] for k, b in enumerate(payload)))
@@ -131,17 +132,6 @@ class Client:
             self.sock.settimeout(left)
             self.pump()
         return self.frames.pop(0)
-
-    def idle(self, seconds):
-        """Reads (answering pings) for `seconds`; takes whatever comes."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
-            try:
-                self.pump()
-            except socket.timeout:
-                pass
-        self.frames.clear()
 
     def close(self):
         self.sock.close()
@@ -193,45 +183,6 @@ class Alertd:
         self.log.close()
 
 
-def publish(args, item):
-    r = subprocess.run([os.path.join(args.build, "alert"), "push", "-f", "-", "--redis",
-                        args.redis], input=json.dumps(item), capture_output=True, text=True,
-                       timeout=20)
-    if r.returncode != 0:
-        raise RuntimeError(f"alert push failed: {r.stderr}")
-    return r.stdout.strip()
-
-
-def wire_per_alert(args):
-    """The full item and fields= for one alert padded to args.size."""
-    node = Alertd(args)
-    try:
-        full, compact = Client(node.port, node.ctx), Client(node.port, node.ctx,
-                                                            "fields=" + args.fields)
-        for c in (full, compact):
-            c.next_frame()  # hello
-            c.idle(0.5)  # the session tickets that follow the handshake
-        item = {"headline": "Magnitude 7.1 earthquake strikes off the coast",
-                "urgency": "flash", "url": "https://news.example/2026/01/01/quake",
-                "byline": "World desk", "topics": ["world", "science"], "lang": "en",
-                "summary": ""}
-        result = None
-        for _ in range(2):  # a calibration alert, then one of the right size
-            before = {c: c.wire for c in (full, compact)}
-            publish(args, item)
-            got = {}
-            for c in (full, compact):
-                header, payload = c.next_frame()
-                got[c] = {"payload": len(payload), "frame": header + len(payload),
-                          "tls": c.wire - before[c],
-                          "fields": sorted(json.loads(payload)["alert"])}
-            item["summary"] = "x" * max(1, len(item["summary"]) + args.size - got[full]["payload"])
-            result = {"full": got[full], "compact": got[compact], "fields": args.fields}
-        return result
-    finally:
-        node.stop()
-
-
 def wakeups(args, query, label):
     """Pings per idle connection per hour, client- and server-side."""
     node = Alertd(args, ["--heartbeat", str(args.heartbeat), "--heartbeat-min", "1",
@@ -242,6 +193,7 @@ def wakeups(args, query, label):
         for _ in range(args.clients):
             c = Client(node.port, node.ctx, query)
             hello = json.loads(c.next_frame()[1])
+            c.wakes.append(time.monotonic())  # the hello: the last traffic before idling
             clients.append(c)
             sel.register(c.sock, selectors.EVENT_READ, c)
         visits0, t0 = node.metric("alertd_sweep_visits_total"), time.monotonic()
@@ -253,8 +205,12 @@ def wakeups(args, query, label):
         visits = node.metric("alertd_sweep_visits_total") - visits0
         pings = sum(c.pings for c in clients)
         per_hour = 3600.0 / elapsed / args.clients
+        gaps = [b - a for c in clients for a, b in zip(c.wakes, c.wakes[1:])]
+        period = sum(gaps) / len(gaps) if gaps else None
         return {"label": label, "query": query, "heartbeat": hello["heartbeat"],
                 "clients": args.clients, "window_s": round(elapsed, 1), "pings": pings,
+                "periods": len(gaps), "period_s": round(period, 2) if period else None,
+                "wakeups_per_conn_hour": round(3600.0 / period, 1) if period else None,
                 "pings_per_conn_hour": round(pings * per_hour, 1),
                 "sweep_visits_per_conn_hour": round(visits * per_hour, 1),
                 "expected_per_conn_hour": round(3600.0 / hello["heartbeat"], 1)}
@@ -265,21 +221,15 @@ def wakeups(args, query, label):
 
 
 def markdown(res):
-    w = res["wire"]
-    rows = [
-        "| per alert | WebSocket message (B) | frame (B) | on the wire, TLS included (B) | fields |",
-        "|---|---:|---:|---:|---|",
-    ]
-    for name in ("full", "compact"):
-        r = w[name]
-        what = "every field" if name == "full" else f"`fields={w['fields']}`"
-        rows.append(f"| {name} | {r['payload']} | {r['frame']} | {r['tls']} | {what} |")
-    rows += ["", "| idle connection | heartbeat (s) | window (s) | pings / conn / hour "
-             "(expected) | sweep looks / conn / hour |", "|---|---:|---:|---:|---:|"]
+    rows = ["| idle connection | heartbeat (s) | window (s) | pings | wake-up period (s) "
+            "| wake-ups / conn / hour (expected) | pings counted / conn / hour "
+            "| sweep looks / conn / hour |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for h in res["heartbeat"]:
-        rows.append(f"| {h['label']} | {h['heartbeat']} | {h['window_s']} | "
-                    f"{h['pings_per_conn_hour']} ({h['expected_per_conn_hour']}) | "
-                    f"{h['sweep_visits_per_conn_hour']} |")
+        rows.append(f"| {h['label']} | {h['heartbeat']} | {h['window_s']} | {h['pings']} "
+                    f"| {h['period_s'] if h['period_s'] is not None else '—'} "
+                    f"| {h['wakeups_per_conn_hour'] if h['wakeups_per_conn_hour'] is not None else '—'} "
+                    f"({h['expected_per_conn_hour']}) | {h['pings_per_conn_hour']} "
+                    f"| {h['sweep_visits_per_conn_hour']} |")
     return "\n".join(rows) + "\n"
 
 
@@ -289,17 +239,15 @@ def main():
     p.add_argument("--redis", required=True)
     p.add_argument("--cert", required=True)
     p.add_argument("--key", required=True)
-    p.add_argument("--window", type=float, default=600.0)
+    p.add_argument("--window", type=float, default=320.0)
     p.add_argument("--clients", type=int, default=20)
-    p.add_argument("--size", type=int, default=600)
-    p.add_argument("--fields", default="headline,urgency,url")
     p.add_argument("--heartbeat", type=int, default=25)
     p.add_argument("--heartbeat-max", type=int, default=300)
     p.add_argument("--json", required=True)
     p.add_argument("--md", required=True)
     args = p.parse_args()
     args.tmp = os.path.dirname(os.path.abspath(args.json))
-    res = {"wire": wire_per_alert(args), "heartbeat": [None, None]}
+    res = {"heartbeat": [None, None]}
     # Both idle measurements at once, each on a node of its own.
     errors = []
 

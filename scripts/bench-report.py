@@ -6,7 +6,10 @@ Reads what scripts/bench.sh left in RESULTS_DIR (SERVER-N.json from
 session.json, skipped.txt) and writes there:
 
   summary.json  one flat record per run (the numbers the table shows)
-  table.md      absolute numbers, and ratios against nchan at the same N
+  table.md      absolute numbers, and ratios against nchan at the same N;
+                then the mobile readers' runs (BENCH_WIRE_N): bytes on the
+                wire per alert, CPU per delivery and RSS per idle connection
+                with compact and compressed frames, against plain ones
   chart.svg     p99 latency, RSS per idle connection and server CPU per
                 delivery against N (gnuplot), one line per server
 
@@ -23,6 +26,16 @@ import sys
 SERVERS = ("alertd", "nchan", "node")
 NAMES = {"alertd": "alertd", "nchan": "nginx + nchan", "node": "Node ws",
          "alertd-noreceipts": "alertd, receipts off"}
+# The mobile readers' runs at BENCH_WIRE_N, each against the plain run of
+# its server (the first of these names is the reference for the rest).
+WIRE = {
+    "alertd": ("alertd", "full"), "alertd-compact": ("alertd", "compact (`fields=`)"),
+    "alertd-deflate": ("alertd", "deflated"),
+    "alertd-deflate-compact": ("alertd", "deflated compact"),
+    "nchan": ("nchan", "full"), "nchan-deflate": ("nchan", "deflated"),
+}
+# issue #15: what compression may cost against plain frames.
+TARGET_CPU_PCT, TARGET_RSS_KIB = 10.0, 0.5
 
 
 # ---------------------------------------------------------------------------
@@ -51,6 +64,10 @@ FIELDS = {
     "duplicates": ["delivery.duplicates"],
     "dropped": ["delivery.dropped"],
     "frame_bytes": ["delivery.frame_bytes_max"],
+    "ws_bytes": ["delivery.ws_bytes_per_delivery"],
+    "wire_bytes": ["delivery.wire_bytes_per_delivery"],
+    "deflated": ["delivery.deflated"],
+    "pings": ["delivery.pings"],
     "p50_ms": ["latency_ms.p50"],
     "p90_ms": ["latency_ms.p90"],
     "p99_ms": ["latency_ms.p99"],
@@ -110,6 +127,7 @@ def read_runs(out):
                "server_alive_after": meta.get("server_alive_after"),
                "json": os.path.basename(base + ".json") if doc else None}
         rec.update(extract(doc or {}, FIELDS))
+        rec["fields"] = lookup(doc or {}, ["params.fields"])  # null unless --fields
         runs.append(rec)
     runs.sort(key=lambda r: (r["clients"] or 0, SERVERS.index(r["server"])
                              if r["server"] in SERVERS else 9))
@@ -182,6 +200,8 @@ def table(session, runs, tlsw, skipped):
     lines.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in runs:
         n, srv = r["clients"], r["server"]
+        if srv in WIRE and srv not in SERVERS:
+            continue  # the mobile readers' table below
         ref = by.get((n, "nchan")) if srv != "nchan" else None
         g = (lambda k: ref.get(k)) if ref else (lambda k: None)
         conn = f"{r['established']:,}" if num(r["established"]) else "—"
@@ -222,12 +242,66 @@ def table(session, runs, tlsw, skipped):
                          f"per delivery with them, {fmt(off['cpu_delivery_us'])} µs without "
                          f"({(on['cpu_delivery_us'] / off['cpu_delivery_us'] - 1) * 100:+.1f} %; "
                          f"the clients send no acks).")
+    lines += wire_table(runs, by)
     if skipped:
         lines.append("")
         lines.append("Not run: " + ", ".join(skipped) + " (see the session's log).")
     lines.append("")
     lines.append("![latency, memory and CPU per delivery against N](chart.svg)")
     return "\n".join(lines) + "\n"
+
+
+def pct(v, ref):
+    return (v / ref - 1) * 100 if num(v) and num(ref) and ref else None
+
+
+def wire_table(runs, by):
+    """The mobile readers' runs: one table per N that has any."""
+    lines = []
+    for n in sorted({r["clients"] for r in runs if r["server"] in WIRE
+                     and r["server"] not in SERVERS}):
+        lines += ["", f"Mobile readers at N={kilo(n)}, same session: bytes each "
+                  "600-byte alert took on the wire (TCP payload the readers received while "
+                  "alerts were published, over the deliveries: TLS 1.3 records included, "
+                  "TCP/IP headers not), and what the server spent. Ratios: against the plain "
+                  "run of the same server (CPU: µs more per delivery in %; RSS: KiB more per "
+                  "idle connection).", "",
+                  "| server | alerts as | message (B) | frame (B) | on the wire (B / alert) "
+                  "| CPU / delivery (µs) | RSS / idle conn (KiB) | compressed | pings |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for name, (base, what) in WIRE.items():
+            r, ref = by.get((n, name)), by.get((n, base))
+            if r is None:
+                continue
+            other = ref if name != base else None
+            cpu_d, rss_d = pct(r["cpu_delivery_us"], other and other["cpu_delivery_us"]), None
+            if other and num(r["rss_idle_kib"]) and num(other["rss_idle_kib"]):
+                rss_d = r["rss_idle_kib"] - other["rss_idle_kib"]
+            if r["fields"]:
+                what += f" `{r['fields']}`"
+            lines.append(
+                f"| {NAMES.get(base, base)} | {what} | {fmt(r['frame_bytes'])} "
+                f"| {fmt(r['ws_bytes'])} "
+                f"| **{fmt(r['wire_bytes'])}**{ratio(r['wire_bytes'], other and other['wire_bytes'])} "
+                f"| {fmt(r['cpu_delivery_us'])}{f' ({cpu_d:+.1f} %)' if cpu_d is not None else ''} "
+                f"| {fmt(r['rss_idle_kib'])}{f' ({rss_d:+.2f})' if rss_d is not None else ''} "
+                f"| {fmt(r['deflated'])} | {fmt(r['pings'])} |")
+        plain = by.get((n, "alertd"))
+        for name in ("alertd-deflate", "alertd-deflate-compact"):
+            r = by.get((n, name))
+            if not r or not plain:
+                continue
+            cpu_d = pct(r["cpu_delivery_us"], plain["cpu_delivery_us"])
+            rss_d = r["rss_idle_kib"] - plain["rss_idle_kib"] \
+                if num(r["rss_idle_kib"]) and num(plain["rss_idle_kib"]) else None
+            if cpu_d is None or rss_d is None:
+                continue
+            verdict = "within" if cpu_d <= TARGET_CPU_PCT and rss_d <= TARGET_RSS_KIB else "NOT within"
+            lines += ["", f"{WIRE[name][1].capitalize()} against full plain frames: "
+                      f"{cpu_d:+.1f} % server CPU per delivery (target ≤ +{TARGET_CPU_PCT:g} %), "
+                      f"{rss_d:+.2f} KiB per idle connection (target ≤ +{TARGET_RSS_KIB:g} KiB): "
+                      f"{verdict} the targets of issue #15."]
+    return lines
 
 
 # ---------------------------------------------------------------------------

@@ -22,6 +22,17 @@
 #                       receipts off (--receipts-days 0), right after its run
 #                       with them on (the default), to compare server CPU per
 #                       delivery ["10000"]; empty: none
+#   BENCH_WIRE_N        client counts (of BENCH_N) at which alertd also runs with
+#                       readers asking for compact alerts (alertd-compact:
+#                       alert-bench --fields), offering permessage-deflate
+#                       (alertd-deflate: --deflate) and both
+#                       (alertd-deflate-compact), and nchan with
+#                       nchan_deflate_message_for_websocket (nchan-deflate), each
+#                       right after the plain run, to compare bytes on the wire
+#                       per alert, CPU per delivery and RSS per idle connection
+#                       ["10000"]; empty: none
+#   BENCH_FIELDS        the fields= of the compact runs; keeps ext, which carries
+#                       alert-bench's tag ["headline,urgency,url,ext"]
 #   BENCH_SERVERS       which servers ["alertd nchan node"]
 #   BENCH_ALERTS        alerts per run [20]
 #   BENCH_ALERT_RATE    alerts per second [10]
@@ -37,10 +48,12 @@
 #                       later are skipped and listed as such [3600]
 #   BENCH_OUT           results directory [bench/results/<UTC timestamp>]
 #   BENCH_EXTRA         further alert-bench options for every run []
-#   BENCH_MOBILE_WINDOW seconds the mobile-reader measurement keeps its idle
-#                       connections (scripts/bench-mobile.py: bytes per alert
-#                       with and without fields=, heartbeat wake-ups per hour
-#                       at the default and the maximum); 0 skips it [620]
+#   BENCH_MOBILE_WINDOW seconds the heartbeat measurement keeps its idle
+#                       connections (scripts/bench-mobile.py: wake-ups per idle
+#                       connection per hour at the default heartbeat and the
+#                       maximum, from the time between wake-ups); at least the
+#                       maximum (300 s) for that one to be measured; 0 skips
+#                       it [320]
 #   BENCH_PUSH_N        registrations (APNs) one flash goes to through
 #                       alertd-push, on BENCH_SERVER_CPU, to nghttpd standing in
 #                       for APNs on BENCH_CLIENT_CPU (scripts/bench-push.py);
@@ -70,6 +83,8 @@ PYTHON=/usr/bin/python3
 BENCH_N=${BENCH_N-1000 10000 20000 50000}
 BENCH_N_ALERTD=${BENCH_N_ALERTD-100000}
 BENCH_RECEIPTS_N=${BENCH_RECEIPTS_N-10000}
+BENCH_WIRE_N=${BENCH_WIRE_N-10000}
+BENCH_FIELDS=${BENCH_FIELDS:-headline,urgency,url,ext}
 BENCH_SERVERS=${BENCH_SERVERS-alertd nchan node}
 BENCH_ALERTS=${BENCH_ALERTS:-20}
 BENCH_ALERT_RATE=${BENCH_ALERT_RATE:-10}
@@ -82,7 +97,7 @@ BENCH_CLIENT_CPU=${BENCH_CLIENT_CPU:-1}
 BENCH_RUN_TIMEOUT=${BENCH_RUN_TIMEOUT:-600}
 BENCH_DEADLINE=${BENCH_DEADLINE:-3600}
 BENCH_EXTRA=${BENCH_EXTRA:-}
-BENCH_MOBILE_WINDOW=${BENCH_MOBILE_WINDOW:-620}
+BENCH_MOBILE_WINDOW=${BENCH_MOBILE_WINDOW:-320}
 BENCH_PUSH_N=${BENCH_PUSH_N:-1000000}
 BENCH_PUSH_WEBPUSH_N=${BENCH_PUSH_WEBPUSH_N:-100000}
 BENCH_PUSH_TIMEOUT=${BENCH_PUSH_TIMEOUT:-600}
@@ -106,9 +121,9 @@ for v in BENCH_ALERTS BENCH_SIZE BENCH_CONNECT_RATE BENCH_PER_WORKER BENCH_TLS_W
          BENCH_PUSH_N BENCH_PUSH_WEBPUSH_N BENCH_PUSH_TIMEOUT; do
     [[ ${!v} =~ $num ]] || die "$v must be a whole number, not '${!v}'"
 done
-for n in $BENCH_N $BENCH_N_ALERTD $BENCH_RECEIPTS_N; do
+for n in $BENCH_N $BENCH_N_ALERTD $BENCH_RECEIPTS_N $BENCH_WIRE_N; do
     if ! [[ $n =~ $num ]] || [ "$n" -eq 0 ]; then
-        die "BENCH_N and BENCH_N_ALERTD take client counts, not '$n'"
+        die "BENCH_N, BENCH_N_ALERTD, BENCH_RECEIPTS_N and BENCH_WIRE_N take client counts, not '$n'"
     fi
 done
 for s in $BENCH_SERVERS; do
@@ -116,6 +131,7 @@ for s in $BENCH_SERVERS; do
 done
 case $BENCH_PUSH_VERIFY in 0 | 1 | auto) ;; *) die "BENCH_PUSH_VERIFY must be 0, 1 or auto" ;; esac
 case $BENCH_PUSH_PROFILE in 0 | 1) ;; *) die "BENCH_PUSH_PROFILE must be 0 or 1" ;; esac
+[[ $BENCH_FIELDS =~ ^[a-z_,]+$ ]] || die "BENCH_FIELDS takes field names separated by commas"
 if [ "$BENCH_PER_WORKER" -lt 1000 ] || [ "$BENCH_PER_WORKER" -gt 19000 ]; then
     die "BENCH_PER_WORKER must be 1000..19000 (a process holds fewer than 20,000 files)"
 fi
@@ -288,7 +304,8 @@ json.dump({
 EOF
 
 # ---------------------------------------------------------------------------
-# The servers: start_SERVER N sets SERVER_PID, URL, MODE_ARGS, or returns 1
+# The servers: start_SERVER N sets SERVER_PID, URL, MODE_ARGS (and
+# READER_ARGS: how alert-bench's readers connect), or returns 1
 # ---------------------------------------------------------------------------
 workers_for() { echo $((($1 + BENCH_PER_WORKER - 1) / BENCH_PER_WORKER)); }
 
@@ -306,6 +323,13 @@ nchan_ready() {
 # alertd-noreceipts: alertd counting no receipts, to compare with alertd
 # (receipts on, its default) at the same N.
 start_alertd-noreceipts() { start_alertd "$1" --receipts-days 0; }
+
+# The mobile readers' variants (BENCH_WIRE_N): the same alertd, read compact,
+# compressed, or both.
+start_alertd-compact() { start_alertd "$1" && READER_ARGS=(--fields "$BENCH_FIELDS"); }
+start_alertd-deflate() { start_alertd "$1" && READER_ARGS=(--deflate); }
+start_alertd-deflate-compact() { start_alertd "$1" && READER_ARGS=(--deflate --fields "$BENCH_FIELDS"); }
+start_nchan-deflate() { start_nchan "$1" --deflate && READER_ARGS=(--deflate); }
 
 start_alertd() {
     local n=$1 w port
@@ -336,7 +360,7 @@ start_nchan() {
     pub=$(free_port)
     taskset -c "$BENCH_SERVER_CPU" "$ROOT/bench/peers/nchan/start.sh" --port "$port" --pub-port "$pub" \
         --redis-port "$REDIS_PORT" --cert "$CRT" --key "$KEY" --dir "$TMP/nchan-$n" --workers "$w" \
-        </dev/null >"$LOG" 2>&1 &
+        "${@:2}" </dev/null >"$LOG" 2>&1 &
     SERVER_PID=$!
     STARTED+=("$SERVER_PID")
     WORKERS=$w
@@ -395,6 +419,12 @@ for n in $BENCH_N; do
         if [ "$s" = alertd ] && [[ " $BENCH_RECEIPTS_N " == *" $n "* ]]; then
             PLAN+=("alertd-noreceipts:$n")
         fi
+        if [[ " $BENCH_WIRE_N " == *" $n "* ]]; then
+            case $s in
+                alertd) PLAN+=("alertd-compact:$n" "alertd-deflate:$n" "alertd-deflate-compact:$n") ;;
+                nchan) PLAN+=("nchan-deflate:$n") ;;
+            esac
+        fi
     done
     i=$((i + 1))
 done
@@ -431,6 +461,7 @@ for item in "${PLAN[@]}"; do
     redis FLUSHALL >/dev/null # every server starts on an empty Redis
     say "run $run/$TOTAL: $server, N=$n"
     rc=0
+    READER_ARGS=()
     "start_$server" "$n" || rc=$?
     if [ "$rc" -ne 0 ]; then
         [ "$rc" -eq 2 ] || say "$server did not become ready: see $LOG"
@@ -446,12 +477,13 @@ for item in "${PLAN[@]}"; do
         --clients "$n" --rate "$BENCH_CONNECT_RATE" --resume \
         --alerts "$BENCH_ALERTS" --alert-rate "$BENCH_ALERT_RATE" --size "$BENCH_SIZE" \
         --redis "$REDIS_URL" "${MODE_ARGS[@]}" \
-        --server-pid "$SERVER_PID" --cpu "$BENCH_CLIENT_CPU" \
+        --server-pid "$SERVER_PID" --cpu "$BENCH_CLIENT_CPU" "${READER_ARGS[@]+"${READER_ARGS[@]}"}" \
         --json "$OUT/$name.json" --label "$server" $BENCH_EXTRA || rc=$?
     alive "$SERVER_PID" && server_alive=true || server_alive=false
     stop "$SERVER_PID" "$server"
     SERVER_PID=
     [ ! -f "$TMP/nchan-$n/error.log" ] || mv "$TMP/nchan-$n/error.log" "$OUT/logs/$name.nginx-error.log"
+    rm -rf "$TMP/nchan-$n" # nchan-deflate at this N starts afresh
     "$PYTHON" - "$OUT/$name.meta.json" "$server" "$n" "$WORKERS" "$rc" "$server_alive" <<'EOF'
 import json, sys
 path, server, n, workers, rc, alive = sys.argv[1:]
@@ -469,15 +501,15 @@ EOF
 done
 
 # ---------------------------------------------------------------------------
-# Mobile readers: bytes per alert with fields=, heartbeat wake-ups per hour
+# Mobile readers: heartbeat wake-ups per hour (bytes per alert: the runs)
 # ---------------------------------------------------------------------------
 if [ "$BENCH_MOBILE_WINDOW" -gt 0 ]; then
-    say "mobile readers: $BENCH_SIZE-byte alerts full and compact, idle connections for ${BENCH_MOBILE_WINDOW}s"
+    say "mobile readers: idle connections for ${BENCH_MOBILE_WINDOW}s at the default and the maximum heartbeat"
     redis FLUSHALL >/dev/null
     rc=0
     timeout -k 10 $((BENCH_MOBILE_WINDOW + 180)) taskset -c "$BENCH_SERVER_CPU" \
         "$PYTHON" "$ROOT/scripts/bench-mobile.py" --build "$BUILD" --redis "$REDIS_URL" \
-        --cert "$CRT" --key "$KEY" --window "$BENCH_MOBILE_WINDOW" --size "$BENCH_SIZE" \
+        --cert "$CRT" --key "$KEY" --window "$BENCH_MOBILE_WINDOW" \
         --json "$OUT/mobile.json" --md "$OUT/mobile.md" </dev/null >"$OUT/logs/mobile.log" 2>&1 &
     pid=$!
     STARTED+=("$pid")
@@ -537,7 +569,7 @@ redis FLUSHALL >/dev/null
 printf '%s\n' "${SKIPPED[@]+"${SKIPPED[@]}"}" >"$OUT/skipped.txt"
 "$PYTHON" "$ROOT/scripts/bench-report.py" "$OUT"
 if [ -f "$OUT/mobile.md" ]; then
-    printf '\nMobile readers (scripts/bench-mobile.py):\n\n' >>"$OUT/table.md"
+    printf '\nIdle mobile readers: heartbeat wake-ups (scripts/bench-mobile.py):\n\n' >>"$OUT/table.md"
     cat "$OUT/mobile.md" >>"$OUT/table.md"
 fi
 if [ ${#PUSH_JSON[@]} -gt 0 ]; then

@@ -5,6 +5,7 @@
 #include "conn.h"
 
 #include "clk.h"
+#include "tcprx.h"
 #include "tlsc.h"
 #include "wsp.h"
 
@@ -35,11 +36,14 @@ int conn_env_init(struct conn_env *e, const struct bench_opts *o, SSL_CTX *ctx, 
     e->o = o, e->ctx = ctx, e->epfd = epfd;
     e->scratch = malloc(CONN_SCRATCH);
     conn_ticket_env = e;
-    return e->scratch ? 0 : -1;
+    if (e->scratch == NULL || (o->deflate && wsz_init(&e->z, CONN_MSG_MAX) != 0))
+        return -1;
+    return 0;
 }
 
 void conn_env_free(struct conn_env *e)
 {
+    wsz_free(&e->z);
     free(e->scratch);
     e->scratch = NULL;
     conn_ticket_env = NULL;
@@ -77,7 +81,8 @@ static void conn_release(struct conn *c)
         close(c->fd); /* also leaves the epoll set */
     free(c->carry), free(c->out), free(c->frag);
     c->carry = c->out = c->frag = NULL;
-    c->carry_len = c->out_len = c->frag_len = 0;
+    c->carry_len = c->out_len = c->frag_len = c->frag_wire = 0;
+    c->pmd = c->frag_z = 0;
     c->fd = -1;
     c->events = 0;
     c->state = CONN_IDLE;
@@ -138,6 +143,7 @@ void conn_start(struct conn_env *e, struct conn *c, uint32_t index)
     c->rx = NULL;
     c->got = 0;
     c->ticketed = 0;
+    c->wire0 = -1;
     c->t_start = clk_mono_ns();
     if (e->cs->first_ns == 0)
         e->cs->first_ns = c->t_start;
@@ -251,7 +257,7 @@ static void conn_tls_done(struct conn_env *e, struct conn *c)
     if (SSL_session_reused(c->ssl))
         cs->resumed++;
     int n = wsp_request(req, sizeof(req), e->o->host, e->o->port, e->o->path, e->o->subprotocol,
-                        c->accept);
+                        e->o->deflate ? WSP_PMD_OFFER : NULL, c->accept);
     if (n < 0 || conn_send(e, c, req, (size_t)n) != 0) {
         conn_fail(e, c, FAIL_CLOSED, "upgrade request", "write failed");
         return;
@@ -289,10 +295,12 @@ static void conn_handshake(struct conn_env *e, struct conn *c)
  * Receiving
  * ---------------------------------------------------------------------- */
 
-void conn_opened(struct conn_env *e, struct conn *c)
+void conn_opened(struct conn_env *e, struct conn *c, int pmd)
 {
     int64_t now = clk_mono_ns();
     c->state = CONN_OPEN;
+    c->pmd = (uint8_t)(pmd != 0);
+    e->cs->pmd += c->pmd;
     free(c->rx);
     c->rx = calloc(e->o->alerts, sizeof(*c->rx));
     e->pending--;
@@ -409,6 +417,20 @@ void conn_close(struct conn_env *e, struct conn *c, int keep_ticket)
         SSL_SESSION_free(c->ticket);
         c->ticket = NULL;
     }
+}
+
+void conn_mark_wire(struct conn *c)
+{
+    c->wire0 = c->state == CONN_OPEN ? tcprx_bytes(c->fd) : -1;
+}
+
+void conn_add_wire(const struct conn *c, uint64_t *sum, uint64_t *conns)
+{
+    int64_t now = c->state == CONN_OPEN && c->wire0 >= 0 ? tcprx_bytes(c->fd) : -1;
+    if (now < 0 || now < c->wire0)
+        return;
+    *sum += (uint64_t)(now - c->wire0);
+    (*conns)++;
 }
 
 void conn_forget(struct conn *c)

@@ -22,9 +22,11 @@
 
 #include "opts.h"
 #include "stats.h"
+#include "wsz.h"
 
 #include <openssl/ssl.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CONN_MSG_MAX (1u << 20) /* a longer message from the server fails the client */
 
@@ -44,15 +46,19 @@ struct conn {
     unsigned char *frag;  /* a fragmented message being put together; malloc'd */
     uint32_t *rx;         /* per alert: 0, or 1 + (receipt - bench_ns) in µs */
     int64_t t_start;      /* CLOCK_MONOTONIC when started */
+    int64_t wire0;        /* TCP bytes received when publishing began (tcprx.h); -1 */
     uint32_t carry_len, out_len, frag_len;
     uint32_t index; /* global index: picks the source address */
     uint32_t got;   /* distinct alerts received */
     int fd;
-    uint8_t state;    /* enum conn_state */
-    uint8_t events;   /* registered epoll events (0: not registered) */
-    uint8_t ticketed; /* a ticket arrived on this connection */
-    uint8_t frag_op;  /* opcode of the fragmented message */
-    char accept[29];  /* the Sec-WebSocket-Accept expected */
+    uint8_t state;      /* enum conn_state */
+    uint8_t events;     /* registered epoll events (0: not registered) */
+    uint8_t ticketed;   /* a ticket arrived on this connection */
+    uint8_t frag_op;    /* opcode of the fragmented message */
+    uint8_t pmd;        /* permessage-deflate negotiated (--deflate) */
+    uint8_t frag_z;     /* the fragmented message is compressed (RSV1) */
+    uint32_t frag_wire; /* its frames' bytes as received, headers included */
+    char accept[29];    /* the Sec-WebSocket-Accept expected */
 };
 
 /* What a worker's connections share. */
@@ -61,6 +67,8 @@ struct conn_env {
     SSL_CTX *ctx;
     int epfd;
     unsigned char *scratch;   /* CONN_SCRATCH bytes: reads and frame assembly */
+    struct wsz z;             /* --deflate: the worker's one inflater (wsz.h) */
+    FILE *record;             /* --record, in the worker holding client 0; else NULL */
     struct stats_connect *cs; /* the phase being counted */
     struct stats_deliver *ds;
     int64_t run_id;    /* alerts of other runs are foreign (msg.h) */
@@ -69,7 +77,8 @@ struct conn_env {
     uint32_t complete; /* open, with every alert */
 };
 
-/* Sets the env up (the scratch buffer, the ticket hook); 0 or -1. */
+/* Sets the env up (the scratch buffer, the inflater with --deflate, the
+ * ticket hook); 0 or -1. */
 int conn_env_init(struct conn_env *e, const struct bench_opts *o, SSL_CTX *ctx, int epfd);
 void conn_env_free(struct conn_env *e);
 /* The ticket hook to give tlsc_client_ctx (--resume). */
@@ -87,6 +96,11 @@ void conn_check_timeout(struct conn_env *e, struct conn *c, int64_t now);
 /* Closes c: a close frame (1000) and TLS close_notify if open, then the
  * socket; frees all it holds but, with keep_ticket, its ticket. */
 void conn_close(struct conn_env *e, struct conn *c, int keep_ticket);
+/* The TCP bytes c received since conn_mark_wire, added to *sum (and 1 to
+ * *conns) when c is open and both readings exist; conn_mark_wire takes the
+ * first reading. */
+void conn_mark_wire(struct conn *c);
+void conn_add_wire(const struct conn *c, uint64_t *sum, uint64_t *conns);
 /* Frees the receipts and the ticket of a closed connection. */
 void conn_forget(struct conn *c);
 
@@ -98,7 +112,8 @@ void conn_forget(struct conn *c);
  *               is nothing to read now, -1 when c was closed (failed or
  *               dropped);
  * conn_pending  whether OpenSSL still holds bytes conn_read would return;
- * conn_opened   the upgrade was accepted: c is CONN_OPEN;
+ * conn_opened   the upgrade was accepted (`pmd`: with permessage-deflate):
+ *               c is CONN_OPEN;
  * conn_fail     c never opened: counted as `kind`, released;
  * conn_drop     an open c ended (close `code`, 1006 when lost), released;
  * conn_send     writes a whole message; what the socket does not take now
@@ -107,7 +122,7 @@ void conn_forget(struct conn *c);
  *               Returns 0, or -1 when the connection is broken. */
 int conn_read(struct conn_env *e, struct conn *c, unsigned char **buf, size_t *n, int64_t *rx_ns);
 int conn_pending(const struct conn *c);
-void conn_opened(struct conn_env *e, struct conn *c);
+void conn_opened(struct conn_env *e, struct conn *c, int pmd);
 void conn_fail(struct conn_env *e, struct conn *c, enum stats_fail kind, const char *what,
                const char *detail);
 void conn_drop(struct conn_env *e, struct conn *c, int code, const char *detail);

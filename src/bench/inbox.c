@@ -11,9 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One whole text message. */
+/* One whole text message, `wire` bytes of frames as received (`z`:
+ * compressed, p[0..n) being what it inflated to). */
 static void inbox_message(struct conn_env *e, struct conn *c, const unsigned char *p, size_t n,
-                          int64_t rx_ns)
+                          int64_t rx_ns, size_t wire, int z)
 {
     struct stats_deliver *ds = e->ds;
     struct msg_tag t;
@@ -32,6 +33,8 @@ static void inbox_message(struct conn_env *e, struct conn *c, const unsigned cha
     int64_t us = (rx_ns - t.bench_ns) / CLK_NS_PER_US;
     c->rx[t.seq] = (uint32_t)(us < 0 ? 1 : us >= UINT32_MAX - 1 ? UINT32_MAX : us + 1);
     ds->deliveries++;
+    ds->ws_bytes += wire;
+    ds->deflated += z != 0;
     if (ds->frame_min == 0 || n < ds->frame_min)
         ds->frame_min = n;
     if (n > ds->frame_max)
@@ -40,6 +43,32 @@ static void inbox_message(struct conn_env *e, struct conn *c, const unsigned cha
         ds->last_rx_ns = rx_ns;
     if (++c->got == e->o->alerts)
         e->complete++;
+}
+
+/* A whole data message: text goes to inbox_message, inflated first when
+ * compressed (`z`). Returns 0, or -1 when c was dropped. */
+static int inbox_data(struct conn_env *e, struct conn *c, int opcode, const unsigned char *p,
+                      size_t n, int64_t rx_ns, size_t wire, int z)
+{
+    if (opcode != WSP_TEXT) {
+        e->ds->other_frames++;
+        return 0;
+    }
+    if (z) {
+        int rc = wsz_inflate(&e->z, p, n, &n);
+        if (rc != 0) {
+            conn_drop(e, c, rc == WSZ_TOO_BIG ? 1009 : 1007,
+                      rc == WSZ_TOO_BIG ? "inflated message too big" : "message does not inflate");
+            return -1;
+        }
+        p = e->z.out;
+    }
+    if (e->record && c->index == 0) {
+        fwrite(p, 1, n, e->record);
+        fputc('\n', e->record);
+    }
+    inbox_message(e, c, p, n, rx_ns, wire, z);
+    return 0;
 }
 
 /* One whole frame. Returns 0, or -1 when c was dropped. */
@@ -74,14 +103,15 @@ static int inbox_frame(struct conn_env *e, struct conn *c, const struct wsp_fram
         memcpy(grown + c->frag_len, pl, n);
         c->frag = grown;
         c->frag_len += (uint32_t)n;
+        c->frag_wire += (uint32_t)(f->header_len + n);
         if (f->fin) {
-            if (c->frag_op == WSP_TEXT)
-                inbox_message(e, c, c->frag, c->frag_len, rx_ns);
-            else
-                e->ds->other_frames++;
+            int rc =
+                inbox_data(e, c, c->frag_op, c->frag, c->frag_len, rx_ns, c->frag_wire, c->frag_z);
+            if (rc != 0)
+                return rc;
             free(c->frag);
             c->frag = NULL;
-            c->frag_len = 0;
+            c->frag_len = c->frag_wire = 0;
         }
         return 0;
     default: /* text or binary */
@@ -96,13 +126,12 @@ static int inbox_frame(struct conn_env *e, struct conn *c, const struct wsp_fram
             }
             memcpy(c->frag, pl, n);
             c->frag_len = (uint32_t)n;
+            c->frag_wire = (uint32_t)(f->header_len + n);
             c->frag_op = (uint8_t)f->opcode;
-        } else if (f->opcode == WSP_TEXT) {
-            inbox_message(e, c, pl, n, rx_ns);
-        } else {
-            e->ds->other_frames++;
+            c->frag_z = (uint8_t)f->rsv1;
+            return 0;
         }
-        return 0;
+        return inbox_data(e, c, f->opcode, pl, n, rx_ns, f->header_len + n, f->rsv1);
     }
 }
 
@@ -124,12 +153,18 @@ static int inbox_consume(struct conn_env *e, struct conn *c, unsigned char *buf,
         }
         if (head == 0)
             goto keep;
+        /* Only what was offered may be accepted (RFC 6455, 9.1). */
+        int pmd = wsp_response_pmd((const char *)buf, (size_t)head);
+        if (pmd < 0 || (pmd > 0 && !e->o->deflate)) {
+            conn_fail(e, c, FAIL_UPGRADE, "upgrade", "Sec-WebSocket-Extensions not as offered");
+            return -1;
+        }
         off = (size_t)head;
-        conn_opened(e, c);
+        conn_opened(e, c, pmd);
     }
     while (off < n) {
         struct wsp_frame f;
-        int r = wsp_parse(buf + off, n - off, &f);
+        int r = wsp_parse(buf + off, n - off, c->pmd, &f);
         if (r < 0 || f.payload_len > CONN_MSG_MAX) {
             conn_drop(e, c, 1002, r < 0 ? "protocol error" : "message too big");
             return -1;

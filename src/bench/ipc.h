@@ -9,9 +9,12 @@
  *   worker → parent   IPC_READY   struct stats_connect  (a connection phase ended)
  *                     IPC_FINAL   delivery report, see stats.h
  *                     IPC_CLOSED  (none)   every client closed (after IPC_DISCONNECT)
+ *                     IPC_WIRED   (none)   every open client's TCP count read (after IPC_WIRE)
  *                     IPC_BYE     int64_t CPU µs of the whole worker; it exits next
  *   parent → worker   IPC_DISCONNECT (none)   close every client, keep its ticket
  *                     IPC_RECONNECT  (none)   reconnect everyone with its ticket
+ *                     IPC_WIRE    (none)   read each open client's TCP bytes received so
+ *                                 far: the bytes on the wire are counted from here
  *                     IPC_START   (none)   publishing begins: the delivery phase's
  *                                 CPU is counted from here
  *                     IPC_DRAIN   int64_t deadline (CLOCK_MONOTONIC ns), then
@@ -37,6 +40,8 @@ enum ipc_type {
     IPC_START,
     IPC_DRAIN,
     IPC_CLOSE,
+    IPC_WIRE,
+    IPC_WIRED,
 };
 
 struct ipc_hdr {

@@ -13,11 +13,28 @@
 
 #define MSG_SUMMARY_MAX 1000 /* proto/alert.schema.json: summary maxLength */
 
-/* Writes `n` filler characters; the pad is plain ASCII so that a character
- * is a byte. */
+/* Writes `n` filler characters: news prose rather than a short cycle, so
+ * that a compressed message (--deflate) shrinks as a real alert's text
+ * would; longer than a summary may be (1000), so it does not repeat within
+ * one. Plain ASCII: a character is a byte. */
 static void msg_pad(char *p, size_t n)
 {
-    static const char filler[] = "alert-bench filler text ";
+    static const char filler[] =
+        "Residents of three coastal towns were told to move to higher ground on Tuesday after "
+        "a strong earthquake struck about 80 km offshore at a depth of 10 km, the national "
+        "seismology agency said. Waves of up to one metre were possible within the hour. "
+        "Ferries stayed in port, schools across the region closed for the day and two "
+        "hospitals moved patients from their lower floors as a precaution. There were no "
+        "immediate reports of casualties or serious damage, but power was cut to some 12,000 "
+        "homes and the main coast road was closed north of the harbour while engineers "
+        "inspected a bridge. The regional governor asked people to stay away from beaches and "
+        "river mouths until the warning is lifted and to follow instructions from emergency "
+        "services. Aftershocks of magnitude 4 and above were felt in the capital, 200 km away, "
+        "where office workers briefly left buildings. The agency said it would give an update "
+        "at noon local time; the railway operator suspended services on two lines pending "
+        "checks of the track. Neighbouring countries said they were monitoring sea levels and "
+        "had not issued warnings of their own. Seismologists said the quake was the strongest "
+        "in the area since 1998 and that further tremors were likely over the coming days. ";
     for (size_t i = 0; i < n; i++)
         p[i] = filler[i % (sizeof(filler) - 1)];
 }

@@ -28,6 +28,10 @@ static const char opts_usage_text[] =
     "Target and connections\n"
     "  --url URL              wss://HOST:PORT/PATH (default " OPTS_DEFAULT_URL ")\n"
     "  --subprotocol NAME     offer this Sec-WebSocket-Protocol (default: none)\n"
+    "  --deflate              offer permessage-deflate with no context takeover either way\n"
+    "                         and inflate what comes compressed (default: not offered)\n"
+    "  --fields LIST          add fields=LIST to the URL's query: alertd's compact alerts;\n"
+    "                         LIST must keep ext, which carries the bench tag (default: none)\n"
     "  -n, --clients N        WebSocket clients (default 1000)\n"
     "  --rate R               connections started per second, in all (default 2000)\n"
     "  --procs P              worker processes (default: N/18000 rounded up)\n"
@@ -66,6 +70,8 @@ static const char opts_usage_text[] =
     "  --cpu LIST             run alert-bench on these CPUs, e.g. 1 or 0-1\n"
     "                         (--tls-write-limit: the writer's CPU, default 0)\n"
     "  --json FILE            write the results as JSON\n"
+    "  --record FILE          write every text message the first client receives\n"
+    "                         (inflated if compressed) to FILE, one a line\n"
     "  --label TEXT           copied into the JSON (e.g. alertd, nchan, node)\n"
     "  -q, --quiet            no progress lines\n"
     "TLS write limit\n"
@@ -79,6 +85,8 @@ static const char opts_usage_text[] =
 enum {
     OPT_URL = 256,
     OPT_SUBPROTOCOL,
+    OPT_DEFLATE,
+    OPT_FIELDS,
     OPT_RATE,
     OPT_PROCS,
     OPT_SOURCES,
@@ -104,6 +112,7 @@ enum {
     OPT_SERVER_PGID,
     OPT_CPU,
     OPT_JSON,
+    OPT_RECORD,
     OPT_LABEL,
     OPT_TLS_WRITE,
     OPT_DURATION,
@@ -115,6 +124,8 @@ enum {
 static const struct option opts_long[] = {
     {"url", required_argument, NULL, OPT_URL},
     {"subprotocol", required_argument, NULL, OPT_SUBPROTOCOL},
+    {"deflate", no_argument, NULL, OPT_DEFLATE},
+    {"fields", required_argument, NULL, OPT_FIELDS},
     {"clients", required_argument, NULL, 'n'},
     {"rate", required_argument, NULL, OPT_RATE},
     {"procs", required_argument, NULL, OPT_PROCS},
@@ -142,6 +153,7 @@ static const struct option opts_long[] = {
     {"server-pgid", required_argument, NULL, OPT_SERVER_PGID},
     {"cpu", required_argument, NULL, OPT_CPU},
     {"json", required_argument, NULL, OPT_JSON},
+    {"record", required_argument, NULL, OPT_RECORD},
     {"label", required_argument, NULL, OPT_LABEL},
     {"quiet", no_argument, NULL, 'q'},
     {"tls-write-limit", required_argument, NULL, OPT_TLS_WRITE},
@@ -246,6 +258,32 @@ static int opts_url(struct bench_opts *o, const char *url)
     return 0;
 }
 
+/* --fields: appends fields=LIST to the path's query. LIST is names
+ * ([a-z_]) separated by commas, and keeps ext: without it no alert could be
+ * recognised (msg.h). */
+static int opts_fields(struct bench_opts *o)
+{
+    const char *f = o->fields;
+    size_t len = strlen(f), n = strlen(o->path);
+    if (len == 0 || strspn(f, "abcdefghijklmnopqrstuvwxyz_,") != len) {
+        fprintf(stderr, "alert-bench: --fields takes field names separated by commas\n");
+        return -1;
+    }
+    char padded[256];
+    snprintf(padded, sizeof(padded), ",%s,", f);
+    if (len + 2 >= sizeof(padded) || strstr(padded, ",ext,") == NULL) {
+        fprintf(stderr, "alert-bench: --fields must include ext (the bench tag is in it)\n");
+        return -1;
+    }
+    int w = snprintf(o->path + n, sizeof(o->path) - n, "%sfields=%s",
+                     strchr(o->path, '?') ? "&" : "?", f);
+    if (w < 0 || (size_t)w >= sizeof(o->path) - n) {
+        fprintf(stderr, "alert-bench: --url and --fields make too long a path\n");
+        return -1;
+    }
+    return 0;
+}
+
 /* The `alert` next to this executable. */
 static const char *opts_default_alert_bin(void)
 {
@@ -304,6 +342,8 @@ static int opts_finish(struct bench_opts *o)
         return 0;
     }
     o->mode = o->via == VIA_ALERT_CLI ? MSG_ALERTD : MSG_PUBLISH;
+    if (o->fields && opts_fields(o) != 0)
+        return -1;
     if (o->via == VIA_REDIS && o->channel == NULL) {
         fprintf(stderr, "alert-bench: --publish-mode publish needs --channel\n");
         return -1;
@@ -355,6 +395,12 @@ int opts_parse(struct bench_opts *o, int argc, char **argv)
         case OPT_SUBPROTOCOL:
             o->subprotocol = optarg;
             bad = strpbrk(optarg, "\r\n") != NULL;
+            break;
+        case OPT_DEFLATE:
+            o->deflate = 1;
+            break;
+        case OPT_FIELDS:
+            o->fields = optarg;
             break;
         case 'n':
             bad = opts_uint(optarg, 1, 10000000, &o->clients);
@@ -449,6 +495,9 @@ int opts_parse(struct bench_opts *o, int argc, char **argv)
             break;
         case OPT_JSON:
             o->json = optarg;
+            break;
+        case OPT_RECORD:
+            o->record = optarg;
             break;
         case OPT_LABEL:
             o->label = optarg;

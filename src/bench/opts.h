@@ -33,6 +33,8 @@ struct bench_opts {
     char path[768];          /* path and query, "/" if the URL has none */
     struct sockaddr_in dst;  /* the resolved address, in 127.0.0.0/8 */
     const char *subprotocol; /* offered in Sec-WebSocket-Protocol, or NULL */
+    int deflate;             /* offer permessage-deflate (WSP_PMD_OFFER) and inflate */
+    const char *fields;      /* --fields: appended to the path's query as fields=, or NULL */
     /* Connections */
     uint32_t clients;       /* N */
     double rate;            /* connections started per second, all workers */
@@ -62,6 +64,7 @@ struct bench_opts {
     double settle;         /* seconds between connected and measuring idle RSS */
     /* Output and measurement */
     const char *json;                 /* --json FILE, or NULL */
+    const char *record;               /* --record FILE: client 0's text messages, or NULL */
     const char *label;                /* free text copied into the JSON (e.g. "nchan") */
     pid_t server_pids[OPTS_MAX_PIDS]; /* --server-pid: measured with their descendants */
     int n_server_pids;

@@ -48,6 +48,7 @@ void report_add_connect(struct report *r, const struct stats_connect *c, int res
         t->fail[i] += c->fail[i];
     t->resumed += c->resumed;
     t->tickets += c->tickets;
+    t->pmd += c->pmd;
     if (c->first_ns && (t->first_ns == 0 || c->first_ns < t->first_ns))
         t->first_ns = c->first_ns;
     if (c->last_ns > t->last_ns)
@@ -102,6 +103,10 @@ int report_add_final(struct report *r, const void *payload, size_t len)
         t->frame_min = d.frame_min;
     if (d.frame_max > t->frame_max)
         t->frame_max = d.frame_max;
+    t->deflated += d.deflated;
+    t->ws_bytes += d.ws_bytes;
+    t->wire_bytes += d.wire_bytes;
+    t->wire_conns += d.wire_conns;
     t->cpu_us += d.cpu_us;
     if (d.last_rx_ns > t->last_rx_ns)
         t->last_rx_ns = d.last_rx_ns;
@@ -129,6 +134,10 @@ size_t report_problems(const struct report *r, char *out, size_t outlen)
     REPORT_PROBLEM(r->del.deliveries != expected, "%llu of %llu deliveries; ",
                    (unsigned long long)r->del.deliveries, (unsigned long long)expected)
     REPORT_PROBLEM(r->del.duplicates, "%llu duplicates; ", (unsigned long long)r->del.duplicates)
+    REPORT_PROBLEM(o->deflate && last->pmd != last->established,
+                   "%llu of %llu connections without permessage-deflate; ",
+                   (unsigned long long)(last->established - last->pmd),
+                   (unsigned long long)last->established)
     REPORT_PROBLEM(r->pub_errors || r->published != o->alerts, "%u of %u alerts published; ",
                    r->published - r->pub_errors, o->alerts)
 #undef REPORT_PROBLEM
@@ -146,6 +155,12 @@ int report_ok(const struct report *r)
 /* ------------------------------------------------------------------------
  * Derived numbers
  * ---------------------------------------------------------------------- */
+
+double report_wire_per_delivery(const struct report *r)
+{
+    const struct stats_deliver *d = &r->del;
+    return d->deliveries && d->wire_conns ? (double)d->wire_bytes / (double)d->deliveries : -1;
+}
 
 double report_ms(uint64_t us)
 {
@@ -299,6 +314,11 @@ void report_print(const struct report *r, FILE *f)
             (unsigned long long)d->frame_max);
     if (d->first_error[0])
         fprintf(f, "%-18s first error: %s\n", "", d->first_error);
+    if (d->deliveries)
+        fprintf(f,
+                "%-18s %.1f B per delivery on TCP (TLS included), frames %.1f B; %llu compressed\n",
+                "wire", report_wire_per_delivery(r), (double)d->ws_bytes / (double)d->deliveries,
+                (unsigned long long)d->deflated);
     report_print_latency(f, "latency ms", &r->e2e);
     if (r->relay.count)
         report_print_latency(f, " from Redis ms", &r->relay);

@@ -69,6 +69,9 @@ int report_json(const struct report *r, const char *path);
 
 /* Derived numbers shared by both forms. */
 double report_ms(uint64_t us);
+/* TCP bytes the clients received while publishing, over the deliveries
+ * (pings and other frames in that time included); -1 if not measured. */
+double report_wire_per_delivery(const struct report *r);
 /* Median and max over alerts of v[i] - sub[i] (sub may be NULL; entries
  * with sub[i] < 0 are skipped); returns the count used. */
 uint32_t report_over_alerts(const struct report *r, const uint64_t *v, const int64_t *sub,

@@ -27,17 +27,17 @@ static json_t *report_json_connect(const struct report *r, const struct stats_co
     json_t *fails = json_object();
     for (int i = 0; i < FAIL_KINDS; i++)
         json_object_set_new(fails, report_json_fail[i], json_integer((json_int_t)c->fail[i]));
-    return json_pack("{sI sI sI so so so so so so sI sI ss ss ss}", "attempted",
-                     (json_int_t)c->attempted, "established", (json_int_t)c->established, "failed",
-                     (json_int_t)c->failed, "failures", fails, "wall_s",
-                     json_real(wall > 0 ? wall : 0), "handshakes_per_s",
-                     json_real(wall > 0 ? est / wall : 0), "client_cpu_us_per_handshake",
-                     report_json_num(est > 0 ? (double)c->cpu_us / est : -1), "connect_ms_mean",
-                     report_json_num(est > 0 ? (double)c->handshake_us / est / 1000 : -1),
-                     "server_cpu_us_per_handshake",
-                     report_json_num(report_server_cpu_per(r, a, b, c->established)), "resumed",
-                     (json_int_t)c->resumed, "tickets", (json_int_t)c->tickets, "tls_version",
-                     c->tls_version, "cipher", c->cipher, "first_error", c->first_error);
+    return json_pack(
+        "{sI sI sI so so so so so so sI sI sI ss ss ss}", "attempted", (json_int_t)c->attempted,
+        "established", (json_int_t)c->established, "failed", (json_int_t)c->failed, "failures",
+        fails, "wall_s", json_real(wall > 0 ? wall : 0), "handshakes_per_s",
+        json_real(wall > 0 ? est / wall : 0), "client_cpu_us_per_handshake",
+        report_json_num(est > 0 ? (double)c->cpu_us / est : -1), "connect_ms_mean",
+        report_json_num(est > 0 ? (double)c->handshake_us / est / 1000 : -1),
+        "server_cpu_us_per_handshake",
+        report_json_num(report_server_cpu_per(r, a, b, c->established)), "resumed",
+        (json_int_t)c->resumed, "tickets", (json_int_t)c->tickets, "deflate", (json_int_t)c->pmd,
+        "tls_version", c->tls_version, "cipher", c->cipher, "first_error", c->first_error);
 }
 
 static json_t *report_json_hist(const struct hist *h)
@@ -63,15 +63,19 @@ static json_t *report_json_delivery(const struct report *r)
         json_object_set_new(cc, i < STATS_N_CLOSE ? name : "other",
                             json_integer((json_int_t)d->close_codes[i]));
     }
-    return json_pack("{sI sI sI sI sI sI sI sI sI so sI sI sI ss}", "expected",
-                     (json_int_t)r->o->clients * (json_int_t)r->o->alerts, "clients",
-                     (json_int_t)d->clients, "deliveries", (json_int_t)d->deliveries, "missing",
-                     (json_int_t)d->missing, "duplicates", (json_int_t)d->duplicates,
-                     "complete_clients", (json_int_t)d->complete, "foreign", (json_int_t)d->foreign,
-                     "other_frames", (json_int_t)d->other_frames, "dropped", (json_int_t)d->dropped,
-                     "close_codes", cc, "pings", (json_int_t)d->pings, "frame_bytes_min",
-                     (json_int_t)d->frame_min, "frame_bytes_max", (json_int_t)d->frame_max,
-                     "first_error", d->first_error);
+    double dn = (double)d->deliveries, wire = report_wire_per_delivery(r);
+    return json_pack(
+        "{sI sI sI sI sI sI sI sI sI so sI sI sI sI so sI sI so ss}", "expected",
+        (json_int_t)r->o->clients * (json_int_t)r->o->alerts, "clients", (json_int_t)d->clients,
+        "deliveries", (json_int_t)d->deliveries, "missing", (json_int_t)d->missing, "duplicates",
+        (json_int_t)d->duplicates, "complete_clients", (json_int_t)d->complete, "foreign",
+        (json_int_t)d->foreign, "other_frames", (json_int_t)d->other_frames, "dropped",
+        (json_int_t)d->dropped, "close_codes", cc, "pings", (json_int_t)d->pings, "frame_bytes_min",
+        (json_int_t)d->frame_min, "frame_bytes_max", (json_int_t)d->frame_max, "deflated",
+        (json_int_t)d->deflated, "ws_bytes_per_delivery",
+        report_json_num(dn > 0 ? (double)d->ws_bytes / dn : -1), "wire_bytes",
+        (json_int_t)d->wire_bytes, "wire_conns", (json_int_t)d->wire_conns,
+        "wire_bytes_per_delivery", report_json_num(wire), "first_error", d->first_error);
 }
 
 static json_t *report_json_reach(const struct report *r, const int64_t *sub)
@@ -154,13 +158,14 @@ int report_json(const struct report *r, const char *path)
     char why[512];
     report_problems(r, why, sizeof(why));
     json_t *params = json_pack(
-        "{sI sf si sI sf sI sb sI sf sI sI ss ss ss}", "clients", (json_int_t)o->clients, "rate",
-        o->rate, "procs", o->procs, "sources", (json_int_t)o->sources, "connect_timeout_s",
+        "{sI sf si sI sf sI sb sI sf sI sI ss ss ss sb so}", "clients", (json_int_t)o->clients,
+        "rate", o->rate, "procs", o->procs, "sources", (json_int_t)o->sources, "connect_timeout_s",
         o->connect_timeout, "max_pending", (json_int_t)o->max_pending, "resume", o->resume,
         "alerts", (json_int_t)o->alerts, "alert_rate", o->alert_rate, "size", (json_int_t)o->size,
         "burst", (json_int_t)o->burst, "ciphersuites", o->ciphersuites, "channel",
         o->via == VIA_REDIS ? o->channel : "", "publish_url",
-        o->via == VIA_HTTP ? o->publish_url : "");
+        o->via == VIA_HTTP ? o->publish_url : "", "deflate", o->deflate, "fields",
+        o->fields ? json_string(o->fields) : json_null());
     json_t *root = json_pack(
         "{ss ss so ss ss so so so so so so so so so so so si sb ss}", "tool", "alert-bench",
         "version", ALERT_VERSION, "label", o->label ? json_string(o->label) : json_null(), "url",

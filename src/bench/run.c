@@ -141,7 +141,7 @@ static void run_receive(struct run_worker *w, uint32_t want)
         if (report_add_final(&run.rep, p, h.len) != 0)
             run_lost(w);
         w->answered = 1;
-    } else if (h.type == want && h.type == IPC_CLOSED) {
+    } else if (h.type == want && (h.type == IPC_CLOSED || h.type == IPC_WIRED)) {
         w->answered = 1;
     } else if (h.type == want && h.type == IPC_BYE && h.len == sizeof(int64_t)) {
         int64_t cpu;
@@ -256,6 +256,10 @@ static void run_publish_phase(void)
     const struct bench_opts *o = run.o;
     struct pub *p = &run.pub;
     struct report *r = &run.rep;
+    /* Before the first alert, so that no byte of it arrives before a
+     * client's first reading of its TCP count (and none goes uncounted). */
+    run_send(IPC_WIRE, NULL, 0, NULL, 0);
+    run_wait(IPC_WIRED, clk_mono_ns() + RUN_SLACK_NS, 0);
     run_say("publishing %u alerts at %g/s", o->alerts, o->alert_rate);
     run_mark(MARK_PUBLISH_0);
     run_send(IPC_START, NULL, 0, NULL, 0);

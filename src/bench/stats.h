@@ -32,6 +32,7 @@ struct stats_connect {
     uint64_t fail[FAIL_KINDS];
     uint64_t resumed;     /* handshakes that resumed a session (SSL_session_reused) */
     uint64_t tickets;     /* connections that received a session ticket */
+    uint64_t pmd;         /* connections that negotiated permessage-deflate (--deflate) */
     int64_t first_ns;     /* CLOCK_MONOTONIC: first connection started */
     int64_t last_ns;      /* CLOCK_MONOTONIC: last connection established (or failed) */
     int64_t cpu_us;       /* the worker's CPU over the phase */
@@ -60,8 +61,12 @@ struct stats_deliver {
     uint64_t dropped;      /* connections the server closed or lost after the upgrade */
     uint64_t close_codes[STATS_N_CLOSE + 1]; /* of those, by close code; last: other */
     uint64_t frame_min, frame_max;           /* bytes of the alert messages received */
-    int64_t cpu_us;     /* the worker's CPU from publishing to the end of the drain */
-    int64_t last_rx_ns; /* CLOCK_REALTIME of the last alert received */
+    uint64_t deflated;   /* alert messages that came compressed (inflated: frame_min/max) */
+    uint64_t ws_bytes;   /* the alert messages' frames as received: headers + payloads */
+    uint64_t wire_bytes; /* TCP bytes the clients received while publishing (tcprx.h) */
+    uint64_t wire_conns; /* the connections wire_bytes covers */
+    int64_t cpu_us;      /* the worker's CPU from publishing to the end of the drain */
+    int64_t last_rx_ns;  /* CLOCK_REALTIME of the last alert received */
     char first_error[STATS_ERR_LEN];
 };
 

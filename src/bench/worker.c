@@ -141,6 +141,8 @@ static int worker_final(struct worker *w)
         }
     }
     w->ds.cpu_us = clk_cpu_us() - w->phase_cpu;
+    for (uint32_t i = 0; i < w->a->count; i++) /* after the CPU reading: not a delivery's cost */
+        conn_add_wire(&w->conns[i], &w->ds.wire_bytes, &w->ds.wire_conns);
     int rc = ipc_send(w->a->rep_fd, IPC_FINAL, &w->ds, sizeof(w->ds), blob, blen);
     free(blob);
     return rc;
@@ -177,6 +179,12 @@ static void worker_command(struct worker *w)
     case IPC_RECONNECT:
         if (w->phase == W_DISCONNECTED)
             worker_connect_begin(w);
+        break;
+    case IPC_WIRE:
+        for (uint32_t i = 0; i < w->a->count; i++)
+            conn_mark_wire(&w->conns[i]);
+        if (ipc_send(w->a->rep_fd, IPC_WIRED, NULL, 0, NULL, 0) != 0)
+            w->failed = 1, w->phase = W_QUIT;
         break;
     case IPC_START:
         w->phase_cpu = clk_cpu_us();
@@ -255,6 +263,11 @@ int worker_main(const struct worker_args *a)
     }
     for (uint32_t i = 0; i < a->count; i++)
         w.conns[i].fd = -1;
+    if (a->o->record && a->first == 0 && a->count > 0 &&
+        (w.env.record = fopen(a->o->record, "w")) == NULL) {
+        fprintf(stderr, "alert-bench: --record %s: %s\n", a->o->record, strerror(errno));
+        goto out;
+    }
     w.env.ds = &w.ds;
     w.env.run_id = a->run_id;
     struct epoll_event ee = {.events = EPOLLIN, .data.ptr = NULL};
@@ -272,6 +285,8 @@ out:
             conn_forget(&w.conns[i]);
     free(w.conns);
     free(w.pub_delay_us);
+    if (w.env.record && fclose(w.env.record) != 0)
+        rc = 1;
     conn_env_free(&w.env);
     SSL_CTX_free(ctx);
     if (w.epfd >= 0)

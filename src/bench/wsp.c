@@ -27,7 +27,7 @@ void wsp_accept(const char key[WSP_KEY_LEN], char accept[WSP_ACCEPT_LEN + 1])
 }
 
 int wsp_request(char *out, size_t cap, const char *host, int port, const char *path,
-                const char *subprotocol, char accept[WSP_ACCEPT_LEN + 1])
+                const char *subprotocol, const char *extensions, char accept[WSP_ACCEPT_LEN + 1])
 {
     unsigned char nonce[16];
     char key[WSP_KEY_LEN + 1];
@@ -43,9 +43,12 @@ int wsp_request(char *out, size_t cap, const char *host, int port, const char *p
                      "Sec-WebSocket-Key: %s\r\n"
                      "Sec-WebSocket-Version: 13\r\n"
                      "%s%s%s"
+                     "%s%s%s"
                      "\r\n",
                      path, host, port, key, subprotocol ? "Sec-WebSocket-Protocol: " : "",
-                     subprotocol ? subprotocol : "", subprotocol ? "\r\n" : "");
+                     subprotocol ? subprotocol : "", subprotocol ? "\r\n" : "",
+                     extensions ? "Sec-WebSocket-Extensions: " : "", extensions ? extensions : "",
+                     extensions ? "\r\n" : "");
     return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 
@@ -96,18 +99,60 @@ int wsp_response(const char *p, size_t n, const char *accept, int *status)
     return (int)head;
 }
 
+/* Whether the `len` bytes at p, up to the next ';' or ',', are the token
+ * `tok` (spaces around it allowed). */
+static int wsp_token_is(const char *p, size_t len, const char *tok)
+{
+    size_t tl = strlen(tok);
+    while (len && (*p == ' ' || *p == '\t'))
+        p++, len--;
+    while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+        len--;
+    return len == tl && strncasecmp(p, tok, tl) == 0;
+}
+
+int wsp_response_pmd(const char *p, size_t n)
+{
+    const char *v;
+    size_t vlen;
+    if (wsp_header(p, n, "Sec-WebSocket-Extensions", &v, &vlen) != 0)
+        return 0;
+    if (memchr(v, ',', vlen)) /* one extension answers one offer */
+        return -1;
+    const char *end = v + vlen, *semi = memchr(v, ';', vlen);
+    if (!wsp_token_is(v, (size_t)((semi ? semi : end) - v), "permessage-deflate"))
+        return -1;
+    int no_takeover = 0;
+    while (semi) {
+        const char *q = semi + 1;
+        semi = memchr(q, ';', (size_t)(end - q));
+        size_t len = (size_t)((semi ? semi : end) - q);
+        const char *eq = memchr(q, '=', len);
+        if (wsp_token_is(q, len, "server_no_context_takeover"))
+            no_takeover = 1;
+        else if (eq && wsp_token_is(q, (size_t)(eq - q), "server_max_window_bits"))
+            continue; /* a server may say its window; an inflater of 15 bits reads any */
+        else if (!wsp_token_is(q, len, "client_no_context_takeover"))
+            return -1; /* client_max_window_bits, or anything this client did not offer */
+    }
+    return no_takeover ? 1 : -1;
+}
+
 /* ------------------------------------------------------------------------
  * Frames
  * ---------------------------------------------------------------------- */
 
-int wsp_parse(const unsigned char *p, size_t n, struct wsp_frame *f)
+int wsp_parse(const unsigned char *p, size_t n, int pmd, struct wsp_frame *f)
 {
     if (n < 2)
         return 0;
     f->fin = (p[0] & 0x80) != 0;
+    f->rsv1 = (p[0] & 0x40) != 0;
     f->opcode = p[0] & 0x0F;
-    if ((p[0] & 0x70) || (p[1] & 0x80)) /* no extension negotiated; servers never mask */
+    if ((p[0] & 0x30) || (p[1] & 0x80)) /* RSV2, RSV3: no such extension; servers never mask */
         return -1;
+    if (f->rsv1 && (!pmd || f->opcode == WSP_CONT || f->opcode >= WSP_CLOSE))
+        return -1; /* RFC 7692, 6: a message's first frame only, never control frames */
     switch (f->opcode) {
     case WSP_CONT:
     case WSP_TEXT:

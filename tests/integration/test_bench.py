@@ -14,13 +14,14 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import urllib.error
 import urllib.request
 
 import pytest
 
-from alertd_fixture import alertd, alertd_factory, tls_cert  # noqa: F401
+from alertd_fixture import OP_TEXT, RawWs, alertd, alertd_factory, tls_cert  # noqa: F401
 from conftest import BUILD, ROOT, free_port, wait_for_port
 
 BENCH = os.path.join(BUILD, "alert-bench")
@@ -122,6 +123,96 @@ def test_bench_resume_two_workers(alertd, redis_server, tls_cert, tmp_path):
     assert res["connect"]["established"] == 40 and res["connect"]["tickets"] == 40
     assert res["resume"]["established"] == 40 and res["resume"]["resumed"] == 40
     assert res["delivery"]["deliveries"] == 120 and res["delivery"]["duplicates"] == 0
+
+
+class Reader:
+    """A plain (uncompressed) reader beside alert-bench, keeping every text
+    message it receives, in a thread of its own."""
+
+    def __init__(self, port, ctx, path, headers=("Sec-WebSocket-Protocol: alert.v1",)):
+        self.ws = RawWs(port, ctx, path=path, headers=list(headers))
+        assert "sec-websocket-extensions" not in self.ws.headers
+        self.texts, self.stop = [], threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stop.is_set():
+            try:
+                _, op, payload = self.ws.recv_frame(timeout=0.2)
+            except TimeoutError:
+                continue
+            if op == OP_TEXT:
+                self.texts.append(payload)
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(5)
+        self.ws.close()
+
+
+def alert_lines(texts):
+    return [t for t in texts if t.startswith(b'{"type":"alert"')]
+
+
+def test_bench_deflate_and_fields_match_a_plain_reader(alertd, redis_server, tls_cert, tmp_path):
+    """--deflate: alert-bench offers permessage-deflate (no context takeover
+    either way), alertd compresses, and what alert-bench inflates is, byte
+    for byte, what a plain reader beside it receives, whole items and
+    --fields compact ones alike; the TCP bytes per delivery it counts are
+    the frame plus TLS records, fewer compressed than plain."""
+    ctx = tls_cert.client_context()
+    compact = "headline,urgency,url,ext"
+    runs = {}
+    for name, extra, path in (("plain", [], "/v1/ws"), ("deflate", ["--deflate"], "/v1/ws"),
+                              ("compact", ["--deflate", "--fields", compact],
+                               f"/v1/ws?fields={compact}")):
+        reader = Reader(alertd.port, ctx, path)
+        rec, out = tmp_path / f"{name}.txt", tmp_path / f"{name}.json"
+        try:
+            r, res = bench("--url", alertd.url(), "--ca", tls_cert.cert, "--subprotocol",
+                           "alert.v1", "--clients", 5, "--alerts", 4, "--alert-rate", 10,
+                           "--redis", redis_server.url, "--settle", 0.2, "--drain", 10,
+                           "--record", rec, "--json", out, *extra)
+            assert r.returncode == 0, r.stderr
+            deadline = time.monotonic() + 10
+            while len(alert_lines(reader.texts)) < 4 and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            reader.close()
+        got = alert_lines(rec.read_bytes().split(b"\n"))
+        assert len(got) == 4 and got == alert_lines(reader.texts), (got, reader.texts)
+        runs[name] = (res, got)
+
+    plain, deflate, comp = (runs[k][0] for k in ("plain", "deflate", "compact"))
+    assert plain["params"]["deflate"] is False and deflate["params"]["deflate"] is True
+    assert comp["params"]["fields"] == compact
+    assert plain["connect"]["deflate"] == 0 and plain["delivery"]["deflated"] == 0
+    for res in (deflate, comp):
+        assert res["connect"]["deflate"] == 5, res["connect"]
+        assert res["delivery"]["deflated"] == res["delivery"]["deliveries"] == 20
+    # Compact items carry only what was asked for (and id, kind, ref).
+    item = json.loads(runs["compact"][1][0])["alert"]
+    assert set(item) <= {"id", "kind", "ref", "headline", "urgency", "url", "ext"}, item
+    assert "summary" in json.loads(runs["deflate"][1][0])["alert"]
+
+    # Every client's TCP bytes were counted; per delivery, the plain frame
+    # (600 B within 2, and its 4-byte header) plus one TLS 1.3 record's
+    # 22 bytes, within what a ping or session ticket could add.
+    for res in (plain, deflate, comp):
+        assert res["delivery"]["wire_conns"] == 5, res["delivery"]
+    pd = plain["delivery"]
+    assert 550 <= pd["frame_bytes_min"] and pd["frame_bytes_max"] <= 650
+    assert pd["ws_bytes_per_delivery"] == pd["frame_bytes_max"] + 4 or \
+        pd["frame_bytes_min"] != pd["frame_bytes_max"]
+    assert pd["ws_bytes_per_delivery"] + 22 <= pd["wire_bytes_per_delivery"] \
+        <= pd["ws_bytes_per_delivery"] + 60, pd
+    dd, cd = deflate["delivery"], comp["delivery"]
+    assert dd["ws_bytes_per_delivery"] < pd["ws_bytes_per_delivery"]
+    assert dd["wire_bytes_per_delivery"] < pd["wire_bytes_per_delivery"]
+    assert cd["wire_bytes_per_delivery"] < dd["wire_bytes_per_delivery"]
+    assert dd["frame_bytes_max"] == pd["frame_bytes_max"] or \
+        abs(dd["frame_bytes_max"] - pd["frame_bytes_max"]) <= 2  # inflated sizes
 
 
 def test_bench_fails_when_nothing_listens(redis_server, tls_cert, tmp_path):
@@ -231,23 +322,44 @@ def wait_nchan(pub_port, redis, proc, timeout=15.0):
 
 @pytest.mark.skipif(not (HAVE_NCHAN and os.path.exists(NCHAN_START)),
                     reason="nginx + libnginx-mod-nchan (scripts/bench-deps.sh) not installed")
-def test_bench_nchan_http_mode(redis_server, tls_cert, tmp_path):
+@pytest.mark.parametrize("deflate", [False, True], ids=["plain", "deflate"])
+def test_bench_nchan_http_mode(redis_server, tls_cert, tmp_path, deflate):
+    """nchan-http mode; with deflate, nchan's own permessage-deflate
+    (start.sh --deflate: nchan_deflate_message_for_websocket) read by
+    alert-bench --deflate: every alert compressed, and inflated to what a
+    plain reader beside it gets."""
     port, pub = free_port(), free_port()
     nginx = subprocess.Popen([NCHAN_START, "--port", str(port), "--pub-port", str(pub),
                               "--redis-port", str(redis_server.port), "--cert", tls_cert.cert,
-                              "--key", tls_cert.key, "--dir", str(tmp_path / "nchan")],
+                              "--key", tls_cert.key, "--dir", str(tmp_path / "nchan"),
+                              *(["--deflate"] if deflate else [])],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    reader = None
     try:
         wait_nchan(pub, redis_server, nginx)
-        out = tmp_path / "bench.json"
+        reader = Reader(port, tls_cert.client_context(), "/sub/alerts", headers=())
+        out, rec = tmp_path / "bench.json", tmp_path / "record.txt"
         r, res = bench("--url", f"wss://127.0.0.1:{port}/sub/alerts", "--ca", tls_cert.cert,
                        "--clients", 30, "--alerts", 4, "--alert-rate", 20,
                        "--publish-mode", "nchan-http",
                        "--publish-url", f"http://127.0.0.1:{pub}/pub/alerts",
                        "--server-pid", nginx.pid, "--settle", 0.1, "--drain", 10,
-                       "--json", out)
+                       "--record", rec, "--json", out, *(["--deflate"] if deflate else []))
         assert r.returncode == 0, r.stderr
         assert res["mode"] == "nchan-http"
+        d = res["delivery"]
+        assert res["connect"]["deflate"] == (30 if deflate else 0)
+        assert d["deflated"] == (120 if deflate else 0)
+        if deflate:
+            assert d["ws_bytes_per_delivery"] < 500 and d["wire_bytes_per_delivery"] < 530, d
+        else:  # the 600-byte message, its 4-byte header, one TLS 1.3 record (22)
+            assert d["ws_bytes_per_delivery"] == 604
+            assert 626 <= d["wire_bytes_per_delivery"] <= 660, d
+        deadline = time.monotonic() + 10
+        while len(alert_lines(reader.texts)) < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        got = alert_lines(rec.read_bytes().split(b"\n"))
+        assert len(got) == 4 and got == alert_lines(reader.texts)
         assert res["delivery"]["deliveries"] == 120 and res["delivery"]["duplicates"] == 0
         assert res["delivery"]["frame_bytes_max"] == 600
         # nchan's Redis traffic is its own: no relay latency, end-to-end only.
@@ -256,6 +368,8 @@ def test_bench_nchan_http_mode(redis_server, tls_cert, tmp_path):
         check_latency(res["latency_ms"], 10000)
         assert res["server"]["procs"] >= 2  # the master and its worker
     finally:
+        if reader:
+            reader.close()
         nginx.send_signal(signal.SIGTERM)
         try:
             nginx.wait(timeout=15)

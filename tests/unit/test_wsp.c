@@ -60,8 +60,8 @@ static void test_request(void)
     char req[WSP_REQUEST_MAX], accept[WSP_ACCEPT_LEN + 1], expect[WSP_ACCEPT_LEN + 1];
     char key[64], value[64];
 
-    int n =
-        wsp_request(req, sizeof(req), "127.0.0.1", 8443, "/v1/ws?topics=world", "alert.v1", accept);
+    int n = wsp_request(req, sizeof(req), "127.0.0.1", 8443, "/v1/ws?topics=world", "alert.v1",
+                        NULL, accept);
     ASSERT_TRUE(n > 0);
     ASSERT_EQ(n, strlen(req));
     ASSERT_TRUE(strncmp(req, "GET /v1/ws?topics=world HTTP/1.1\r\n", 34) == 0);
@@ -89,8 +89,8 @@ static void test_request_key_is_fresh_each_time(void)
 {
     char a[WSP_REQUEST_MAX], b[WSP_REQUEST_MAX], ka[64], kb[64];
     char acc_a[WSP_ACCEPT_LEN + 1], acc_b[WSP_ACCEPT_LEN + 1];
-    ASSERT_TRUE(wsp_request(a, sizeof(a), "h", 1, "/", NULL, acc_a) > 0);
-    ASSERT_TRUE(wsp_request(b, sizeof(b), "h", 1, "/", NULL, acc_b) > 0);
+    ASSERT_TRUE(wsp_request(a, sizeof(a), "h", 1, "/", NULL, NULL, acc_a) > 0);
+    ASSERT_TRUE(wsp_request(b, sizeof(b), "h", 1, "/", NULL, NULL, acc_b) > 0);
     ASSERT_EQ(header_value(a, "Sec-WebSocket-Key", ka, sizeof(ka)), 0);
     ASSERT_EQ(header_value(b, "Sec-WebSocket-Key", kb, sizeof(kb)), 0);
     ASSERT_TRUE(strcmp(ka, kb) != 0);
@@ -100,12 +100,13 @@ static void test_request_key_is_fresh_each_time(void)
 static void test_request_without_subprotocol_or_room(void)
 {
     char req[WSP_REQUEST_MAX], accept[WSP_ACCEPT_LEN + 1];
-    int n = wsp_request(req, sizeof(req), "localhost", 443, "/", NULL, accept);
+    int n = wsp_request(req, sizeof(req), "localhost", 443, "/", NULL, NULL, accept);
     ASSERT_TRUE(n > 0);
     ASSERT_TRUE(strstr(req, "Sec-WebSocket-Protocol") == NULL);
+    ASSERT_TRUE(strstr(req, "Sec-WebSocket-Extensions") == NULL);
     /* One byte short of the request and its NUL: refused, not cut. */
-    ASSERT_EQ(wsp_request(req, (size_t)n, "localhost", 443, "/", NULL, accept), -1);
-    ASSERT_TRUE(wsp_request(req, (size_t)n + 1, "localhost", 443, "/", NULL, accept) > 0);
+    ASSERT_EQ(wsp_request(req, (size_t)n, "localhost", 443, "/", NULL, NULL, accept), -1);
+    ASSERT_TRUE(wsp_request(req, (size_t)n + 1, "localhost", 443, "/", NULL, NULL, accept) > 0);
 }
 
 static void test_response_accepted(void)
@@ -125,6 +126,54 @@ static void test_response_accepted(void)
                                 "upgrade: websocket\r\nconnection: upgrade\r\n"
                                 "sec-websocket-accept:   " RFC_ACCEPT "  \r\n\r\n";
     ASSERT_EQ(wsp_response(lower, sizeof(lower) - 1, RFC_ACCEPT, &status), sizeof(lower) - 1);
+}
+
+static void test_request_offers_deflate(void)
+{
+    char req[WSP_REQUEST_MAX], accept[WSP_ACCEPT_LEN + 1], value[128];
+    int n = wsp_request(req, sizeof(req), "localhost", 443, "/v1/ws", "alert.v1", WSP_PMD_OFFER,
+                        accept);
+    ASSERT_TRUE(n > 0);
+    ASSERT_EQ(header_value(req, "Sec-WebSocket-Extensions", value, sizeof(value)), 0);
+    ASSERT_STR_EQ(value, "permessage-deflate; client_no_context_takeover; "
+                         "server_no_context_takeover");
+    ASSERT_EQ(header_value(req, "Sec-WebSocket-Protocol", value, sizeof(value)), 0);
+    ASSERT_STR_EQ(value, "alert.v1");
+}
+
+/* wsp_response_pmd on a 101 head with the extension line `ext` (NULL: none). */
+static int pmd_answer(const char *ext)
+{
+    char head[512];
+    int n = snprintf(head, sizeof(head),
+                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Accept: " RFC_ACCEPT "\r\n%s%s%s\r\n",
+                     ext ? "Sec-WebSocket-Extensions: " : "", ext ? ext : "", ext ? "\r\n" : "");
+    return wsp_response_pmd(head, (size_t)n);
+}
+
+static void test_response_pmd(void)
+{
+    ASSERT_EQ(pmd_answer(NULL), 0); /* declined: plain frames */
+    /* alertd's answer, nchan's (it may say its window), any case and spacing. */
+    ASSERT_EQ(pmd_answer("permessage-deflate; server_no_context_takeover; "
+                         "client_no_context_takeover"),
+              1);
+    ASSERT_EQ(pmd_answer("permessage-deflate;server_no_context_takeover"), 1);
+    ASSERT_EQ(pmd_answer("Permessage-Deflate ; Server_No_Context_Takeover ; "
+                         "server_max_window_bits=10"),
+              1);
+    /* A server keeping its context: a client resetting per message would
+     * read garbage, so the upgrade fails instead. */
+    ASSERT_EQ(pmd_answer("permessage-deflate"), -1);
+    ASSERT_EQ(pmd_answer("permessage-deflate; client_no_context_takeover"), -1);
+    /* Not offered: another extension, two, a client window. */
+    ASSERT_EQ(pmd_answer("x-webkit-deflate-frame"), -1);
+    ASSERT_EQ(pmd_answer("permessage-deflate; server_no_context_takeover, permessage-deflate"), -1);
+    ASSERT_EQ(pmd_answer("permessage-deflate; server_no_context_takeover; "
+                         "client_max_window_bits=9"),
+              -1);
+    ASSERT_EQ(pmd_answer("permessage-deflate-x; server_no_context_takeover"), -1);
 }
 
 static void test_response_incomplete(void)
@@ -180,22 +229,22 @@ static void test_parse_lengths(void)
     static const unsigned char cont[] = {0x00, 0x03};
     struct wsp_frame f;
 
-    ASSERT_EQ(wsp_parse(small, sizeof(small), &f), 1);
+    ASSERT_EQ(wsp_parse(small, sizeof(small), 0, &f), 1);
     ASSERT_EQ(f.fin, 1);
     ASSERT_EQ(f.opcode, WSP_TEXT);
     ASSERT_EQ(f.header_len, 2);
     ASSERT_EQ(f.payload_len, 5);
 
-    ASSERT_EQ(wsp_parse(medium, sizeof(medium), &f), 1);
+    ASSERT_EQ(wsp_parse(medium, sizeof(medium), 0, &f), 1);
     ASSERT_EQ(f.opcode, WSP_BINARY);
     ASSERT_EQ(f.header_len, 4);
     ASSERT_EQ(f.payload_len, 0x0102);
 
-    ASSERT_EQ(wsp_parse(large, sizeof(large), &f), 1);
+    ASSERT_EQ(wsp_parse(large, sizeof(large), 0, &f), 1);
     ASSERT_EQ(f.header_len, 10);
     ASSERT_EQ(f.payload_len, 0x0102030405LL);
 
-    ASSERT_EQ(wsp_parse(cont, sizeof(cont), &f), 1);
+    ASSERT_EQ(wsp_parse(cont, sizeof(cont), 0, &f), 1);
     ASSERT_EQ(f.fin, 0);
     ASSERT_EQ(f.opcode, WSP_CONT);
     ASSERT_EQ(f.payload_len, 3);
@@ -209,13 +258,13 @@ static void test_parse_needs_more(void)
     static const unsigned char large[] = {0x81, 127, 0, 0, 0, 0, 0, 0x01, 0x00, 0x00};
     struct wsp_frame f;
 
-    ASSERT_EQ(wsp_parse(medium, 0, &f), 0);
-    ASSERT_EQ(wsp_parse(medium, 1, &f), 0);
+    ASSERT_EQ(wsp_parse(medium, 0, 0, &f), 0);
+    ASSERT_EQ(wsp_parse(medium, 1, 0, &f), 0);
     for (size_t n = 2; n < sizeof(medium); n++)
-        ASSERT_EQ(wsp_parse(medium, n, &f), 0);
+        ASSERT_EQ(wsp_parse(medium, n, 0, &f), 0);
     for (size_t n = 2; n < sizeof(large); n++)
-        ASSERT_EQ(wsp_parse(large, n, &f), 0);
-    ASSERT_EQ(wsp_parse(medium, sizeof(medium), &f), 1);
+        ASSERT_EQ(wsp_parse(large, n, 0, &f), 0);
+    ASSERT_EQ(wsp_parse(medium, sizeof(medium), 0, &f), 1);
     ASSERT_EQ(f.payload_len, 128);
 }
 
@@ -231,28 +280,50 @@ static void test_parse_refuses(void)
     unsigned char frame[2] = {0, 0x00};
     struct wsp_frame f;
 
-    ASSERT_EQ(wsp_parse(masked, sizeof(masked), &f), -1);
-    ASSERT_EQ(wsp_parse(huge, sizeof(huge), &f), -1);
-    ASSERT_EQ(wsp_parse(ping_fragment, sizeof(ping_fragment), &f), -1);
-    ASSERT_EQ(wsp_parse(close_fragment, sizeof(close_fragment), &f), -1);
-    ASSERT_EQ(wsp_parse(ping_126, sizeof(ping_126), &f), -1);
-    ASSERT_EQ(wsp_parse(pong_127, sizeof(pong_127), &f), -1);
-    ASSERT_EQ(wsp_parse(ping_125, sizeof(ping_125), &f), 1); /* the largest allowed */
+    ASSERT_EQ(wsp_parse(masked, sizeof(masked), 0, &f), -1);
+    ASSERT_EQ(wsp_parse(huge, sizeof(huge), 0, &f), -1);
+    ASSERT_EQ(wsp_parse(ping_fragment, sizeof(ping_fragment), 0, &f), -1);
+    ASSERT_EQ(wsp_parse(close_fragment, sizeof(close_fragment), 0, &f), -1);
+    ASSERT_EQ(wsp_parse(ping_126, sizeof(ping_126), 0, &f), -1);
+    ASSERT_EQ(wsp_parse(pong_127, sizeof(pong_127), 0, &f), -1);
+    ASSERT_EQ(wsp_parse(ping_125, sizeof(ping_125), 0, &f), 1); /* the largest allowed */
     ASSERT_EQ(f.opcode, WSP_PING);
 
     /* RSV1, RSV2, RSV3: no extension was negotiated. */
     for (unsigned rsv = 0x10; rsv <= 0x40; rsv <<= 1) {
         frame[0] = (unsigned char)(0x81 | rsv);
-        if (wsp_parse(frame, sizeof(frame), &f) != -1)
+        if (wsp_parse(frame, sizeof(frame), 0, &f) != -1)
             TEST_FAIL_("reserved bit 0x%02x accepted", rsv);
     }
     /* Opcodes 3-7 and 0xB-0xF are reserved. */
     for (unsigned op = 0; op < 16; op++) {
         int known = op <= 2 || (op >= 8 && op <= 10);
         frame[0] = (unsigned char)(0x80 | op);
-        if (wsp_parse(frame, sizeof(frame), &f) != (known ? 1 : -1))
+        if (wsp_parse(frame, sizeof(frame), 0, &f) != (known ? 1 : -1))
             TEST_FAIL_("opcode 0x%x: %s", op, known ? "refused" : "accepted");
     }
+}
+
+static void test_parse_rsv1_with_deflate(void)
+{
+    static const unsigned char z_text[] = {0xC1, 0x05};  /* FIN, RSV1, text */
+    static const unsigned char z_first[] = {0x41, 0x05}; /* RSV1, text, more to come */
+    static const unsigned char z_cont[] = {0xC0, 0x05};  /* RSV1 on a continuation */
+    static const unsigned char z_ping[] = {0xC9, 0x00};  /* RSV1 on a control frame */
+    static const unsigned char rsv2[] = {0xA1, 0x00};
+    struct wsp_frame f;
+
+    ASSERT_EQ(wsp_parse(z_text, sizeof(z_text), 0, &f), -1); /* not negotiated */
+    ASSERT_EQ(wsp_parse(z_text, sizeof(z_text), 1, &f), 1);
+    ASSERT_TRUE(f.rsv1 && f.fin && f.opcode == WSP_TEXT && f.payload_len == 5);
+    ASSERT_EQ(wsp_parse(z_first, sizeof(z_first), 1, &f), 1);
+    ASSERT_TRUE(f.rsv1 && !f.fin);
+    ASSERT_EQ(wsp_parse(z_cont, sizeof(z_cont), 1, &f), -1);
+    ASSERT_EQ(wsp_parse(z_ping, sizeof(z_ping), 1, &f), -1);
+    ASSERT_EQ(wsp_parse(rsv2, sizeof(rsv2), 1, &f), -1);
+    static const unsigned char plain[] = {0x81, 0x00};
+    ASSERT_EQ(wsp_parse(plain, sizeof(plain), 1, &f), 1); /* a server may send some plain */
+    ASSERT_TRUE(!f.rsv1);
 }
 
 /* ------------------------------------------------------------------------
@@ -317,8 +388,10 @@ static void test_control_frame_masks_differ(void)
 
 TEST_MAIN(TEST_CASE(test_accept_is_rfc6455s), TEST_CASE(test_request),
           TEST_CASE(test_request_key_is_fresh_each_time),
-          TEST_CASE(test_request_without_subprotocol_or_room), TEST_CASE(test_response_accepted),
-          TEST_CASE(test_response_incomplete), TEST_CASE(test_response_refused),
-          TEST_CASE(test_parse_lengths), TEST_CASE(test_parse_needs_more),
-          TEST_CASE(test_parse_refuses), TEST_CASE(test_control_frame_is_masked),
+          TEST_CASE(test_request_without_subprotocol_or_room),
+          TEST_CASE(test_request_offers_deflate), TEST_CASE(test_response_pmd),
+          TEST_CASE(test_response_accepted), TEST_CASE(test_response_incomplete),
+          TEST_CASE(test_response_refused), TEST_CASE(test_parse_lengths),
+          TEST_CASE(test_parse_needs_more), TEST_CASE(test_parse_refuses),
+          TEST_CASE(test_parse_rsv1_with_deflate), TEST_CASE(test_control_frame_is_masked),
           TEST_CASE(test_control_frame_payload_capped), TEST_CASE(test_control_frame_masks_differ))

@@ -2,8 +2,10 @@
 # Starts nginx + nchan for alert-bench in the foreground (issue #5).
 #
 #   start.sh --port P --redis-port R --cert C --key K --dir D
-#            [--pub-port Q] [--workers W] [--host ADDR]
+#            [--pub-port Q] [--workers W] [--host ADDR] [--deflate]
 #
+# --deflate: nchan_deflate_message_for_websocket on: each message is also
+# stored compressed, once, for readers that negotiate permessage-deflate.
 # Readers:    wss://ADDR:P/sub/CHANNEL   (TLS 1.3, WebSocket)
 # Publishers: POST http://127.0.0.1:Q/pub/CHANNEL with the message as body
 #             (Q defaults to P+1). nchan with Redis storage cannot be fed by a
@@ -14,9 +16,9 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-port='' redis_port='' cert='' key='' dir='' pub_port='' workers=1 host=127.0.0.1
+port='' redis_port='' cert='' key='' dir='' pub_port='' workers=1 host=127.0.0.1 deflate=off
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --port) port=$2; shift 2 ;;
@@ -27,6 +29,7 @@ while [ $# -gt 0 ]; do
         --pub-port) pub_port=$2; shift 2 ;;
         --workers) workers=$2; shift 2 ;;
         --host) host=$2; shift 2 ;;
+        --deflate) deflate=on; shift ;;
         -h|--help) usage ;;
         *) echo "nchan/start.sh: unknown argument $1" >&2; usage ;;
     esac
@@ -55,10 +58,10 @@ key=$(cd "$(dirname "$key")" && pwd)/$(basename "$key")
 esc() { printf '%s' "$1" | sed 's/[\\&|]/\\&/g'; }
 sed -e "s|@DIR@|$(esc "$dir")|g" -e "s|@CERT@|$(esc "$cert")|g" -e "s|@KEY@|$(esc "$key")|g" \
     -e "s|@HOST@|$host|g" -e "s|@PORT@|$port|g" -e "s|@PUB_PORT@|$pub_port|g" \
-    -e "s|@REDIS_PORT@|$redis_port|g" -e "s|@WORKERS@|$workers|g" \
+    -e "s|@REDIS_PORT@|$redis_port|g" -e "s|@WORKERS@|$workers|g" -e "s|@DEFLATE@|$deflate|g" \
     "$here/nginx.conf.in" >"$dir/nginx.conf"
 
 nginx -t -q -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf"
 
-echo "nchan pid $$ subscribe wss://$host:$port/sub/CHANNEL publish http://127.0.0.1:$pub_port/pub/CHANNEL workers $workers"
+echo "nchan pid $$ subscribe wss://$host:$port/sub/CHANNEL publish http://127.0.0.1:$pub_port/pub/CHANNEL workers $workers deflate $deflate"
 exec nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf"

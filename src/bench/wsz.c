@@ -1,0 +1,69 @@
+/*
+ * wsz — see wsz.h.
+ */
+#include "wsz.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define WSZ_WINDOW_BITS 15 /* the largest: reads whatever window the server used */
+
+int wsz_init(struct wsz *z, size_t cap)
+{
+    memset(z, 0, sizeof(*z));
+    if ((z->out = malloc(cap + 1)) == NULL)
+        return -1;
+    z->cap = cap;
+    if (inflateInit2(&z->zs, -WSZ_WINDOW_BITS) != Z_OK) {
+        free(z->out);
+        z->out = NULL;
+        return -1;
+    }
+    z->ready = 1;
+    return 0;
+}
+
+void wsz_free(struct wsz *z)
+{
+    if (z->ready)
+        inflateEnd(&z->zs);
+    free(z->out);
+    memset(z, 0, sizeof(*z));
+}
+
+/* Feeds in[0..len) into the stream; Z_OK, Z_BUF_ERROR (no progress
+ * possible: the output is full, or the input ended), or an error. */
+static int wsz_feed(struct wsz *z, const unsigned char *in, size_t len)
+{
+    z->zs.next_in = (unsigned char *)in;
+    z->zs.avail_in = (uInt)len;
+    while (z->zs.avail_in > 0) {
+        if (z->zs.avail_out == 0)
+            return Z_BUF_ERROR;
+        int rc = inflate(&z->zs, Z_SYNC_FLUSH);
+        if (rc == Z_STREAM_END)
+            return z->zs.avail_in ? Z_DATA_ERROR : Z_OK; /* bytes past a final block */
+        if (rc != Z_OK)
+            return rc;
+    }
+    return Z_OK;
+}
+
+int wsz_inflate(struct wsz *z, const unsigned char *in, size_t in_len, size_t *len)
+{
+    static const unsigned char tail[4] = {0x00, 0x00, 0xff, 0xff};
+    if (inflateReset(&z->zs) != Z_OK)
+        return WSZ_CORRUPT;
+    z->zs.next_out = z->out;
+    z->zs.avail_out = (uInt)z->cap + 1; /* one byte more than allowed: a message that
+                                           fills it is too big */
+    int rc = wsz_feed(z, in, in_len);
+    if (rc == Z_OK)
+        rc = wsz_feed(z, tail, sizeof(tail));
+    if (z->zs.avail_out == 0)
+        return WSZ_TOO_BIG;
+    if (rc != Z_OK)
+        return WSZ_CORRUPT; /* corrupt, or a distance back into an earlier message */
+    *len = z->cap + 1 - z->zs.avail_out;
+    return 0;
+}
