@@ -183,13 +183,16 @@ def standin_pid(p):
 
 
 def metrics(port):
+    """The gateway's alertd_push_* series by name, those with a provider
+    label summed over the providers."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
         text = r.read().decode()
     out = {}
     for line in text.splitlines():
         if line.startswith("alertd_push_") and not line.startswith("alertd_push_info"):
-            name, value = line.split()
-            out[name[len("alertd_push_"):]] = int(value)
+            series, value = line.rsplit(None, 1)
+            name = series.split("{", 1)[0][len("alertd_push_"):]
+            out[name] = out.get(name, 0) + int(value)
     return out
 
 
