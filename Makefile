@@ -106,6 +106,7 @@ TEST_test_frames    := src/server/frames.c src/common/fields.c $(ITEM_SRC)
 TEST_test_b64u      := src/push/b64u.c
 TEST_test_ratelim   := src/push/ratelim.c
 TEST_test_es256     := src/push/es256.c src/push/b64u.c
+TEST_test_ece       := src/push/ece.c src/push/b64u.c
 TEST_test_reg       := src/push/reg.c src/push/ece.c src/push/b64u.c $(ITEM_SRC)
 TEST_test_notif     := src/push/notif.c $(ITEM_SRC)
 TEST_test_providers := src/push/apns.c src/push/fcm.c src/push/oauth.c src/push/h2.c \

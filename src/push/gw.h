@@ -23,6 +23,7 @@ struct h2;
 struct fleet;
 struct deliver;
 struct api;
+struct ece;
 
 struct gw {
     uv_loop_t *loop;                     /* main */
@@ -31,6 +32,7 @@ struct gw {
     unsigned urgencies;                  /* main: NOTIF_* bits */
     struct reg_hosts hosts;              /* main: --webpush-hosts */
     struct vapid vapid;                  /* main (loaded), webpush (its JWT cache) */
+    struct ece *ece;                     /* main (made); webpush encrypts with it */
     struct apns apns;                    /* main (loaded), apns (its token) */
     struct fcm fcm;                      /* main (loaded), oauth (its token) */
     unsigned providers;                  /* main: REG_BIT of the providers on */

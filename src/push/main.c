@@ -13,6 +13,7 @@
  * exits at once.
  */
 #include "api.h"
+#include "ece.h"
 #include "fleet.h"
 #include "gw.h"
 #include "h2.h"
@@ -172,6 +173,11 @@ static int main_check(struct gw *gw, const struct pconf *cfg, char *err, size_t 
 static int main_start(struct gw *gw)
 {
     char err[256];
+    if ((gw->ece = ece_new()) == NULL) {
+        log_error("cannot start", KV_S("detail", "OpenSSL lacks P-256, HMAC-SHA-256 or AES-128-GCM "
+                                                 "(Web Push encryption), or out of memory"));
+        return -1;
+    }
     if (ratelim_init(&gw->ratelim, API_RATELIM_SLOTS,
                      (uint32_t)gw->cfg->max_registrations_per_min) ||
         (gw->h2 = h2_new(gw->loop, gw->cfg->provider_ca, gw->cfg->concurrency, err, sizeof(err))) ==
@@ -264,6 +270,7 @@ int main(int argc, char **argv)
 out:
     ratelim_free(&gw.ratelim);
     vapid_free(&gw.vapid);
+    ece_free(gw.ece);
     apns_free(&gw.apns);
     fcm_free(&gw.fcm);
     reg_hosts_free(&gw.hosts);

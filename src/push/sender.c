@@ -263,7 +263,7 @@ static int sender_build(struct sender *t, struct dsend *s, int64_t now)
         }
         return fcm_build(&s->msg, &gw->fcm, &s->pa->n, s->pa->fcm, &s->reg, token, gen, now);
     default:
-        return webpush_build(&s->msg, &gw->vapid, &s->pa->n, &s->reg, now);
+        return webpush_build(&s->msg, &gw->vapid, gw->ece, &s->pa->n, &s->reg, now);
     }
 }
 

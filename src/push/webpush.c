@@ -3,15 +3,13 @@
  */
 #include "webpush.h"
 
-#include "ece.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-int webpush_build(struct push_msg *m, struct vapid *v, const struct notif *n, const struct reg *r,
-                  int64_t now_ms)
+int webpush_build(struct push_msg *m, struct vapid *v, struct ece *e, const struct notif *n,
+                  const struct reg *r, int64_t now_ms)
 {
     char ttl[24];
     const char *auth = vapid_header(v, r->endpoint, (time_t)(now_ms / 1000));
@@ -20,7 +18,7 @@ int webpush_build(struct push_msg *m, struct vapid *v, const struct notif *n, co
     snprintf(ttl, sizeof(ttl), "%lld", (long long)(secs > 0 ? secs : 0));
     if (auth == NULL || (m->url = strdup(r->endpoint)) == NULL ||
         (m->body = malloc(ECE_MAX_BODY)) == NULL ||
-        ece_encrypt(r->p256dh, r->auth, (const unsigned char *)n->payload, n->len,
+        ece_encrypt(e, r->p256dh, r->auth, (const unsigned char *)n->payload, n->len,
                     (unsigned char *)m->body, &m->len) ||
         push_header(&m->headers, "Authorization: %s", auth) ||
         push_header(&m->headers, "TTL: %s", ttl) ||
