@@ -581,10 +581,12 @@ void deliver_job(struct deliver *d, struct job *j)
 
 void deliver_abort(struct deliver *d, struct job *j)
 {
+    struct dsend *dropped = NULL;
     if (j->aborted)
         return;
     j->aborted = 1;
-    j->flying -= sender_drop(d->sender, j);
+    j->flying -= sender_drop(d->sender, j, &dropped);
+    feed_abort(d->feed, j, dropped); /* before fleet hands the job back */
     deliver_check(d, j);
 }
 

@@ -83,7 +83,8 @@ struct deliver *deliver_new(struct gw *gw, deliver_end_fn on_end, void *user);
 /* Starts a job (fleet owns j; it must live until on_end). */
 void deliver_job(struct deliver *d, struct job *j);
 
-/* Stops a job's sends: on_end(ABORTED) once nothing of it is in flight
+/* Stops a job's sends: those it marked and never wrote are unmarked
+ * (feed_abort), and on_end(ABORTED) comes once nothing of it is in flight
  * (maybe at once). */
 void deliver_abort(struct deliver *d, struct job *j);
 

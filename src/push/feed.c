@@ -5,6 +5,7 @@
 
 #include "deliver.h"
 #include "fleet.h"
+#include "log.h"
 #include "pmetrics.h"
 #include "rkeys.h"
 
@@ -23,6 +24,25 @@ static const char feed_mark_lua[] =
     "redis.call('EXPIRE', KEYS[2], ARGV[4]) end return 1";
 
 #define FEED_ARGS 9 /* EVAL, script, 2, two keys, four ARGV before the ids */
+
+/* KEYS: jobs, sending set. ARGV: group, consumer, entry, ids...: the ids
+ * taken out of the set while the entry is this consumer's (how many were
+ * in it), else 0 (nothing written). */
+static const char feed_unmark_lua[] =
+    "local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1) "
+    "if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end "
+    "return redis.call('SREM', KEYS[2], unpack(ARGV, 4))";
+
+#define FEED_UNMARK_ARGS 8 /* EVAL, script, 2, two keys, three ARGV before the ids */
+
+/* A job's unmark scripts: the command, FEED_MARK_MAX ids at most each. */
+struct feed_unmark {
+    struct rconn *cmd;
+    char key[GW_KEY_MAX];
+    const char *argv[FEED_UNMARK_ARGS + FEED_MARK_MAX];
+    size_t lens[FEED_UNMARK_ARGS + FEED_MARK_MAX];
+    int n; /* ids */
+};
 
 struct feed {
     struct gw *gw;
@@ -95,11 +115,99 @@ static int feed_has_more(const struct job *j)
     return left > 0 || j->feed.held != NULL;
 }
 
+static void feed_set_key(const struct feed *fd, const struct job *j, char *key, size_t len)
+{
+    char tail[ITEM_ID_STRLEN + 16];
+    snprintf(tail, sizeof(tail), "%s:%d", j->alert, j->shard);
+    rkeys_name(key, len, fd->gw->cfg->prefix, RKEYS_PUSH_MARK, tail);
+}
+
+/* ------------------------------------------------------------------------
+ * Unmarks: a job given up while this gateway holds it
+ * ---------------------------------------------------------------------- */
+
+static void feed_on_unmarked(redisAsyncContext *ac, void *r, void *priv)
+{
+    redisReply *reply = r;
+    (void)ac;
+    (void)priv;
+    if (reply && reply->type == REDIS_REPLY_ERROR) /* the marks stay: counted by a taker */
+        log_warn("the unmark script failed", KV_S("detail", reply->str));
+}
+
+static struct feed_unmark *feed_unmark_begin(struct feed *fd, const struct job *j)
+{
+    struct gw *gw = fd->gw;
+    struct feed_unmark *u = malloc(sizeof(*u));
+    if (u == NULL)
+        return NULL; /* the marks stay: a gateway taking the job counts them */
+    u->cmd = &gw->cmd;
+    u->n = 0;
+    feed_set_key(fd, j, u->key, sizeof(u->key));
+    const char *head[FEED_UNMARK_ARGS] = {"EVAL", feed_unmark_lua, "2",           gw->jobs_key,
+                                          u->key, FLEET_GROUP,     gw->cfg->name, j->entry};
+    memcpy(u->argv, head, sizeof(head));
+    return u;
+}
+
+static void feed_unmark_flush(struct feed_unmark *u)
+{
+    int argc = FEED_UNMARK_ARGS + u->n;
+    if (u->n == 0)
+        return;
+    for (int i = 0; i < argc; i++)
+        u->lens[i] = strlen(u->argv[i]);
+    /* Not sent (Redis going down): the marks stay, a taker counts them. */
+    rconn_argv(u->cmd, feed_on_unmarked, NULL, argc, u->argv, u->lens);
+    u->n = 0;
+}
+
+/* s is taken out of the set if no request of it was ever written: not by
+ * this gateway, nor (a send marked before, "uncertain") by an earlier one. */
+static void feed_unmark_add(struct feed_unmark *u, const struct dsend *s)
+{
+    if (u == NULL || s->written || s->uncertain)
+        return;
+    u->argv[FEED_UNMARK_ARGS + u->n++] = s->reg.id;
+    if (u->n == FEED_MARK_MAX)
+        feed_unmark_flush(u);
+}
+
+static void feed_unmark_end(struct feed_unmark *u)
+{
+    if (u == NULL)
+        return;
+    feed_unmark_flush(u);
+    free(u);
+}
+
+void feed_abort(struct feed *fd, struct job *j, struct dsend *dropped)
+{
+    struct feed_unmark *u;
+    if (j->feed.fd == NULL)
+        return; /* never started: nothing marked */
+    u = feed_unmark_begin(fd, j);
+    for (struct dsend *s = dropped; s; s = s->next)
+        feed_unmark_add(u, s);
+    for (struct dsend *s = j->feed.held; s; s = s->next)
+        feed_unmark_add(u, s);
+    feed_unmark_end(u);
+}
+
 /* ------------------------------------------------------------------------
  * Marks
  * ---------------------------------------------------------------------- */
 
 static void feed_fill(struct feed *fd);
+
+/* A batch marked after its job was given up: none of it was written. */
+static void feed_unmark_batch(struct feed *fd, struct job *j, struct dsend **batch, int n)
+{
+    struct feed_unmark *u = feed_unmark_begin(fd, j);
+    for (int i = 0; i < n; i++)
+        feed_unmark_add(u, batch[i]);
+    feed_unmark_end(u);
+}
 
 static void feed_on_marked(redisAsyncContext *ac, void *r, void *priv)
 {
@@ -119,6 +227,8 @@ static void feed_on_marked(redisAsyncContext *ac, void *r, void *priv)
         j->flying += n;
         for (int i = 0; i < n; i++)
             sender_add(fd->sender, batch[i]);
+    } else if (ok == 1) {
+        feed_unmark_batch(fd, j, batch, n);
     }
     free(batch);
     fd->marked(j, ok, fd->user); /* may end j */
@@ -154,12 +264,11 @@ static void feed_send_mark(struct feed *fd, struct job *j)
 {
     struct gw *gw = fd->gw;
     struct feed_job *f = &j->feed;
-    char tail[ITEM_ID_STRLEN + 16], key[GW_KEY_MAX], ttl[16];
+    char key[GW_KEY_MAX], ttl[16];
     int argc = FEED_ARGS + f->nbatch;
     const char **argv = calloc((size_t)argc, sizeof(char *));
     size_t *lens = calloc((size_t)argc, sizeof(size_t));
-    snprintf(tail, sizeof(tail), "%s:%d", j->alert, j->shard);
-    rkeys_name(key, sizeof(key), gw->cfg->prefix, RKEYS_PUSH_MARK, tail);
+    feed_set_key(fd, j, key, sizeof(key));
     snprintf(ttl, sizeof(ttl), "%d", DELIVER_DONE_TTL);
     if (argv && lens) {
         const char *head[FEED_ARGS] = {"EVAL",      feed_mark_lua, "2",      gw->jobs_key, key,

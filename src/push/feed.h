@@ -13,6 +13,14 @@
  * have reached the provider: sent again, counted as uncertain), unmarked
  * (never written: sent, not a duplicate).
  *
+ * Unmarks. A job given up while this gateway still holds it (stopping,
+ * Redis lost, taken over: deliver_abort) takes out of its sending set the
+ * sends it had marked but never written (the unmark script, one EVAL per
+ * FEED_MARK_MAX ids, only while the job is still this gateway's), before
+ * fleet hands the job back: a gateway taking it over then counts as
+ * uncertain only requests that were written. Those written stay marked, as
+ * do those an earlier gateway had marked (they may have been written).
+ *
  * Window. Per provider, at most feed_window(--concurrency) sends are
  * marked and without their final answer (--concurrency in flight, the rest
  * queued in the sender), so a crash leaves at most that many uncertain
@@ -81,6 +89,12 @@ void feed_result(struct feed *fd, struct dsend *s, enum sender_result r);
 typedef void (*feed_cancelled_fn)(struct job *j, int n, void *user);
 void feed_cancel(struct feed *fd, const struct push_alert *pa, feed_cancelled_fn cancelled,
                  void *user);
+
+/* The job was aborted (deliver_abort): the sends it had marked and never
+ * written, among `dropped` (taken back from the sender, linked by `next`)
+ * and those feed holds, are unmarked; so is a batch whose mark is answered
+ * after this. Before fleet hands the job back (the same connection). */
+void feed_abort(struct feed *fd, struct job *j, struct dsend *dropped);
 
 /* The job ends: what it held is given back. */
 void feed_end(struct feed *fd, struct job *j);

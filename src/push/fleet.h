@@ -32,8 +32,9 @@ void fleet_redis_down(struct fleet *f);
 /* 1 when both groups exist and both connections are up. */
 int fleet_ready(const struct fleet *f);
 
-/* Stops taking work, aborts the jobs (left for another gateway to take at
- * once); `done` runs when nothing of them is in flight any more. */
+/* Stops taking work, aborts the jobs (their sends marked and never
+ * written unmarked, then left for another gateway to take at once);
+ * `done` runs when nothing of them is in flight any more. */
 void fleet_stop(struct fleet *f, void (*done)(struct gw *gw));
 
 void fleet_free(struct fleet *f);

@@ -8,9 +8,10 @@
  * logged, whatever the level.
  *
  * SIGTERM or SIGINT: the listener closes, no new work is taken, the jobs
- * in hand are left for another gateway to take at once (their requests in
- * flight answered first), then the process exits 0. A second signal
- * exits at once.
+ * in hand are left for another gateway to take at once (the sends they
+ * had marked and never written unmarked, their requests in flight
+ * answered first), then the process exits 0. A second signal exits at
+ * once.
  */
 #include "api.h"
 #include "ece.h"

@@ -310,7 +310,9 @@ static void sender_send(struct sender *t, struct dsend *s)
         t->q[s->reg.provider].flying--;
         pmetrics.in_flight--;
         sender_again(t, s, 0, "", "cannot start the request");
+        return;
     }
+    s->written = 1;
 }
 
 static void sender_pump(struct sender *t)
@@ -360,42 +362,26 @@ int sender_prepare(const struct gw *gw, struct push_alert *pa)
     return 0;
 }
 
-/* Drops the owner's sends from a list; returns how many. */
-static int sender_unlist(struct dsend **head, struct dsend **tail, const void *owner)
+static int sender_of_owner(const struct dsend *s, const void *owner)
 {
-    struct dsend *last = NULL;
-    int n = 0;
-    for (struct dsend **pp = head; *pp;) {
-        if ((*pp)->owner == owner) {
-            *pp = (*pp)->next;
-            n++;
-            continue;
-        }
-        last = *pp;
-        pp = &(*pp)->next;
-    }
-    if (tail)
-        *tail = last;
-    return n;
+    return s->owner == owner;
 }
 
-int sender_drop(struct sender *t, const void *owner)
+static int sender_of_alert(const struct dsend *s, const void *pa)
 {
-    int n = sender_unlist(&t->waiting, NULL, owner) + sender_unlist(&t->for_token, NULL, owner);
-    for (int p = 0; p < REG_NPROVIDERS; p++)
-        n += sender_unlist(&t->q[p].head, &t->q[p].tail, owner);
-    return n;
+    return s->pa == pa;
 }
 
-/* Moves the alert's sends from a list to *out; returns how many. */
-static int sender_take_alert(struct dsend **head, struct dsend **tail, const struct push_alert *pa,
-                             struct dsend **out)
+/* Moves the sends `match` takes from a list to *out; returns how many. */
+static int sender_take(struct dsend **head, struct dsend **tail,
+                       int (*match)(const struct dsend *, const void *), const void *key,
+                       struct dsend **out)
 {
     struct dsend *last = NULL;
     int n = 0;
     for (struct dsend **pp = head; *pp;) {
         struct dsend *s = *pp;
-        if (s->pa == pa) {
+        if (match(s, key)) {
             *pp = s->next;
             s->next = *out;
             *out = s;
@@ -410,13 +396,26 @@ static int sender_take_alert(struct dsend **head, struct dsend **tail, const str
     return n;
 }
 
+/* Every send not in flight that `match` takes, moved to *out. */
+static int sender_take_all(struct sender *t, int (*match)(const struct dsend *, const void *),
+                           const void *key, struct dsend **out)
+{
+    int n = sender_take(&t->waiting, NULL, match, key, out) +
+            sender_take(&t->for_token, NULL, match, key, out);
+    for (int p = 0; p < REG_NPROVIDERS; p++)
+        n += sender_take(&t->q[p].head, &t->q[p].tail, match, key, out);
+    return n;
+}
+
+int sender_drop(struct sender *t, const void *owner, struct dsend **out)
+{
+    return sender_take_all(t, sender_of_owner, owner, out);
+}
+
 int sender_cancel(struct sender *t, const struct push_alert *pa)
 {
     struct dsend *taken = NULL, *next;
-    int n = sender_take_alert(&t->waiting, NULL, pa, &taken) +
-            sender_take_alert(&t->for_token, NULL, pa, &taken);
-    for (int p = 0; p < REG_NPROVIDERS; p++)
-        n += sender_take_alert(&t->q[p].head, &t->q[p].tail, pa, &taken);
+    int n = sender_take_all(t, sender_of_alert, pa, &taken);
     for (struct dsend *s = taken; s; s = next) {
         next = s->next; /* s may be freed by its result */
         sender_cancelled(t, s);

@@ -15,7 +15,9 @@
  * owner was cancelled (*cancelled set) while it flew, or SENDER_HELD when
  * its owner's lease (*lease_ms, feed.h) ran out before the request was
  * written (it never was, this time); sender_drop takes back, without
- * `result`, those not in flight. When an alert's story is retracted
+ * `result`, those not in flight. `written` tells deliver whether a request
+of the send was ever handed to h2 (it may have reached the provider). When
+an alert's story is retracted
  * (pa->retracted), sender_cancel hands back at once, as SENDER_CANCELLED,
  * its sends not in flight, and a send in flight is SENDER_CANCELLED rather
  * than tried again.
@@ -53,6 +55,7 @@ struct dsend {
     struct reg reg;
     /* sender's */
     struct sender *sender;
+    int written; /* a request was handed to h2: it may have reached the provider */
     int attempts;
     int reauthed;
     uint64_t due_ms;
@@ -73,8 +76,10 @@ void sender_add(struct sender *t, struct dsend *s);
 /* The clock of leases: monotonic milliseconds (it runs while stopped). */
 int64_t sender_clock_ms(void);
 
-/* Takes back the owner's sends not in flight; returns how many. */
-int sender_drop(struct sender *t, const void *owner);
+/* Takes back the owner's sends not in flight (queued, waiting to be tried
+ * again or for an access token) onto *out, linked by `next`; returns how
+ * many. */
+int sender_drop(struct sender *t, const void *owner, struct dsend **out);
 
 /* The alert's story was retracted: its sends not in flight come back as
  * SENDER_CANCELLED (through `result`, before this returns); returns how

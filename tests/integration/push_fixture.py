@@ -2,6 +2,7 @@
 VAPID key, the Web Push, APNs and FCM stand-ins it trusts (with their keys:
 the gateway's options for them are apns_args and fcm_args), and the
 registration API's helpers. Used by the test_push_*.py files."""
+import hashlib
 import http.client
 import json
 import os
@@ -18,6 +19,7 @@ from fcm_standin import FCMStandin, make_service_account
 from webpush_standin import WebPushStandin
 
 ALERTD_PUSH = os.path.join(BUILD, "alertd-push")
+SHARDS = 1024  # PUSH_SHARDS
 
 
 def make_vapid_key(path):
@@ -148,6 +150,26 @@ def standin(tls_cert):  # noqa: F811
     s = WebPushStandin(tls_cert.cert, tls_cert.key)
     yield s
     s.stop()
+
+
+def webpush_shard(standin, name):
+    """The registry shard of the stand-in's subscription `name`: the
+    registration id is the first 128 bits of SHA-256 of provider:endpoint."""
+    endpoint = f"https://127.0.0.1:{standin.port}/push/{name}"
+    return int(hashlib.sha256(f"webpush:{endpoint}".encode()).hexdigest()[:8], 16) % SHARDS
+
+
+def same_shard_names(standin, n, prefix):
+    """n subscription names whose registrations all fall in one shard."""
+    by_shard = {}
+    i = 0
+    while True:
+        name = f"{prefix}{i}"
+        names = by_shard.setdefault(webpush_shard(standin, name), [])
+        names.append(name)
+        if len(names) == n:
+            return names
+        i += 1
 
 
 def apns_args(s):

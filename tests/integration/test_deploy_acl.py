@@ -492,8 +492,10 @@ def test_the_push_user_can_do_nothing_more(acl_redis):
     assert push.set("alert:push:item:1-0", "{}", ex=60) and push.get("alert:push:item:1-0")
     assert push.sadd("alert:push:sent:1-0:0", "x") and push.expire("alert:push:sent:1-0:0", 60)
     assert push.smembers("alert:push:sent:1-0:0") == {"x"}
+    assert push.sadd("alert:push:sending:1-0:0", "x", "y") == 2  # the unmark script's SREM
+    assert push.srem("alert:push:sending:1-0:0", "y") == 1
     assert push.hgetall("alert:push:reg:1") == {"x": "{}"} and push.hget("alert:push:reg:1", "x")
-    assert push.delete("alert:push:sent:1-0:0") == 1 and push.hdel("alert:push:reg:1", "x") == 1
+    assert push.delete("alert:push:sent:1-0:0", "alert:push:sending:1-0:0") == 2 and push.hdel("alert:push:reg:1", "x") == 1
     # The stream: no writing, trimming, deleting or plain reading of it.
     assert refused(push.xadd, "alert:stream", {"item": "{}"})
     assert refused(push.xdel, "alert:stream", "0-1")

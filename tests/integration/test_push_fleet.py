@@ -6,14 +6,19 @@ those the dead gateway had marked as being sent (P:push:sending) without
 their answer recorded, which the other counts (resent_uncertain_total) and
 logs, and every copy carries the same collapse identifiers, so each device
 shows the alert once. One stopped longer than --claim-after loses its jobs
-and, woken up, sends nothing more of them (its lease ran out)."""
+and, woken up, sends nothing more of them (its lease ran out). One stopped
+cleanly (SIGTERM) takes out of the sending sets what it had marked but never
+written before handing its jobs back, so the next counts as uncertain only
+requests that were written and never answered: none once its drain got every
+answer."""
 import http.client
 import re
 import signal
 import time
 
 from alertd_fixture import push
-from push_fixture import gateway_factory, standin, tls_cert, vapid_key  # noqa: F401
+from push_fixture import (gateway_factory, same_shard_names, standin, tls_cert,  # noqa: F401
+                          vapid_key, webpush_shard)
 
 N = 1000
 CONCURRENCY = 16
@@ -150,3 +155,83 @@ def test_a_gateway_stopped_past_its_lease_sends_nothing_more_of_its_jobs(gateway
     assert_displayed_once(standin, [s.name for s in subs], alert_id)
     wait_for("no set left", lambda: r.keys("alert:push:sent:*") == [] and
              r.keys("alert:push:sending:*") == [], 10)
+
+
+def stop_mid_alert(gateway_factory, standin, redis_server, delay):  # noqa: F811
+    """Gateway A sending a flash to 40 registrations of one shard (one job),
+    its stand-in answering each request after `delay`: A's window is marked
+    (P:push:sending), its first `concurrency` requests are written and wait
+    for their answers, the rest of the window is queued, never written.
+    Then SIGTERM. Returns (A, B not started, subs, ids, alert id, the
+    sending and done sets' names, the paths A had written)."""
+    concurrency = 8
+    extra = ("--claim-after", "3", "--concurrency", str(concurrency), "--max-jobs", "8")
+    a = gateway_factory(extra=extra, name="gw-a")
+    b = gateway_factory(extra=extra, name="gw-b", start=False)
+    subs = [standin.subscribe(n) for n in same_shard_names(standin, 40, "s")]
+    ids = register_all(a, subs)
+    shard = webpush_shard(standin, subs[0].name)
+    standin.delay = delay
+    alert_id = push(redis_server, "Stopped cleanly", urgency="flash")
+    sending, done = f"alert:push:sending:{alert_id}:{shard}", f"alert:push:sent:{alert_id}:{shard}"
+    r = redis_server.client()
+    # The window marked, `concurrency` of it written: a queue behind them.
+    wait_for("A's requests in flight and a queue marked behind them",
+             lambda: len(standin.requests) >= concurrency and
+             r.scard(sending) == concurrency + concurrency // 2, 30)
+    written = {p for _, p, _ in standin.requests}
+    assert len(written) == concurrency and r.scard(done) == 0, (written, r.smembers(done))
+    a.proc.send_signal(signal.SIGTERM)
+    standin.delay = 0.02  # for what comes next; A's requests keep their delay
+    return a, b, subs, ids, alert_id, sending, done, written
+
+
+def test_a_gateway_stopped_cleanly_leaves_no_false_uncertain_marks(gateway_factory, standin,  # noqa: F811,E501
+                                                                    redis_server):
+    a, b, subs, ids, alert_id, sending, done, written = stop_mid_alert(
+        gateway_factory, standin, redis_server, delay=3.0)
+    # A drains: its requests in flight are answered and recorded done; what
+    # it had queued, marked but never written, is unmarked; then it exits.
+    assert a.proc.wait(timeout=30) == 0, a.log()
+    r = redis_server.client()
+    path = {i: f"/push/{n}" for i, n in ids.items()}
+    assert {path[i] for i in r.smembers(sending)} == written, a.log()
+    assert {path[i] for i in r.smembers(done)} == written
+
+    b.start()
+    wait_for("every registration reached, every job finished",
+             lambda: all(standin.accepted[s.name] for s in subs) and drained(r), 60)
+    assert standin.errors == []
+    # Nothing was written twice, and B counted nothing as uncertain.
+    assert sorted(p for _, p, _ in standin.requests) == sorted(f"/push/{s.name}" for s in subs)
+    assert b.metric("resent_uncertain_total") == 0 and uncertain_logged(b) == []
+    assert all(len(standin.accepted[s.name]) == 1 for s in subs)
+    assert {standin.accepted[s.name][0]["payload"]["id"] for s in subs} == {alert_id}
+    assert r.keys("alert:push:sent:*") == [] and r.keys("alert:push:sending:*") == []
+
+
+def test_a_drain_cut_short_leaves_marked_only_what_was_written(gateway_factory, standin,  # noqa: F811,E501
+                                                                redis_server):
+    a, b, subs, ids, alert_id, sending, done, written = stop_mid_alert(
+        gateway_factory, standin, redis_server, delay=8.0)
+    r = redis_server.client()
+    path = {i: f"/push/{n}" for i, n in ids.items()}
+    # The first signal unmarks at once what was never written ...
+    wait_for("A unmarked its queue", lambda: {path[i] for i in r.smembers(sending)} == written, 5)
+    # ... and a second one exits at once, its requests in flight unanswered.
+    a.proc.send_signal(signal.SIGTERM)
+    assert a.proc.wait(timeout=10) == 0, a.log()
+    assert {path[i] for i in r.smembers(sending)} == written and r.scard(done) == 0
+
+    b.start()  # takes the job once --claim-after has passed
+    wait_for("every registration reached, every job finished",
+             lambda: all(standin.accepted[s.name] for s in subs) and drained(r), 60)
+    assert standin.errors == []
+    # B sent again exactly what A had written without an answer, counted and
+    # logged; the device shows each once.
+    logged = uncertain_logged(b)
+    assert {path[i] for i in logged} == written and len(logged) == len(written)
+    assert b.metric("resent_uncertain_total") == len(written)
+    twice = {s.name for s in subs if len(standin.accepted[s.name]) > 1}
+    assert {f"/push/{n}" for n in twice} == written
+    assert_displayed_once(standin, [s.name for s in subs], alert_id)

@@ -6,17 +6,14 @@ P:push:retracted:<story> in Redis, read as each job starts and every
 every device the story was sent to gets a message that shows nothing and
 withdraws it: Web Push (the service worker closes the notification),
 APNs background, FCM data only."""
-import hashlib
 import http.client
 import json
 import time
 
 from conftest import run_alert
 from alertd_fixture import push
-from push_fixture import (apns, apns_args, fcm, fcm_args, gateway_factory, standin,  # noqa: F401
-                          tls_cert, vapid_key, wait_metric)
-
-SHARDS = 1024
+from push_fixture import (SHARDS, apns, apns_args, fcm, fcm_args, gateway_factory,  # noqa: F401
+                          same_shard_names, standin, tls_cert, vapid_key, wait_metric)
 
 
 def register_all(gw, subs, topics=None):
@@ -69,22 +66,6 @@ def wait_settled(gateways, jobs, timeout=90.0):
         time.sleep(0.05)
     raise AssertionError(f"jobs done {[g.metric('jobs_done_total') for g in gateways]}, "
                          f"not {jobs}")
-
-
-def same_shard_names(standin, n, prefix):
-    """n subscription names whose registrations all fall in one shard (the
-    registration id is the first 128 bits of SHA-256 of provider:endpoint)."""
-    by_shard = {}
-    i = 0
-    while True:
-        name = f"{prefix}{i}"
-        endpoint = f"https://127.0.0.1:{standin.port}/push/{name}"
-        digest = hashlib.sha256(f"webpush:{endpoint}".encode()).hexdigest()
-        names = by_shard.setdefault(int(digest[:8], 16) % SHARDS, [])
-        names.append(name)
-        if len(names) == n:
-            return names
-        i += 1
 
 
 def test_a_retraction_mid_alert_stops_its_sends_in_both_gateways(gateway_factory, standin,  # noqa: F811,E501
