@@ -149,13 +149,21 @@ static int h2_socket_fn(CURL *easy, curl_socket_t fd, int action, void *userp, v
     return 0;
 }
 
-long h2_streams_per_connection(int per_host)
+long h2_streams_per_connection(int concurrency)
 {
-    long n = ((long)per_host + H2_MAX_HOST_CONNECTIONS - 1) / H2_MAX_HOST_CONNECTIONS;
+    long n = ((long)concurrency + H2_SPREAD - 1) / H2_SPREAD;
     return n > 0 ? n : 1;
 }
 
-struct h2 *h2_new(uv_loop_t *loop, const char *ca_file, int per_host, char *err, size_t errlen)
+long h2_host_connections(int concurrency, int in_flight_max)
+{
+    long per = h2_streams_per_connection(concurrency);
+    long n = ((long)in_flight_max + per - 1) / per;
+    return n > 0 ? n : 1;
+}
+
+struct h2 *h2_new(uv_loop_t *loop, const char *ca_file, int concurrency, int in_flight_max,
+                  char *err, size_t errlen)
 {
     struct h2 *h = calloc(1, sizeof(*h));
     curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
@@ -180,9 +188,10 @@ struct h2 *h2_new(uv_loop_t *loop, const char *ca_file, int per_host, char *err,
     curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, h2_timer_fn);
     curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
     curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
-    curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)H2_MAX_HOST_CONNECTIONS);
+    curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                      h2_host_connections(concurrency, in_flight_max));
     curl_multi_setopt(h->multi, CURLMOPT_MAX_CONCURRENT_STREAMS,
-                      h2_streams_per_connection(per_host));
+                      h2_streams_per_connection(concurrency));
     return h;
 }
 

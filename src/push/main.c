@@ -171,6 +171,21 @@ static int main_check(struct gw *gw, const struct pconf *cfg, char *err, size_t 
     return 0;
 }
 
+/* The most requests the gateway may have in flight at once: --concurrency
+ * for each provider on (sender's bound) and oauth's one token fetch. Any
+ * of them may share a host (FCM and Chrome's Web Push both post to
+ * fcm.googleapis.com), so h2 gives each host room for them all: a request
+ * queued inside libcurl would have its wait counted by CURLOPT_TIMEOUT_MS
+ * and could be written after its job's lease ran out (feed.h). */
+static int main_in_flight_max(const struct gw *gw)
+{
+    int n = 0;
+    for (int p = 0; p < REG_NPROVIDERS; p++)
+        if (gw->providers & REG_BIT(p))
+            n += gw->cfg->concurrency;
+    return n + ((gw->providers & REG_BIT(REG_FCM)) ? 1 : 0);
+}
+
 static int main_start(struct gw *gw)
 {
     char err[256];
@@ -181,8 +196,8 @@ static int main_start(struct gw *gw)
     }
     if (ratelim_init(&gw->ratelim, API_RATELIM_SLOTS,
                      (uint32_t)gw->cfg->max_registrations_per_min) ||
-        (gw->h2 = h2_new(gw->loop, gw->cfg->provider_ca, gw->cfg->concurrency, err, sizeof(err))) ==
-            NULL ||
+        (gw->h2 = h2_new(gw->loop, gw->cfg->provider_ca, gw->cfg->concurrency,
+                         main_in_flight_max(gw), err, sizeof(err))) == NULL ||
         (gw->fleet = fleet_new(gw)) == NULL) {
         log_error("cannot start", KV_S("detail", gw->h2 ? "out of memory" : err));
         return -1;

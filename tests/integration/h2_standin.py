@@ -6,8 +6,9 @@ requests whatever their name (`answer_next`), an optional delay before
 each answer, and what was seen — `attempts` (name -> [(time, status)]),
 `accepted` (name -> [what the subclass made of a request it took]),
 `errors` (what the real service would have refused), `connections` (how
-many the gateway opened) and `most_unanswered` (the most requests one
-connection had waiting for their answers at once).
+many the gateway opened), `most_unanswered` (the most requests one
+connection had waiting for their answers at once) and `peak_unanswered`
+(the most all connections had at once).
 
 A subclass implements `handle(headers, body)` -> (status, {header: value},
 body bytes), usually through `answer(name)` (the planned answer, else
@@ -49,6 +50,8 @@ class H2Standin:
         self.protocols = set()
         self.connections = 0
         self.most_unanswered = 0
+        self.peak_unanswered = 0
+        self._unanswered = 0  # all connections'
         self.lock = threading.Lock()
         self._ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self._ctx.load_cert_chain(cert, key)
@@ -180,7 +183,9 @@ class H2Standin:
                             self.requests.append((time.monotonic(), streams[ev.stream_id][0]
                                                   .get(":path"), peer))
                             unanswered[0] += 1
+                            self._unanswered += 1
                             self.most_unanswered = max(self.most_unanswered, unanswered[0])
+                            self.peak_unanswered = max(self.peak_unanswered, self._unanswered)
                     elif isinstance(ev, h2.events.DataReceived):
                         streams[ev.stream_id][1].extend(ev.data)
                         conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
@@ -210,6 +215,7 @@ class H2Standin:
             await asyncio.sleep(self.delay)
         with self.lock:
             unanswered[0] -= 1
+            self._unanswered -= 1
         try:
             conn.send_headers(stream_id, [(":status", str(status))] +
                               [(k.lower(), str(v)) for k, v in extra.items()],

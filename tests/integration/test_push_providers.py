@@ -13,7 +13,9 @@ import time
 
 from alertd_fixture import push
 from apns_standin import KEY_ID, make_apns_key
-from fcm_standin import fcm_error, make_service_account
+from fcm_standin import FCMStandin, fcm_error, make_service_account
+from h2_standin import H2Standin
+from webpush_standin import WebPushStandin
 from push_fixture import (apns, apns_args, fcm, fcm_args, gateway_factory,  # noqa: F401
                           make_vapid_key, standin, tls_cert, vapid_key, wait_metric)
 
@@ -84,6 +86,56 @@ def test_1000_registrations_over_three_providers(gateway_factory, standin, apns,
     assert len(left) == 970
     assert not any(("cd" * 32) in v or "gone" in v for v in left)
     assert len(fcm.grants) == 1 and len(apns.tokens_seen) == 1
+
+
+class FCMAndWebPushStandin(FCMStandin, WebPushStandin):
+    """One origin serving FCM's token and send endpoints and Web Push
+    subscriptions, as fcm.googleapis.com serves FCM and Chrome's Web Push."""
+
+    def __init__(self, cert, key, delay):
+        self.account = None
+        self.devices, self.issued, self.grants, self.tokens_issued = set(), {}, [], []
+        self.vapid_public, self.subs = None, {}
+        H2Standin.__init__(self, cert, key, delay)
+        self.token_uri = f"{self.origin}/token"
+
+    def handle(self, h, body):
+        if h.get(":path", "").startswith("/push/"):
+            return WebPushStandin.handle(self, h, body)
+        return FCMStandin.handle(self, h, body)
+
+
+def test_fcm_and_webpush_on_one_host_never_wait_inside_libcurl(gateway_factory, tmp_path,  # noqa
+                                                               tls_cert, redis_server):
+    """--concurrency 16 each for FCM and Web Push, both to one slow host:
+    all 32 requests are on the wire at once, on connections of 2 streams
+    (h2.c), none held in libcurl's queue, where its timeout would run and
+    the request could be written after its job's lease ran out."""
+    shared = FCMAndWebPushStandin(tls_cert.cert, tls_cert.key, delay=1.0)
+    try:
+        shared.key_path = str(tmp_path / "service-account.json")
+        shared.account = make_service_account(shared.key_path, shared.token_uri)
+        gw = gateway_factory((*fcm_args(shared), "--concurrency", "16", "--max-jobs", "128"))
+        shared.vapid_public = gw.vapid_public_key()
+        conn = api_conn(gw)
+        subs = [shared.subscribe(f"w{i}") for i in range(40)]
+        tokens = [shared.device() for _ in range(40)]
+        for s in subs:
+            assert gw.register(s, conn=conn)[0] == 201
+        for t in tokens:
+            assert gw.register_token("fcm", t, conn=conn)[0] == 201
+        conn.close()
+        push(redis_server, "Quake hits the coast", urgency="flash")
+        shared.wait_accepted(80, timeout=90)
+        assert shared.errors == []
+        assert sorted(shared.accepted) == sorted([s.name for s in subs] + tokens)
+        assert all(len(v) == 1 for v in shared.accepted.values())
+        # 16 would be the bound if the two providers shared one's room.
+        assert 16 < shared.peak_unanswered <= 32 + 1, shared.peak_unanswered
+        assert 1 <= shared.most_unanswered <= 2, shared.most_unanswered
+        assert shared.connections <= 17, shared.connections
+    finally:
+        shared.stop()
 
 
 def key_lines(path):

@@ -97,7 +97,7 @@ class WebPushStandin(H2Standin):
         if status >= 300:
             return status, extra, data
         try:
-            delivery = self._check(name, h, body)
+            delivery = self._check_delivery(name, h, body)
         except Exception as e:  # what a push service would refuse: recorded, 400
             return self.refuse(repr(e), name)
         n = self.take(name, delivery)
@@ -115,7 +115,7 @@ class WebPushStandin(H2Standin):
             ids["topic"] = what["topic"]
         return ids
 
-    def _check(self, name, h, body):
+    def _check_delivery(self, name, h, body):
         ttl = h.get("ttl")
         assert ttl is not None and ttl.isdigit(), f"TTL: {ttl!r}"
         assert h.get("urgency") in URGENCIES, f"Urgency: {h.get('urgency')!r}"

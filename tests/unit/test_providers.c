@@ -226,10 +226,29 @@ static void test_streams_per_connection(void)
     ASSERT_EQ(h2_streams_per_connection(0), 1);
     ASSERT_EQ(h2_streams_per_connection(100000), 12500);
     for (int n = 1; n < 2000; n++)
-        ASSERT_TRUE(h2_streams_per_connection(n) * H2_MAX_HOST_CONNECTIONS >= n &&
-                    (h2_streams_per_connection(n) - 1) * H2_MAX_HOST_CONNECTIONS < n);
+        ASSERT_TRUE(h2_streams_per_connection(n) * H2_SPREAD >= n &&
+                    (h2_streams_per_connection(n) - 1) * H2_SPREAD < n);
+}
+
+/* Every request the gateway may have in flight fits on one host's
+ * connections, without a connection carrying more than its share: FCM and
+ * Web Push at --concurrency 256 both to fcm.googleapis.com (512 and the
+ * token fetch) get 17 connections of 32 streams, none queued in libcurl. */
+static void test_host_connections(void)
+{
+    ASSERT_EQ(h2_host_connections(256, 256), 8);
+    ASSERT_EQ(h2_host_connections(256, 2 * 256 + 1), 17);
+    ASSERT_EQ(h2_host_connections(16, 2 * 16 + 1), 17);
+    ASSERT_EQ(h2_host_connections(1, 3), 3);
+    ASSERT_EQ(h2_host_connections(1, 0), 1);
+    for (int c = 1; c < 300; c++)
+        for (int total = c; total <= 3 * c + 1; total++) {
+            long conns = h2_host_connections(c, total), per = h2_streams_per_connection(c);
+            ASSERT_TRUE(conns * per >= total && (conns - 1) * per < total);
+            ASSERT_TRUE(conns <= 3 * H2_SPREAD + 1);
+        }
 }
 
 TEST_MAIN(TEST_CASE(test_device_token_registrations), TEST_CASE(test_apns_body),
           TEST_CASE(test_fcm_request), TEST_CASE(test_retraction_messages), TEST_CASE(test_answers),
-          TEST_CASE(test_streams_per_connection))
+          TEST_CASE(test_streams_per_connection), TEST_CASE(test_host_connections))
