@@ -30,8 +30,9 @@ void wsz_free(struct wsz *z);
 #define WSZ_CORRUPT 2 /* not DEFLATE data, or it refers to an earlier message */
 
 /* Inflates one message's payload (its frames joined, the 00 00 ff ff tail
- * removed as RFC 7692 says) into z->out: 0 with *len its length, or
- * WSZ_TOO_BIG, WSZ_CORRUPT. */
+ * removed as RFC 7692 says; it may end with a final block, 7.2.3.3) into
+ * z->out: 0 with *len its length, or WSZ_TOO_BIG, WSZ_CORRUPT (also for
+ * data past a final block). */
 int wsz_inflate(struct wsz *z, const unsigned char *in, size_t in_len, size_t *len);
 
 #endif

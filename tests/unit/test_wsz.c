@@ -2,8 +2,9 @@
  * test_wsz — alert-bench's inflater for permessage-deflate with no context
  * takeover: messages a server deflated each on its own come back whole,
  * one after another through the same inflater; the size cap holds exactly;
- * corrupt data, and a message that leans on an earlier one's context, are
- * refused rather than read wrong.
+ * a message that ends with a final block (BFINAL, RFC 7692 7.2.3.3) is read
+ * whole; corrupt data, data past a final block, and a message that leans on
+ * an earlier one's context, are refused rather than read wrong.
  */
 #include "bench/wsz.h"
 #include "test.h"
@@ -126,4 +127,78 @@ static void test_refused(void)
     wsz_free(&z);
 }
 
-TEST_MAIN(TEST_CASE(test_messages_one_after_another), TEST_CASE(test_cap), TEST_CASE(test_refused))
+/* What a server that flushes with BFINAL blocks sends for `msg`: raw
+ * DEFLATE ended with Z_FINISH, plus `extra` bytes (RFC 7692 7.2.1 step 2's
+ * empty stored block less its last four bytes is one byte 0x00). */
+static size_t deflate_final(const char *msg, const char *extra, size_t nextra, unsigned char *out,
+                            size_t cap)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof(zs));
+    if (deflateInit2(&zs, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return DEFLATE_FAILED;
+    zs.next_in = (unsigned char *)msg;
+    zs.avail_in = (uInt)strlen(msg);
+    zs.next_out = out;
+    zs.avail_out = (uInt)cap;
+    int rc = deflate(&zs, Z_FINISH);
+    size_t n = cap - zs.avail_out;
+    deflateEnd(&zs);
+    if (rc != Z_STREAM_END || n + nextra > cap || (out[0] & 1) == 0) /* BFINAL first: one block */
+        return DEFLATE_FAILED;
+    memcpy(out + n, extra, nextra);
+    return n + nextra;
+}
+
+static void test_final_block(void)
+{
+    struct wsz z;
+    z_stream zs;
+    unsigned char buf[1024];
+    size_t len, n;
+    ASSERT_EQ(wsz_init(&z, 4096), 0);
+    for (int round = 0; round < 2; round++) { /* each time after a sync-flushed message */
+        /* The sender's Z_FINISH output as it is, and with the empty stored
+         * block's first byte after it. */
+        for (size_t nextra = 0; nextra <= 1; nextra++) {
+            n = deflate_final(alert, "\0", nextra, buf, sizeof(buf));
+            ASSERT_TRUE(n != DEFLATE_FAILED);
+            ASSERT_EQ(wsz_inflate(&z, buf, n, &len), 0);
+            ASSERT_EQ(len, strlen(alert));
+            ASSERT_TRUE(memcmp(z.out, alert, len) == 0);
+        }
+        /* RFC 7692 7.2.3.3's own example: "Hello" in a final block. */
+        static const unsigned char hello[] = {0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00};
+        ASSERT_EQ(wsz_inflate(&z, hello, sizeof(hello), &len), 0);
+        ASSERT_EQ(len, 5);
+        ASSERT_TRUE(memcmp(z.out, "Hello", 5) == 0);
+        /* An empty final stored block whose LEN and NLEN were removed as the tail. */
+        static const unsigned char empty[] = {0x01};
+        ASSERT_EQ(wsz_inflate(&z, empty, sizeof(empty), &len), 0);
+        ASSERT_EQ(len, 0);
+        /* Data past the final block is refused, not dropped. */
+        n = deflate_final(alert, "\0ab", 3, buf, sizeof(buf));
+        ASSERT_TRUE(n != DEFLATE_FAILED);
+        ASSERT_EQ(wsz_inflate(&z, buf, n, &len), WSZ_CORRUPT);
+        n = deflate_final(alert, "\x07", 1, buf, sizeof(buf)); /* a final block's header */
+        ASSERT_TRUE(n != DEFLATE_FAILED);
+        ASSERT_EQ(wsz_inflate(&z, buf, n, &len), WSZ_CORRUPT);
+        /* The cap holds for a final block too. */
+        struct wsz small;
+        ASSERT_EQ(wsz_init(&small, strlen(alert) - 1), 0);
+        n = deflate_final(alert, "", 0, buf, sizeof(buf));
+        ASSERT_EQ(wsz_inflate(&small, buf, n, &len), WSZ_TOO_BIG);
+        wsz_free(&small);
+        /* and the inflater, reset, reads a sync-flushed message next */
+        n = deflate_msg(&zs, 0, alert, buf, sizeof(buf));
+        ASSERT_TRUE(n != DEFLATE_FAILED);
+        deflateEnd(&zs);
+        ASSERT_EQ(wsz_inflate(&z, buf, n, &len), 0);
+        ASSERT_EQ(len, strlen(alert));
+        ASSERT_TRUE(memcmp(z.out, alert, len) == 0);
+    }
+    wsz_free(&z);
+}
+
+TEST_MAIN(TEST_CASE(test_messages_one_after_another), TEST_CASE(test_cap), TEST_CASE(test_refused),
+          TEST_CASE(test_final_block))
