@@ -453,6 +453,17 @@ def test_the_push_gateway_works_through_the_acl(acl_redis, tls_cert, tmp_path): 
         assert ops.xlen("alert:push:jobs") == 0
         assert sum(ops.hlen(k) for k in ops.keys("alert:push:reg:*")) == len(subs)
 
+        # A retraction: the plan script's EXISTS of the story mark and SET of
+        # the retracted mark, the watch's EXISTS, then a withdrawal to each.
+        r = run_alert("retract", first, "--reason", "test", redis=pub)
+        assert r.returncode == 0, r.stderr
+        standin.wait_accepted(2 * len(subs))
+        assert standin.errors == []
+        for s in subs:
+            assert [(d["payload"].get("kind"), d["payload"].get("ref"))
+                    for d in standin.accepted[s.name]][1:] == [("retraction", first)]
+        assert ops.exists(f"alert:push:story:{first}", f"alert:push:retracted:{first}") == 2
+
         # Unregistering (HDEL); and the takeover round (XAUTOCLAIM on both
         # groups), every --claim-after / 3 s: a few have run by now.
         rid = gw.register(subs[2], topics=["world"])[2]["id"]
@@ -494,6 +505,11 @@ def test_the_push_user_can_do_nothing_more(acl_redis):
     assert push.smembers("alert:push:sent:1-0:0") == {"x"}
     assert push.sadd("alert:push:sending:1-0:0", "x", "y") == 2  # the unmark script's SREM
     assert push.srem("alert:push:sending:1-0:0", "y") == 1
+    # The story marks: the plan script's SET and EXISTS, the watch's EXISTS.
+    assert push.set("alert:push:story:1-0", "1-0", ex=60)
+    assert push.set("alert:push:retracted:1-0", "2-0", ex=60)
+    assert push.exists("alert:push:story:1-0", "alert:push:retracted:1-0") == 2
+    assert push.delete("alert:push:story:1-0", "alert:push:retracted:1-0") == 2
     assert push.hgetall("alert:push:reg:1") == {"x": "{}"} and push.hget("alert:push:reg:1", "x")
     assert push.delete("alert:push:sent:1-0:0", "alert:push:sending:1-0:0") == 2 and push.hdel("alert:push:reg:1", "x") == 1
     # The stream: no writing, trimming, deleting or plain reading of it.
