@@ -401,6 +401,19 @@ def test_push_manifests_agree_with_each_other_the_conf_and_the_guide():
     assert conf["tls-cert"] == [mounts["tls"] + "/tls.crt"]
     assert conf["tls-key"] == [mounts["tls"] + "/tls.key"]
     assert conf["vapid-key"] == [mounts["vapid"] + "/vapid.pem"]
+    # APNs and FCM keys: optional Secrets, named by the ConfigMap's lines
+    # to uncomment.
+    commented = conf_settings("\n".join(line.strip().lstrip("# ")
+                                        for line in push_conf().splitlines()
+                                        if line.strip().startswith("# apns-")
+                                        or line.strip().startswith("# fcm-")))
+    for name, secret, setting, key in (("apns", "alertd-push-apns", "apns-key", "AuthKey.p8"),
+                                       ("fcm", "alertd-push-fcm", "fcm-service-account",
+                                        "service-account.json")):
+        assert volumes[name]["secret"]["secretName"] == secret
+        assert volumes[name]["secret"]["optional"] is True, "a pod starts without it"
+        assert commented[setting] == [f"{mounts[name]}/{key}"]
+        assert setting not in conf, "off until its Secret exists"
     env = {e["name"]: e for e in c["env"]}
     assert env["ALERTD_PUSH_REDIS"]["valueFrom"]["secretKeyRef"]["name"] == "alertd-push-redis"
     assert env["ALERTD_PUSH_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
@@ -415,7 +428,8 @@ def test_push_manifests_agree_with_each_other_the_conf_and_the_guide():
     assert sc["readOnlyRootFilesystem"] is True and sc["capabilities"]["drop"] == ["ALL"]
     assert "cpu" not in c["resources"]["limits"]
     text = guide()
-    for secret in ("alertd-push-tls", "alertd-push-redis", "alertd-push-vapid"):
+    for secret in ("alertd-push-tls", "alertd-push-redis", "alertd-push-vapid",
+                   "alertd-push-apns", "alertd-push-fcm"):
         assert f"`{secret}`" in text, f"deploy/README.md names the Secret {secret}"
 
 
