@@ -510,18 +510,17 @@ static void deliver_on_marked(struct job *j, int ok, void *user)
 {
     struct deliver *d = user;
     j->loading--;
-    if (ok == 0 && !j->aborted) {
-        log_warn("job taken over by another gateway: stopped here", KV_S("entry", j->entry),
-                 KV_S("alert", j->alert), KV_I("shard", j->shard));
-        pmetrics.jobs_lost++;
+    if (ok <= 0 && !j->aborted) {
+        if (ok == 0) {
+            log_warn("job taken over by another gateway: stopped here", KV_S("entry", j->entry),
+                     KV_S("alert", j->alert), KV_I("shard", j->shard));
+            pmetrics.jobs_lost++;
+        }
+        /* No answer (feed logged an error's): not known to be ours any more. */
         deliver_abort(d, j);
         return;
     }
-    if (ok < 0) { /* its sends queued and held are dropped, those never written unmarked */
-        deliver_abort(d, j);
-        return;
-    }
-    deliver_check(d, j);
+    deliver_check(d, j); /* aborted already: it may end now */
 }
 
 struct deliver *deliver_new(struct gw *gw, deliver_end_fn on_end, void *user)
