@@ -11,7 +11,9 @@ cleanly (SIGTERM) takes out of the sending sets what it had marked but never
 written before handing its jobs back, so the next counts as uncertain only
 requests that were written and never answered: none once its drain got every
 answer."""
+import base64
 import http.client
+import json
 import re
 import signal
 import time
@@ -278,3 +280,35 @@ def test_a_failed_mark_drops_the_jobs_sends_waiting_to_be_tried_again(gateway_fa
             time.sleep(0.1)
     finally:
         r.execute_command("ACL", "SETUSER", "default", "~*")
+
+
+def test_a_marked_send_never_written_again_is_not_counted_resent(gateway_factory, standin,  # noqa: F811,E501
+                                                                 redis_server):
+    """A registration an earlier gateway marked (it may have been sent) is
+    counted resent only if its request is written again: not when the
+    request cannot even be built (here a stored key that is not a P-256
+    point)."""
+    r = redis_server.client()
+    a = gateway_factory(name="gw-a")
+    sub = standin.subscribe("broken")
+    status, _, body = a.register(sub)
+    assert status == 201, body
+    reg_id = body["id"]
+    assert a.stop() == 0
+    [key] = [k for k in r.keys("alert:push:reg:*") if r.hget(k, reg_id)]
+    stored = json.loads(r.hget(key, reg_id))
+    stored["k"] = base64.urlsafe_b64encode(b"\x04" + b"\x01" * 64).rstrip(b"=").decode()
+    r.hset(key, reg_id, json.dumps(stored))
+    alert_id = push(redis_server, "Marked by a gateway gone", urgency="flash")
+    shard = key.rsplit(":", 1)[1]
+    r.sadd(f"alert:push:sending:{alert_id}:{shard}", reg_id)
+
+    b = gateway_factory(name="gw-b")
+    deadline = time.monotonic() + 30
+    while b.metric('failed_total{provider="webpush"}') < 1:
+        assert time.monotonic() < deadline, b.log()
+        time.sleep(0.05)
+    assert "cannot build a request" in b.log()
+    assert b.metric("resent_uncertain_total") == 0
+    assert "sent again" not in b.log()
+    assert standin.accepted["broken"] == []
