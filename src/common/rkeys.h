@@ -14,6 +14,8 @@
  *   P:push:jobs         Stream: one entry per alert and shard to send
  *   P:push:item:<id>    string: an alert being sent, 24 h
  *   P:push:sent:<id>:<n> set: registrations done for that alert and shard
+ *   P:push:sending:<id>:<n> set: registrations whose request may have
+ *                        been written (marked before it), 24 h
  *   P:push:story:<root>      string: a version of that story was sent, 24 h
  *   P:push:retracted:<root>  string: that story was retracted (the
  *                            retraction's id): its sends stop, 24 h

@@ -3,10 +3,11 @@
  */
 #include "deliver.h"
 
-#include "fleet.h"
-
+#include "feed.h"
 #include "log.h"
 #include "pmetrics.h"
+#include "record.h"
+#include "retract.h"
 #include "rkeys.h"
 #include "sender.h"
 
@@ -19,17 +20,6 @@ static const char deliver_remove_if_lua[] =
     "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then "
     "return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0";
 
-/* KEYS: jobs, done set. ARGV: group, consumer, entry, set ttl, ids...:
- * recorded only while the job is still this consumer's (a late answer of
- * a job lost to another, which may have finished it, writes nothing). */
-static const char deliver_record_lua[] =
-    "local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1) "
-    "if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end "
-    "redis.call('SADD', KEYS[2], unpack(ARGV, 5)) "
-    "redis.call('EXPIRE', KEYS[2], ARGV[4]) return 1";
-
-#define DELIVER_RECORD_ARGS 9 /* EVAL, script, 2, two keys, four ARGV before the ids */
-
 /* FAILED: Redis did not answer; never reused. */
 enum dalert_state { DALERT_LOADING, DALERT_SEND, DALERT_NOTHING, DALERT_FAILED };
 
@@ -38,7 +28,8 @@ struct dalert {
     char id[ITEM_ID_STRLEN];
     enum dalert_state state;
     struct push_alert pa;
-    int refs;
+    int refs; /* jobs */
+    struct retract_watch *watch;
     struct job *waiters;
     struct dalert *next;
 };
@@ -50,10 +41,8 @@ struct deliver {
     struct sender *sender;
     struct feed *feed;
     struct dalert *alerts;
-    struct job *recording; /* jobs with answers to record */
-    uv_check_t check;      /* records them after the loop's I/O */
-    uv_timer_t watch;      /* the retraction marks of the alerts being sent */
-    int open_handles;      /* check and watch: d is freed when both closed */
+    struct record *record;
+    struct retract *retract;
 };
 
 /* ------------------------------------------------------------------------
@@ -78,12 +67,12 @@ static int deliver_cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int deliver_ids_has(const struct deliver_ids *set, const char *id)
+static int job_ids_has(const struct job_ids *set, const char *id)
 {
     return set->n && bsearch(&id, set->ids, set->n, sizeof(char *), deliver_cmp_str) != NULL;
 }
 
-static void deliver_ids_free(struct deliver_ids *set)
+static void job_ids_free(struct job_ids *set)
 {
     for (size_t i = 0; i < set->n; i++)
         free(set->ids[i]);
@@ -94,8 +83,8 @@ static void deliver_ids_free(struct deliver_ids *set)
 
 static void deliver_free_sets(struct job *j)
 {
-    deliver_ids_free(&j->done);
-    deliver_ids_free(&j->sending);
+    job_ids_free(&j->done);
+    job_ids_free(&j->sending);
 }
 
 /* ------------------------------------------------------------------------
@@ -114,6 +103,7 @@ static void deliver_release_alert(struct deliver *d, struct dalert *a)
         if (x->refs == 0 && x->state != DALERT_LOADING &&
             (x->state == DALERT_FAILED || ++kept > DELIVER_CACHED_ALERTS)) {
             *pp = x->next;
+            retract_watch_free(d->retract, x->watch);
             push_alert_free(&x->pa);
             free(x);
             continue;
@@ -122,19 +112,18 @@ static void deliver_release_alert(struct deliver *d, struct dalert *a)
     }
 }
 
-static void deliver_record_now(struct deliver *d, struct job *j);
-
 static void deliver_check(struct deliver *d, struct job *j)
 {
     if (j->loading || j->flying || (!j->aborted && j->unfinished))
         return;
     feed_end(d->feed, j);
-    deliver_record_now(d, j);
-    free(j->rec);
-    j->rec = NULL;
+    record_end(d->record, j);
     free(j->sends);
     j->sends = NULL;
     deliver_free_sets(j);
+    if (j->watched)
+        retract_release(j->dalert->watch);
+    j->watched = 0;
     deliver_release_alert(d, j->dalert);
     j->dalert = NULL;
     pmetrics.jobs_active--;
@@ -148,71 +137,12 @@ static void deliver_on_reply_ignored(redisAsyncContext *ac, void *r, void *priv)
     (void)priv;
 }
 
-/* The job's final answers so far into its done set, in one script. */
-static void deliver_record(struct deliver *d, struct job *j)
-{
-    struct gw *gw = d->gw;
-    char key[GW_KEY_MAX], ttl[16];
-    int argc = DELIVER_RECORD_ARGS + j->nrec;
-    const char **argv = calloc((size_t)argc, sizeof(char *));
-    size_t *lens = calloc((size_t)argc, sizeof(size_t));
-    deliver_key(key, sizeof(key), gw, RKEYS_PUSH_SENT, j->alert, j->shard);
-    snprintf(ttl, sizeof(ttl), "%d", DELIVER_DONE_TTL);
-    if (argv && lens) {
-        const char *head[DELIVER_RECORD_ARGS] = {
-            "EVAL",      deliver_record_lua, "2",      gw->jobs_key, key,
-            FLEET_GROUP, gw->cfg->name,      j->entry, ttl};
-        for (int i = 0; i < argc; i++) {
-            argv[i] = i < DELIVER_RECORD_ARGS ? head[i] : j->rec[i - DELIVER_RECORD_ARGS];
-            lens[i] = strlen(argv[i]);
-        }
-        rconn_argv(&gw->cmd, deliver_on_reply_ignored, NULL, argc, argv, lens);
-    }
-    free(argv);
-    free(lens);
-    j->nrec = 0;
-}
-
-static void deliver_on_check(uv_check_t *check)
-{
-    struct deliver *d = check->data;
-    while (d->recording) {
-        struct job *j = d->recording;
-        d->recording = j->rec_next;
-        j->rec_next = NULL;
-        deliver_record(d, j);
-    }
-    uv_check_stop(check);
-}
-
-/* Records what the job has left to record now (it ends). */
-static void deliver_record_now(struct deliver *d, struct job *j)
-{
-    struct job **pp = &d->recording;
-    if (j->nrec == 0)
-        return;
-    while (*pp && *pp != j)
-        pp = &(*pp)->rec_next;
-    if (*pp)
-        *pp = j->rec_next;
-    j->rec_next = NULL;
-    deliver_record(d, j);
-}
-
-/* A registration has its final answer: recorded in the job's done set
- * after this turn of the loop. */
+/* A registration has its final answer. */
 static void deliver_final(struct deliver *d, struct dsend *s)
 {
     struct job *j = s->owner;
     j->unfinished--;
-    if (j->rec == NULL && (j->rec = calloc((size_t)j->nsends, sizeof(char *))) == NULL)
-        return; /* not recorded: a job taken over sends it again */
-    if (j->nrec++ == 0) {
-        j->rec_next = d->recording;
-        d->recording = j;
-        uv_check_start(&d->check, deliver_on_check);
-    }
-    j->rec[j->nrec - 1] = s->reg.id;
+    record_add(d->record, j, s->reg.id);
 }
 
 /* ------------------------------------------------------------------------
@@ -243,8 +173,8 @@ static void deliver_on_result(struct dsend *s, enum sender_result r, void *user)
     struct deliver *d = user;
     struct job *j = s->owner;
     j->flying--;
-    if (s->uncertain && r != SENDER_HELD)
-        deliver_uncertain(s);
+    if (s->uncertain && s->written && r != SENDER_HELD)
+        deliver_uncertain(s); /* a send never written was not sent again */
     feed_result(d->feed, s, r);
     if (r == SENDER_HELD) {
         if (j->aborted)
@@ -261,9 +191,9 @@ static void deliver_on_result(struct dsend *s, enum sender_result r, void *user)
 }
 
 /* ------------------------------------------------------------------------
- * Retractions: a story's mark, P:push:retracted:<story>, set by the
- * gateway that read its retraction, is checked as each job starts and
- * every DELIVER_WATCH_MS for the alerts being sent
+ * Retractions: the story's mark read by retract (as each job starts, with
+ * deliver's reads, then while the alert is being sent); once seen, what is
+ * not in flight is not sent
  * ---------------------------------------------------------------------- */
 
 struct deliver_cancel {
@@ -280,47 +210,26 @@ static void deliver_on_cancelled(struct job *j, int n, void *user)
     deliver_check(c->d, j); /* may free j */
 }
 
-/* The alert's story was retracted: what of it is not in flight is not sent. */
+/* The alert's story was retracted: what of it is not in flight is not sent.
+ * feed first: the sender's cancels free room that feed would otherwise
+ * fill with marks of the same story. */
 static void deliver_retracted(struct deliver *d, struct dalert *a)
 {
     struct deliver_cancel c = {d, 0};
     if (a->pa.retracted)
         return;
     a->pa.retracted = 1;
-    a->refs++; /* its last job may end in sender_cancel or feed_cancel */
-    c.n = sender_cancel(d->sender, &a->pa);
+    a->refs++; /* its last job may end in feed_cancel or sender_cancel */
     feed_cancel(d->feed, &a->pa, deliver_on_cancelled, &c);
+    c.n += sender_cancel(d->sender, &a->pa);
     log_info("story retracted: its sends stop", KV_S("alert", a->id), KV_S("story", a->pa.n.story),
              KV_I("cancelled", c.n));
     deliver_release_alert(d, a);
 }
 
-static void deliver_on_mark(redisAsyncContext *ac, void *r, void *priv)
+static void deliver_on_seen(void *owner, void *user)
 {
-    redisReply *reply = r;
-    struct dalert *a = priv;
-    (void)ac;
-    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1)
-        deliver_retracted(a->d, a);
-    deliver_release_alert(a->d, a);
-}
-
-/* Each alert with jobs here, not yet seen retracted, has its mark read. */
-static void deliver_on_watch(uv_timer_t *t)
-{
-    struct deliver *d = t->data;
-    char key[GW_KEY_MAX];
-    int watched = 0;
-    for (struct dalert *a = d->alerts; a; a = a->next) {
-        if (a->refs == 0 || a->state != DALERT_SEND || a->pa.n.retraction || a->pa.retracted)
-            continue;
-        watched++;
-        deliver_key(key, sizeof(key), d->gw, RKEYS_PUSH_RETRACTED, a->pa.n.story, -1);
-        if (rconn_cmd(&d->gw->cmd, deliver_on_mark, a, "EXISTS %s", key) == 0)
-            a->refs++;
-    }
-    if (watched == 0)
-        uv_timer_stop(t);
+    deliver_retracted(user, owner);
 }
 
 /* ------------------------------------------------------------------------
@@ -338,7 +247,7 @@ static void deliver_on_removed(redisAsyncContext *ac, void *r, void *priv)
 
 /* SMEMBERS into a sorted set of ids: 0, or -1 (the job is then aborted;
  * the shard's answer ends it). */
-static int deliver_ids_read(struct deliver_ids *set, const redisReply *reply)
+static int job_ids_read(struct job_ids *set, const redisReply *reply)
 {
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY)
         return -1;
@@ -361,7 +270,7 @@ static void deliver_on_done_set(redisAsyncContext *ac, void *r, void *priv)
     struct job *j = priv;
     (void)ac;
     j->loading--;
-    if (deliver_ids_read(&j->done, r))
+    if (job_ids_read(&j->done, r))
         j->aborted = 1;
 }
 
@@ -370,7 +279,7 @@ static void deliver_on_sending_set(redisAsyncContext *ac, void *r, void *priv)
     struct job *j = priv;
     (void)ac;
     j->loading--;
-    if (deliver_ids_read(&j->sending, r))
+    if (job_ids_read(&j->sending, r))
         j->aborted = 1;
 }
 
@@ -395,11 +304,11 @@ static int deliver_take(struct deliver *d, struct job *j, const redisReply *id,
         rconn_argv(&d->gw->cmd, deliver_on_removed, NULL, 6, argv, lens);
         return 0;
     }
-    if (deliver_ids_has(&j->done, s->reg.id)) {
+    if (job_ids_has(&j->done, s->reg.id)) {
         pmetrics.skipped_done++;
         return 0;
     }
-    s->uncertain = deliver_ids_has(&j->sending, s->reg.id);
+    s->uncertain = job_ids_has(&j->sending, s->reg.id);
     return reg_matches(&s->reg, n->topics, n->lang);
 }
 
@@ -446,7 +355,7 @@ static void deliver_on_job_mark(redisAsyncContext *ac, void *r, void *priv)
     struct job *j = priv;
     (void)ac;
     j->loading--;
-    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1)
+    if (retract_answer(j->dalert->watch, reply))
         deliver_retracted(j->deliver, j->dalert);
 }
 
@@ -454,13 +363,17 @@ static void deliver_on_job_mark(redisAsyncContext *ac, void *r, void *priv)
  * then the shard, in one round trip. */
 static void deliver_read(struct deliver *d, struct job *j)
 {
-    char mark[GW_KEY_MAX], done[GW_KEY_MAX], sending[GW_KEY_MAX], shard[GW_KEY_MAX];
-    int watched = !j->dalert->pa.n.retraction;
-    deliver_key(mark, sizeof(mark), d->gw, RKEYS_PUSH_RETRACTED, j->dalert->pa.n.story, -1);
+    struct dalert *a = j->dalert;
+    char done[GW_KEY_MAX], sending[GW_KEY_MAX], shard[GW_KEY_MAX];
+    int watched = !a->pa.n.retraction, rc = 0;
+    if (watched && a->watch == NULL &&
+        (a->watch = retract_watch_new(d->retract, a->id, a->pa.n.story, a)) == NULL)
+        rc = -1;
     deliver_key(done, sizeof(done), d->gw, RKEYS_PUSH_SENT, j->alert, j->shard);
     deliver_key(sending, sizeof(sending), d->gw, RKEYS_PUSH_MARK, j->alert, j->shard);
     deliver_key(shard, sizeof(shard), d->gw, RKEYS_PUSH_REG, NULL, j->shard);
-    int rc = watched ? rconn_cmd(&d->gw->cmd, deliver_on_job_mark, j, "EXISTS %s", mark) : 0;
+    if (rc == 0 && watched)
+        rc = rconn_cmd(&d->gw->cmd, deliver_on_job_mark, j, "EXISTS %s", a->watch->key);
     j->loading += watched && rc == 0;
     if (rc == 0 && (rc = rconn_cmd(&d->gw->cmd, deliver_on_done_set, j, "SMEMBERS %s", done)) == 0)
         j->loading++;
@@ -475,8 +388,10 @@ static void deliver_read(struct deliver *d, struct job *j)
             deliver_check(d, j);
         return;
     }
-    if (watched && !uv_is_active((uv_handle_t *)&d->watch))
-        uv_timer_start(&d->watch, deliver_on_watch, DELIVER_WATCH_MS, DELIVER_WATCH_MS);
+    if (watched) {
+        j->watched = 1;
+        retract_hold(d->retract, a->watch);
+    }
 }
 
 /* ------------------------------------------------------------------------
@@ -595,16 +510,17 @@ static void deliver_on_marked(struct job *j, int ok, void *user)
 {
     struct deliver *d = user;
     j->loading--;
-    if (ok == 0 && !j->aborted) {
-        log_warn("job taken over by another gateway: stopped here", KV_S("entry", j->entry),
-                 KV_S("alert", j->alert), KV_I("shard", j->shard));
-        pmetrics.jobs_lost++;
+    if (ok <= 0 && !j->aborted) {
+        if (ok == 0) {
+            log_warn("job taken over by another gateway: stopped here", KV_S("entry", j->entry),
+                     KV_S("alert", j->alert), KV_I("shard", j->shard));
+            pmetrics.jobs_lost++;
+        }
+        /* No answer (feed logged an error's): not known to be ours any more. */
         deliver_abort(d, j);
         return;
     }
-    if (ok < 0)
-        j->aborted = 1;
-    deliver_check(d, j);
+    deliver_check(d, j); /* aborted already: it may end now */
 }
 
 struct deliver *deliver_new(struct gw *gw, deliver_end_fn on_end, void *user)
@@ -615,13 +531,9 @@ struct deliver *deliver_new(struct gw *gw, deliver_end_fn on_end, void *user)
     d->gw = gw;
     d->on_end = on_end;
     d->user = user;
-    uv_check_init(gw->loop, &d->check);
-    d->check.data = d;
-    uv_timer_init(gw->loop, &d->watch);
-    uv_unref((uv_handle_t *)&d->watch); /* never what keeps the loop running */
-    d->watch.data = d;
-    d->open_handles = 2;
-    d->sender = sender_new(gw, deliver_on_result, d);
+    d->record = record_new(gw);
+    d->retract = d->record ? retract_new(gw, deliver_on_seen, d) : NULL;
+    d->sender = d->retract ? sender_new(gw, deliver_on_result, d) : NULL;
     d->feed = d->sender ? feed_new(gw, d->sender, deliver_on_marked, d) : NULL;
     if (d->feed == NULL) {
         deliver_free(d);
@@ -630,25 +542,22 @@ struct deliver *deliver_new(struct gw *gw, deliver_end_fn on_end, void *user)
     return d;
 }
 
-static void deliver_closed(uv_handle_t *h)
-{
-    struct deliver *d = h->data;
-    if (--d->open_handles == 0)
-        free(d);
-}
-
 /* Every job has ended (fleet aborted them and h2 answered what flew). */
 void deliver_free(struct deliver *d)
 {
     while (d->alerts) {
         struct dalert *a = d->alerts;
         d->alerts = a->next;
+        retract_watch_free(d->retract, a->watch);
         push_alert_free(&a->pa);
         free(a);
     }
     feed_free(d->feed);
     if (d->sender)
         sender_free(d->sender);
-    uv_close((uv_handle_t *)&d->check, deliver_closed);
-    uv_close((uv_handle_t *)&d->watch, deliver_closed);
+    if (d->retract)
+        retract_free(d->retract);
+    if (d->record)
+        record_free(d->record);
+    free(d);
 }

@@ -12,7 +12,7 @@
  * have reached the provider already: it is sent again (the same collapse
  * identifiers, so the device shows one), counted and logged. Each
  * registration's final answer is recorded in the done set as it comes
- * (one SADD per job per turn of the loop, with the answers of that turn);
+ * (record: a script per job per turn of the loop, with that turn's answers);
  * a token or subscription the provider says is gone is removed. When
  * every registration of a job has its final answer the job ends
  * (DELIVER_DONE); a job aborted
@@ -22,59 +22,19 @@
  * Retractions: an alert's (or update's) story retracted, its mark
  * P:push:retracted:<story> is set by the gateway that read the
  * retraction (fleet). Every gateway reads the mark as each job of the
- * story starts and, while it sends the story, every DELIVER_WATCH_MS:
- * once seen, the story's sends not in flight are not made (counted
- * cancelled), those in flight finish, and its jobs end done.
+ * story starts and, while it sends the story, every RETRACT_WATCH_MS
+ * (retract): once seen, the story's sends not in flight are not made
+ * (counted cancelled), those in flight finish, and its jobs end done.
  */
 #ifndef PUSH_DELIVER_H
 #define PUSH_DELIVER_H
 
-#include "feed.h"
 #include "gw.h"
-#include "itemid.h"
+#include "job.h"
 
-#include <stdint.h>
-
-#define DELIVER_DONE_TTL      86400 /* seconds the done set outlives its job */
-#define DELIVER_CACHED_ALERTS 8     /* parsed alerts kept without a job */
-#define DELIVER_WATCH_MS      100   /* a sending story's retraction mark read this often */
+#define DELIVER_CACHED_ALERTS 8 /* parsed alerts kept without a job */
 
 enum deliver_end { DELIVER_DONE, DELIVER_ABORTED };
-
-struct dsend;
-struct dalert;
-
-/* Registration ids, sorted. */
-struct deliver_ids {
-    char **ids;
-    size_t n;
-};
-
-struct job {
-    /* fleet's */
-    char entry[ITEM_ID_STRLEN]; /* its P:push:jobs entry */
-    char alert[ITEM_ID_STRLEN];
-    int shard;
-    struct job *prev, *next;
-    /* deliver's */
-    struct deliver *deliver;
-    struct dalert *dalert;
-    struct dsend *sends;
-    int nsends;
-    int unfinished; /* sends without their final answer */
-    int flying;     /* sends in the sender's hands */
-    int loading;    /* reads from Redis outstanding */
-    int aborted;
-    int started;      /* sends queued */
-    const char **rec; /* final answers to record in the done set */
-    int nrec;
-    struct job *rec_next;       /* in deliver's list of jobs with answers to record */
-    struct deliver_ids done;    /* read from the done set */
-    struct deliver_ids sending; /* read from the sending set */
-    struct job *wait_next;      /* waiting for its alert to load */
-    struct feed_job feed;       /* feed's */
-    int64_t renew_ms;           /* fleet's: when its outstanding renewal was sent */
-};
 
 typedef void (*deliver_end_fn)(struct job *j, enum deliver_end how, void *user);
 
@@ -88,7 +48,7 @@ void deliver_job(struct deliver *d, struct job *j);
  * (maybe at once). */
 void deliver_abort(struct deliver *d, struct job *j);
 
-/* Frees d once the loop has run again (a handle closes). */
+/* Frees d; its record and retract handles close on the next turn of the loop. */
 void deliver_free(struct deliver *d);
 
 #endif

@@ -3,8 +3,6 @@
  */
 #include "feed.h"
 
-#include "deliver.h"
-#include "fleet.h"
 #include "log.h"
 #include "pmetrics.h"
 #include "rkeys.h"
@@ -17,11 +15,9 @@
  * 1 (ids added, the entry renewed) while the entry is this consumer's,
  * else 0 (nothing written). */
 static const char feed_mark_lua[] =
-    "local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1) "
-    "if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end "
-    "redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID') "
-    "if #ARGV > 4 then redis.call('SADD', KEYS[2], unpack(ARGV, 5)) "
-    "redis.call('EXPIRE', KEYS[2], ARGV[4]) end return 1";
+    JOB_LUA_OWNED("0") "redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID') "
+                       "if #ARGV > 4 then redis.call('SADD', KEYS[2], unpack(ARGV, 5)) "
+                       "redis.call('EXPIRE', KEYS[2], ARGV[4]) end return 1";
 
 #define FEED_ARGS 9 /* EVAL, script, 2, two keys, four ARGV before the ids */
 
@@ -29,19 +25,17 @@ static const char feed_mark_lua[] =
  * taken out of the set while the entry is this consumer's (how many were
  * in it), else 0 (nothing written). */
 static const char feed_unmark_lua[] =
-    "local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1) "
-    "if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end "
-    "return redis.call('SREM', KEYS[2], unpack(ARGV, 4))";
+    JOB_LUA_OWNED("0") "return redis.call('SREM', KEYS[2], unpack(ARGV, 4))";
 
 #define FEED_UNMARK_ARGS 8 /* EVAL, script, 2, two keys, three ARGV before the ids */
 
-/* A job's unmark scripts: the command, FEED_MARK_MAX ids at most each. */
+/* A job's unmark scripts: the command, JOB_IDS_MAX ids at most each. */
 struct feed_unmark {
     struct rconn *cmd;
     char key[GW_KEY_MAX];
-    const char *argv[FEED_UNMARK_ARGS + FEED_MARK_MAX];
-    size_t lens[FEED_UNMARK_ARGS + FEED_MARK_MAX];
-    int n; /* ids */
+    const char *head[FEED_UNMARK_ARGS];
+    const char *ids[JOB_IDS_MAX];
+    int n;
 };
 
 struct feed {
@@ -64,9 +58,20 @@ static int feed_ahead(const struct feed *fd)
     return feed_window(fd->gw->cfg->concurrency) - fd->gw->cfg->concurrency;
 }
 
-int64_t feed_lease_until(const struct gw *gw, int64_t sent_ms)
+static int64_t feed_lease_until(const struct gw *gw, int64_t sent_ms)
 {
     return sent_ms + (int64_t)gw->cfg->claim_after * 1000 * 3 / 4;
+}
+
+void feed_renewed(struct job *j, int64_t sent_ms)
+{
+    struct feed_job *f = &j->feed;
+    int64_t lease;
+    if (f->fd == NULL)
+        return; /* not started: no request to let start yet */
+    lease = feed_lease_until(f->fd->gw, sent_ms);
+    if (lease > f->lease_ms)
+        f->lease_ms = lease;
 }
 
 /* ------------------------------------------------------------------------
@@ -145,20 +150,16 @@ static struct feed_unmark *feed_unmark_begin(struct feed *fd, const struct job *
     u->n = 0;
     feed_set_key(fd, j, u->key, sizeof(u->key));
     const char *head[FEED_UNMARK_ARGS] = {"EVAL", feed_unmark_lua, "2",           gw->jobs_key,
-                                          u->key, FLEET_GROUP,     gw->cfg->name, j->entry};
-    memcpy(u->argv, head, sizeof(head));
+                                          u->key, JOB_GROUP,       gw->cfg->name, j->entry};
+    memcpy(u->head, head, sizeof(head));
     return u;
 }
 
 static void feed_unmark_flush(struct feed_unmark *u)
 {
-    int argc = FEED_UNMARK_ARGS + u->n;
-    if (u->n == 0)
-        return;
-    for (int i = 0; i < argc; i++)
-        u->lens[i] = strlen(u->argv[i]);
     /* Not sent (Redis going down): the marks stay, a taker counts them. */
-    rconn_argv(u->cmd, feed_on_unmarked, NULL, argc, u->argv, u->lens);
+    rconn_eval_ids(u->cmd, feed_on_unmarked, NULL, u->head, FEED_UNMARK_ARGS, u->ids, u->n,
+                   JOB_IDS_MAX);
     u->n = 0;
 }
 
@@ -168,8 +169,8 @@ static void feed_unmark_add(struct feed_unmark *u, const struct dsend *s)
 {
     if (u == NULL || s->written || s->uncertain)
         return;
-    u->argv[FEED_UNMARK_ARGS + u->n++] = s->reg.id;
-    if (u->n == FEED_MARK_MAX)
+    u->ids[u->n++] = s->reg.id;
+    if (u->n == JOB_IDS_MAX)
         feed_unmark_flush(u);
 }
 
@@ -218,6 +219,9 @@ static void feed_on_marked(redisAsyncContext *ac, void *r, void *priv)
     int n = j->feed.nbatch,
         ok = reply && reply->type == REDIS_REPLY_INTEGER ? reply->integer == 1 : -1;
     (void)ac;
+    if (reply && reply->type == REDIS_REPLY_ERROR) /* OOM, NOPERM, a script error: the job ends */
+        log_warn("the mark script failed", KV_S("alert", j->alert), KV_I("shard", j->shard),
+                 KV_S("detail", reply->str));
     j->feed.batch = NULL;
     j->feed.nbatch = 0;
     if (ok == 1 && !j->aborted) {
@@ -265,27 +269,23 @@ static void feed_send_mark(struct feed *fd, struct job *j)
     struct gw *gw = fd->gw;
     struct feed_job *f = &j->feed;
     char key[GW_KEY_MAX], ttl[16];
-    int argc = FEED_ARGS + f->nbatch;
-    const char **argv = calloc((size_t)argc, sizeof(char *));
-    size_t *lens = calloc((size_t)argc, sizeof(size_t));
+    const char **ids = calloc((size_t)f->nbatch, sizeof(*ids));
+    int sent = 0;
     feed_set_key(fd, j, key, sizeof(key));
-    snprintf(ttl, sizeof(ttl), "%d", DELIVER_DONE_TTL);
-    if (argv && lens) {
-        const char *head[FEED_ARGS] = {"EVAL",      feed_mark_lua, "2",      gw->jobs_key, key,
-                                       FLEET_GROUP, gw->cfg->name, j->entry, ttl};
-        for (int i = 0; i < argc; i++) {
-            argv[i] = i < FEED_ARGS ? head[i] : f->batch[i - FEED_ARGS]->reg.id;
-            lens[i] = strlen(argv[i]);
-        }
+    snprintf(ttl, sizeof(ttl), "%d", JOB_SET_TTL);
+    if (ids) {
+        const char *head[FEED_ARGS] = {"EVAL",    feed_mark_lua, "2",      gw->jobs_key, key,
+                                       JOB_GROUP, gw->cfg->name, j->entry, ttl};
+        for (int i = 0; i < f->nbatch; i++)
+            ids[i] = f->batch[i]->reg.id;
         f->mark_sent_ms = sender_clock_ms();
-        if (rconn_argv(&gw->cmd, feed_on_marked, j, argc, argv, lens) == 0) {
-            j->loading++;
-            argc = 0;
-        }
+        /* One command: a batch is JOB_IDS_MAX ids at most (feed_mark). */
+        sent = rconn_eval_ids(&gw->cmd, feed_on_marked, j, head, FEED_ARGS, ids, f->nbatch,
+                              JOB_IDS_MAX);
+        j->loading += sent;
     }
-    free(argv);
-    free(lens);
-    if (argc == 0)
+    free(ids);
+    if (sent)
         return;
     /* Not sent (Redis going down: fleet aborts every job); kept for a
      * next mark all the same. */
@@ -307,8 +307,8 @@ static void feed_mark(struct feed *fd, struct job *j, int room[REG_NPROVIDERS])
         total++;
     for (int p = 0; p < REG_NPROVIDERS; p++) {
         want[p] = feed_room(fd, j, p, room[p]);
-        if (want[p] > FEED_MARK_MAX - total)
-            want[p] = FEED_MARK_MAX - total > 0 ? FEED_MARK_MAX - total : 0;
+        if (want[p] > JOB_IDS_MAX - total)
+            want[p] = JOB_IDS_MAX - total > 0 ? JOB_IDS_MAX - total : 0;
         total += want[p];
     }
     if (total == 0 || (f->batch = calloc((size_t)total, sizeof(*f->batch))) == NULL)
@@ -415,7 +415,9 @@ void feed_cancel(struct feed *fd, const struct push_alert *pa, feed_cancelled_fn
      * change the list. */
     for (struct job *j = fd->head, *next; j; j = next) {
         next = j->feed.next_job;
-        if (j->nsends > 0 && j->sends[0].pa == pa && (n[nhit] = feed_strip(fd, j)) > 0)
+        /* An aborted job's sends are another gateway's to send or cancel. */
+        if (!j->aborted && j->nsends > 0 && j->sends[0].pa == pa &&
+            (n[nhit] = feed_strip(fd, j)) > 0)
             hit[nhit++] = j;
     }
     for (int i = 0; i < nhit; i++)

@@ -16,7 +16,7 @@
  * Unmarks. A job given up while this gateway still holds it (stopping,
  * Redis lost, taken over: deliver_abort) takes out of its sending set the
  * sends it had marked but never written (the unmark script, one EVAL per
- * FEED_MARK_MAX ids, only while the job is still this gateway's), before
+ * JOB_IDS_MAX ids, only while the job is still this gateway's), before
  * fleet hands the job back: a gateway taking it over then counts as
  * uncertain only requests that were written. Those written stay marked, as
  * do those an earlier gateway had marked (they may have been written).
@@ -37,30 +37,12 @@
 #define PUSH_FEED_H
 
 #include "gw.h"
+#include "job.h"
 #include "reg.h"
 #include "sender.h"
 
 #include <stddef.h>
 #include <stdint.h>
-
-#define FEED_MARK_MAX 1024 /* ids per mark script */
-
-struct job;
-
-/* A job's part that feed keeps (in struct job). */
-struct feed_job {
-    struct feed *fd;
-    int64_t lease_ms;            /* requests may start until then (sender_clock_ms) */
-    int64_t mark_sent_ms;        /* when the outstanding mark was sent */
-    size_t next[REG_NPROVIDERS]; /* index in sends of the next one to mark, per provider */
-    int left[REG_NPROVIDERS];    /* sends not marked yet */
-    int inhand[REG_NPROVIDERS];  /* marked (or being), without their final answer */
-    struct dsend *held;          /* back from the sender: the lease ran out */
-    struct dsend **batch;        /* the outstanding mark's sends */
-    int nbatch;
-    int listed; /* in the feed's list: something to mark */
-    struct job *prev, *next_job;
-};
 
 /* After each mark's answer: ok 1 (still this gateway's: the batch is with
  * the sender), 0 (the job is another gateway's now) or -1 (no answer).
@@ -72,8 +54,9 @@ struct feed *feed_new(struct gw *gw, struct sender *sender, feed_marked_fn marke
 /* Sends at most this many marked and unanswered per provider. */
 int feed_window(int concurrency);
 
-/* The lease a renewal sent at `sent_ms` (sender_clock_ms) gives. */
-int64_t feed_lease_until(const struct gw *gw, int64_t sent_ms);
+/* fleet's renewal sent at `sent_ms` (sender_clock_ms) found j still this
+ * gateway's: its lease runs from then. */
+void feed_renewed(struct job *j, int64_t sent_ms);
 
 /* The job's sends (j->sends[0..nsends)) are ready: marked and handed over
  * in batches from now on. */

@@ -21,28 +21,24 @@
  * marks its story sent, unless the story is retracted (then nothing).
  * Returns the jobs made, 0, or -1 when the entry is no longer this
  * consumer's. */
-static const char fleet_plan_lua[] =
-    "local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1) "
-    "if #p == 0 or p[1][2] ~= ARGV[2] then return -1 end "
-    "local sent = redis.call('EXISTS', KEYS[4]) == 1 "
-    "if ARGV[7] == '1' then redis.call('SET', KEYS[5], ARGV[3], 'EX', ARGV[5]) "
-    "elseif redis.call('EXISTS', KEYS[5]) == 0 then "
-    "redis.call('SET', KEYS[4], ARGV[3], 'EX', ARGV[5]) sent = true "
-    "else sent = false end "
-    "if not sent then redis.call('XACK', KEYS[1], ARGV[1], ARGV[3]) return 0 end "
-    "redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[5]) "
-    "for s = 0, tonumber(ARGV[6]) - 1 do "
-    "redis.call('XADD', KEYS[2], '*', 'alert', ARGV[3], 'shard', s) end "
-    "redis.call('XACK', KEYS[1], ARGV[1], ARGV[3]) "
-    "return tonumber(ARGV[6])";
+static const char fleet_plan_lua[] = JOB_LUA_OWNED(
+    "-1") "local sent = redis.call('EXISTS', KEYS[4]) == 1 "
+          "if ARGV[7] == '1' then redis.call('SET', KEYS[5], ARGV[3], 'EX', ARGV[5]) "
+          "elseif redis.call('EXISTS', KEYS[5]) == 0 then "
+          "redis.call('SET', KEYS[4], ARGV[3], 'EX', ARGV[5]) sent = true "
+          "else sent = false end "
+          "if not sent then redis.call('XACK', KEYS[1], ARGV[1], ARGV[3]) return 0 end "
+          "redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[5]) "
+          "for s = 0, tonumber(ARGV[6]) - 1 do "
+          "redis.call('XADD', KEYS[2], '*', 'alert', ARGV[3], 'shard', s) end "
+          "redis.call('XACK', KEYS[1], ARGV[1], ARGV[3]) "
+          "return tonumber(ARGV[6])";
 
 /* KEYS: jobs, done set, sending set. ARGV: group, consumer, entry. */
 static const char fleet_finish_lua[] =
-    "local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1) "
-    "if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end "
-    "redis.call('XACK', KEYS[1], ARGV[1], ARGV[3]) "
-    "redis.call('XDEL', KEYS[1], ARGV[3]) "
-    "redis.call('DEL', KEYS[2], KEYS[3]) return 1";
+    JOB_LUA_OWNED("0") "redis.call('XACK', KEYS[1], ARGV[1], ARGV[3]) "
+                       "redis.call('XDEL', KEYS[1], ARGV[3]) "
+                       "redis.call('DEL', KEYS[2], KEYS[3]) return 1";
 
 /* KEYS: jobs. ARGV: group, consumer, entries...: renews those still this
  * consumer's, returns the others. */
@@ -115,12 +111,12 @@ static void fleet_job_end(struct job *j, enum deliver_end how, void *user)
         rkeys_name(done, sizeof(done), gw->cfg->prefix, RKEYS_PUSH_SENT, tail);
         rkeys_name(sending, sizeof(sending), gw->cfg->prefix, RKEYS_PUSH_MARK, tail);
         rconn_cmd(&gw->cmd, fleet_on_finished, NULL, "EVAL %s 3 %s %s %s %s %s %s",
-                  fleet_finish_lua, gw->jobs_key, done, sending, FLEET_GROUP, gw->cfg->name,
+                  fleet_finish_lua, gw->jobs_key, done, sending, JOB_GROUP, gw->cfg->name,
                   j->entry);
     } else if (f->stopping) {
         /* Idle as long as a silent gateway's: another takes it at once. */
         rconn_cmd(&gw->cmd, fleet_on_released, NULL, "XCLAIM %s %s %s 0 %s IDLE %lld JUSTID",
-                  gw->jobs_key, FLEET_GROUP, gw->cfg->name, j->entry,
+                  gw->jobs_key, JOB_GROUP, gw->cfg->name, j->entry,
                   (long long)gw->cfg->claim_after * 1000);
     }
     free(j);
@@ -242,7 +238,7 @@ static void fleet_plan(struct fleet *f, const redisReply *e)
         snprintf(ttl, sizeof(ttl), "%d", FLEET_ITEM_TTL);
         const char *argv[] = {
             "EVAL", fleet_plan_lua, "5",       gw->stream_key, gw->jobs_key,
-            key,    story,          retracted, FLEET_GROUP,    gw->cfg->name,
+            key,    story,          retracted, JOB_GROUP,      gw->cfg->name,
             id,     item->str,      ttl,       shards,         retraction ? "1" : "0"};
         size_t lens[15];
         for (int i = 0; i < 15; i++)
@@ -267,7 +263,7 @@ static void fleet_plan(struct fleet *f, const redisReply *e)
                  KV_S("field", item ? err.field : "item"),
                  KV_S("error", item ? err.message : "no item field"));
     }
-    rconn_cmd(&gw->cmd, fleet_on_released, NULL, "XACK %s %s %s", gw->stream_key, FLEET_GROUP, id);
+    rconn_cmd(&gw->cmd, fleet_on_released, NULL, "XACK %s %s %s", gw->stream_key, JOB_GROUP, id);
 }
 
 /* ------------------------------------------------------------------------
@@ -320,7 +316,7 @@ static void fleet_read(struct fleet *f)
     if (!fleet_ready(f) || f->reading || f->stopping || room <= 0)
         return;
     rc = rconn_cmd(&gw->blk, fleet_on_read, f,
-                   "XREADGROUP GROUP %s %s COUNT %d BLOCK %d STREAMS %s %s > >", FLEET_GROUP,
+                   "XREADGROUP GROUP %s %s COUNT %d BLOCK %d STREAMS %s %s > >", JOB_GROUP,
                    gw->cfg->name, room, FLEET_BLOCK_MS, gw->stream_key, gw->jobs_key);
     f->reading = rc == 0;
 }
@@ -331,31 +327,46 @@ static void fleet_read(struct fleet *f)
 
 /* The renewal's answer: the jobs lost are aborted; the others' lease runs
  * from when the renewal was sent. */
+static int fleet_in_reply(const redisReply *reply, const char *entry)
+{
+    for (size_t i = 0; i < reply->elements; i++)
+        if (reply->element[i]->type == REDIS_REPLY_STRING &&
+            strcmp(reply->element[i]->str, entry) == 0)
+            return 1;
+    return 0;
+}
+
+/* One renewal: when it was sent and the entries it checked (only those
+ * get its lease: a job taken after it was sent was not checked). */
+struct fleet_renewal {
+    struct fleet *f;
+    int64_t sent_ms;
+    int n;
+    char entries[][ITEM_ID_STRLEN];
+};
+
 static void fleet_on_renewed(redisAsyncContext *ac, void *r, void *priv)
 {
     redisReply *reply = r;
-    struct fleet *f = priv;
+    struct fleet_renewal *rn = priv;
+    struct fleet *f = rn->f;
     (void)ac;
-    for (size_t i = 0; reply && reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i++) {
-        struct job *j = fleet_find(f, reply->element[i]->str);
-        if (j == NULL)
+    if (reply && reply->type == REDIS_REPLY_ERROR)
+        log_error("the renew script failed", KV_S("detail", reply->str));
+    for (int i = 0; reply && reply->type == REDIS_REPLY_ARRAY && i < rn->n; i++) {
+        struct job *j = fleet_find(f, rn->entries[i]);
+        if (j == NULL || j->aborted)
             continue;
-        j->renew_ms = 0;
-        if (j->aborted)
+        if (!fleet_in_reply(reply, j->entry)) {
+            feed_renewed(j, rn->sent_ms);
             continue;
+        }
         log_warn("job taken over by another gateway: stopped here", KV_S("entry", j->entry),
                  KV_S("alert", j->alert), KV_I("shard", j->shard));
         pmetrics.jobs_lost++;
-        deliver_abort(f->gw->deliver, j);
+        deliver_abort(f->gw->deliver, j); /* may end j */
     }
-    for (struct job *j = f->jobs; j; j = j->next) {
-        if (j->renew_ms && reply && reply->type == REDIS_REPLY_ARRAY) {
-            int64_t lease = feed_lease_until(f->gw, j->renew_ms);
-            if (lease > j->feed.lease_ms)
-                j->feed.lease_ms = lease;
-        }
-        j->renew_ms = 0;
-    }
+    free(rn);
 }
 
 static void fleet_renew(struct fleet *f)
@@ -364,27 +375,32 @@ static void fleet_renew(struct fleet *f)
     int argc = 6 + f->njobs, i = 6;
     const char **argv;
     size_t *lens;
+    struct fleet_renewal *rn;
     if (f->njobs == 0)
         return;
     argv = calloc((size_t)argc, sizeof(char *));
     lens = calloc((size_t)argc, sizeof(size_t));
-    if (argv && lens) {
+    rn = malloc(sizeof(*rn) + (size_t)f->njobs * sizeof(rn->entries[0]));
+    if (argv && lens && rn) {
         argv[0] = "EVAL";
         argv[1] = fleet_renew_lua;
         argv[2] = "1";
         argv[3] = gw->jobs_key;
-        argv[4] = FLEET_GROUP;
+        argv[4] = JOB_GROUP;
         argv[5] = gw->cfg->name;
-        int64_t now = sender_clock_ms();
+        rn->f = f;
+        rn->sent_ms = sender_clock_ms();
+        rn->n = 0;
         for (struct job *j = f->jobs; j; j = j->next) {
-            argv[i++] = j->entry;
-            if (j->renew_ms == 0) /* one outstanding: its answer counts from then */
-                j->renew_ms = now;
+            memcpy(rn->entries[rn->n], j->entry, sizeof(j->entry));
+            argv[i++] = rn->entries[rn->n++];
         }
         for (i = 0; i < argc; i++)
             lens[i] = strlen(argv[i]);
-        rconn_argv(&gw->cmd, fleet_on_renewed, f, argc, argv, lens);
+        if (rconn_argv(&gw->cmd, fleet_on_renewed, rn, argc, argv, lens) == 0)
+            rn = NULL;
     }
+    free(rn);
     free(argv);
     free(lens);
 }
@@ -427,9 +443,9 @@ static void fleet_on_claim_timer(uv_timer_t *t)
     fleet_renew(f);
     if (fleet_room(f) > 0)
         rconn_cmd(&gw->cmd, fleet_on_claimed, f, "XAUTOCLAIM %s %s %s %lld 0-0 COUNT %d",
-                  gw->jobs_key, FLEET_GROUP, gw->cfg->name, idle, fleet_room(f));
+                  gw->jobs_key, JOB_GROUP, gw->cfg->name, idle, fleet_room(f));
     rconn_cmd(&gw->cmd, fleet_on_claimed_alerts, f, "XAUTOCLAIM %s %s %s %lld 0-0 COUNT %d",
-              gw->stream_key, FLEET_GROUP, gw->cfg->name, idle, FLEET_PLAN_MAX);
+              gw->stream_key, JOB_GROUP, gw->cfg->name, idle, FLEET_PLAN_MAX);
 }
 
 /* ------------------------------------------------------------------------
@@ -448,7 +464,7 @@ static void fleet_on_group(redisAsyncContext *ac, void *r, void *priv)
         return;
     }
     if (++f->groups == 2) {
-        log_info("sharing the work", KV_S("group", FLEET_GROUP), KV_S("name", f->gw->cfg->name));
+        log_info("sharing the work", KV_S("group", JOB_GROUP), KV_S("name", f->gw->cfg->name));
         fleet_read(f);
     }
 }
@@ -465,9 +481,9 @@ void fleet_redis_up(struct fleet *f)
         /* New alerts only: the fleet does not send the history it never saw. */
         f->creating = 1;
         rconn_cmd(&gw->cmd, fleet_on_group, f, "XGROUP CREATE %s %s $ MKSTREAM", gw->stream_key,
-                  FLEET_GROUP);
+                  JOB_GROUP);
         rconn_cmd(&gw->cmd, fleet_on_group, f, "XGROUP CREATE %s %s 0 MKSTREAM", gw->jobs_key,
-                  FLEET_GROUP);
+                  JOB_GROUP);
         return;
     }
     fleet_read(f);

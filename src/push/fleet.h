@@ -1,6 +1,6 @@
 /*
  * fleet — how the gateways sharing one Redis split the work, through two
- * consumer groups named FLEET_GROUP (ARCHITECTURE.md, "The push gateway"):
+ * consumer groups named JOB_GROUP (ARCHITECTURE.md, "The push gateway"):
  * on P:stream, one gateway plans each new alert (the plan script: the
  * item kept, one job per shard added, the alert acknowledged, only while
  * the entry is still this gateway's); on P:push:jobs, each gateway takes
@@ -15,8 +15,8 @@
 #define PUSH_FLEET_H
 
 #include "gw.h"
+#include "job.h"
 
-#define FLEET_GROUP    "push"
 #define FLEET_BLOCK_MS 1000
 #define FLEET_PLAN_MAX 4 /* alerts read at once */
 

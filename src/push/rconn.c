@@ -7,6 +7,7 @@
 #include "uvredis.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void rconn_connect(struct rconn *c);
@@ -136,6 +137,26 @@ int rconn_argv(struct rconn *c, redisCallbackFn *fn, void *priv, int argc, const
     if (!c->ready || c->ac == NULL)
         return -1;
     return redisAsyncCommandArgv(c->ac, fn, priv, argc, argv, lens) == REDIS_OK ? 0 : -1;
+}
+
+int rconn_eval_ids(struct rconn *c, redisCallbackFn *fn, void *priv, const char *const *head,
+                   int nhead, const char *const *ids, int nids, int max)
+{
+    int most = nhead + (nids < max ? nids : max), sent = 0;
+    const char **argv = calloc((size_t)most, sizeof(*argv));
+    size_t *lens = calloc((size_t)most, sizeof(*lens));
+    for (int at = 0; argv && lens && at < nids; at += max, sent++) {
+        int n = nids - at < max ? nids - at : max;
+        for (int i = 0; i < nhead + n; i++) {
+            argv[i] = i < nhead ? head[i] : ids[at + i - nhead];
+            lens[i] = strlen(argv[i]);
+        }
+        if (rconn_argv(c, fn, priv, nhead + n, argv, lens))
+            break;
+    }
+    free(argv);
+    free(lens);
+    return sent;
 }
 
 void rconn_stop(struct rconn *c)

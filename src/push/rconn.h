@@ -43,6 +43,13 @@ int rconn_cmd(struct rconn *c, redisCallbackFn *fn, void *priv, const char *fmt,
 int rconn_argv(struct rconn *c, redisCallbackFn *fn, void *priv, int argc, const char **argv,
                const size_t *lens);
 
+/* A script given ids: EVAL with head[0..nhead) (script, keys, the ARGV
+ * before the ids) then at most `max` of ids[0..nids) per command, as many
+ * commands as it takes, each with fn and priv: how many were sent (they
+ * stop at the first refused). */
+int rconn_eval_ids(struct rconn *c, redisCallbackFn *fn, void *priv, const char *const *head,
+                   int nhead, const char *const *ids, int nids, int max);
+
 /* Disconnects and closes the timer; pending callbacks get NULL. */
 void rconn_stop(struct rconn *c);
 

@@ -11,7 +11,9 @@ cleanly (SIGTERM) takes out of the sending sets what it had marked but never
 written before handing its jobs back, so the next counts as uncertain only
 requests that were written and never answered: none once its drain got every
 answer."""
+import base64
 import http.client
+import json
 import re
 import signal
 import time
@@ -235,3 +237,78 @@ def test_a_drain_cut_short_leaves_marked_only_what_was_written(gateway_factory, 
     twice = {s.name for s in subs if len(standin.accepted[s.name]) > 1}
     assert {f"/push/{n}" for n in twice} == written
     assert_displayed_once(standin, [s.name for s in subs], alert_id)
+
+
+def test_a_failed_mark_drops_the_jobs_sends_waiting_to_be_tried_again(gateway_factory,  # noqa: F811,E501
+                                                                     standin, redis_server):
+    """A mark script answered with an error (here the gateway's Redis user
+    loses the sending sets' keys) ends the job here at once: its sends
+    waiting to be tried again are taken back and never made by this gateway
+    (it no longer knows the job is its own), and the error's text is logged."""
+    gw = gateway_factory(extra=("--concurrency", "2"))
+    subs = [standin.subscribe(name) for name in same_shard_names(standin, 5, "m")]
+    register_all(gw, subs)
+    standin.delay = 1.0
+    standin.answer_next(2, 429, {"retry-after": "3"})  # the first two wait 3 s to be tried again
+    push(redis_server, "Marked, then refused", urgency="flash")
+    deadline = time.monotonic() + 30
+    while sum(len(v) for v in standin.attempts.values()) < 2:
+        assert time.monotonic() < deadline, "no request made"
+        time.sleep(0.01)
+    # The next mark comes when the third request is answered, a second on.
+    r = redis_server.client()
+    r.execute_command("ACL", "SETUSER", "default", "resetkeys", "~alert:stream", "~alert:push:jobs",
+                      "~alert:push:item:*", "~alert:push:sent:*", "~alert:push:reg:*",
+                      "~alert:push:story:*", "~alert:push:retracted:*")
+    try:
+        while "the mark script failed" not in gw.log():
+            assert time.monotonic() < deadline, gw.log()
+            time.sleep(0.05)
+        failed = [ln for ln in gw.log().splitlines() if "the mark script failed" in ln]
+        assert "detail=" in failed[0] and "perm" in failed[0].lower(), failed
+        while gw.metric("jobs_active") > 0:
+            assert time.monotonic() < deadline, "the job did not end"
+            time.sleep(0.05)
+        with standin.lock:
+            waiting = [n for n, a in standin.attempts.items() if a and a[0][1] == 429]
+        assert len(waiting) == 2
+        # Past their Retry-After: neither was tried again.
+        retry_by = time.monotonic() + 4.0
+        while time.monotonic() < retry_by:
+            with standin.lock:
+                assert all(len(standin.attempts[n]) == 1 for n in waiting), standin.attempts
+            time.sleep(0.1)
+    finally:
+        r.execute_command("ACL", "SETUSER", "default", "~*")
+
+
+def test_a_marked_send_never_written_again_is_not_counted_resent(gateway_factory, standin,  # noqa: F811,E501
+                                                                 redis_server):
+    """A registration an earlier gateway marked (it may have been sent) is
+    counted resent only if its request is written again: not when the
+    request cannot even be built (here a stored key that is not a P-256
+    point)."""
+    r = redis_server.client()
+    a = gateway_factory(name="gw-a")
+    sub = standin.subscribe("broken")
+    status, _, body = a.register(sub)
+    assert status == 201, body
+    reg_id = body["id"]
+    assert a.stop() == 0
+    [key] = [k for k in r.keys("alert:push:reg:*") if r.hget(k, reg_id)]
+    stored = json.loads(r.hget(key, reg_id))
+    stored["k"] = base64.urlsafe_b64encode(b"\x04" + b"\x01" * 64).rstrip(b"=").decode()
+    r.hset(key, reg_id, json.dumps(stored))
+    alert_id = push(redis_server, "Marked by a gateway gone", urgency="flash")
+    shard = key.rsplit(":", 1)[1]
+    r.sadd(f"alert:push:sending:{alert_id}:{shard}", reg_id)
+
+    b = gateway_factory(name="gw-b")
+    deadline = time.monotonic() + 30
+    while b.metric('failed_total{provider="webpush"}') < 1:
+        assert time.monotonic() < deadline, b.log()
+        time.sleep(0.05)
+    assert "cannot build a request" in b.log()
+    assert b.metric("resent_uncertain_total") == 0
+    assert "sent again" not in b.log()
+    assert standin.accepted["broken"] == []

@@ -9,11 +9,13 @@ APNs background, FCM data only."""
 import http.client
 import json
 import time
+import types
 
 from conftest import run_alert
 from alertd_fixture import push
-from push_fixture import (SHARDS, apns, apns_args, fcm, fcm_args, gateway_factory,  # noqa: F401
-                          same_shard_names, standin, tls_cert, vapid_key, wait_metric)
+from push_fixture import (SHARDS, PushGateway, apns, apns_args, fcm, fcm_args,  # noqa: F401
+                          gateway_factory, same_shard_names, standin, tls_cert, vapid_key,
+                          wait_metric)
 
 
 def register_all(gw, subs, topics=None):
@@ -238,3 +240,40 @@ def test_a_gateway_stopped_mid_alert_exits_while_it_watches_the_story(gateway_fa
     standin.wait_accepted(4)
     assert gw.metric("jobs_active") > 0
     assert gw.stop() == 0, gw.log()
+
+
+def test_a_retraction_mark_it_cannot_read_is_logged_once(tmp_path, standin, redis_server,  # noqa: F811,E501
+                                                         tls_cert, vapid_key):
+    """A gateway whose Redis user may not run EXISTS (a hand-made ACL) could
+    never see a retraction: it says so, once for the alert, not once per
+    read (every 100 ms while it sends), and still sends."""
+    r = redis_server.client()
+    r.execute_command("ACL", "SETUSER", "gw", "on", ">pw", "~*", "&*", "+@all", "-exists")
+    user = types.SimpleNamespace(url=f"redis://gw:pw@127.0.0.1:{redis_server.port}")
+    gw = PushGateway(tmp_path, user, tls_cert, vapid_key,
+                     ("--max-registrations-per-min", "0", "--concurrency", "1"), "gw-acl")
+    try:
+        gw.start()
+        subs = [standin.subscribe(name) for name in same_shard_names(standin, 4, "e")]
+        register_all(gw, subs)
+        standin.delay = 0.3  # the job lasts more than a second: the mark is read again and again
+        alert_id = push(redis_server, "Sent all the same", urgency="flash")
+        # The plan script calls EXISTS too: planned here, as it would be.
+        deadline = time.monotonic() + 30
+        while "the plan script failed" not in gw.log():
+            assert time.monotonic() < deadline, gw.log()
+            time.sleep(0.05)
+        [(_, fields)] = r.xrange("alert:stream", alert_id, alert_id)
+        r.set(f"alert:push:item:{alert_id}", fields["item"], ex=86400)
+        for shard in range(SHARDS):
+            r.xadd("alert:push:jobs", {"alert": alert_id, "shard": shard})
+        standin.wait_accepted(len(subs))
+        wait_metric(gw, "jobs_done_total", SHARDS)
+        lines = [ln for ln in gw.log().splitlines() if "cannot read a retraction mark" in ln]
+        assert len(lines) == 1, lines
+        assert "NOPERM" in lines[0] and alert_id in lines[0]
+        assert standin.errors == []
+    finally:
+        if gw.proc and gw.proc.poll() is None:
+            gw.proc.kill()
+            gw.proc.wait(timeout=10)
