@@ -199,6 +199,22 @@ def fcm(tmp_path, tls_cert):  # noqa: F811
     s.stop()
 
 
+def register_all(gw, subs, apple, android):
+    """Web Push subscriptions, APNs and FCM tokens, each registered (201)
+    over one connection to the gateway's API."""
+    conn = http.client.HTTPSConnection("127.0.0.1", gw.port, timeout=10,
+                                       context=gw.cert.client_context())
+    try:
+        for s in subs:
+            assert gw.register(s, conn=conn)[0] == 201
+        for t in apple:
+            assert gw.register_token("apns", t, conn=conn)[0] == 201
+        for t in android:
+            assert gw.register_token("fcm", t, conn=conn)[0] == 201
+    finally:
+        conn.close()
+
+
 def wait_metric(gw, name, want, timeout=30.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -6,14 +6,13 @@ release, its published_at the release time, the replacement if it was
 replaced); one cancelled before its time (`alert retract HANDLE`) is never
 sent. Real parts: redis-server, an alertd node (it performs the release),
 alertd-push with the Web Push, APNs and FCM stand-ins."""
-import http.client
 import json
 import time
 
 from alertd_fixture import alertd_factory, metric, push  # noqa: F401
 from conftest import run_alert
-from push_fixture import (apns, apns_args, fcm, fcm_args, gateway_factory, standin,  # noqa: F401
-                          tls_cert, vapid_key, wait_metric)
+from push_fixture import (apns, apns_args, fcm, fcm_args, gateway_factory,  # noqa: F401
+                          register_all, standin, tls_cert, vapid_key, wait_metric)
 
 N = 8  # registrations per provider
 SHARDS = 1024
@@ -38,20 +37,6 @@ def unix(rfc3339):
     """YYYY-MM-DDTHH:MM:SS.mmmZ as Unix seconds."""
     return time.mktime(time.strptime(rfc3339[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone \
         + int(rfc3339[20:23]) / 1000
-
-
-def register_all(gw, subs, apple, android):
-    conn = http.client.HTTPSConnection("127.0.0.1", gw.port, timeout=10,
-                                       context=gw.cert.client_context())
-    try:
-        for s in subs:
-            assert gw.register(s, conn=conn)[0] == 201
-        for t in apple:
-            assert gw.register_token("apns", t, conn=conn)[0] == 201
-        for t in android:
-            assert gw.register_token("fcm", t, conn=conn)[0] == 201
-    finally:
-        conn.close()
 
 
 def sends(standin, apns, fcm):

@@ -17,7 +17,8 @@ from fcm_standin import FCMStandin, fcm_error, make_service_account
 from h2_standin import H2Standin
 from webpush_standin import WebPushStandin
 from push_fixture import (apns, apns_args, fcm, fcm_args, gateway_factory,  # noqa: F401
-                          make_vapid_key, standin, tls_cert, vapid_key, wait_metric)
+                          make_vapid_key, register_all, standin, tls_cert, vapid_key,
+                          wait_metric)
 
 
 def api_conn(gw):
@@ -34,17 +35,10 @@ def test_1000_registrations_over_three_providers(gateway_factory, standin, apns,
                                                   redis_server):
     gw = gateway_factory((*apns_args(apns), *fcm_args(fcm)))
     standin.vapid_public = gw.vapid_public_key()
-    conn = api_conn(gw)
     subs = [standin.subscribe(f"w{i}") for i in range(400)]
     apple = [apns.device() for _ in range(290)] + ["cd" * 32 + f"{i:02x}" for i in range(10)]
     android = [fcm.device() for _ in range(290)] + [f"gone{i}:APA91b" for i in range(10)]
-    for s in subs:
-        assert gw.register(s, conn=conn)[0] == 201
-    for t in apple:
-        assert gw.register_token("apns", t, conn=conn)[0] == 201
-    for t in android:
-        assert gw.register_token("fcm", t, conn=conn)[0] == 201
-    conn.close()
+    register_all(gw, subs, apple, android)
     assert len(stored_values(redis_server)) == 1000
     for s in subs[:10]:
         standin.plan(s.name, (410, {}))
