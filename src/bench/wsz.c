@@ -74,9 +74,15 @@ int wsz_inflate(struct wsz *z, const unsigned char *in, size_t in_len, size_t *l
     if (rc == Z_STREAM_END) {
         rc = wsz_final_ok(in, in_len, rest) ? Z_OK : Z_DATA_ERROR;
     } else if (rc == Z_OK) {
+        uInt before = z->zs.avail_out;
         rc = wsz_feed(z, tail, sizeof(tail), &rest);
-        if (rc == Z_STREAM_END) /* the final block ended in the tail's bytes (a stored */
-            rc = Z_OK;          /* one's LEN and NLEN): the message is all read */
+        /* The final block may end in the tail's bytes (an empty stored
+         * block's LEN and NLEN), all of them read and nothing written: a
+         * block cut short would take them as data. */
+        if (rc == Z_STREAM_END)
+            rc = rest == 0 && z->zs.avail_out == before ? Z_OK : Z_DATA_ERROR;
+        else if (rc == Z_OK && (z->zs.data_type & 64))
+            rc = Z_DATA_ERROR; /* still in the final block: it was cut short */
     }
     if (z->zs.avail_out == 0)
         return WSZ_TOO_BIG;

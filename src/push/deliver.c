@@ -265,6 +265,14 @@ static int job_ids_read(struct job_ids *set, const redisReply *reply)
     return 0;
 }
 
+/* The shard's answer, sent last, ends a job's reads; when it was never
+ * sent (deliver_read: a command refused), the last answer does. */
+static void deliver_read_ended(struct job *j)
+{
+    if (j->loading == 0 && j->aborted)
+        deliver_check(j->deliver, j); /* may free j */
+}
+
 static void deliver_on_done_set(redisAsyncContext *ac, void *r, void *priv)
 {
     struct job *j = priv;
@@ -272,6 +280,7 @@ static void deliver_on_done_set(redisAsyncContext *ac, void *r, void *priv)
     j->loading--;
     if (job_ids_read(&j->done, r))
         j->aborted = 1;
+    deliver_read_ended(j);
 }
 
 static void deliver_on_sending_set(redisAsyncContext *ac, void *r, void *priv)
@@ -281,6 +290,7 @@ static void deliver_on_sending_set(redisAsyncContext *ac, void *r, void *priv)
     j->loading--;
     if (job_ids_read(&j->sending, r))
         j->aborted = 1;
+    deliver_read_ended(j);
 }
 
 /* One entry of the shard: 1 when it is to be sent to (s filled). */
@@ -357,6 +367,7 @@ static void deliver_on_job_mark(redisAsyncContext *ac, void *r, void *priv)
     j->loading--;
     if (retract_answer(j->dalert->watch, reply))
         deliver_retracted(j->deliver, j->dalert);
+    deliver_read_ended(j);
 }
 
 /* The story's retraction mark (an alert's), the done and sending sets,

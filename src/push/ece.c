@@ -187,6 +187,15 @@ static int ece_seal(struct ece *e, const unsigned char cek[16], const unsigned c
                : -1;
 }
 
+/* The contexts keyed with zeros: the last message's key schedules (the
+ * CEK's, the PRK's HMAC state) do not outlive the call. */
+static void ece_forget(struct ece *e)
+{
+    static const unsigned char zero[32];
+    EVP_EncryptInit_ex2(e->gcm, NULL, zero, zero, NULL);
+    EVP_MAC_init(e->hmac, zero, sizeof(zero), NULL);
+}
+
 /* The body for e->d and the salt, which the caller has put at out[0]. */
 static int ece_body(struct ece *e, const unsigned char ua_public[ECE_PUBLIC_LEN],
                     const unsigned char auth[ECE_AUTH_LEN], const unsigned char *plain, size_t len,
@@ -210,6 +219,7 @@ static int ece_body(struct ece *e, const unsigned char ua_public[ECE_PUBLIC_LEN]
     OPENSSL_cleanse(secret, sizeof(secret));
     OPENSSL_cleanse(cek, sizeof(cek));
     OPENSSL_cleanse(nonce, sizeof(nonce));
+    ece_forget(e);
     ERR_clear_error();
     return rc;
 }
@@ -219,11 +229,16 @@ int ece_encrypt(struct ece *e, const unsigned char ua_public[ECE_PUBLIC_LEN],
                 unsigned char *out, size_t *outlen)
 {
     const BIGNUM *order = EC_GROUP_get0_order(e->group);
-    if (len > ECE_MAX_PLAINTEXT || RAND_bytes(out, ECE_SALT_LEN) != 1)
+    if (len > ECE_MAX_PLAINTEXT)
         return -1;
+    if (RAND_bytes(out, ECE_SALT_LEN) != 1) {
+        ERR_clear_error();
+        return -1;
+    }
     /* As OpenSSL's own EC key generation: uniform in [0, n), zero redrawn. */
     do
         if (BN_priv_rand_range_ex(e->d, order, 0, e->bn) != 1) {
+            BN_clear(e->d);
             ERR_clear_error();
             return -1;
         }

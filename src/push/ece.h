@@ -9,7 +9,8 @@
  * AES-128-GCM implementations and their contexts. OpenSSL 3.0's EVP key
  * path would rebuild the group and re-import the subscriber's key for every
  * message, a quarter of the CPU of one. Nothing secret outlives a call:
- * the ephemeral key, the shared secret and the derived keys are wiped.
+ * the ephemeral key, the shared secret and the derived keys are wiped,
+ * and the contexts rekeyed with zeros.
  *
  * A struct ece is not thread-safe (its contexts are scratch space): one per
  * thread; alertd-push has one loop, one thread, one struct ece.

@@ -302,9 +302,10 @@ static void feed_send_mark(struct feed *fd, struct job *j)
 static void feed_mark(struct feed *fd, struct job *j, int room[REG_NPROVIDERS])
 {
     struct feed_job *f = &j->feed;
-    int want[REG_NPROVIDERS], total = 0;
-    for (struct dsend *s = f->held; s; s = s->next)
-        total++;
+    int want[REG_NPROVIDERS], total = 0, nheld;
+    for (struct dsend *s = f->held; s && total < JOB_IDS_MAX; s = s->next)
+        total++; /* one script per mark: the rest stay held for the next */
+    nheld = total;
     for (int p = 0; p < REG_NPROVIDERS; p++) {
         want[p] = feed_room(fd, j, p, room[p]);
         if (want[p] > JOB_IDS_MAX - total)
@@ -314,7 +315,7 @@ static void feed_mark(struct feed *fd, struct job *j, int room[REG_NPROVIDERS])
     if (total == 0 || (f->batch = calloc((size_t)total, sizeof(*f->batch))) == NULL)
         return;
     /* The held ones first: they kept their place in the window. */
-    for (; f->held && f->nbatch < total; f->held = f->held->next)
+    for (; f->held && f->nbatch < nheld; f->held = f->held->next)
         f->batch[f->nbatch++] = f->held;
     for (int p = 0; p < REG_NPROVIDERS; p++) {
         int n = feed_take(fd, j, p, want[p], f->batch + f->nbatch);

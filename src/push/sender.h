@@ -16,11 +16,10 @@
  * its owner's lease (*lease_ms, feed.h) ran out before the request was
  * written (it never was, this time); sender_drop takes back, without
  * `result`, those not in flight. `written` tells deliver whether a request
-of the send was ever handed to h2 (it may have reached the provider). When
-an alert's story is retracted
- * (pa->retracted), sender_cancel hands back at once, as SENDER_CANCELLED,
- * its sends not in flight, and a send in flight is SENDER_CANCELLED rather
- * than tried again.
+ * of the send was ever handed to h2 (it may have reached the provider).
+ * When an alert's story is retracted (pa->retracted), sender_cancel hands
+ * back at once, as SENDER_CANCELLED, its sends not in flight, and a send
+ * in flight is SENDER_CANCELLED rather than tried again.
  */
 #ifndef PUSH_SENDER_H
 #define PUSH_SENDER_H

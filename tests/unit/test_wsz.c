@@ -183,6 +183,15 @@ static void test_final_block(void)
         n = deflate_final(alert, "\x07", 1, buf, sizeof(buf)); /* a final block's header */
         ASSERT_TRUE(n != DEFLATE_FAILED);
         ASSERT_EQ(wsz_inflate(&z, buf, n, &len), WSZ_CORRUPT);
+        /* A final block cut short, then the tail: never read as more than
+         * what was sent, nor as anything else (the tail is not data). */
+        n = deflate_final(alert, "", 0, buf, sizeof(buf));
+        ASSERT_TRUE(n != DEFLATE_FAILED);
+        for (size_t cut = 1; cut <= 5; cut++) {
+            int rc = wsz_inflate(&z, buf, n - cut, &len);
+            ASSERT_TRUE(rc == WSZ_CORRUPT ||
+                        (rc == 0 && len < strlen(alert) && memcmp(z.out, alert, len) == 0));
+        }
         /* The cap holds for a final block too. */
         struct wsz small;
         ASSERT_EQ(wsz_init(&small, strlen(alert) - 1), 0);
