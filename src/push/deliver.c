@@ -67,12 +67,12 @@ static int deliver_cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int job_ids_has(const struct job_ids *set, const char *id)
+static int deliver_ids_has(const struct job_ids *set, const char *id)
 {
     return set->n && bsearch(&id, set->ids, set->n, sizeof(char *), deliver_cmp_str) != NULL;
 }
 
-static void job_ids_free(struct job_ids *set)
+static void deliver_ids_free(struct job_ids *set)
 {
     for (size_t i = 0; i < set->n; i++)
         free(set->ids[i]);
@@ -83,8 +83,8 @@ static void job_ids_free(struct job_ids *set)
 
 static void deliver_free_sets(struct job *j)
 {
-    job_ids_free(&j->done);
-    job_ids_free(&j->sending);
+    deliver_ids_free(&j->done);
+    deliver_ids_free(&j->sending);
 }
 
 /* ------------------------------------------------------------------------
@@ -247,7 +247,7 @@ static void deliver_on_removed(redisAsyncContext *ac, void *r, void *priv)
 
 /* SMEMBERS into a sorted set of ids: 0, or -1 (the job is then aborted;
  * the shard's answer ends it). */
-static int job_ids_read(struct job_ids *set, const redisReply *reply)
+static int deliver_ids_read(struct job_ids *set, const redisReply *reply)
 {
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY)
         return -1;
@@ -278,7 +278,7 @@ static void deliver_on_done_set(redisAsyncContext *ac, void *r, void *priv)
     struct job *j = priv;
     (void)ac;
     j->loading--;
-    if (job_ids_read(&j->done, r))
+    if (deliver_ids_read(&j->done, r))
         j->aborted = 1;
     deliver_read_ended(j);
 }
@@ -288,7 +288,7 @@ static void deliver_on_sending_set(redisAsyncContext *ac, void *r, void *priv)
     struct job *j = priv;
     (void)ac;
     j->loading--;
-    if (job_ids_read(&j->sending, r))
+    if (deliver_ids_read(&j->sending, r))
         j->aborted = 1;
     deliver_read_ended(j);
 }
@@ -314,11 +314,11 @@ static int deliver_take(struct deliver *d, struct job *j, const redisReply *id,
         rconn_argv(&d->gw->cmd, deliver_on_removed, NULL, 6, argv, lens);
         return 0;
     }
-    if (job_ids_has(&j->done, s->reg.id)) {
+    if (deliver_ids_has(&j->done, s->reg.id)) {
         pmetrics.skipped_done++;
         return 0;
     }
-    s->uncertain = job_ids_has(&j->sending, s->reg.id);
+    s->uncertain = deliver_ids_has(&j->sending, s->reg.id);
     return reg_matches(&s->reg, n->topics, n->lang);
 }
 

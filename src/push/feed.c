@@ -182,24 +182,30 @@ static void feed_unmark_end(struct feed_unmark *u)
     free(u);
 }
 
+static void feed_fill(struct feed *fd);
+
 void feed_abort(struct feed *fd, struct job *j, struct dsend *dropped)
 {
     struct feed_unmark *u;
     if (j->feed.fd == NULL)
         return; /* never started: nothing marked */
     u = feed_unmark_begin(fd, j);
-    for (struct dsend *s = dropped; s; s = s->next)
-        feed_unmark_add(u, s);
-    for (struct dsend *s = j->feed.held; s; s = s->next)
-        feed_unmark_add(u, s);
+    for (int pass = 0; pass < 2; pass++) {
+        for (struct dsend *s = pass ? j->feed.held : dropped; s; s = s->next) {
+            int p = (int)s->reg.provider;
+            feed_unmark_add(u, s);
+            j->feed.inhand[p]--; /* their room goes to the other jobs now, */
+            fd->inhand[p]--;     /* not when this one ends (in flight: up to 30 s) */
+        }
+    }
+    j->feed.held = NULL;
     feed_unmark_end(u);
+    feed_fill(fd);
 }
 
 /* ------------------------------------------------------------------------
  * Marks
  * ---------------------------------------------------------------------- */
-
-static void feed_fill(struct feed *fd);
 
 /* A batch marked after its job was given up: none of it was written. */
 static void feed_unmark_batch(struct feed *fd, struct job *j, struct dsend **batch, int n)

@@ -24,7 +24,7 @@
  * Window. Per provider, at most feed_window(--concurrency) sends are
  * marked and without their final answer (--concurrency in flight, the rest
  * queued in the sender), so a crash leaves at most that many uncertain
- * per provider; a job asks for more once FEED_AHEAD of them have room.
+ * per provider; a job asks for more once feed_ahead() of them have room.
  *
  * Lease. A mark (or fleet's renewal) sent at t and answered "still yours"
  * lets the job's requests start until t + 3/4 of --claim-after (monotonic
