@@ -244,9 +244,10 @@ sanitize: deps
 # What CI runs under ASan+UBSan after `make test` (the whole suite twice
 # would pass 15 minutes): every unit test, and the integration tests that
 # feed alertd hostile or malformed input: handshakes, frames, compression,
-# query parameters, request bodies.
+# query parameters, request bodies; and alertd-push stopped with requests
+# in flight (its teardown, a few seconds).
 SANITIZE_CI_TESTS := test_wire.py test_ws_limits.py test_ws_deflate.py test_ws_protocol.py \
-                     test_http_abuse.py test_mobile.py test_restricted.py
+                     test_http_abuse.py test_mobile.py test_restricted.py test_push_stop.py
 sanitize-ci: deps
 	$(Q)$(MAKE) --no-print-directory SANITIZER=address,undefined all
 	$(Q)$(MAKE) --no-print-directory SANITIZER=address,undefined unit

@@ -46,6 +46,7 @@ struct gw {
     char stream_key[GW_KEY_MAX];         /* main: P:stream */
     char jobs_key[GW_KEY_MAX];           /* main: P:push:jobs */
     uv_signal_t sigterm, sigint, sighup; /* main */
+    uv_idle_t teardown;                  /* main: the stop's last step, off h2's stack */
     int stopping;                        /* main */
 };
 

@@ -73,8 +73,6 @@ static void h2_check_done(struct h2 *h)
             curl_easy_cleanup(easy);
         }
         h2_finish(req, status, code);
-        if (h->closing)
-            return; /* the callback stopped the gateway: h2_free ran, h->multi is gone */
     }
 }
 

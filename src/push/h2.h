@@ -82,7 +82,8 @@ int h2_post(struct h2 *h, struct h2_req *req);
 int h2_in_flight(const struct h2 *h);
 
 /* Cancels what is in flight (their callbacks run), closes the loop
- * handles and frees h once they are closed. */
+ * handles and frees h once they are closed. Never from a `done` callback:
+ * h2 is still reading libcurl's results on the stack below it. */
 void h2_free(struct h2 *h);
 
 #endif

@@ -53,15 +53,27 @@ static void main_close_all(struct gw *gw)
     uv_close((uv_handle_t *)&gw->sighup, NULL);
 }
 
-/* No job left in hand: what remains on the loop closes. The fleet stays
- * until the loop ends: the connections' last callbacks (a blocking read's
- * answer, the disconnection) still reach it. */
-static void main_on_stopped(struct gw *gw)
+static void main_on_teardown(uv_idle_t *idle)
 {
-    log_info("stopped: unfinished jobs are left for the other gateways");
+    struct gw *gw = idle->data;
+    uv_close((uv_handle_t *)idle, NULL);
     h2_free(gw->h2);
     gw->h2 = NULL;
     main_close_all(gw);
+}
+
+/* No job left in hand: what remains on the loop closes, on the loop's next
+ * turn. This runs inside the callback of the drain's last answer, deep in
+ * h2's reading of libcurl's results: h2_free there would free the multi
+ * handle h2 goes on reading. The fleet stays until the loop ends: the
+ * connections' last callbacks (a blocking read's answer, the
+ * disconnection) still reach it. */
+static void main_on_stopped(struct gw *gw)
+{
+    log_info("stopped: unfinished jobs are left for the other gateways");
+    uv_idle_init(gw->loop, &gw->teardown);
+    gw->teardown.data = gw;
+    uv_idle_start(&gw->teardown, main_on_teardown);
 }
 
 static void main_on_signal(uv_signal_t *h, int signum)
@@ -189,6 +201,8 @@ static int main_in_flight_max(const struct gw *gw)
 static int main_start(struct gw *gw)
 {
     char err[256];
+    /* Web Push is always on (the VAPID key is required, main_check): its
+     * encryption is checked before anything starts, not at the first send. */
     if ((gw->ece = ece_new()) == NULL) {
         log_error("cannot start", KV_S("detail", "OpenSSL lacks P-256, HMAC-SHA-256 or AES-128-GCM "
                                                  "(Web Push encryption), or out of memory"));
