@@ -21,7 +21,6 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createECDH, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
 
 import { pages } from './lib/pages.mjs';
@@ -31,13 +30,7 @@ const it = (name, fn) => test(name, { timeout: 90000 }, fn);
 
 S.checkPrerequisites();
 await S.loadPlaywright();
-const AXE = (() => {
-  try {
-    return fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-  } catch (e) {
-    throw new Error(`axe-core is not installed: run \`npm ci\` in tests/browser (${e.message})`);
-  }
-})();
+const AXE = S.loadAxe();
 
 let dir, tls, redis, alertd, gateway, browser;
 const env = {};

@@ -5,7 +5,6 @@
 // demo page and of a right-to-left page. Every wait is bounded.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
@@ -16,13 +15,7 @@ const it = (name, fn) => test(name, { timeout: 90000 }, fn);
 
 S.checkPrerequisites();
 await S.loadPlaywright();
-const AXE = (() => {
-  try {
-    return fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-  } catch (e) {
-    throw new Error(`axe-core is not installed: run \`npm ci\` in tests/browser (${e.message})`);
-  }
-})();
+const AXE = S.loadAxe();
 
 let dir, tls, redis, alertd, browser;
 const stack = {}; // S.startStack fills it; S.stopStack cleans it up

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -47,6 +48,16 @@ export function checkPrerequisites() {
     }
   }
   if (missing.length) throw new Error('browser tests cannot run:\n  ' + missing.join('\n  '));
+}
+
+/** axe-core's script, to inject into a page, or an error that says how to
+ * install it. */
+export function loadAxe() {
+  try {
+    return fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  } catch (e) {
+    throw new Error(`axe-core is not installed: run \`npm ci\` in tests/browser (${e.message})`);
+  }
 }
 
 /** playwright-core, or an error that says how to install it. */
